@@ -1,0 +1,55 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    virtualenv + installs + Graphviz, then serves the dashboard on http://127.0.0.1:8050
+#   make test   the same plus test tools, Debian's chromium + chromium-driver, then the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8050
+# Debian packages, installed with apt-get only where the program is missing.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench models export clean system-run system-test
+
+run: $(VENV)/.runtime system-run
+	$(PY) -m layerviz serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev system-test
+	$(PY) -m ruff check .
+	DASH_TEST_CHROMEPATH=/usr/bin/chromium $(PY) -m pytest --headless -q
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+
+bench: $(VENV)/.dev
+	$(PY) bench/extract.py
+	$(PY) bench/dashboard.py
+
+# Retrain the bundled models (scikit-learn is a development dependency).
+models: $(VENV)/.dev
+	for script in models/train_*.py; do $(PY) $$script || exit 1; done
+
+# The article's run on the default model, without a browser.
+export: $(VENV)/.runtime
+	$(PY) -m layerviz export digits_cnn --out layerviz-export
+
+$(VENV)/.runtime: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+system-run:
+	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
+
+system-test: system-run
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache layerviz-export *.egg-info

@@ -1,0 +1,379 @@
+"""Benchmark: every layer's activations, three ways, measured side by side in one run.
+
+For each model, with one random pattern:
+
+a. the bare forward pass (the floor): ``tf.function(lambda x: model(x, training=False))`` on the
+   original model, ``.numpy()`` on its output;
+b. ``ActivationExtractor.extract`` (the extractor built once, warmed up, then timed); its
+   one-off build time (construction + first call) is reported on its own;
+c. the article's way: one ``keras.Model(model.input, model.layers[i].output)`` per layer, each
+   built and run with ``predict`` (one run: it takes about a minute on MobileNetV2).
+
+a and b are timed alternately (one call of each per round) so that drift in the machine's speed
+hits both alike; each figure is the median of the rounds. Prints one Markdown table, ready to
+paste into an issue, and the targets beneath it. It is a measurement, not a test: it exits 0
+whether the targets are met or not.
+
+Usage:
+    .venv/bin/python bench/extract.py [--quick] [--models article,cnn,mobilenet]
+"""
+
+from __future__ import annotations
+
+import os
+
+# TensorFlow reads these once, when first imported: the same settings as layerviz._quiet, so the
+# numbers are what a layerviz user gets (a user's own setting still wins).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import argparse
+import gc
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+import keras
+import numpy as np
+import psutil
+import tensorflow as tf
+
+from layerviz.activations import ActivationExtractor
+
+# The article's way retraces a predict function per layer, and TensorFlow warns about it each
+# time; the warnings are expected here and would bury the table.
+tf.get_logger().setLevel("ERROR")
+
+MB = 1024 * 1024
+
+#: Targets, on MobileNetV2.
+MAX_EXTRACT_OVER_BARE = 3.0
+AIM_EXTRACT_OVER_BARE = 1.5
+MIN_ARTICLE_OVER_EXTRACT = 500.0
+
+
+# --- models --------------------------------------------------------------------------------------
+
+
+def article_model() -> keras.Model:
+    """The article's model: dense layers over a 50x50 pattern."""
+    inputs = keras.Input((50, 50))
+    x = keras.layers.Dense(75, activation="relu")(inputs)
+    x = keras.layers.Dense(50, activation="relu", name="my_dense")(x)
+    x = keras.layers.Dense(25, activation="relu")(x)
+    x = keras.layers.Dense(10, activation="relu")(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(5, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="article")
+
+
+def small_cnn() -> keras.Model:
+    """A small digits-style CNN: 28x28x1 -> conv/pool x2 -> conv -> GAP -> dense."""
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="small_cnn")
+
+
+def mobilenet() -> keras.Model:
+    """MobileNetV2 with random weights (nothing is downloaded)."""
+    return keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+
+
+MODELS: dict[str, tuple[str, Callable[[], keras.Model]]] = {
+    "article": ("article (dense)", article_model),
+    "cnn": ("small CNN", small_cnn),
+    "mobilenet": ("MobileNetV2", mobilenet),
+}
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+def rss() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def peak_rss() -> int:
+    """The process's RSS high-water mark, in bytes (``ru_maxrss`` is in KiB on Linux)."""
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's RSS high-water mark to the current RSS (Linux >= 4.0), if allowed."""
+    try:
+        with open(f"/proc/{os.getpid()}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def current_hwm() -> int:
+    """VmHWM from /proc (reset by ``reset_peak_rss``, unlike ``ru_maxrss``); 0 if unknown."""
+    try:
+        with open(f"/proc/{os.getpid()}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def time_once(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def time_alternately(
+    fns: list[Callable[[], object]], budget_s: float, min_n: int, max_n: int
+) -> tuple[list[float], int]:
+    """Median seconds per call of each of ``fns``, timed in rounds of one call each.
+
+    Rounds go on until every function has run ``min_n`` times and ``budget_s`` seconds have
+    been spent in calls to each (or ``max_n`` rounds). The order within a round alternates.
+    """
+    samples: list[list[float]] = [[] for _ in fns]
+    n = 0
+    while n < min_n or (min(sum(s) for s in samples) < budget_s and n < max_n):
+        order = range(len(fns)) if n % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            samples[i].append(time_once(fns[i]))
+        n += 1
+    return [statistics.median(s) for s in samples], n
+
+
+@dataclass
+class Row:
+    label: str
+    layers: int = 0
+    skipped: int = 0
+    bare_s: float = float("nan")
+    extract_s: float = float("nan")
+    build_s: float = float("nan")
+    article_s: float | None = None
+    rounds: int = 0
+    activations_bytes: int = 0
+    extract_peak_growth: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def extract_over_bare(self) -> float:
+        return self.extract_s / self.bare_s
+
+    @property
+    def article_over_extract(self) -> float | None:
+        return None if self.article_s is None else self.article_s / self.extract_s
+
+
+def article_way(model: keras.Model, pattern: np.ndarray) -> None:
+    """Exactly as the article did it: one sub-model per layer, built and run with predict."""
+    for num_layer in range(1, len(model.layers)):
+        sub = keras.Model(inputs=model.input, outputs=model.layers[num_layer].output)
+        sub.predict(pattern, verbose=0)
+
+
+def bench_model(key: str, *, quick: bool) -> Row:
+    label, build = MODELS[key]
+    row = Row(label)
+    keras.utils.set_random_seed(0)
+    model = build()
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    pattern = np.random.default_rng(0).random((1, *shape), dtype=np.float32)
+
+    # a. the floor: the original model as one tf.function.
+    bare_fn = tf.function(lambda x: model(x, training=False))
+
+    def bare():
+        return bare_fn(pattern).numpy()
+
+    bare()  # trace
+
+    # b. the extractor: build time is construction + first call (the trace).
+    gc.collect()
+    can_reset = reset_peak_rss()
+    rss_before = rss()
+    t0 = time.perf_counter()
+    extractor = ActivationExtractor(model)
+    acts = extractor.extract(pattern)
+    row.build_s = time.perf_counter() - t0
+    row.layers = len(extractor.layers)
+    row.skipped = len(extractor.skipped)
+    row.activations_bytes = sum(a.array.nbytes for a in acts)
+    del acts
+
+    def extract():
+        return extractor.extract(pattern)
+
+    for _ in range(2):  # past the first calls' one-off costs (allocator, oneDNN primitives)
+        bare()
+        extract()
+
+    budget = 0.5 if quick else 2.0
+    (row.bare_s, row.extract_s), row.rounds = time_alternately(
+        [bare, extract], budget_s=budget, min_n=5, max_n=200 if quick else 2000
+    )
+    if can_reset and current_hwm():
+        row.extract_peak_growth = current_hwm() - rss_before
+
+    # c. the article's way, last (it leaves many traced functions behind).
+    if quick and key == "mobilenet":
+        row.notes.append("article way skipped (--quick)")
+    else:
+        row.article_s = time_once(lambda: article_way(model, pattern))
+    return row
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def fmt_ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 100 else f"{ms:.1f}"
+
+
+def fmt_ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "—"
+    return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:,.0f}×"
+
+
+def header() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    return (
+        f"Machine: {os.cpu_count()} CPU cores ({cpu}), {gpus} GPU; Python "
+        f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"NumPy {np.__version__}; TF_ENABLE_ONEDNN_OPTS={onednn}"
+    )
+
+
+def table(rows: list[Row]) -> str:
+    cols = [
+        "model",
+        "layers",
+        "bare forward (ms)",
+        "extract (ms)",
+        "extract / bare",
+        "extractor build (s)",
+        "article way (s)",
+        "article / extract",
+        "activations (MB)",
+        "extract peak RSS growth (MB)",
+    ]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] + ["--:"] * 9) + "|"]
+    for r in rows:
+        layers = f"{r.layers}" + (f" (+{r.skipped} skipped)" if r.skipped else "")
+        growth = "—" if r.extract_peak_growth is None else f"{r.extract_peak_growth / MB:.1f}"
+        cells = [
+            r.label,
+            layers,
+            fmt_ms(r.bare_s),
+            fmt_ms(r.extract_s),
+            fmt_ratio(r.extract_over_bare),
+            f"{r.build_s:.2f}",
+            "skipped" if r.article_s is None else f"{r.article_s:.2f}",
+            fmt_ratio(r.article_over_extract),
+            f"{r.activations_bytes / MB:.2f}",
+            growth,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def targets(rows: list[Row]) -> list[str]:
+    net = next((r for r in rows if r.label == MODELS["mobilenet"][0]), None)
+    if net is None:
+        return ["- n/a: MobileNetV2 not run (see --models)"]
+    ratio = net.extract_over_bare
+    verdict = "PASS" if ratio <= MAX_EXTRACT_OVER_BARE else "MISS"
+    aim = "met" if ratio <= AIM_EXTRACT_OVER_BARE else "not met"
+    lines = [
+        f"- {verdict}: extract within {MAX_EXTRACT_OVER_BARE:g}× of the bare forward pass on "
+        f"MobileNetV2: {ratio:.2f}× (aim {AIM_EXTRACT_OVER_BARE:g}×: {aim})"
+    ]
+    speedup = net.article_over_extract
+    if speedup is None:
+        lines.append(
+            f"- n/a: ≥{MIN_ARTICLE_OVER_EXTRACT:,.0f}× faster than the article's way on "
+            "MobileNetV2: article way skipped (--quick)"
+        )
+    else:
+        verdict = "PASS" if speedup >= MIN_ARTICLE_OVER_EXTRACT else "MISS"
+        lines.append(
+            f"- {verdict}: ≥{MIN_ARTICLE_OVER_EXTRACT:,.0f}× faster than the article's way on "
+            f"MobileNetV2: {speedup:,.0f}×"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip MobileNetV2's article way and time fewer repeats",
+    )
+    parser.add_argument(
+        "--models",
+        default="article,cnn,mobilenet",
+        help="comma-separated, from: " + ", ".join(MODELS) + " (default: all)",
+    )
+    args = parser.parse_args(argv)
+    keys = [k.strip() for k in args.models.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in MODELS]
+    if unknown or not keys:
+        parser.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+
+    rows = []
+    for key in keys:
+        keras.backend.clear_session()
+        gc.collect()
+        print(f"measuring {MODELS[key][0]} ...", file=sys.stderr, flush=True)
+        rows.append(bench_model(key, quick=args.quick))
+
+    print(header())
+    print()
+    print(table(rows))
+    print()
+    rounds = ", ".join(f"{r.label} {r.rounds}" for r in rows)
+    print(
+        "Bare forward and extract: medians over alternating rounds, one call of each per round "
+        f"({rounds} rounds), after a trace and two warm-up calls. Article way: one run, sub-model "
+        "builds + predict for every layer. Activations: sum of the returned arrays' nbytes. "
+        "Peak RSS growth: VmHWM during extractor build + timed extract calls, over RSS before."
+    )
+    for r in rows:
+        for note in r.notes:
+            print(f"{r.label}: {note}.")
+    print(f"Peak RSS of the whole process: {peak_rss() / MB:,.0f} MB")
+    print()
+    print("Targets (MobileNetV2):")
+    for line in targets(rows):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

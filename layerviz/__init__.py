@@ -1,0 +1,67 @@
+"""layerviz: see what a pattern looks like as it passes through each layer of a Keras 3 model.
+
+The data flows one way::
+
+    load_model -> ActivationExtractor.extract -> visible_layers -> pages -> PNGs / Plotly figures
+
+Example:
+    >>> import layerviz
+    >>> model = layerviz.load_model("digits_cnn")
+    >>> pattern = layerviz.random_pattern(model, seed=0)
+    >>> layerviz.plot_pattern_process(model, pattern, "out", grid_size=(3, 3))
+"""
+
+from layerviz import _quiet  # noqa: F401  (must run before TensorFlow is imported)
+from layerviz.activations import (
+    ActivationExtractor,
+    LayerActivation,
+    SkippedLayer,
+    extract_activations,
+)
+from layerviz.bundled import BundledModel, SamplePattern, get_bundled, list_models
+from layerviz.errors import (
+    GraphvizError,
+    LayervizError,
+    ModelLoadError,
+    ModelStructureError,
+    PatternError,
+)
+from layerviz.export import plot_pattern_process
+from layerviz.loading import load_model
+from layerviz.patterns import random_pattern, read_pattern
+from layerviz.selection import VisibleLayer, paginate, visible_layers
+
+__version__ = "0.1.0"
+
+
+def show(model, pattern=None, port: int = 8050, **kwargs) -> None:
+    """Serve an in-memory model in the dashboard (inline in Jupyter); see ``layerviz.ui.show``."""
+    from layerviz.ui.show import show as _show  # the only path from the core into Dash
+
+    _show(model, pattern, port=port, **kwargs)
+
+
+__all__ = [
+    "ActivationExtractor",
+    "BundledModel",
+    "GraphvizError",
+    "LayerActivation",
+    "LayervizError",
+    "ModelLoadError",
+    "ModelStructureError",
+    "PatternError",
+    "SamplePattern",
+    "SkippedLayer",
+    "VisibleLayer",
+    "__version__",
+    "extract_activations",
+    "get_bundled",
+    "list_models",
+    "load_model",
+    "paginate",
+    "plot_pattern_process",
+    "random_pattern",
+    "read_pattern",
+    "show",
+    "visible_layers",
+]

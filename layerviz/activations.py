@@ -1,0 +1,299 @@
+"""Every layer's output for one pattern, from a single forward pass.
+
+The article built one sub-model per layer and ran the pattern through each. Here the model's
+graph is rebuilt once, with the public Keras API, into one multi-output model whose outputs are
+every layer's output in model order, and that model is run as one compiled function.
+
+Nested models (a Sequential or Functional model used as a layer, e.g. a backbone inside a
+classifier) are expanded: their inner layers are called on the outer tensors, so they appear in
+order as ``backbone/conv1``. This is why the graph is rebuilt rather than read: Keras 3 refuses
+``keras.Model(outer.inputs, backbone.get_layer("conv1").output)`` ("not connected to inputs").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from layerviz.errors import ModelStructureError, PatternError
+from layerviz.patterns import fit_array
+
+__all__ = [
+    "ActivationExtractor",
+    "Extraction",
+    "LayerActivation",
+    "SkippedLayer",
+    "extract_activations",
+]
+
+#: Output ranks (batch axis included) that can be seen as 2-D maps.
+DISPLAYABLE_RANKS = (2, 3, 4)
+
+
+@dataclass(frozen=True)
+class LayerActivation:
+    """One layer's output for one pattern.
+
+    Attributes:
+        index: 1-based position among the model's layers, input layers not counted (for a
+            single-input model, the article's ``num_layer``, the input being layer 0); inner
+            layers of nested models continue the count.
+        name: the layer's name, prefixed by its enclosing models' names (``backbone/conv1``).
+        class_name: the layer's class, e.g. ``"Conv2D"``.
+        array: the output with the batch axis removed.
+    """
+
+    index: int
+    name: str
+    class_name: str
+    array: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The output's shape without the batch axis."""
+        return tuple(self.array.shape)
+
+
+@dataclass(frozen=True)
+class SkippedLayer:
+    """A layer whose output cannot be drawn as 2-D maps, and why."""
+
+    index: int
+    name: str
+    class_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What one forward pass gives: every drawable layer's output and the model's outputs."""
+
+    activations: list[LayerActivation]
+    outputs: list[np.ndarray]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, for caches that budget bytes."""
+        return sum(a.array.nbytes for a in self.activations) + sum(o.nbytes for o in self.outputs)
+
+
+@dataclass
+class _Tap:
+    """A layer call found while rebuilding the graph: where its output tensor is."""
+
+    name: str
+    class_name: str
+    output: object
+
+
+class ActivationExtractor:
+    """Cuts a model into per-layer outputs once, then extracts them for any pattern.
+
+    Building the extractor rebuilds the graph (milliseconds to a second); each ``extract``
+    call is one forward pass. Keep one extractor per model and reuse it.
+
+    Args:
+        model: a built Keras 3 model (Sequential or Functional, possibly nesting others).
+
+    Raises:
+        ModelStructureError: the model was never built (it has no inputs yet).
+
+    Example:
+        >>> extractor = ActivationExtractor(model)
+        >>> for act in extractor.extract(random_pattern(model, seed=0)):
+        ...     print(act.index, act.name, act.shape)
+    """
+
+    def __init__(self, model: keras.Model):
+        try:
+            model_inputs = list(model.inputs)
+        except (AttributeError, ValueError) as exc:
+            raise ModelStructureError(
+                f"model {model.name!r} has not been built: give it an Input or call it on data "
+                "once before extracting activations"
+            ) from exc
+        if not model_inputs:
+            raise ModelStructureError(f"model {model.name!r} has no inputs")
+        self.model = model
+        self.input_shapes: list[tuple[int, ...]] = [
+            tuple(int(d) if d is not None else None for d in t.shape[1:]) for t in model_inputs
+        ]
+        self.input_names: list[str] = [_tensor_name(t, i) for i, t in enumerate(model_inputs)]
+
+        inputs = [
+            keras.Input(shape=t.shape[1:], dtype=t.dtype, name=f"layerviz_input_{i}")
+            for i, t in enumerate(model_inputs)
+        ]
+        taps: list[_Tap] = []
+        final = _trace_model(model, inputs if len(inputs) > 1 else inputs[0], "", taps)
+        final = list(final) if isinstance(final, (list, tuple)) else [final]
+
+        self.skipped: list[SkippedLayer] = []
+        kept: list[tuple[int, _Tap]] = []
+        for index, tap in enumerate(_unique_names(taps), start=1):
+            reason = _why_not_drawable(tap.output)
+            if reason:
+                self.skipped.append(SkippedLayer(index, tap.name, tap.class_name, reason))
+            else:
+                kept.append((index, tap))
+        self._layers = [(index, tap.name, tap.class_name) for index, tap in kept]
+        # The model's own outputs ride along, so a prediction costs no second pass.
+        self._n_outputs = len(final)
+        self._multi = keras.Model(
+            inputs, [tap.output for _, tap in kept] + final, name="layerviz_taps"
+        )
+        self._forward = _compile(self._multi)
+
+    @property
+    def layers(self) -> list[tuple[int, str, str]]:
+        """``(index, name, class_name)`` of every layer ``extract`` returns, in order."""
+        return list(self._layers)
+
+    def extract(self, pattern) -> list[LayerActivation]:
+        """Run the pattern through the model once and return every drawable layer's output.
+
+        Args:
+            pattern: an array of the model's input shape, with or without a batch axis of 1
+                (a trailing channel axis of 1 may be left out); for a model with several
+                inputs, a list with one such array per input, in ``model.inputs`` order.
+
+        Returns:
+            One ``LayerActivation`` per layer, in model order (layers listed in ``skipped``
+            are left out), each array without its batch axis.
+
+        Raises:
+            PatternError: the pattern does not fit the model's input(s).
+        """
+        return self.run(pattern).activations
+
+    def run(self, pattern) -> Extraction:
+        """Like ``extract``, and also return the model's own outputs (its prediction).
+
+        Same arguments and errors as ``extract``; one forward pass for both.
+        """
+        batch = self._as_batch(pattern)
+        outputs = list(self._forward(batch if len(batch) > 1 else batch[0]))
+        taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
+        activations = [
+            LayerActivation(index, name, class_name, np.asarray(out)[0])
+            for (index, name, class_name), out in zip(self._layers, taps, strict=True)
+        ]
+        return Extraction(activations, [np.asarray(out)[0] for out in final])
+
+    def _as_batch(self, pattern) -> list[np.ndarray]:
+        n = len(self.input_shapes)
+        if n > 1:
+            if not isinstance(pattern, (list, tuple)) or len(pattern) != n:
+                got = f"{len(pattern)} arrays" if isinstance(pattern, (list, tuple)) else "1 array"
+                raise PatternError(
+                    f"model {self.model.name!r} has {n} inputs ({', '.join(self.input_names)}) "
+                    f"with shapes {', '.join(map(str, self.input_shapes))}; got {got}: "
+                    "give one pattern per input, in order"
+                )
+            parts = list(pattern)
+        else:
+            if isinstance(pattern, (list, tuple)) and len(pattern) == 1:
+                pattern = pattern[0]
+            parts = [pattern]
+        pairs = zip(parts, self.input_shapes, strict=True)
+        return [fit_array(np.asarray(p), shape) for p, shape in pairs]
+
+
+def extract_activations(model: keras.Model, pattern) -> list[LayerActivation]:
+    """One-call form of ``ActivationExtractor(model).extract(pattern)``."""
+    return ActivationExtractor(model).extract(pattern)
+
+
+def _trace_model(model: keras.Model, inputs, prefix: str, taps: list[_Tap]):
+    """Call ``model``'s layers on ``inputs`` one by one, recording each call in ``taps``.
+
+    Sequential models list their layers, so they are called in turn. Functional models are
+    re-called through ``clone_model``'s call hook: ``clone_function=lambda l: l`` keeps the
+    original layers (and so their weights), and ``call_function`` sees every layer call in graph
+    order, which is where nested models get expanded.
+    """
+    if isinstance(model, keras.Sequential):
+        x = inputs
+        for layer in model.layers:
+            x = _call(layer, (x,), {}, prefix, taps)
+        return x
+
+    def call(layer, *args, **kwargs):
+        if isinstance(layer, keras.Model):
+            # Extraction always runs in inference mode, and masks are recomputed by the inner
+            # layers, so only other keyword arguments stop a nested model from being expanded.
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
+        if isinstance(layer, keras.Model) and kwargs:
+            raise ModelStructureError(
+                f"nested model {layer.name!r} is called with arguments {sorted(kwargs)}; "
+                "only plain calls can be expanded"
+            )
+        return _call(layer, args, kwargs, prefix, taps)
+
+    clone = keras.models.clone_model(
+        model, input_tensors=inputs, clone_function=lambda layer: layer, call_function=call
+    )
+    outputs = clone.outputs
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[_Tap]):
+    """Call one layer (expanding it when it is itself a model) and record its output."""
+    if isinstance(layer, keras.Model):
+        inputs = args[0] if len(args) == 1 else list(args)
+        return _trace_model(layer, inputs, f"{prefix}{layer.name}/", taps)
+    output = layer(*args, **kwargs)
+    taps.append(_Tap(prefix + layer.name, type(layer).__name__, output))
+    return output
+
+
+def _why_not_drawable(output) -> str | None:
+    if isinstance(output, (list, tuple, dict)):
+        return f"has {len(output)} outputs; only single-tensor outputs can be drawn"
+    rank = len(output.shape)
+    if rank not in DISPLAYABLE_RANKS:
+        return (
+            f"output shape {tuple(output.shape)} has rank {rank}; only ranks 2-4 "
+            "(vectors, 2-D maps, stacks of 2-D maps) can be drawn"
+        )
+    return None
+
+
+def _unique_names(taps: list[_Tap]) -> list[_Tap]:
+    """Give repeated calls of one shared layer distinct names: ``dense``, ``dense@2``, ..."""
+    seen: Counter[str] = Counter()
+    for tap in taps:
+        seen[tap.name] += 1
+        if seen[tap.name] > 1:
+            tap.name = f"{tap.name}@{seen[tap.name]}"
+    return taps
+
+
+def _tensor_name(tensor, i: int) -> str:
+    name = getattr(tensor, "name", None)
+    return str(name) if name else f"input_{i}"
+
+
+def _compile(model: keras.Model):
+    """The fastest public way to run ``model`` on one batch and get numpy arrays back.
+
+    With the TensorFlow backend, a ``tf.function`` over ``model(x, training=False)`` (traced
+    once per input signature); with other backends, ``predict_on_batch``.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+        def run(x: Sequence[np.ndarray] | np.ndarray):
+            out = fn(x)
+            if isinstance(out, (list, tuple)):
+                return [o.numpy() for o in out]
+            return [out.numpy()]
+
+        return run
+    return model.predict_on_batch

@@ -1,0 +1,43 @@
+"""The errors layerviz raises, in one small hierarchy.
+
+::
+
+    LayervizError                 base of everything below; catch this in a UI or CLI
+    ├── ModelLoadError            a model file or name could not be loaded (missing, unsafe)
+    ├── ModelStructureError       a loaded model cannot be cut into layers (not built, no inputs)
+    ├── PatternError (ValueError) a pattern does not fit the model, or was unsafe to read
+    └── GraphvizError             plot_model=True but Graphviz / pydot are not installed
+
+Every message says what was expected and what arrived, e.g.
+``pattern shape (28, 28, 3) does not fit input (28, 28, 1)``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GraphvizError",
+    "LayervizError",
+    "ModelLoadError",
+    "ModelStructureError",
+    "PatternError",
+]
+
+
+class LayervizError(Exception):
+    """Base class of every error layerviz raises on purpose."""
+
+
+class ModelLoadError(LayervizError):
+    """A model file or bundled-model name could not be loaded."""
+
+
+class ModelStructureError(LayervizError):
+    """A model cannot be cut into per-layer outputs (e.g. it was never built)."""
+
+
+class PatternError(LayervizError, ValueError):
+    """A pattern does not fit the model's input, or its file could not be read safely."""
+
+
+class GraphvizError(LayervizError):
+    """Drawing the architecture needs Graphviz (``dot``) and pydot, and one is missing."""

@@ -1,0 +1,160 @@
+"""The article's PNG files: pages of viridis ``imshow`` panels, written with matplotlib.
+
+Only matplotlib's object API is used (``Figure`` + the Agg canvas), never ``pyplot``: no global
+state, safe in a server thread, no window ever opened.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from layerviz.errors import GraphvizError
+from layerviz.selection import VisibleLayer, paginate
+
+__all__ = ["architecture_png", "page_png", "pages_png", "plot_pattern_process"]
+
+#: Size of one panel in inches; at ``DPI`` a 3×3 page is 1200×1200 pixels.
+PANEL_INCHES = 4.0
+DPI = 100
+CMAP = "viridis"
+
+
+def page_png(page: Sequence[VisibleLayer], grid_size: Sequence[int] = (3, 3)) -> bytes:
+    """Draw one page as a PNG: a ``rows × cols`` grid of panels titled ``"{index}: {name}"``.
+
+    Axes are off and cells past the last layer stay blank, as in the article.
+    """
+    rows, cols = (int(v) for v in grid_size)
+    fig = Figure(figsize=(PANEL_INCHES * cols, PANEL_INCHES * rows), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for cell, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if cell < len(page):
+            layer = page[cell]
+            image = layer.image
+            h, w = image.shape
+            # extent as in the article: pixel edges, so the axes read in map coordinates.
+            ax.imshow(
+                image,
+                cmap=CMAP,
+                extent=(0, w, h, 0),
+                aspect="auto" if h == 1 else "equal",
+                interpolation="nearest",
+            )
+            ax.set_title(layer.title, fontsize=10)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def pages_png(
+    layers: Sequence[VisibleLayer],
+    grid_size: Sequence[int] = (3, 3),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[bytes]:
+    """Draw every page of ``layers``; ``progress(done, total)`` is called after each page."""
+    pages = paginate(layers, grid_size)
+    out = []
+    for number, page in enumerate(pages, start=1):
+        out.append(page_png(page, grid_size))
+        if progress:
+            progress(number, len(pages))
+    return out
+
+
+def architecture_png(model) -> bytes:
+    """Draw the model's architecture (nested models expanded) with ``keras.utils.plot_model``.
+
+    Raises:
+        GraphvizError: Graphviz's ``dot`` program or the ``pydot`` package is missing.
+    """
+    import tempfile
+
+    import keras
+
+    if shutil.which("dot") is None:
+        raise GraphvizError(
+            "drawing the architecture needs Graphviz's 'dot' program, which is not installed "
+            "(Debian/Ubuntu: apt-get install graphviz)"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "model.png"
+        try:
+            keras.utils.plot_model(
+                model,
+                to_file=str(target),
+                show_shapes=True,
+                show_layer_names=True,
+                expand_nested=True,
+                dpi=96,
+            )
+        except ImportError as exc:
+            raise GraphvizError(
+                f"drawing the architecture needs pydot and Graphviz: {exc}"
+            ) from exc
+        if not target.exists():
+            raise GraphvizError("keras.utils.plot_model wrote no file (is Graphviz installed?)")
+        return target.read_bytes()
+
+
+def plot_pattern_process(
+    model,
+    pattern: np.ndarray,
+    folder_to_save: str | Path,
+    grid_size: Sequence[int] = (3, 3),
+    limit_size_layer: Sequence[int] = (15, 15),
+    plot_model: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """The article's function, done right: write ``0.png``, ``1.png``, ... for one pattern.
+
+    Runs the pattern through the model once, keeps the outputs larger than
+    ``limit_size_layer`` on both sides, and writes them ``grid_size`` panels per file.
+
+    Args:
+        model: a Keras model, or a path / bundled name for ``load_model``.
+        pattern: an array of the model's input shape (with or without the batch axis).
+        folder_to_save: created if missing.
+        grid_size: ``(rows, cols)`` of panels per file.
+        limit_size_layer: ``(height, width)``; a layer shows when its maps are larger.
+        plot_model: also write ``model.png``, the architecture (needs Graphviz).
+        progress: called as ``progress(done, total)`` after each page.
+
+    Returns:
+        The paths written, pages first, then ``model.png`` if asked for.
+
+    Raises:
+        PatternError: the pattern does not fit the model.
+        GraphvizError: ``plot_model=True`` and Graphviz is missing (checked before any file is
+            written).
+        ModelLoadError: ``model`` is a path or name that cannot be loaded.
+    """
+    from layerviz.activations import ActivationExtractor
+    from layerviz.loading import load_model
+    from layerviz.selection import visible_layers
+
+    if isinstance(model, (str, Path)):
+        model = load_model(model)
+    architecture = architecture_png(model) if plot_model else None
+    layers = visible_layers(ActivationExtractor(model).extract(pattern), limit_size_layer)
+    folder = Path(folder_to_save)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number, png in enumerate(pages_png(layers, grid_size, progress)):
+        path = folder / f"{number}.png"
+        path.write_bytes(png)
+        written.append(path)
+    if architecture is not None:
+        path = folder / "model.png"
+        path.write_bytes(architecture)
+        written.append(path)
+    return written

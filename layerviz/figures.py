@@ -1,0 +1,337 @@
+"""Pure Plotly figure builders for the dashboard: activation grids, predictions, input patterns.
+
+Every function returns a ``plotly.graph_objects.Figure`` and imports neither Dash nor Keras.
+Images are passed to Plotly as float32 (or uint8) numpy arrays, which Plotly 7 serialises as
+base64 typed arrays (``bdata``) — several times smaller than JSON float lists.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+if TYPE_CHECKING:
+    from layerviz.selection import VisibleLayer
+
+__all__ = ["activation_grid", "downsample", "empty_figure", "pattern_figure", "prediction_bar"]
+
+_TEMPLATE = "plotly_white"
+_AXIS = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="", showline=False)
+
+
+def downsample(image: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """Shrink a 2-D image by block means so that both sides are at most ``max_side``.
+
+    NaN pixels are ignored in the means; a block is NaN only when all its pixels are. The edges
+    are padded with NaN to a multiple of the factor.
+
+    Args:
+        image: a 2-D array.
+        max_side: the largest side allowed (at least 1).
+
+    Returns:
+        ``(image, factor)``: the float32 block means and the integer factor; with factor 1 the
+        very same array is returned untouched.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be at least 1, got {max_side}")
+    h, w = image.shape
+    factor = max(1, math.ceil(h / max_side), math.ceil(w / max_side))
+    if factor == 1:
+        return image, 1
+    out_h, out_w = math.ceil(h / factor), math.ceil(w / factor)
+    gaps = np.isnan(image)
+    values = np.zeros((out_h * factor, out_w * factor), dtype=np.float32)
+    counts = np.zeros(values.shape, dtype=np.int32)
+    values[:h, :w] = np.where(gaps, 0, image)
+    counts[:h, :w] = ~gaps
+    totals, counts = (_block_sum(a, factor) for a in (values, counts))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = totals / counts  # 0 / 0 -> NaN where the whole block is padding or gaps
+    return means.astype(np.float32, copy=False), factor
+
+
+def _block_sum(a: np.ndarray, f: int) -> np.ndarray:
+    """Sums over ``f × f`` blocks of ``a`` (its sides are multiples of ``f``), rows then columns."""
+    rows = a.reshape(a.shape[0] // f, f, a.shape[1]).sum(axis=1)
+    return rows.reshape(rows.shape[0], a.shape[1] // f, f).sum(axis=2)
+
+
+def _shape_note(layer: VisibleLayer, factor: int) -> str:
+    """The title's second line: map shape, channel count, downsampling."""
+    h, w = layer.map_shape
+    note = f"{h}×{w}" + (f" ×{layer.n_maps} maps" if layer.n_maps > 1 else "")
+    if factor > 1:
+        note += f" · shown at 1/{factor}"
+    return note
+
+
+def _nan_range(images: Sequence[np.ndarray]) -> tuple[float, float] | None:
+    """The smallest and largest finite values over ``images``, or None if there are none."""
+    lows, highs = [], []
+    for img in images:
+        finite = img[np.isfinite(img)]
+        if finite.size:
+            lows.append(float(finite.min()))
+            highs.append(float(finite.max()))
+    return (min(lows), max(highs)) if lows else None
+
+
+def activation_grid(
+    page: Sequence[VisibleLayer],
+    grid_size: Sequence[int] = (3, 3),
+    *,
+    colorscale: str = "Viridis",
+    shared_colorbar: bool = False,
+    max_panel_pixels: int | None = 160,
+    height_per_row: int = 300,
+) -> go.Figure:
+    """One page of layer activations as a grid of heatmaps, one panel per layer.
+
+    Args:
+        page: the layers of this page, in grid order (row by row); at most ``rows × cols``.
+        grid_size: ``(rows, cols)``; cells past the end of ``page`` stay blank.
+        colorscale: any Plotly colorscale name.
+        shared_colorbar: one colour axis and colorbar for all panels (values comparable across
+            layers) instead of one colorbar per panel.
+        max_panel_pixels: images larger than this on either side are block-averaged down;
+            None draws them at full size.
+        height_per_row: figure height per grid row, in pixels.
+
+    Returns:
+        The figure; hovering a pixel shows the layer, row, column (in the original image's
+        coordinates) and value.
+
+    Raises:
+        ValueError: the grid is smaller than 1×1 or the page does not fit in it.
+    """
+    rows, cols = (int(v) for v in grid_size)
+    if rows < 1 or cols < 1:
+        raise ValueError(f"grid size must be at least 1x1, got {rows}x{cols}")
+    if len(page) > rows * cols:
+        raise ValueError(f"{len(page)} layers do not fit in a {rows}x{cols} grid")
+    if not page:
+        return empty_figure("no layers to show")
+
+    shrunk = [
+        downsample(layer.image, max_panel_pixels) if max_panel_pixels else (layer.image, 1)
+        for layer in page
+    ]
+    titles = [
+        f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, f)}</sup>"
+        for layer, (_, f) in zip(page, shrunk, strict=True)
+    ]
+    height = rows * height_per_row
+    margin = dict(l=10, r=50, t=60, b=10)
+    v_gap = 60 / max(height - margin["t"] - margin["b"], 1)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles,
+        horizontal_spacing=min(0.08, 0.9 / (cols - 1)) if cols > 1 else 0.0,
+        vertical_spacing=min(v_gap, 0.9 / (rows - 1)) if rows > 1 else 0.0,
+    )
+    shared_range = _nan_range([img for img, _ in shrunk]) if shared_colorbar else None
+
+    for i, (layer, (img, f)) in enumerate(zip(page, shrunk, strict=True)):
+        row, col = divmod(i, cols)
+        row, col = row + 1, col + 1
+        sub = fig.get_subplot(row, col)
+        where = f"block mean of {f}×{f} around " if f > 1 else ""
+        hover = (
+            f"<b>{html.escape(layer.title)}</b><br>{where}row %{{y}}, col %{{x}}"
+            "<br>value %{z:.4g}<extra></extra>"
+        )
+        trace = go.Heatmap(
+            z=np.asarray(img, dtype=np.float32),
+            x0=(f - 1) / 2,
+            dx=f,
+            y0=(f - 1) / 2,
+            dy=f,
+            hovertemplate=hover,
+            hoverongaps=False,
+            name=layer.title,
+        )
+        if shared_colorbar:
+            trace.update(coloraxis="coloraxis")
+        else:
+            x_dom, y_dom = sub.xaxis.domain, sub.yaxis.domain
+            trace.update(
+                colorscale=colorscale,
+                colorbar=dict(
+                    x=x_dom[1] + 0.005,
+                    xanchor="left",
+                    y=(y_dom[0] + y_dom[1]) / 2,
+                    yanchor="middle",
+                    len=y_dom[1] - y_dom[0],
+                    thickness=8,
+                    outlinewidth=0,
+                    tickfont=dict(size=9),
+                ),
+            )
+        fig.add_trace(trace, row=row, col=col)
+        strip = img.shape[0] == 1
+        fig.update_xaxes(**_AXIS, row=row, col=col)
+        fig.update_yaxes(
+            **_AXIS,
+            autorange="reversed",
+            scaleanchor=None if strip else sub.yaxis.anchor,
+            scaleratio=1,
+            row=row,
+            col=col,
+        )
+
+    for i in range(len(page), rows * cols):
+        row, col = divmod(i, cols)
+        fig.update_xaxes(visible=False, row=row + 1, col=col + 1)
+        fig.update_yaxes(visible=False, row=row + 1, col=col + 1)
+
+    if shared_colorbar:
+        cmin, cmax = shared_range if shared_range else (None, None)
+        fig.update_layout(
+            coloraxis=dict(
+                colorscale=colorscale,
+                cmin=cmin,
+                cmax=cmax,
+                colorbar=dict(thickness=12, outlinewidth=0, x=1.005, xanchor="left"),
+            )
+        )
+    fig.update_annotations(font_size=13)
+    fig.update_layout(
+        template=_TEMPLATE,
+        height=height,
+        margin=margin,
+        uirevision=f"grid {rows}x{cols}: " + " | ".join(layer.title for layer in page),
+    )
+    return fig
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank figure showing only ``message``, centred."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=html.escape(message),
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font=dict(size=15, color="#666"),
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(template=_TEMPLATE, height=300, margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def prediction_bar(
+    probabilities: np.ndarray, class_names: Sequence[str] | None = None, top: int = 5
+) -> go.Figure:
+    """The model's top-``top`` classes as horizontal bars, the best at the top.
+
+    Args:
+        probabilities: the model output for one pattern, a 1-D vector (softmax or raw scores).
+        class_names: a label per class; missing labels read ``"class 7"``.
+        top: how many classes to show.
+
+    Returns:
+        The bar chart, or an ``empty_figure`` when the output is not a class vector. Values
+        read as percentages when the vector looks like probabilities (sums to ~1).
+    """
+    values = np.asarray(probabilities)
+    if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.number):
+        return empty_figure(f"model output of shape {values.shape} is not a class vector")
+    values = values.astype(np.float64)
+    names = list(class_names or [])
+    order = np.argsort(-values, kind="stable")[: max(1, int(top))]
+    labels = [names[i] if i < len(names) else f"class {i}" for i in order]
+    shown = values[order]
+    is_prob = bool(
+        np.all((values >= -1e-6) & (values <= 1 + 1e-6)) and abs(values.sum() - 1) < 1e-3
+    )
+    text = [f"{v:.1%}" if is_prob else f"{v:.4g}" for v in shown]
+    fig = go.Figure(
+        go.Bar(
+            x=shown,
+            y=labels,
+            orientation="h",
+            text=text,
+            textposition="auto",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(range=[0, 1] if is_prob else None, tickformat=".0%" if is_prob else None)
+    fig.update_layout(
+        title=dict(text=f"prediction: {html.escape(labels[0])}", font_size=14),
+        template=_TEMPLATE,
+        height=90 + 30 * len(order),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def pattern_figure(pattern: np.ndarray) -> go.Figure:
+    """The input pattern (batch axis removed) drawn as an image, an RGB picture or curves.
+
+    ``(h, w)`` and ``(h, w, 1)`` are grayscale images, ``(h, w, 3)`` an RGB picture (values in
+    [0, 1], or [0, 255] when larger), ``(t, c)`` with ``c ≤ 8 < t`` one curve per channel (a
+    waveform), ``(n,)`` one curve; anything else shows its first 2-D slice.
+    """
+    arr = np.atleast_1d(np.asarray(pattern))
+    title = "input " + "×".join(str(d) for d in arr.shape)
+    fig = go.Figure()
+    if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] <= 8 < arr.shape[0]):
+        series = arr.reshape(arr.shape[0], -1).astype(np.float32)
+        steps = np.arange(series.shape[0], dtype=np.int32)
+        for c in range(series.shape[1]):
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=series[:, c],
+                    mode="lines",
+                    name=f"channel {c}",
+                    hovertemplate="t %{x}: %{y:.4g}<extra></extra>",
+                )
+            )
+        fig.update_layout(showlegend=series.shape[1] > 1)
+    elif arr.ndim == 3 and arr.shape[-1] == 3:
+        rgb = np.nan_to_num(arr.astype(np.float32))
+        scale = 1.0 if rgb.size and rgb.max() > 1.0 else 255.0
+        fig.add_trace(go.Image(z=np.clip(np.rint(rgb * scale), 0, 255).astype(np.uint8)))
+        _image_axes(fig)
+    else:
+        image = arr
+        while image.ndim > 2:
+            image = image[..., 0]
+        if arr.ndim > 2 and arr.shape[2:] != (1,) * (arr.ndim - 2):
+            title += f" (showing [:, :{', 0' * (arr.ndim - 2)}])"
+        fig.add_trace(
+            go.Heatmap(
+                z=image.astype(np.float32),
+                colorscale="gray",
+                colorbar=dict(thickness=8, outlinewidth=0),
+                hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+            )
+        )
+        _image_axes(fig)
+        fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        title=dict(text=title, font_size=14),
+        template=_TEMPLATE,
+        height=320,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def _image_axes(fig: go.Figure) -> None:
+    """Hide ticks and grid and keep pixels square."""
+    fig.update_xaxes(**_AXIS)
+    fig.update_yaxes(**_AXIS, scaleanchor="x", scaleratio=1)

@@ -1,0 +1,1 @@
+"""The Dash dashboard: the only part of layerviz that imports ``dash``."""

@@ -1,0 +1,76 @@
+"""The dashboard's app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from dash import Dash
+
+from layerviz.loading import load_model
+from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.ui.callbacks import register_callbacks
+from layerviz.ui.layout import page
+from layerviz.workbench import Workbench
+
+__all__ = ["ASSETS_DIR", "MAX_REQUEST_BYTES", "create_app"]
+
+#: Bootstrap, icons, fonts, CSS and favicon, all served locally (nothing from a CDN).
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+#: Largest request the server reads: an upload at the pattern limit, base64-encoded (4/3),
+#: plus room for the rest of the callback's JSON. Flask answers 413 past it.
+MAX_REQUEST_BYTES = MAX_PATTERN_BYTES * 4 // 3 + 2**20
+
+
+def create_app(
+    model: str | Path | keras.Model | None = None,
+    pattern=None,
+    *,
+    include_bundled: bool = True,
+    cache_bytes: int | None = None,
+) -> Dash:
+    """Build a dashboard app.
+
+    Args:
+        model: the model to open first: a bundled name, a ``.keras`` path, or an in-memory
+            Keras model; None opens the default bundled model.
+        pattern: the pattern to open ``model`` with (default: its sample, or random seed 0).
+        include_bundled: also offer the bundled models in the model list.
+        cache_bytes: budget of the server-side activation cache.
+
+    Returns:
+        A ``Dash`` app; ``app.server`` is the Flask app for gunicorn.
+
+    Raises:
+        ModelLoadError: ``model`` cannot be loaded.
+        PatternError: ``pattern`` does not fit ``model``.
+    """
+    extra: dict[str, keras.Model] = {}
+    if isinstance(model, keras.Model):
+        extra[model.name] = model
+        first = model.name
+    elif model is not None and (Path(model).suffix or Path(model).exists()):
+        loaded = load_model(model)
+        first = Path(model).stem
+        extra[first] = loaded
+    else:
+        first = model
+    kwargs = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
+    workbench = Workbench(extra, include_bundled=include_bundled, **kwargs)
+    first = first or workbench.model_names[0]
+    workbench.entry(first)  # fail now, with a clear error, rather than in the browser
+    if pattern is not None:
+        workbench.set_default_pattern(first, pattern)
+
+    app = Dash(
+        __name__,
+        title="layerviz",
+        update_title=None,
+        assets_folder=str(ASSETS_DIR),
+        serve_locally=True,
+    )
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.layout = page(workbench, first)
+    register_callbacks(app, workbench)
+    app.workbench = workbench  # for tests and benchmarks
+    return app

@@ -1,0 +1,33 @@
+"""Every component id of the dashboard, spelled once.
+
+The first block is the stable public set that tests and automation rely on; the rest are
+internal (kind-prefixed).
+"""
+
+# Stable ids (see the dashboard issue): do not rename.
+MODEL_SELECT = "model-select"
+PATTERN_UPLOAD = "pattern-upload"
+SAMPLE_SELECT = "sample-select"
+SEED_INPUT = "seed-input"
+SEED_BUTTON = "seed-button"
+GRID_ROWS = "grid-rows"
+GRID_COLS = "grid-cols"
+SIZE_LIMIT = "size-limit"
+PAGE_SELECT = "page-select"
+ACTIVATION_GRAPH = "activation-graph"
+PREDICTION_GRAPH = "prediction-graph"
+PATTERN_GRAPH = "pattern-graph"
+EXPORT_BUTTON = "export-button"
+EXPORT_DOWNLOAD = "export-download"
+PAGE_EXPORT_BUTTON = "page-export-button"
+ERROR_ALERT = "error-alert"
+
+# Internal ids.
+PATTERN_STORE = "store-pattern"
+COLORSCALE_SELECT = "select-colorscale"
+COLORBAR_SWITCH = "switch-shared-colorbar"
+PLOT_MODEL_SWITCH = "switch-plot-model"
+MODEL_INFO = "text-model-info"
+PATTERN_INFO = "text-pattern-info"
+GRID_SUMMARY = "text-grid-summary"
+LOADING = "loading-activations"

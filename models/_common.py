@@ -1,0 +1,98 @@
+"""Helpers shared by the ``models/train_*.py`` scripts (not part of the layerviz package).
+
+Each training script is run as ``.venv/bin/python models/train_<name>.py`` from the repo
+root; Python puts ``models/`` on ``sys.path`` first, so ``import _common`` finds this file.
+Nothing here imports scikit-learn; only the training scripts that need it do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+MODELS_DIR = Path(__file__).resolve().parent
+SEED = 0
+
+
+def seed_everything(seed: int = SEED) -> None:
+    """Seed Python, NumPy and TensorFlow through Keras, and ask TF for deterministic ops."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    with contextlib.suppress(AttributeError, RuntimeError):  # older TF / already set
+        tf.config.experimental.enable_op_determinism()
+
+
+def patterns_dir(name: str) -> Path:
+    """``models/patterns/<name>/``, created empty (old samples removed) for a fresh write."""
+    folder = MODELS_DIR / "patterns" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.is_file():
+            old.unlink()
+    return folder
+
+
+def save_model(model, name: str, probe=None) -> Path:
+    """Save ``model`` (uncompiled) as ``models/<name>.keras``; check it reloads safely."""
+    import keras
+
+    path = MODELS_DIR / f"{name}.keras"
+    # A clone carries the architecture and weights but no compile config or optimizer state:
+    # layerviz loads with compile=False, and Adam's slots would double the file size.
+    bare = keras.models.clone_model(model)
+    bare.set_weights(model.get_weights())
+    bare.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True, compile=False)
+    kinds = {type(layer).__name__ for layer in reloaded.layers}
+    if "Lambda" in kinds:
+        raise RuntimeError(f"{name}: a Lambda layer slipped into the bundled model")
+    if probe is not None:
+        import numpy as np
+
+        want = np.asarray(model(probe, training=False))
+        got = np.asarray(reloaded(probe, training=False))
+        if not np.allclose(want, got, atol=1e-5):
+            raise RuntimeError(f"{name}: the reloaded model predicts differently")
+    return path
+
+
+def write_metadata(name: str, meta: dict) -> Path:
+    """Write ``models/<name>.json`` (pretty, keys in the order given, trailing newline)."""
+    path = MODELS_DIR / f"{name}.json"
+    path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def write_card(name: str, text: str) -> Path:
+    """Write the model card ``models/<name>.md``."""
+    path = MODELS_DIR / f"{name}.md"
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+    return path
+
+
+class Timer:
+    """``with Timer() as t: ...; t.seconds``."""
+
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def report(name: str, seconds: float, files: list[Path]) -> None:
+    """Print what was written, with sizes, after the accuracy line."""
+    print(f"[{name}] finished in {seconds:.1f} s")
+    for path in files:
+        rel = path.relative_to(MODELS_DIR.parent)
+        print(f"[{name}] wrote {rel} ({path.stat().st_size / 1024:.1f} KiB)")
