@@ -46,11 +46,11 @@ def downsample(image: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
     if factor == 1:
         return image, 1
     out_h, out_w = math.ceil(h / factor), math.ceil(w / factor)
-    gaps = np.isnan(image)
+    known = ~np.isnan(image)
     values = np.zeros((out_h * factor, out_w * factor), dtype=np.float32)
-    counts = np.zeros(values.shape, dtype=np.int32)
-    values[:h, :w] = np.where(gaps, 0, image)
-    counts[:h, :w] = ~gaps
+    counts = np.zeros(values.shape, dtype=np.float32)
+    np.copyto(values[:h, :w], image, where=known)
+    counts[:h, :w] = known
     totals, counts = (_block_sum(a, factor) for a in (values, counts))
     with np.errstate(invalid="ignore", divide="ignore"):
         means = totals / counts  # 0 / 0 -> NaN where the whole block is padding or gaps
@@ -58,9 +58,17 @@ def downsample(image: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
 
 
 def _block_sum(a: np.ndarray, f: int) -> np.ndarray:
-    """Sums over ``f × f`` blocks of ``a`` (its sides are multiples of ``f``), rows then columns."""
-    rows = a.reshape(a.shape[0] // f, f, a.shape[1]).sum(axis=1)
-    return rows.reshape(rows.shape[0], a.shape[1] // f, f).sum(axis=2)
+    """Sums over ``f × f`` blocks of ``a`` (its sides are multiples of ``f``).
+
+    Strided slices added in turn: much faster than ``reshape(...).sum`` over short axes.
+    """
+    rows = a[0::f].copy()
+    for k in range(1, f):
+        rows += a[k::f]
+    blocks = rows[:, 0::f].copy()
+    for k in range(1, f):
+        blocks += rows[:, k::f]
+    return blocks
 
 
 def _shape_note(layer: VisibleLayer, factor: int) -> str:
@@ -137,73 +145,65 @@ def activation_grid(
         horizontal_spacing=min(0.08, 0.9 / (cols - 1)) if cols > 1 else 0.0,
         vertical_spacing=min(v_gap, 0.9 / (rows - 1)) if rows > 1 else 0.0,
     )
-    shared_range = _nan_range([img for img, _ in shrunk]) if shared_colorbar else None
-
-    for i, (layer, (img, f)) in enumerate(zip(page, shrunk, strict=True)):
-        row, col = divmod(i, cols)
-        row, col = row + 1, col + 1
-        sub = fig.get_subplot(row, col)
+    axes: dict[str, dict] = {}
+    traces = []
+    for i in range(rows * cols):
+        sub = fig.get_subplot(i // cols + 1, i % cols + 1)
+        x_name, y_name = sub.xaxis.plotly_name, sub.yaxis.plotly_name
+        if i >= len(page):
+            axes[x_name] = axes[y_name] = dict(visible=False)
+            continue
+        layer, (img, f) = page[i], shrunk[i]
         where = f"block mean of {f}×{f} around " if f > 1 else ""
-        hover = (
-            f"<b>{html.escape(layer.title)}</b><br>{where}row %{{y}}, col %{{x}}"
-            "<br>value %{z:.4g}<extra></extra>"
-        )
-        trace = go.Heatmap(
+        trace = dict(
+            type="heatmap",
             z=np.asarray(img, dtype=np.float32),
             x0=(f - 1) / 2,
             dx=f,
             y0=(f - 1) / 2,
             dy=f,
-            hovertemplate=hover,
+            xaxis=sub.yaxis.anchor,
+            yaxis=sub.xaxis.anchor,
+            hovertemplate=f"<b>{html.escape(layer.title)}</b><br>{where}row %{{y}}, col %{{x}}"
+            "<br>value %{z:.4g}<extra></extra>",
             hoverongaps=False,
             name=layer.title,
         )
         if shared_colorbar:
-            trace.update(coloraxis="coloraxis")
+            trace["coloraxis"] = "coloraxis"
         else:
             x_dom, y_dom = sub.xaxis.domain, sub.yaxis.domain
-            trace.update(
-                colorscale=colorscale,
-                colorbar=dict(
-                    x=x_dom[1] + 0.005,
-                    xanchor="left",
-                    y=(y_dom[0] + y_dom[1]) / 2,
-                    yanchor="middle",
-                    len=y_dom[1] - y_dom[0],
-                    thickness=8,
-                    outlinewidth=0,
-                    tickfont=dict(size=9),
-                ),
+            trace["colorscale"] = colorscale
+            trace["colorbar"] = dict(
+                x=x_dom[1] + 0.005,
+                xanchor="left",
+                y=(y_dom[0] + y_dom[1]) / 2,
+                yanchor="middle",
+                len=y_dom[1] - y_dom[0],
+                thickness=8,
+                outlinewidth=0,
+                tickfont=dict(size=9),
             )
-        fig.add_trace(trace, row=row, col=col)
-        strip = img.shape[0] == 1
-        fig.update_xaxes(**_AXIS, row=row, col=col)
-        fig.update_yaxes(
-            **_AXIS,
-            autorange="reversed",
-            scaleanchor=None if strip else sub.yaxis.anchor,
-            scaleratio=1,
-            row=row,
-            col=col,
+        traces.append(trace)
+        axes[x_name] = dict(_AXIS)
+        strip = img.shape[0] == 1  # a 1×n strip keeps the panel's width, not square pixels
+        axes[y_name] = dict(
+            _AXIS, autorange="reversed", scaleanchor=None if strip else sub.yaxis.anchor
         )
-
-    for i in range(len(page), rows * cols):
-        row, col = divmod(i, cols)
-        fig.update_xaxes(visible=False, row=row + 1, col=col + 1)
-        fig.update_yaxes(visible=False, row=row + 1, col=col + 1)
+    fig.add_traces(traces)
 
     if shared_colorbar:
-        cmin, cmax = shared_range if shared_range else (None, None)
-        fig.update_layout(
-            coloraxis=dict(
-                colorscale=colorscale,
-                cmin=cmin,
-                cmax=cmax,
-                colorbar=dict(thickness=12, outlinewidth=0, x=1.005, xanchor="left"),
-            )
+        low_high = _nan_range([img for img, _ in shrunk])
+        cmin, cmax = low_high if low_high else (None, None)
+        axes["coloraxis"] = dict(
+            colorscale=colorscale,
+            cmin=cmin,
+            cmax=cmax,
+            colorbar=dict(thickness=12, outlinewidth=0, x=1.005, xanchor="left"),
         )
     fig.update_annotations(font_size=13)
     fig.update_layout(
+        axes,
         template=_TEMPLATE,
         height=height,
         margin=margin,
