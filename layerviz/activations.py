@@ -143,8 +143,12 @@ class ActivationExtractor:
         self._layers = [(index, tap.name, tap.class_name) for index, tap in kept]
         # The model's own outputs ride along, so a prediction costs no second pass.
         self._n_outputs = len(final)
+        # A single input is given as a tensor, not a one-item list, so calling the model on an
+        # array matches its input structure (Keras warns otherwise).
         self._multi = keras.Model(
-            inputs, [tap.output for _, tap in kept] + final, name="layerviz_taps"
+            inputs if len(inputs) > 1 else inputs[0],
+            [tap.output for _, tap in kept] + final,
+            name="layerviz_taps",
         )
         self._forward = _compile(self._multi)
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import time
+import zipfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -47,9 +48,13 @@ def save_model(model, name: str, probe=None) -> Path:
     path = MODELS_DIR / f"{name}.keras"
     # A clone carries the architecture and weights but no compile config or optimizer state:
     # layerviz loads with compile=False, and Adam's slots would double the file size.
-    bare = keras.models.clone_model(model)
+    # (keras.models.clone_model would re-compile the clone, so rebuild from the config.)
+    bare = keras.Model.from_config(model.get_config())
     bare.set_weights(model.get_weights())
     bare.save(path)
+    with zipfile.ZipFile(path) as archive:
+        if json.loads(archive.read("config.json")).get("compile_config"):  # {} when bare
+            raise RuntimeError(f"{name}: the saved model still carries its compile config")
     reloaded = keras.saving.load_model(path, safe_mode=True, compile=False)
     kinds = {type(layer).__name__ for layer in reloaded.layers}
     if "Lambda" in kinds:

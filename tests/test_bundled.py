@@ -95,7 +95,7 @@ def test_metadata_json_matches_dataclass():
 
 def test_expected_shapes_and_samples():
     digits, article, signals = (get_bundled(n) for n in EXPECTED)
-    assert digits.input_shape == (28, 28, 1)
+    assert digits.input_shape == (32, 32, 1)
     assert digits.classes == tuple("0123456789")
     assert digits.default_sample == "digit_3.png"
     assert {"digit_0.png", "digit_3.png", "digit_7.png"} <= {s.name for s in digits.samples}
@@ -113,13 +113,13 @@ def test_article_random_pattern_is_the_articles():
     np.testing.assert_array_equal(np.load(sample.path), want)
 
 
-def test_digit_pngs_are_8bit_greyscale_28x28():
+def test_digit_pngs_are_8bit_greyscale_32x32():
     from PIL import Image
 
     for s in get_bundled("digits_cnn").samples:
         if s.name.endswith(".png"):
             with Image.open(s.path) as img:
-                assert (img.mode, img.size) == ("L", (28, 28))
+                assert (img.mode, img.size) == ("L", (32, 32))
 
 
 # --- the loaded models ----------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_conv_layers_are_named(loaded):
     for name in ("digits_cnn", "signals_conv1d"):
         layer_names = {layer.name for layer in loaded[name].layers}
         assert {"conv1", "conv2", "conv3"} <= layer_names
-    assert tuple(loaded["digits_cnn"].get_layer("conv1").output.shape[1:]) == (28, 28, 16)
+    assert tuple(loaded["digits_cnn"].get_layer("conv1").output.shape[1:]) == (32, 32, 16)
     assert tuple(loaded["signals_conv1d"].get_layer("conv1").output.shape[1:]) == (128, 16)
 
 
@@ -167,7 +167,7 @@ def test_sample_reads_and_is_predicted_as_its_label(loaded, name, sample_name):
 
 def test_digit_three_png_is_read_as_three(loaded):
     sample = get_bundled("digits_cnn").sample("digit_3.png")
-    x = read_pattern(sample.path.read_bytes(), sample.name, (28, 28, 1))
+    x = read_pattern(sample.path.read_bytes(), sample.name, (32, 32, 1))
     assert x.min() >= 0.0 and x.max() <= 1.0
     probs = np.asarray(loaded["digits_cnn"](x, training=False))[0]
     assert int(probs.argmax()) == 3

@@ -17,7 +17,7 @@ UPLOAD_TYPES = ".npy,.npz,.csv,.png,.jpg,.jpeg"
 
 def _label(text: str, icon: str) -> html.Label:
     return html.Label(
-        [html.I(className=f"bi bi-{icon} me-1"), text], className="form-label fw-semibold"
+        [html.I(className=f"bi bi-{icon} me-1"), text], className="form-label fw-semibold d-block"
     )
 
 
@@ -112,13 +112,13 @@ def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
                 html.Div(
                     [
                         _label("Grid", "grid-3x3"),
-                        html.Small("rows", className="text-body-secondary"),
+                        html.Small("rows", className="text-body-secondary d-block"),
                         _slider(ids.GRID_ROWS, 1, 6, 3, [1, 2, 3, 4, 5, 6]),
-                        html.Small("columns", className="text-body-secondary"),
+                        html.Small("columns", className="text-body-secondary d-block"),
                         _slider(ids.GRID_COLS, 1, 6, 3, [1, 2, 3, 4, 5, 6]),
                         html.Small(
                             "size limit: show a layer when its maps are larger than N×N",
-                            className="text-body-secondary",
+                            className="text-body-secondary d-block",
                         ),
                         _slider(ids.SIZE_LIMIT, 0, 128, 15, [0, 15, 32, 64, 96, 128]),
                     ],
