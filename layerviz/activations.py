@@ -125,11 +125,16 @@ class ActivationExtractor:
         self.input_names: list[str] = [_tensor_name(t, i) for i, t in enumerate(model_inputs)]
 
         inputs = [
-            keras.Input(shape=t.shape[1:], dtype=t.dtype, name=f"layerviz_input_{i}")
-            for i, t in enumerate(model_inputs)
+            keras.Input(shape=t.shape[1:], dtype=t.dtype, name=name)
+            for t, name in zip(model_inputs, self.input_names, strict=True)
         ]
         taps: list[_Tap] = []
-        final = _trace_model(model, inputs if len(inputs) > 1 else inputs[0], "", taps)
+        # The rebuilt graph takes the inputs in the model's own structure (a tensor, a list, or
+        # a dict of named inputs); the tap model below takes them as a flat list.
+        structured = (
+            inputs[0] if len(inputs) == 1 else keras.tree.pack_sequence_as(model.input, inputs)
+        )
+        final = _trace_model(model, structured, "", taps)
         final = list(final) if isinstance(final, (list, tuple)) else [final]
 
         self.skipped: list[SkippedLayer] = []
@@ -204,7 +209,9 @@ class ActivationExtractor:
                 pattern = pattern[0]
             parts = [pattern]
         pairs = zip(parts, self.input_shapes, strict=True)
-        return [fit_array(np.asarray(p), shape) for p, shape in pairs]
+        # The leading None marks the batch axis, so an input whose own first axis is 1
+        # (channels-first grey images) is not mistaken for one.
+        return [fit_array(np.asarray(p), (None, *shape)) for p, shape in pairs]
 
 
 def extract_activations(model: keras.Model, pattern) -> list[LayerActivation]:
@@ -251,7 +258,10 @@ def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[_Tap]):
         inputs = args[0] if len(args) == 1 else list(args)
         return _trace_model(layer, inputs, f"{prefix}{layer.name}/", taps)
     output = layer(*args, **kwargs)
-    taps.append(_Tap(prefix + layer.name, type(layer).__name__, output))
+    # Only layers are listed, as in ``model.layers``: graph operations that are not layers
+    # (a mask's ``not_equal``, a bare ``keras.ops`` call) run but keep the indices aligned.
+    if isinstance(layer, keras.layers.Layer):
+        taps.append(_Tap(prefix + layer.name, type(layer).__name__, output))
     return output
 
 

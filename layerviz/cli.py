@@ -12,7 +12,7 @@ from pathlib import Path
 
 from layerviz import _quiet  # noqa: F401  (before anything imports TensorFlow)
 
-__all__ = ["main", "parse_pair"]
+__all__ = ["main", "parse_grid", "parse_pair"]
 
 
 def parse_pair(text: str) -> tuple[int, int]:
@@ -27,6 +27,14 @@ def parse_pair(text: str) -> tuple[int, int]:
     if len(values) != 2 or min(values) < 0:
         raise argparse.ArgumentTypeError(f"expected ROWSxCOLS such as 3x3, got {text!r}")
     return values[0], values[1]
+
+
+def parse_grid(text: str) -> tuple[int, int]:
+    """Parse a grid size like ``parse_pair``; each side must be at least 1."""
+    rows, cols = parse_pair(text)
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError(f"a grid needs at least 1 row and 1 column, got {text!r}")
+    return rows, cols
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -47,7 +55,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--grid",
-        type=parse_pair,
+        type=parse_grid,
         default=(3, 3),
         metavar="RxC",
         help="panels per file, rows x columns (default 3x3)",
@@ -183,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     except LayervizError as exc:
         print(f"layerviz: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. --out names an existing file
+        print(f"layerviz: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

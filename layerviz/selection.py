@@ -28,7 +28,14 @@ import numpy as np
 
 from layerviz.activations import LayerActivation
 
-__all__ = ["VisibleLayer", "maps_of", "montage", "paginate", "visible_layers"]
+__all__ = [
+    "VisibleLayer",
+    "maps_of",
+    "montage",
+    "montage_grid",
+    "paginate",
+    "visible_layers",
+]
 
 T = TypeVar("T")
 

@@ -170,8 +170,13 @@ def render_grid(
     if not layers:
         message = f"no layer output is larger than {limit}×{limit} — lower the size limit"
         return empty_figure(message), 1, 1, f"0 of {total} layers shown"
+    shown = pages[page - 1]
+    # On screen, a short last page drops its empty rows (the PNG export keeps the full grid).
     figure = activation_grid(
-        pages[page - 1], (rows, cols), colorscale=colorscale, shared_colorbar=bool(shared_colorbar)
+        shown,
+        (-(-len(shown) // cols), cols),
+        colorscale=colorscale,
+        shared_colorbar=bool(shared_colorbar),
     )
     summary = (
         f"{len(layers)} of {total} layers larger than {limit}×{limit} · page {page} of {n_pages}"
@@ -196,9 +201,11 @@ def export_files(
     grid = (int(rows), int(cols))
     pages = paginate(visible_layers(extraction.activations, (int(limit), int(limit))), grid)
     stem = f"layerviz-{recipe['model']}"
+    if not pages:
+        raise PatternError(
+            f"there is nothing to download: no layer output is larger than {limit}×{limit}"
+        )
     if page is not None:
-        if not pages:
-            raise PatternError("there is no page to download: no layer passes the size limit")
         number = min(max(1, int(page)), len(pages)) - 1
         return f"{stem}-page-{number}.png", page_png(pages[number], grid)
     buffer = io.BytesIO()
