@@ -1,0 +1,247 @@
+"""Tests of layerviz.ui.app.create_app: in-memory models, request limits, no debug, no CDN.
+
+Everything here goes through the Flask test client or plain Python: no browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from html.parser import HTMLParser
+
+import keras
+import numpy as np
+import pytest
+
+from layerviz.errors import ModelLoadError, PatternError
+from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.ui import ids
+from layerviz.ui.app import ASSETS_DIR, MAX_REQUEST_BYTES, create_app
+from layerviz.ui.callbacks import choose_pattern, render_grid
+
+TINY_SHAPE = (12, 12, 1)
+EXTERNAL = re.compile(r"""(?:https?:)?//[^\s"'<>]+""", re.IGNORECASE)
+
+
+def tiny_model() -> keras.Model:
+    inputs = keras.Input(TINY_SHAPE)
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1")(inputs)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = keras.layers.Dense(3, activation="softmax", name="out")(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny_pattern() -> np.ndarray:
+    return np.random.default_rng(1).random(TINY_SHAPE, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_app(tiny_pattern):
+    return create_app(tiny_model(), tiny_pattern)
+
+
+@pytest.fixture(scope="module")
+def app():
+    return create_app()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.server.test_client()
+
+
+def component(app, component_id: str):
+    """The layout's component with this id."""
+    for item in app.layout._traverse():
+        if getattr(item, "id", None) == component_id:
+            return item
+    raise LookupError(component_id)
+
+
+def callback_body(app, output_prefix: str, changed: str, values: dict) -> dict:
+    """A ``/_dash-update-component`` body as the browser sends it, for the callback whose
+    output key starts with ``output_prefix``; ``values`` maps "id.prop" to a value."""
+    key = next(k for k in app.callback_map if k.startswith(output_prefix))
+    spec = app.callback_map[key]
+
+    def items(deps):
+        return [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
+
+    outputs = [
+        {"id": o.component_id, "property": o.component_property.split("@")[0]}
+        for o in spec["output"]
+    ]
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": items(spec["inputs"]),
+        "state": items(spec["state"]),
+        "changedPropIds": [changed],
+    }
+
+
+# --- in-memory model -----------------------------------------------------------------------
+
+
+def test_in_memory_model_is_offered_first(tiny_app):
+    workbench = tiny_app.workbench
+    assert workbench.model_names[0] == "tiny"
+    assert set(workbench.model_names) >= {"tiny", "digits_cnn"}
+    select = component(tiny_app, ids.MODEL_SELECT)
+    assert select.value == "tiny"
+    assert select.options[0]["value"] == "tiny"
+
+
+def test_in_memory_model_opens_with_its_pattern(tiny_app, tiny_pattern):
+    workbench = tiny_app.workbench
+    choice = choose_pattern(workbench, None, "tiny")
+    assert choice.error is None
+    assert choice.recipe["kind"] == "upload"
+    assert choice.sample_options == []
+    assert choice.model_info == "input 12×12×1"
+    np.testing.assert_array_equal(workbench.pattern(choice.recipe)[0], tiny_pattern)
+    figure, n_pages, _, summary = render_grid(workbench, choice.recipe, 3, 3, 0, 1)
+    assert figure.layout.annotations[0].text.startswith("1: c1")
+    assert n_pages == 1
+    assert summary.startswith("3 of 3 layers")
+
+
+def test_in_memory_model_alone():
+    app = create_app(tiny_model(), include_bundled=False)
+    assert app.workbench.model_names == ["tiny"]
+    assert app.workbench.default_recipe("tiny") == {"model": "tiny", "kind": "seed", "seed": 0}
+
+
+def test_pattern_that_does_not_fit_fails_at_once():
+    with pytest.raises(PatternError, match="does not fit"):
+        create_app(tiny_model(), np.zeros((5, 5), dtype=np.float32))
+
+
+def test_unknown_model_name_fails_at_once():
+    with pytest.raises(ModelLoadError):
+        create_app("no_such_model")
+
+
+# --- request limits ------------------------------------------------------------------------
+
+
+def test_max_content_length_fits_an_upload_at_the_pattern_limit(app):
+    limit = app.server.config["MAX_CONTENT_LENGTH"]
+    assert limit == MAX_REQUEST_BYTES
+    assert MAX_PATTERN_BYTES * 4 // 3 < limit < 64 * 2**20
+
+
+def test_request_over_the_limit_gets_413(app, client):
+    limit = app.server.config["MAX_CONTENT_LENGTH"]
+    response = client.post(
+        "/_dash-update-component", data=b"x" * (limit + 1), content_type="application/json"
+    )
+    assert response.status_code == 413
+
+
+def test_real_callback_request_is_served(app, client):
+    body = callback_body(
+        app,
+        f"..{ids.PATTERN_STORE}.data",
+        f"{ids.SEED_INPUT}.value",
+        {f"{ids.MODEL_SELECT}.value": "digits_cnn", f"{ids.SEED_INPUT}.value": 11},
+    )
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    store = response.get_json()["response"][ids.PATTERN_STORE]["data"]
+    assert store == {"model": "digits_cnn", "kind": "seed", "seed": 11}
+
+
+def test_upload_request_under_the_limit_is_served(app, client):
+    shape = app.workbench.input_shape("digits_cnn")
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones(shape, dtype=np.float32))
+    url = "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+    body = callback_body(
+        app,
+        f"..{ids.PATTERN_STORE}.data",
+        f"{ids.PATTERN_UPLOAD}.contents",
+        {
+            f"{ids.MODEL_SELECT}.value": "digits_cnn",
+            f"{ids.PATTERN_UPLOAD}.contents": url,
+            f"{ids.PATTERN_UPLOAD}.filename": "ones.npy",
+        },
+    )
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    outputs = response.get_json()["response"]
+    assert outputs[ids.PATTERN_STORE]["data"]["kind"] == "upload"
+    assert outputs[ids.PATTERN_UPLOAD]["contents"] is None  # the same file can be sent again
+
+
+# --- no debug, no CDN ----------------------------------------------------------------------
+
+
+def _dash_config(client) -> dict:
+    page = client.get("/").get_data(as_text=True)
+    match = re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>', page)
+    assert match, "no _dash-config in the index page"
+    return json.loads(match.group(1))
+
+
+def test_debug_is_off(app, client):
+    tools = app._dev_tools
+    for flag in ("ui", "props_check", "hot_reload", "serve_dev_bundles", "validate_callbacks"):
+        assert not tools[flag], flag
+    config = _dash_config(client)
+    assert config["ui"] is False
+    assert config["props_check"] is False
+    assert "hot_reload" not in config
+
+
+class _Links(HTMLParser):
+    """Every src and href in a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_index_page_loads_nothing_from_outside(app, client):
+    assert app.config.external_stylesheets == []
+    assert app.config.external_scripts == []
+    assert app.config.serve_locally is True
+    response = client.get("/")
+    assert response.status_code == 200
+    links = _Links()
+    links.feed(response.get_data(as_text=True))
+    assert any("bootstrap" in url for url in links.urls)
+    assert any(url.startswith("/_dash-component-suites/") for url in links.urls)
+    for url in links.urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        assert client.get(url).status_code == 200, url
+
+
+def test_layout_names_no_external_url(client):
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert EXTERNAL.findall(layout) == []
+
+
+def test_assets_hold_bootstrap_and_fetch_nothing_from_outside():
+    bootstrap = sorted(ASSETS_DIR.glob("*bootstrap-5*.min.css"))
+    assert bootstrap, f"no Bootstrap CSS in {ASSETS_DIR}"
+    assert "Bootstrap  v5" in bootstrap[0].read_text(encoding="utf-8")[:200]
+    assert sorted(ASSETS_DIR.glob("*bootstrap-icons*.css"))
+    assert sorted((ASSETS_DIR / "fonts").glob("bootstrap-icons.woff2"))
+    for css in ASSETS_DIR.glob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        assert "@import" not in text, css.name
+        assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", text), css.name
+
+
+def test_icon_font_is_served(client):
+    name = sorted(ASSETS_DIR.glob("*bootstrap-icons*.css"))[0].name
+    css = client.get(f"/assets/{name}").get_data(as_text=True)
+    font = re.search(r'url\("?(fonts/[^")?]+)', css).group(1)
+    assert client.get(f"/assets/{font}").status_code == 200

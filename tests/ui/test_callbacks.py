@@ -1,0 +1,385 @@
+"""Callback-level tests of layerviz.ui.callbacks: the plain functions, a real Workbench, no browser.
+
+Shapes and layer counts are read from the model (``workbench.input_shape``, the extraction), so
+the tests hold whatever input size the bundled ``digits_cnn`` is trained for.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+from dash import no_update
+from PIL import Image
+
+from layerviz import plot_pattern_process
+from layerviz.errors import PatternError
+from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.ui import ids
+from layerviz.ui.callbacks import (
+    choose_pattern,
+    decode_upload,
+    export_files,
+    render_grid,
+    render_pattern,
+)
+from layerviz.workbench import Workbench
+
+MODEL = "digits_cnn"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def workbench() -> Workbench:
+    return Workbench()
+
+
+@pytest.fixture(scope="module")
+def shape(workbench) -> tuple[int, ...]:
+    return workbench.input_shape(MODEL)
+
+
+@pytest.fixture(scope="module")
+def seed_recipe(workbench) -> dict:
+    choice = choose_pattern(workbench, ids.SEED_INPUT, MODEL, seed=3)
+    assert choice.error is None
+    return choice.recipe
+
+
+@pytest.fixture(scope="module")
+def map_sides(workbench, seed_recipe) -> list[tuple[int, int]]:
+    """(h, w) of every layer's maps, read straight from the activation shapes."""
+    _, extraction, _ = workbench.extraction(seed_recipe)
+    sides = []
+    for act in extraction.activations:
+        sides.append((1, act.shape[0]) if len(act.shape) == 1 else act.shape[:2])
+    return sides
+
+
+def n_larger(sides: list[tuple[int, int]], limit: int) -> int:
+    return sum(h > limit and w > limit for h, w in sides)
+
+
+def data_url(data: bytes, mime: str = "application/octet-stream") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def png_bytes(height: int, width: int) -> bytes:
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (height, width), dtype=np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def heatmap_count(figure) -> int:
+    return sum(trace.type == "heatmap" for trace in figure.data)
+
+
+# --- choose_pattern ----------------------------------------------------------------------
+
+
+def test_page_load_gives_default_sample_and_options(workbench, shape):
+    choice = choose_pattern(workbench, None, MODEL)
+    entry = workbench.entry(MODEL)
+    assert choice.error is None
+    assert choice.recipe == workbench.default_recipe(MODEL)
+    assert choice.recipe == {"model": MODEL, "kind": "sample", "sample": entry.default_sample}
+    assert [o["value"] for o in choice.sample_options] == [s.name for s in entry.samples]
+    assert choice.sample_value == entry.default_sample
+    assert choice.seed is no_update
+    assert choice.model_info.startswith("input " + "×".join(map(str, shape)))
+
+
+def test_model_select_switches_model_and_samples(workbench):
+    choice = choose_pattern(workbench, ids.MODEL_SELECT, "article_dense", sample="digit_3.png")
+    assert choice.error is None
+    assert choice.recipe["model"] == "article_dense"
+    assert choice.recipe == workbench.default_recipe("article_dense")
+    names = [s.name for s in workbench.entry("article_dense").samples]
+    assert [o["value"] for o in choice.sample_options] == names
+    assert "input 50×50" in choice.model_info
+
+
+@pytest.mark.parametrize(("before", "after"), [(None, 0), (0, 1), (41, 42)])
+def test_seed_button_increments_seed(workbench, before, after):
+    choice = choose_pattern(workbench, ids.SEED_BUTTON, MODEL, sample="digit_3.png", seed=before)
+    assert choice.error is None
+    assert choice.seed == after
+    assert choice.recipe == {"model": MODEL, "kind": "seed", "seed": after}
+    assert choice.sample_value is None  # the sample dropdown no longer names the pattern
+
+
+def test_typed_seed_gives_seed_recipe(workbench):
+    choice = choose_pattern(workbench, ids.SEED_INPUT, MODEL, seed=1234)
+    assert choice.error is None
+    assert choice.recipe == {"model": MODEL, "kind": "seed", "seed": 1234}
+    assert choice.seed is no_update  # the input already shows it
+
+
+def test_cleared_seed_input_changes_nothing(workbench):
+    choice = choose_pattern(workbench, ids.SEED_INPUT, MODEL, seed=None)
+    assert choice.recipe is no_update
+    assert choice.error is None
+
+
+def test_seed_out_of_range_is_an_error(workbench):
+    choice = choose_pattern(workbench, ids.SEED_INPUT, MODEL, seed=2**32)
+    assert choice.recipe is no_update
+    assert "seed" in choice.error
+
+
+def test_sample_choice_gives_sample_recipe(workbench):
+    sample = workbench.entry(MODEL).samples[-1].name
+    choice = choose_pattern(workbench, ids.SAMPLE_SELECT, MODEL, sample=sample)
+    assert choice.error is None
+    assert choice.recipe == {"model": MODEL, "kind": "sample", "sample": sample}
+
+
+def test_good_npy_upload_gives_upload_recipe(workbench, shape):
+    array = np.random.default_rng(5).random(shape, dtype=np.float32)
+    choice = choose_pattern(
+        workbench, ids.PATTERN_UPLOAD, MODEL, upload=data_url(npy_bytes(array)), filename="a.npy"
+    )
+    assert choice.error is None
+    assert choice.recipe["kind"] == "upload"
+    assert choice.recipe["filename"] == "a.npy"
+    np.testing.assert_array_equal(workbench.pattern(choice.recipe)[0], array)
+    assert workbench.extraction(choice.recipe)[2] is True  # choose_pattern ran it already
+    assert render_pattern(workbench, choice.recipe)[2] == "uploaded a.npy"
+
+
+def test_good_png_upload_is_resized_to_the_input(workbench, shape):
+    url = data_url(png_bytes(2 * shape[0] + 3, 2 * shape[1] + 3), "image/png")
+    choice = choose_pattern(workbench, ids.PATTERN_UPLOAD, MODEL, upload=url, filename="d.png")
+    assert choice.error is None
+    assert workbench.pattern(choice.recipe).shape == (1, *shape)
+
+
+def _wrong_shape_npy(shape: tuple[int, ...]) -> str:
+    return data_url(npy_bytes(np.zeros((shape[0] + 1, shape[1] + 1), dtype=np.float32)))
+
+
+# (case, file name, data URL for the model's input shape, words the error must hold)
+BAD_UPLOADS = [
+    ("wrong-shape", "w.npy", _wrong_shape_npy, ["w.npy", "shape"]),
+    ("garbage-npy", "g.npy", lambda _: data_url(b"this is not numpy" * 10), ["g.npy", ".npy"]),
+    ("garbage-png", "g.png", lambda _: data_url(b"\x00\x01garbage" * 10), ["g.png", "PNG"]),
+    ("unknown-type", "a.txt", lambda _: data_url(b"1,2,3"), ["a.txt", "unknown file type"]),
+    ("empty", "e.npy", lambda _: data_url(b""), ["e.npy", "empty"]),
+    (
+        "oversized",
+        "big.npy",
+        lambda _: "data:application/octet-stream;base64," + "A" * (MAX_PATTERN_BYTES * 4 // 3 + 8),
+        ["big.npy", "limit"],
+    ),
+    ("not-base64", "b.npy", lambda _: "data:x;base64,@@@@", ["b.npy", "base64"]),
+    ("not-a-data-url", "u.npy", lambda _: "just some text", ["u.npy", "data URL"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("filename", "make_url", "words"),
+    [case[1:] for case in BAD_UPLOADS],
+    ids=[case[0] for case in BAD_UPLOADS],
+)
+def test_bad_upload_names_the_problem_and_keeps_the_pattern(
+    workbench, shape, filename, make_url, words
+):
+    url = make_url(shape)
+    choice = choose_pattern(workbench, ids.PATTERN_UPLOAD, MODEL, upload=url, filename=filename)
+    assert choice.recipe is no_update
+    assert choice.error
+    for word in words:
+        assert word in choice.error
+    assert "Traceback" not in choice.error
+
+
+def test_decode_upload_refuses_oversize_before_decoding():
+    # Not valid base64 either: the size check must answer first, without decoding.
+    url = "data:x;base64," + "!" * (MAX_PATTERN_BYTES * 4 // 3 + 8)
+    with pytest.raises(PatternError, match="limit"):
+        decode_upload(url, "big.npy")
+
+
+def test_decode_upload_round_trips():
+    assert decode_upload(data_url(b"\x00\x01abc"), "x.npy") == b"\x00\x01abc"
+
+
+def test_unknown_trigger_changes_nothing(workbench):
+    choice = choose_pattern(workbench, "something-else", MODEL)
+    assert choice.recipe is no_update
+    assert choice.error is None
+
+
+# --- render_pattern / render_grid --------------------------------------------------------
+
+
+def test_render_pattern_gives_figures_and_label(workbench, seed_recipe, shape):
+    pattern_fig, prediction_fig, label = render_pattern(workbench, seed_recipe)
+    assert label == "random pattern, seed 3"
+    assert pattern_fig.layout.title.text.startswith("input " + "×".join(map(str, shape)))
+    assert prediction_fig.layout.title.text.startswith("prediction: ")
+
+
+def test_size_limit_changes_how_many_layers_pass(workbench, seed_recipe, map_sides):
+    total = len(map_sides)
+    largest = max(min(h, w) for h, w in map_sides)
+    counts = {}
+    for limit in (0, largest - 1):
+        figure, _, _, summary = render_grid(workbench, seed_recipe, 6, 6, limit, 1)
+        counts[limit] = n_larger(map_sides, limit)
+        assert summary.startswith(f"{counts[limit]} of {total} layers larger than {limit}×{limit}")
+        assert heatmap_count(figure) == counts[limit]
+    assert counts[0] == total
+    assert 0 < counts[largest - 1] < total
+
+
+def test_default_limit_panels_are_titled_with_index_and_name(workbench, seed_recipe):
+    figure, *_ = render_grid(workbench, seed_recipe, 3, 3, 15, 1)
+    _, extraction, _ = workbench.extraction(seed_recipe)
+    first = extraction.activations[0]
+    titles = [a.text for a in figure.layout.annotations]
+    assert titles[0].startswith(f"{first.index}: {first.name}")
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(1, 1), (2, 2), (3, 3), (1, 4)])
+def test_grid_size_changes_page_count(workbench, seed_recipe, map_sides, rows, cols):
+    figure, n_pages, page, summary = render_grid(workbench, seed_recipe, rows, cols, 0, 1)
+    n = len(map_sides)
+    assert n_pages == math.ceil(n / (rows * cols))
+    assert page == 1
+    assert summary.endswith(f"page 1 of {n_pages}")
+    assert heatmap_count(figure) == min(n, rows * cols)
+
+
+def test_last_page_holds_the_rest(workbench, seed_recipe, map_sides):
+    n = len(map_sides)
+    _, n_pages, _, _ = render_grid(workbench, seed_recipe, 2, 2, 0, 1)
+    figure, _, page, _ = render_grid(workbench, seed_recipe, 2, 2, 0, n_pages)
+    assert page == n_pages
+    assert heatmap_count(figure) == n - 4 * (n_pages - 1)
+
+
+@pytest.mark.parametrize("asked", [99, 0, None, -3])
+def test_page_out_of_range_is_clamped(workbench, seed_recipe, asked):
+    _, n_pages, page, summary = render_grid(workbench, seed_recipe, 1, 1, 0, asked)
+    expected = n_pages if asked == 99 else 1
+    assert page == expected
+    assert summary.endswith(f"page {expected} of {n_pages}")
+
+
+def test_limit_above_every_map_gives_empty_state(workbench, seed_recipe, map_sides):
+    limit = max(max(h, w) for h, w in map_sides)
+    figure, n_pages, page, summary = render_grid(workbench, seed_recipe, 3, 3, limit, 1)
+    assert (n_pages, page) == (1, 1)
+    assert heatmap_count(figure) == 0
+    message = figure.layout.annotations[0].text
+    assert f"no layer output is larger than {limit}×{limit}" in message
+    assert summary == f"0 of {len(map_sides)} layers shown"
+
+
+@pytest.mark.parametrize(("colorscale", "shared"), [("Magma", False), ("RdBu", True)])
+def test_colorscale_and_shared_colorbar(workbench, seed_recipe, colorscale, shared):
+    figure, *_ = render_grid(workbench, seed_recipe, 2, 2, 0, 1, colorscale, shared)
+    heatmaps = [t for t in figure.data if t.type == "heatmap"]
+    if shared:
+        assert all(t.coloraxis == "coloraxis" for t in heatmaps)
+        assert figure.layout.coloraxis.colorscale is not None
+    else:
+        assert all(t.colorscale is not None for t in heatmaps)
+
+
+def test_rerender_is_served_from_cache(workbench, monkeypatch):
+    extractor = workbench.entry(MODEL).extractor
+    calls = []
+    run = extractor.run
+
+    def counting_run(pattern):
+        calls.append(1)
+        return run(pattern)
+
+    monkeypatch.setattr(extractor, "run", counting_run)
+    choice = choose_pattern(workbench, ids.SEED_INPUT, MODEL, seed=987_654)
+    assert choice.error is None
+    assert len(calls) == 1  # the one forward pass
+    render_pattern(workbench, choice.recipe)
+    for rows, cols, limit, page in [(3, 3, 15, 1), (3, 3, 0, 1), (2, 2, 0, 2), (1, 1, 5, 3)]:
+        render_grid(workbench, choice.recipe, rows, cols, limit, page)
+    export_files(workbench, choice.recipe, 3, 3, 0, page=1)
+    assert len(calls) == 1  # sliders, pages and exports never run the model again
+    assert workbench.extraction(choice.recipe)[2] is True
+
+
+# --- export_files --------------------------------------------------------------------------
+
+
+def test_export_zip_matches_plot_pattern_process(workbench, seed_recipe, map_sides, tmp_path):
+    rows, cols, limit = 2, 2, 0
+    name, data = export_files(workbench, seed_recipe, rows, cols, limit)
+    assert name == f"layerviz-{MODEL}.zip"
+    n_pages = math.ceil(n_larger(map_sides, limit) / (rows * cols))
+    assert n_pages > 1
+
+    written = plot_pattern_process(
+        workbench.entry(MODEL).model,
+        workbench.pattern(seed_recipe),
+        tmp_path,
+        grid_size=(rows, cols),
+        limit_size_layer=(limit, limit),
+    )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == [f"{i}.png" for i in range(n_pages)]
+        assert [p.name for p in written] == archive.namelist()
+        for path in written:
+            assert archive.read(path.name) == path.read_bytes(), path.name
+
+
+def test_one_page_export_is_that_page(workbench, seed_recipe):
+    _, zipped = export_files(workbench, seed_recipe, 2, 2, 0)
+    name, data = export_files(workbench, seed_recipe, 2, 2, 0, page=2)
+    assert name.endswith(".png")
+    assert data.startswith(PNG_MAGIC)
+    with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
+        assert data == archive.read("1.png")
+
+
+def test_one_page_export_clamps_the_page(workbench, seed_recipe, map_sides):
+    n_pages = math.ceil(len(map_sides) / 4)
+    _, last = export_files(workbench, seed_recipe, 2, 2, 0, page=n_pages)
+    _, beyond = export_files(workbench, seed_recipe, 2, 2, 0, page=n_pages + 5)
+    assert beyond == last
+
+
+def test_one_page_export_with_no_visible_layer_is_an_error(workbench, seed_recipe, map_sides):
+    limit = max(max(h, w) for h, w in map_sides)
+    with pytest.raises(PatternError, match="no layer"):
+        export_files(workbench, seed_recipe, 3, 3, limit, page=1)
+
+
+def test_zip_export_with_no_visible_layer_is_an_error(workbench, seed_recipe, map_sides):
+    # An empty zip downloads as if something worked; the user should be told instead.
+    limit = max(max(h, w) for h, w in map_sides)
+    with pytest.raises(PatternError, match="no layer"):
+        export_files(workbench, seed_recipe, 3, 3, limit)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_export_zip_with_model_png(workbench, seed_recipe):
+    pytest.importorskip("pydot")
+    _, data = export_files(workbench, seed_recipe, 3, 3, 15, plot_model=True)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert names[-1] == "model.png"
+        assert names[:-1] == [f"{i}.png" for i in range(len(names) - 1)]
+        assert archive.read("model.png").startswith(PNG_MAGIC)
