@@ -7,6 +7,7 @@ base64 typed arrays (``bdata``) — several times smaller than JSON float lists.
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 from collections.abc import Sequence
@@ -14,12 +15,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 if TYPE_CHECKING:
     from layerviz.selection import VisibleLayer
 
-__all__ = ["activation_grid", "downsample", "empty_figure", "pattern_figure", "prediction_bar"]
+__all__ = [
+    "activation_grid",
+    "downsample",
+    "empty_figure",
+    "pattern_figure",
+    "prediction_bar",
+    "typed_array",
+]
 
 _TEMPLATE = "plotly_white"
 _AXIS = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="", showline=False)
@@ -91,6 +98,37 @@ def _nan_range(images: Sequence[np.ndarray]) -> tuple[float, float] | None:
     return (min(lows), max(highs)) if lows else None
 
 
+def typed_array(array: np.ndarray) -> dict:
+    """Encode an array as a plotly.js typed-array spec (``{"dtype", "bdata", "shape"}``).
+
+    This is the form Plotly itself sends numpy arrays in; doing it here, once per panel, spares
+    Plotly from validating and converting each array again (about 4 ms instead of 40 for a
+    page of nine 136×136 panels).
+    """
+    a = np.ascontiguousarray(array)
+    dtype = {np.float32: "f4", np.float64: "f8", np.uint8: "u1", np.int32: "i4"}[a.dtype.type]
+    return {
+        "dtype": dtype,
+        "bdata": base64.b64encode(a.tobytes()).decode("ascii"),
+        "shape": ", ".join(str(d) for d in a.shape),
+    }
+
+
+def _grid_domains(
+    rows: int, cols: int, h_gap: float, v_gap: float
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Paper-coordinate ``(x_domain, y_domain)`` of each cell, row by row from the top."""
+    width = (1 - h_gap * (cols - 1)) / cols
+    height = (1 - v_gap * (rows - 1)) / rows
+    cells = []
+    for i in range(rows * cols):
+        r, c = divmod(i, cols)
+        x0 = c * (width + h_gap)
+        top = 1 - r * (height + v_gap)
+        cells.append(((x0, x0 + width), (top - height, top)))
+    return cells
+
+
 def activation_grid(
     page: Sequence[VisibleLayer],
     grid_size: Sequence[int] = (3, 3),
@@ -114,7 +152,8 @@ def activation_grid(
 
     Returns:
         The figure; hovering a pixel shows the layer, row, column (in the original image's
-        coordinates) and value.
+        coordinates) and value. Heatmap ``z`` values are typed-array specs (see
+        ``typed_array``).
 
     Raises:
         ValueError: the grid is smaller than 1×1 or the page does not fit in it.
@@ -131,39 +170,36 @@ def activation_grid(
         downsample(layer.image, max_panel_pixels) if max_panel_pixels else (layer.image, 1)
         for layer in page
     ]
-    titles = [
-        f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, f)}</sup>"
-        for layer, (_, f) in zip(page, shrunk, strict=True)
-    ]
     height = rows * height_per_row
     margin = dict(l=10, r=50, t=60, b=10)
     v_gap = 60 / max(height - margin["t"] - margin["b"], 1)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=titles,
-        horizontal_spacing=min(0.08, 0.9 / (cols - 1)) if cols > 1 else 0.0,
-        vertical_spacing=min(v_gap, 0.9 / (rows - 1)) if rows > 1 else 0.0,
+    cells = _grid_domains(
+        rows,
+        cols,
+        min(0.08, 0.9 / (cols - 1)) if cols > 1 else 0.0,
+        min(v_gap, 0.9 / (rows - 1)) if rows > 1 else 0.0,
     )
-    axes: dict[str, dict] = {}
-    traces = []
-    for i in range(rows * cols):
-        sub = fig.get_subplot(i // cols + 1, i % cols + 1)
-        x_name, y_name = sub.xaxis.plotly_name, sub.yaxis.plotly_name
+    layout: dict = {}
+    traces, titles = [], []
+    for i, (x_dom, y_dom) in enumerate(cells):
+        suffix = "" if i == 0 else str(i + 1)
+        x_name, y_name = f"xaxis{suffix}", f"yaxis{suffix}"
+        x_ref, y_ref = f"x{suffix}", f"y{suffix}"
         if i >= len(page):
-            axes[x_name] = axes[y_name] = dict(visible=False)
+            layout[x_name] = dict(domain=x_dom, anchor=y_ref, visible=False)
+            layout[y_name] = dict(domain=y_dom, anchor=x_ref, visible=False)
             continue
         layer, (img, f) = page[i], shrunk[i]
         where = f"block mean of {f}×{f} around " if f > 1 else ""
         trace = dict(
             type="heatmap",
-            z=np.asarray(img, dtype=np.float32),
+            z=typed_array(np.asarray(img, dtype=np.float32)),
             x0=(f - 1) / 2,
             dx=f,
             y0=(f - 1) / 2,
             dy=f,
-            xaxis=sub.yaxis.anchor,
-            yaxis=sub.xaxis.anchor,
+            xaxis=x_ref,
+            yaxis=y_ref,
             hovertemplate=f"<b>{html.escape(layer.title)}</b><br>{where}row %{{y}}, col %{{x}}"
             "<br>value %{z:.4g}<extra></extra>",
             hoverongaps=False,
@@ -172,7 +208,6 @@ def activation_grid(
         if shared_colorbar:
             trace["coloraxis"] = "coloraxis"
         else:
-            x_dom, y_dom = sub.xaxis.domain, sub.yaxis.domain
             trace["colorscale"] = colorscale
             trace["colorbar"] = dict(
                 x=x_dom[1] + 0.005,
@@ -185,31 +220,46 @@ def activation_grid(
                 tickfont=dict(size=9),
             )
         traces.append(trace)
-        axes[x_name] = dict(_AXIS)
-        strip = img.shape[0] == 1  # a 1×n strip keeps the panel's width, not square pixels
-        axes[y_name] = dict(
-            _AXIS, autorange="reversed", scaleanchor=None if strip else sub.yaxis.anchor
+        titles.append(
+            dict(
+                text=f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, f)}</sup>",
+                x=(x_dom[0] + x_dom[1]) / 2,
+                y=y_dom[1],
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=13),
+            )
         )
-    fig.add_traces(traces)
+        layout[x_name] = dict(_AXIS, domain=x_dom, anchor=y_ref)
+        strip = img.shape[0] == 1  # a 1×n strip keeps the panel's width, not square pixels
+        layout[y_name] = dict(
+            _AXIS,
+            domain=y_dom,
+            anchor=x_ref,
+            autorange="reversed",
+            scaleanchor=None if strip else x_ref,
+        )
 
     if shared_colorbar:
         low_high = _nan_range([img for img, _ in shrunk])
         cmin, cmax = low_high if low_high else (None, None)
-        axes["coloraxis"] = dict(
+        layout["coloraxis"] = dict(
             colorscale=colorscale,
             cmin=cmin,
             cmax=cmax,
             colorbar=dict(thickness=12, outlinewidth=0, x=1.005, xanchor="left"),
         )
-    fig.update_annotations(font_size=13)
-    fig.update_layout(
-        axes,
+    layout.update(
+        annotations=titles,
         template=_TEMPLATE,
         height=height,
         margin=margin,
         uirevision=f"grid {rows}x{cols}: " + " | ".join(layer.title for layer in page),
     )
-    return fig
+    return go.Figure({"data": traces, "layout": layout})
 
 
 def empty_figure(message: str) -> go.Figure:

@@ -229,16 +229,19 @@ def _read_npy(data: bytes, target: Shape, label: str = "the file") -> np.ndarray
         elif version == (2, 0):
             shape, _, dtype = fmt.read_array_header_2_0(stream)
         else:
-            raise PatternError(f"could not read {label} as .npy: format version {version} "
-                               "is not supported")
+            raise PatternError(
+                f"could not read {label} as .npy: format version {version} is not supported"
+            )
         # The header is all we trust so far: refuse before np.load allocates its shape.
         _check_dtype(dtype)
         _check_fits(shape, target)
         declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         held = len(data) - stream.tell()
         if held < declared:
-            raise PatternError(f"could not read {label} as .npy: file is truncated "
-                               f"(header declares {declared} bytes of data, {held} follow)")
+            raise PatternError(
+                f"could not read {label} as .npy: file is truncated "
+                f"(header declares {declared} bytes of data, {held} follow)"
+            )
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except PatternError:
         raise
@@ -264,19 +267,29 @@ def _read_npz(data: bytes, target: Shape) -> np.ndarray:
                     )
             total = sum(info.file_size for info in infos)
             if total > MAX_PATTERN_BYTES:
-                raise PatternError(f"members declare {total} bytes unpacked in all, "
-                                   f"over the limit of {MAX_PATTERN_BYTES} bytes")
+                raise PatternError(
+                    f"members declare {total} bytes unpacked in all, "
+                    f"over the limit of {MAX_PATTERN_BYTES} bytes"
+                )
             info = _choose_member(infos)
             with archive.open(info) as member:
                 member_data = member.read(MAX_PATTERN_BYTES + 1)
     except PatternError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            RuntimeError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
         raise PatternError(f"could not read the file as .npz (a zip archive): {exc}") from None
     if len(member_data) > MAX_PATTERN_BYTES:  # the declared size lied
-        raise PatternError(f"member {info.filename!r} unpacks to more than "
-                           f"{MAX_PATTERN_BYTES} bytes")
+        raise PatternError(
+            f"member {info.filename!r} unpacks to more than {MAX_PATTERN_BYTES} bytes"
+        )
     try:
         return _read_npy(member_data, target, label="the member")
     except PatternError as exc:
@@ -291,8 +304,10 @@ def _choose_member(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
         if name in by_name:
             return by_name[name]
     names = ", ".join(repr(info.filename) for info in infos) or "none"
-    raise PatternError(f".npz has several members ({names}) and none is named "
-                       "'pattern' or 'x'; keep one array or name it 'pattern'")
+    raise PatternError(
+        f".npz has several members ({names}) and none is named "
+        "'pattern' or 'x'; keep one array or name it 'pattern'"
+    )
 
 
 def _read_csv(data: bytes, target: Shape) -> np.ndarray:
@@ -304,8 +319,10 @@ def _read_csv(data: bytes, target: Shape) -> np.ndarray:
     rows = 0
     for number, line in enumerate(text.split("\n"), start=1):
         if len(line) > MAX_CSV_LINE_CHARS:
-            raise PatternError(f"huge CSV row: line {number} has {len(line)} characters, "
-                               f"over the limit of {MAX_CSV_LINE_CHARS}")
+            raise PatternError(
+                f"huge CSV row: line {number} has {len(line)} characters, "
+                f"over the limit of {MAX_CSV_LINE_CHARS}"
+            )
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             rows += 1
@@ -314,8 +331,9 @@ def _read_csv(data: bytes, target: Shape) -> np.ndarray:
     if rows == 0:
         raise PatternError("CSV holds no rows of numbers")
     try:
-        array = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", ndmin=2,
-                           dtype=np.float64)
+        array = np.loadtxt(
+            io.StringIO(text), delimiter=",", comments="#", ndmin=2, dtype=np.float64
+        )
     except ValueError as exc:
         problem = str(exc).split("; use `usecols`")[0]
         raise PatternError(f"could not parse CSV: {problem}") from None
@@ -327,8 +345,9 @@ def _image_mode(target: Shape) -> str:
         return "L"
     if len(target) == 3 and target[2] in (3, 4):
         return "RGB" if target[2] == 3 else "RGBA"
-    raise PatternError(f"an image cannot fill input {target}; "
-                       "images fit (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)")
+    raise PatternError(
+        f"an image cannot fill input {target}; images fit (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+    )
 
 
 def _read_image(data: bytes, target: Shape) -> np.ndarray:
@@ -359,8 +378,14 @@ def _read_image(data: bytes, target: Shape) -> np.ndarray:
                 image = image.convert(mode)
                 if image.size != (width, height):
                     image = image.resize((width, height), Image.Resampling.BILINEAR)
-            except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
-                    Image.DecompressionBombWarning) as exc:
+            except (
+                OSError,
+                SyntaxError,
+                ValueError,
+                EOFError,
+                Image.DecompressionBombError,
+                Image.DecompressionBombWarning,
+            ) as exc:
                 raise PatternError(f"could not decode the image: {exc}") from None
             array = np.asarray(image, dtype=np.float32) / np.float32(255)
     return array.reshape((1, *target))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -28,6 +29,14 @@ def make_layer(index: int, name: str, shape: tuple[int, ...], seed: int = 0) -> 
 
 def heatmaps(fig: go.Figure) -> list[go.Heatmap]:
     return [t for t in fig.data if t.type == "heatmap"]
+
+
+def z_of(trace: go.Heatmap) -> np.ndarray:
+    """Decode a heatmap's typed-array ``z`` back into numpy."""
+    spec = trace.z
+    shape = tuple(int(d) for d in spec["shape"].split(","))
+    dtype = {"f4": np.float32, "f8": np.float64, "u1": np.uint8}[spec["dtype"]]
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=dtype).reshape(shape)
 
 
 def titles(fig: go.Figure) -> list[str]:
@@ -140,10 +149,12 @@ def test_grid_strip_is_not_aspect_locked():
     assert titles(fig)[0] == "5: dense<br><sup>1×64</sup>"
 
 
-def test_grid_z_is_float32_numpy_and_json_uses_bdata():
-    fig = activation_grid([make_layer(1, "conv1", (28, 28, 16))], (1, 1))
-    z = fig.data[0].z
-    assert isinstance(z, np.ndarray) and z.dtype == np.float32
+def test_grid_z_is_a_float32_typed_array_and_json_uses_bdata():
+    layer = make_layer(1, "conv1", (28, 28, 16))
+    fig = activation_grid([layer], (1, 1))
+    z = z_of(fig.data[0])
+    assert z.dtype == np.float32
+    np.testing.assert_array_equal(z, layer.image)
     data = json.loads(fig.to_json())["data"][0]
     assert set(data["z"]) >= {"dtype", "bdata"}
     assert data["z"]["dtype"] == "f4"
@@ -161,21 +172,22 @@ def test_grid_downsampled_panel_keeps_original_coordinates():
     layer = make_layer(1, "conv1", (112, 112, 32))  # 677×677 montage
     fig = activation_grid([layer], (1, 1), max_panel_pixels=160)
     trace = fig.data[0]
-    assert trace.z.shape == (136, 136)
+    z = z_of(trace)
+    assert z.shape == (136, 136)
     assert "shown at 1/5" in titles(fig)[0]
     assert "block mean" in trace.hovertemplate
     assert (trace.x0, trace.dx, trace.y0, trace.dy) == (2.0, 5, 2.0, 5)
     # block k covers original columns 5k..5k+4 and is centred on 5k+2
-    last = trace.z.shape[1] - 1
+    last = z.shape[1] - 1
     assert trace.x0 - (trace.dx - 1) / 2 == 0
     assert trace.x0 + trace.dx * last - (trace.dx - 1) / 2 < layer.image.shape[1]
-    np.testing.assert_allclose(trace.z[0, 1], np.nanmean(layer.image[:5, 5:10]), rtol=1e-5)
+    np.testing.assert_allclose(z[0, 1], np.nanmean(layer.image[:5, 5:10]), rtol=1e-5)
 
 
 def test_grid_no_downsampling_when_disabled():
     layer = make_layer(1, "conv1", (112, 112, 32))
     fig = activation_grid([layer], (1, 1), max_panel_pixels=None)
-    assert fig.data[0].z.shape == (677, 677)
+    assert z_of(fig.data[0]).shape == (677, 677)
     assert "shown at" not in titles(fig)[0]
     assert (fig.data[0].x0, fig.data[0].dx) == (0, 1)
 

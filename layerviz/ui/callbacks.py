@@ -110,7 +110,7 @@ def choose_pattern(
                 return choice
             recipe = {"model": model, "kind": "sample", "sample": sample}
         elif trigger == ids.SEED_BUTTON:
-            seed = 0 if seed is None else int(seed) + 1
+            seed = 0 if seed is None else (int(seed) + 1) % 2**32
             choice.seed = seed
             recipe = {"model": model, "kind": "seed", "seed": seed}
         elif trigger == ids.SEED_INPUT:
@@ -209,12 +209,19 @@ def export_files(
         number = min(max(1, int(page)), len(pages)) - 1
         return f"{stem}-page-{number}.png", page_png(pages[number], grid)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    # PNGs are compressed already: store them.
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for number, layers in enumerate(pages):
-            archive.writestr(f"{number}.png", page_png(layers, grid))
+            archive.writestr(_zip_entry(f"{number}.png"), page_png(layers, grid))
         if plot_model:
-            archive.writestr("model.png", architecture_png(workbench.entry(recipe["model"]).model))
+            model = workbench.entry(recipe["model"]).model
+            archive.writestr(_zip_entry("model.png"), architecture_png(model))
     return f"{stem}.zip", buffer.getvalue()
+
+
+def _zip_entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed timestamp, so the same export is the same bytes."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
 
 
 def register_callbacks(app, workbench: Workbench) -> None:
