@@ -170,6 +170,7 @@ class Row:
     rounds: int = 0
     activations_bytes: int = 0
     extract_peak_growth: int | None = None
+    graph_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -220,14 +221,26 @@ def bench_model(key: str, *, quick: bool) -> Row:
     def extract():
         return extractor.extract(pattern)
 
+    fns = [bare, extract]
+    # Breakdown, not a target: the extractor's multi-output model as a tf.function, its outputs
+    # left as tensors, shows what extract costs before any conversion to numpy. It reads a
+    # private attribute, so it is measured only while that attribute exists.
+    multi = getattr(extractor, "_multi", None)
+    if isinstance(multi, keras.Model):
+        graph_fn = tf.function(lambda x: multi(x, training=False))
+        fns.append(lambda: graph_fn(pattern))
+        fns[-1]()  # trace
+
     for _ in range(2):  # past the first calls' one-off costs (allocator, oneDNN primitives)
-        bare()
-        extract()
+        for fn in fns:
+            fn()
 
     budget = 0.5 if quick else 2.0
-    (row.bare_s, row.extract_s), row.rounds = time_alternately(
-        [bare, extract], budget_s=budget, min_n=5, max_n=200 if quick else 2000
+    medians, row.rounds = time_alternately(
+        fns, budget_s=budget, min_n=5, max_n=200 if quick else 2000
     )
+    row.bare_s, row.extract_s = medians[:2]
+    row.graph_s = medians[2] if len(medians) > 2 else None
     if can_reset and current_hwm():
         row.extract_peak_growth = current_hwm() - rss_before
 
@@ -253,7 +266,7 @@ def fmt_ratio(ratio: float | None) -> str:
     return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:,.0f}×"
 
 
-def header() -> str:
+def header(load_at_start: float) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -262,8 +275,10 @@ def header() -> str:
         pass
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
     gpus = len(tf.config.list_physical_devices("GPU"))
+    # Other work on the machine skews the timings: the 1-minute load average says how busy it was.
     return (
-        f"Machine: {os.cpu_count()} CPU cores ({cpu}), {gpus} GPU; Python "
+        f"Machine: {os.cpu_count()} CPU cores ({cpu}), {gpus} GPU, 1-min load average "
+        f"{load_at_start:.2f} at start, {os.getloadavg()[0]:.2f} at end; Python "
         f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
         f"NumPy {np.__version__}; TF_ENABLE_ONEDNN_OPTS={onednn}"
     )
@@ -346,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not keys:
         parser.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
 
+    load_at_start = os.getloadavg()[0]
     rows = []
     for key in keys:
         keras.backend.clear_session()
@@ -353,17 +369,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measuring {MODELS[key][0]} ...", file=sys.stderr, flush=True)
         rows.append(bench_model(key, quick=args.quick))
 
-    print(header())
+    print(header(load_at_start))
     print()
     print(table(rows))
     print()
     rounds = ", ".join(f"{r.label} {r.rounds}" for r in rows)
     print(
-        "Bare forward and extract: medians over alternating rounds, one call of each per round "
-        f"({rounds} rounds), after a trace and two warm-up calls. Article way: one run, sub-model "
+        "Bare forward, extract (and the breakdown's multi-output function): medians over "
+        f"alternating rounds, one call of each per round ({rounds} rounds), after a trace and "
+        "two warm-up calls. Article way: one run, sub-model "
         "builds + predict for every layer. Activations: sum of the returned arrays' nbytes. "
         "Peak RSS growth: VmHWM during extractor build + timed extract calls, over RSS before."
     )
+    print()
+    print("Where extract's time goes (medians, same rounds):")
+    for r in rows:
+        if r.graph_s is None:
+            print(f"- {r.label}: n/a (the extractor has no `_multi` model to time)")
+            continue
+        print(
+            f"- {r.label}: bare {fmt_ms(r.bare_s)} ms → multi-output tf.function, outputs left "
+            f"as tensors {fmt_ms(r.graph_s)} ms ({r.graph_s / r.bare_s:.2f}× bare) → extract "
+            f"{fmt_ms(r.extract_s)} ms (+{fmt_ms(r.extract_s - r.graph_s)} ms converting "
+            f"{r.activations_bytes / MB:.1f} MB to numpy and wrapping)"
+        )
     for r in rows:
         for note in r.notes:
             print(f"{r.label}: {note}.")

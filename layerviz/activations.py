@@ -44,7 +44,8 @@ class LayerActivation:
             layers of nested models continue the count.
         name: the layer's name, prefixed by its enclosing models' names (``backbone/conv1``).
         class_name: the layer's class, e.g. ``"Conv2D"``.
-        array: the output with the batch axis removed.
+        array: the output with the batch axis removed (read-only: it shares the forward
+            pass's buffer; copy it before writing into it).
     """
 
     index: int
@@ -305,9 +306,12 @@ def _compile(model: keras.Model):
 
         def run(x: Sequence[np.ndarray] | np.ndarray):
             out = fn(x)
-            if isinstance(out, (list, tuple)):
-                return [o.numpy() for o in out]
-            return [out.numpy()]
+            if not isinstance(out, (list, tuple)):
+                out = [out]
+            # np.asarray shares the tensor's buffer; .numpy() copies it, which on MobileNetV2
+            # is 83 MB into fresh pages per call and costs twice the forward pass itself
+            # (bench/extract.py). The arrays come back read-only.
+            return [np.asarray(o) for o in out]
 
         return run
     return model.predict_on_batch

@@ -448,3 +448,20 @@ def test_named_dict_inputs(keras_session):
     np.testing.assert_array_equal(acts[0].array, [1, 2, 3, 4, 5])
     (expected,) = as_numpy(model({"a": va, "b": vb}))
     np.testing.assert_allclose(acts[-1].array, expected[0], atol=ATOL)
+
+
+def test_arrays_from_one_pass_survive_later_passes(build_model, noise):
+    # extract() hands out views of the forward pass's own buffers (no copy): they must not be
+    # overwritten when the extractor runs again.
+    import gc
+
+    model = build_model("functional_cnn")
+    extractor = ActivationExtractor(model)
+    first = extractor.extract(noise(model, seed=1))
+    kept = [a.array.copy() for a in first]
+    for seed in range(2, 6):
+        extractor.extract(noise(model, seed=seed))
+        gc.collect()
+    for act, copy in zip(first, kept, strict=True):
+        np.testing.assert_array_equal(act.array, copy)
+        assert not act.array.flags.writeable
