@@ -125,8 +125,13 @@ def _grid_domains(
         r, c = divmod(i, cols)
         x0 = c * (width + h_gap)
         top = 1 - r * (height + v_gap)
-        cells.append(((x0, x0 + width), (top - height, top)))
+        cells.append(((_unit(x0), _unit(x0 + width)), (_unit(top - height), _unit(top))))
     return cells
+
+
+def _unit(value: float) -> float:
+    """Clamp to [0, 1]: float sums like 1 - 3 × (1/3) land a hair outside, which Plotly refuses."""
+    return min(1.0, max(0.0, value))
 
 
 def activation_grid(
