@@ -239,13 +239,16 @@ def activation_grid(
             )
         )
         layout[x_name] = dict(_AXIS, domain=x_dom, anchor=y_ref)
-        strip = img.shape[0] == 1  # a 1×n strip keeps the panel's width, not square pixels
+        # Square pixels, except for long thin maps (1×n strips, (time, channel) maps of
+        # sequence layers), which would shrink to a sliver: they fill the panel instead.
+        h, w = img.shape
+        elongated = max(h, w) > 3 * min(h, w)
         layout[y_name] = dict(
             _AXIS,
             domain=y_dom,
             anchor=x_ref,
             autorange="reversed",
-            scaleanchor=None if strip else x_ref,
+            scaleanchor=None if elongated else x_ref,
         )
 
     if shared_colorbar:

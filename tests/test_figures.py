@@ -149,6 +149,12 @@ def test_grid_strip_is_not_aspect_locked():
     assert titles(fig)[0] == "5: dense<br><sup>1×64</sup>"
 
 
+def test_grid_long_sequence_maps_fill_their_panel_but_square_maps_keep_square_pixels():
+    fig = activation_grid([make_layer(1, "conv1d", (128, 16)), make_layer(2, "conv", (30, 20))])
+    assert fig.layout.yaxis.scaleanchor is None
+    assert fig.layout.yaxis2.scaleanchor == "x2"
+
+
 def test_grid_z_is_a_float32_typed_array_and_json_uses_bdata():
     layer = make_layer(1, "conv1", (28, 28, 16))
     fig = activation_grid([layer], (1, 1))
