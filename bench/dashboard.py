@@ -33,7 +33,6 @@ import argparse
 import gc
 import itertools
 import json
-import platform
 import statistics
 import sys
 import time
@@ -48,6 +47,7 @@ import numpy as np
 import plotly
 import plotly.io as pio
 import tensorflow as tf
+from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
 from dash import Dash
 
 from layerviz.ui import ids
@@ -278,19 +278,12 @@ def kb(n: int) -> str:
 
 
 def header(load_at_start: float) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
     import dash
 
-    return (
-        f"Machine: {os.cpu_count()} CPU cores ({cpu}), 1-min load average {load_at_start:.2f} at "
-        f"start, {os.getloadavg()[0]:.2f} at end; Python {platform.python_version()}, "
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Dash {dash.__version__}, "
-        f"Plotly {plotly.__version__}"
+    return machine_line(
+        load_at_start,
+        versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"Dash {dash.__version__}, Plotly {plotly.__version__}",
     )
 
 
@@ -363,10 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated, from: " + ", ".join(MODELS) + " (default: all)",
     )
     args = parser.parse_args(argv)
-    keys = [k.strip() for k in args.models.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in MODELS]
-    if unknown or not keys:
-        parser.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    keys = chosen_models(parser, args.models, MODELS)
 
     load_at_start = os.getloadavg()[0]
     rows = []

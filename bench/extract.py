@@ -29,7 +29,6 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import argparse
 import gc
-import platform
 import resource
 import statistics
 import sys
@@ -44,6 +43,7 @@ import keras
 import numpy as np
 import psutil
 import tensorflow as tf
+from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
 
 from layerviz.activations import ActivationExtractor
 
@@ -267,20 +267,13 @@ def fmt_ratio(ratio: float | None) -> str:
 
 
 def header(load_at_start: float) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
     gpus = len(tf.config.list_physical_devices("GPU"))
-    # Other work on the machine skews the timings: the 1-minute load average says how busy it was.
-    return (
-        f"Machine: {os.cpu_count()} CPU cores ({cpu}), {gpus} GPU, 1-min load average "
-        f"{load_at_start:.2f} at start, {os.getloadavg()[0]:.2f} at end; Python "
-        f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"NumPy {np.__version__}; TF_ENABLE_ONEDNN_OPTS={onednn}"
+    return machine_line(
+        load_at_start,
+        extra=f"{gpus} GPU",
+        versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"NumPy {np.__version__}; TF_ENABLE_ONEDNN_OPTS={onednn}",
     )
 
 
@@ -356,10 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated, from: " + ", ".join(MODELS) + " (default: all)",
     )
     args = parser.parse_args(argv)
-    keys = [k.strip() for k in args.models.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in MODELS]
-    if unknown or not keys:
-        parser.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    keys = chosen_models(parser, args.models, MODELS)
 
     load_at_start = os.getloadavg()[0]
     rows = []

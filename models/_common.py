@@ -69,6 +69,52 @@ def save_model(model, name: str, probe=None) -> Path:
     return path
 
 
+def fit_and_check(
+    model,
+    train,
+    test,
+    *,
+    name: str,
+    learning_rate: float,
+    epochs: int,
+    batch: int,
+    bar: float,
+    unit: str,
+) -> float:
+    """Compile (Adam, sparse cross-entropy), fit, and print the held-out accuracy.
+
+    Args:
+        train, test: ``(x, y)`` pairs.
+        bar: the least accuracy the model may ship with; below it the script exits.
+        unit: what the test items are, for the printed line (``"images"``).
+
+    Returns:
+        The held-out accuracy.
+    """
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(*train, epochs=epochs, batch_size=batch, shuffle=True, verbose=2)
+    x_test, y_test = test
+    probs = model.predict(x_test, batch_size=256, verbose=0)
+    accuracy = float((probs.argmax(axis=1) == y_test).mean())
+    print(f"[{name}] held-out accuracy: {accuracy:.4f} on {len(y_test)} {unit}")
+    if accuracy < bar:
+        raise SystemExit(f"[{name}] accuracy {accuracy:.4f} is below the {bar} bar")
+    return accuracy
+
+
+def sample_lines(name: str, samples: list[dict]) -> str:
+    """The model card's list of sample patterns, one Markdown bullet each."""
+    return "\n".join(
+        f"- `patterns/{name}/{s['file']}`: {s['description']} (label {s['label']})" for s in samples
+    )
+
+
 def write_metadata(name: str, meta: dict) -> Path:
     """Write ``models/<name>.json`` (pretty, keys in the order given, trailing newline)."""
     path = MODELS_DIR / f"{name}.json"

@@ -89,7 +89,6 @@ def article_pattern() -> np.ndarray:
 
 
 def main() -> None:
-    import keras
     from sklearn.model_selection import train_test_split
 
     with _common.Timer() as timer:
@@ -102,18 +101,17 @@ def main() -> None:
         )
 
         model = build_model()
-        model.compile(
-            optimizer=keras.optimizers.Adam(1e-3),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+        accuracy = _common.fit_and_check(
+            model,
+            (x_train, y_train),
+            (x_test, y_test),
+            name=NAME,
+            learning_rate=1e-3,
+            epochs=EPOCHS,
+            batch=BATCH,
+            bar=0.95,
+            unit="synthetic patterns",
         )
-        model.fit(x_train, y_train, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=2)
-
-        probs = model.predict(x_test, batch_size=256, verbose=0)
-        accuracy = float((probs.argmax(axis=1) == y_test).mean())
-        print(f"[{NAME}] held-out accuracy: {accuracy:.4f} on {len(y_test)} synthetic patterns")
-        if accuracy < 0.95:
-            raise SystemExit(f"[{NAME}] accuracy {accuracy:.4f} is below the 0.95 bar")
 
         written = [_common.save_model(model, NAME, probe=x_test[:32])]
 
@@ -163,10 +161,7 @@ def main() -> None:
 
 
 def card(meta: dict, n_train: int, n_test: int) -> str:
-    sample_lines = "\n".join(
-        f"- `patterns/{NAME}/{s['file']}`: {s['description']} (label {s['label']})"
-        for s in meta["samples"]
-    )
+    sample_lines = _common.sample_lines(NAME, meta["samples"])
     return f"""
 # {meta["title"]} (`{NAME}`)
 

@@ -88,7 +88,6 @@ def to_png_bytes_roundtrip(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    import keras
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -105,19 +104,17 @@ def main() -> None:
         x_aug, y_aug = augment(x_train, y_train, rng)
 
         model = build_model()
-        model.compile(
-            optimizer=keras.optimizers.Adam(1e-3),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+        accuracy = _common.fit_and_check(
+            model,
+            (x_aug, y_aug),
+            (x_test, y_test),
+            name=NAME,
+            learning_rate=1e-3,
+            epochs=EPOCHS,
+            batch=BATCH,
+            bar=0.97,
+            unit="images",
         )
-        model.fit(x_aug, y_aug, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=2)
-
-        probs = model.predict(x_test, batch_size=256, verbose=0)
-        predicted = probs.argmax(axis=1)
-        accuracy = float((predicted == y_test).mean())
-        print(f"[{NAME}] held-out accuracy: {accuracy:.4f} on {len(y_test)} images")
-        if accuracy < 0.97:
-            raise SystemExit(f"[{NAME}] accuracy {accuracy:.4f} is below the 0.97 bar")
 
         written = [_common.save_model(model, NAME, probe=x_test[:32])]
 
@@ -175,10 +172,7 @@ def main() -> None:
 
 
 def card(meta: dict, n_train: int, n_test: int) -> str:
-    sample_lines = "\n".join(
-        f"- `patterns/{NAME}/{s['file']}`: {s['description']} (label {s['label']})"
-        for s in meta["samples"]
-    )
+    sample_lines = _common.sample_lines(NAME, meta["samples"])
     return f"""
 # {meta["title"]} (`{NAME}`)
 

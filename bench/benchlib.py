@@ -1,0 +1,41 @@
+"""What the benchmark scripts share: the machine line that heads each table, model choice."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from collections.abc import Iterable
+
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def machine_line(load_at_start: float, extra: str = "", versions: str = "") -> str:
+    """``Machine: N CPU cores (cpu)[, extra], load at start/end; Python x[, versions]``.
+
+    Other work on the machine skews timings: the 1-minute load average says how busy it was.
+    """
+    extra = f", {extra}" if extra else ""
+    versions = f", {versions}" if versions else ""
+    return (
+        f"Machine: {os.cpu_count()} CPU cores ({cpu_name()}){extra}, 1-min load average "
+        f"{load_at_start:.2f} at start, {os.getloadavg()[0]:.2f} at end; "
+        f"Python {platform.python_version()}{versions}"
+    )
+
+
+def chosen_models(parser: argparse.ArgumentParser, text: str, known: Iterable[str]) -> list[str]:
+    """The keys of ``--models a,b``; a usage error (exit 2) names the known ones otherwise."""
+    known = list(known)
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in known]
+    if unknown or not keys:
+        parser.error(f"unknown model(s) {unknown}; choose from {', '.join(known)}")
+    return keys
