@@ -39,9 +39,10 @@ class LayerActivation:
     """One layer's output for one pattern.
 
     Attributes:
-        index: 1-based position among the model's layers, input layers not counted (for a
-            single-input model, the article's ``num_layer``, the input being layer 0); inner
-            layers of nested models continue the count.
+        index: 1-based position in the order the layers run, input layers not counted; inner
+            layers of nested models continue the count. For a chain of layers such as the
+            article's model it is the position in ``model.layers`` (the article's
+            ``num_layer``, the input being layer 0); for branching graphs it is graph order.
         name: the layer's name, prefixed by its enclosing models' names (``backbone/conv1``).
         class_name: the layer's class, e.g. ``"Conv2D"``.
         array: the output with the batch axis removed (read-only: it shares the forward
@@ -110,6 +111,11 @@ class ActivationExtractor:
     """
 
     def __init__(self, model: keras.Model):
+        if not isinstance(model, keras.Sequential) and not _is_graph_model(model):
+            raise ModelStructureError(
+                f"model {model.name!r} is a subclassed keras.Model: it has no layer graph to "
+                "cut; build it with the Functional API or as a Sequential"
+            )
         try:
             model_inputs = list(model.inputs)
         except (AttributeError, ValueError) as exc:
@@ -120,9 +126,13 @@ class ActivationExtractor:
         if not model_inputs:
             raise ModelStructureError(f"model {model.name!r} has no inputs")
         self.model = model
-        self.input_shapes: list[tuple[int, ...]] = [
-            tuple(int(d) if d is not None else None for d in t.shape[1:]) for t in model_inputs
-        ]
+        self.input_shapes: list[tuple[int, ...]] = [tuple(t.shape[1:]) for t in model_inputs]
+        free = [shape for shape in self.input_shapes if None in shape]
+        if free:
+            raise ModelStructureError(
+                f"model {model.name!r} has an input of shape {free[0]} with free axes; "
+                "layerviz draws one concrete pattern, so rebuild the model with a fixed shape"
+            )
         self.input_names: list[str] = [_tensor_name(t, i) for i, t in enumerate(model_inputs)]
 
         inputs = [
@@ -253,17 +263,58 @@ def _trace_model(model: keras.Model, inputs, prefix: str, taps: list[_Tap]):
     return outputs[0] if len(outputs) == 1 else outputs
 
 
+def _expand_functional(model: keras.Model, inputs, prefix: str, taps: list[_Tap]):
+    """Expand a nested Functional model called on ``inputs`` (tensors of the outer graph).
+
+    ``clone_model`` only rebuilds a Functional model on true ``Input`` tensors; a backbone that
+    comes after other layers (a ``Rescaling``, say) is called on intermediate tensors. So its
+    layers are traced on fresh inputs into one "tapper" model whose outputs are every inner
+    layer's output plus the backbone's own, and the tapper is called on the outer tensors.
+    """
+    fresh = keras.tree.map_structure(
+        lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype), model.input
+    )
+    inner: list[_Tap] = []
+    outputs = _trace_model(model, fresh, prefix, inner)
+    groups = [keras.tree.flatten(tap.output) for tap in inner]
+    final = keras.tree.flatten(outputs)
+    tapper = keras.Model(fresh, [t for group in groups for t in group] + final)
+    results = tapper(inputs)
+    results = list(results) if isinstance(results, (list, tuple)) else [results]
+    start = 0
+    for tap, group in zip(inner, groups, strict=True):
+        tap.output = keras.tree.pack_sequence_as(tap.output, results[start : start + len(group)])
+        start += len(group)
+        taps.append(tap)
+    return keras.tree.pack_sequence_as(outputs, results[start:])
+
+
 def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[_Tap]):
     """Call one layer (expanding it when it is itself a model) and record its output."""
     if isinstance(layer, keras.Model):
         inputs = args[0] if len(args) == 1 else list(args)
-        return _trace_model(layer, inputs, f"{prefix}{layer.name}/", taps)
+        inner_prefix = f"{prefix}{layer.name}/"
+        if isinstance(layer, keras.Sequential):
+            return _trace_model(layer, inputs, inner_prefix, taps)
+        return _expand_functional(layer, inputs, inner_prefix, taps)
     output = layer(*args, **kwargs)
     # Only layers are listed, as in ``model.layers``: graph operations that are not layers
     # (a mask's ``not_equal``, a bare ``keras.ops`` call) run but keep the indices aligned.
     if isinstance(layer, keras.layers.Layer):
         taps.append(_Tap(prefix + layer.name, type(layer).__name__, output))
     return output
+
+
+def _is_graph_model(model) -> bool:
+    """True for Functional models (the ones ``clone_model`` can rebuild), by public means.
+
+    A Functional model's config lists its layers; a subclassed model's ``get_config`` does not
+    (or raises, as Keras 3 does for subclasses without their own ``get_config``).
+    """
+    try:
+        return "layers" in model.get_config()
+    except (NotImplementedError, TypeError):
+        return False
 
 
 def _why_not_drawable(output) -> str | None:

@@ -410,12 +410,27 @@ def test_input_whose_first_axis_is_1(keras_session):
 
 
 def test_free_axis_is_named_in_the_error(keras_session):
-    """A variable-length input ``(None, 3)`` is not mistaken for an input of shape ``(3,)``."""
+    """A variable-length input ``(None, 3)`` is refused up front, naming its shape."""
     inputs = keras.Input((None, 3), name="steps")
     model = keras.Model(inputs, keras.layers.LSTM(4, name="lstm")(inputs))
-    with pytest.raises(PatternError) as info:
-        ActivationExtractor(model).extract(np.zeros((7, 3), dtype=np.float32))
-    assert "(None, 3)" in str(info.value)
+    with pytest.raises(ModelStructureError) as info:
+        ActivationExtractor(model)
+    assert "(None, 3)" in str(info.value) and "free axes" in str(info.value)
+
+
+def test_subclassed_model_is_refused_with_a_clear_reason(keras_session):
+    class Tiny(keras.Model):
+        def __init__(self):
+            super().__init__(name="tiny")
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Tiny()
+    model(np.zeros((1, 4), dtype=np.float32))  # built, yet still has no layer graph
+    with pytest.raises(ModelStructureError, match=r"subclassed keras\.Model"):
+        ActivationExtractor(model)
 
 
 def test_mask_computation_is_not_a_layer(keras_session):
@@ -465,3 +480,24 @@ def test_arrays_from_one_pass_survive_later_passes(build_model, noise):
     for act, copy in zip(first, kept, strict=True):
         np.testing.assert_array_equal(act.array, copy)
         assert not act.array.flags.writeable
+
+
+def test_nested_functional_backbone_after_other_layers(keras_session, noise):
+    # A backbone behind a preprocessing layer is called on an intermediate tensor, which
+    # clone_model alone cannot rebuild on ("not connected to inputs").
+    backbone_in = keras.Input((12, 12, 3))
+    b = keras.layers.Conv2D(4, 3, name="conv1")(backbone_in)
+    backbone = keras.Model(backbone_in, keras.layers.Conv2D(5, 3, name="conv2")(b), name="bb")
+    inp = keras.Input((12, 12, 3))
+    x = keras.layers.Rescaling(1 / 255.0, name="scale")(inp)
+    x = backbone(x, training=False)
+    out = keras.layers.Dense(3, name="head")(keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    model = keras.Model(inp, out)
+
+    pattern = noise(model) * 255
+    result = ActivationExtractor(model).run(pattern)
+    names = [(a.index, a.name) for a in result.activations]
+    assert names == [(1, "scale"), (2, "bb/conv1"), (3, "bb/conv2"), (4, "gap"), (5, "head")]
+    np.testing.assert_allclose(result.outputs[0], model(pattern).numpy()[0], atol=1e-5)
+    inner = keras.Model(backbone_in, backbone.get_layer("conv1").output)(pattern / 255.0)
+    np.testing.assert_allclose(result.activations[1].array, inner.numpy()[0], atol=1e-5)
