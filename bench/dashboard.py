@@ -23,16 +23,11 @@ Usage:
 
 from __future__ import annotations
 
-import os
-
-# TensorFlow reads these once, when first imported (the same settings as layerviz._quiet).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 import argparse
 import gc
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -41,6 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+# isort: split
+import layerviz  # noqa: F401  before keras: it imports TensorFlow without the log noise
+
+# isort: split
 
 import keras
 import numpy as np

@@ -20,15 +20,9 @@ Usage:
 
 from __future__ import annotations
 
-import os
-
-# TensorFlow reads these once, when first imported: the same settings as layerviz._quiet, so the
-# numbers are what a layerviz user gets (a user's own setting still wins).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 import argparse
 import gc
+import os
 import resource
 import statistics
 import sys
@@ -38,6 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+# isort: split
+import layerviz  # noqa: F401  before keras: it imports TensorFlow without the log noise
+
+# isort: split
 
 import keras
 import numpy as np
@@ -267,7 +266,7 @@ def fmt_ratio(ratio: float | None) -> str:
 
 
 def header(load_at_start: float) -> str:
-    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")
     gpus = len(tf.config.list_physical_devices("GPU"))
     return machine_line(
         load_at_start,
