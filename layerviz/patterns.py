@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import operator
 import os
+import struct
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from layerviz.errors import ModelStructureError, PatternError
 
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "MAX_NPZ_MEMBERS",
     "MAX_PATTERN_BYTES",
+    "check_size",
     "fit_array",
     "input_shape_of",
     "random_pattern",
@@ -42,7 +44,23 @@ ACCEPTED_EXTENSIONS = (".npy", ".npz", ".csv", ".png", ".jpg", ".jpeg")
 
 Shape = tuple[int, ...]
 _NPZ_PREFERRED = ("pattern", "pattern.npy", "x", "x.npy")
-_ZIP_CENTRAL_HEADER = b"PK\x01\x02"  # starts every member's entry in a zip's central directory
+_ZIP_ENTRY, _ZIP_END, _ZIP64_LOCATOR = b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x07"
+_READ_ERRORS = (OSError, EOFError, ValueError, SyntaxError, struct.error)
+
+
+def check_size(nbytes: int, label: str) -> None:
+    """Refuse a pattern file of ``nbytes`` bytes if it is over ``MAX_PATTERN_BYTES``.
+
+    Call it before reading a file whose size is known (``stat``, an upload's header);
+    :func:`read_pattern` calls it too.
+
+    Raises:
+        PatternError: ``"<label>: <nbytes> bytes is over the <limit>-byte limit for patterns"``.
+    """
+    if nbytes > MAX_PATTERN_BYTES:
+        raise PatternError(
+            f"{label}: {nbytes} bytes is over the {MAX_PATTERN_BYTES}-byte limit for patterns"
+        )
 
 
 def input_shape_of(model_or_shape: Any) -> Shape | list[Shape]:
@@ -118,8 +136,8 @@ def fit_array(array: Any, input_shape: Sequence[int | None]) -> np.ndarray:
     target = _target_shape(input_shape)
     try:
         arr = np.asarray(array)
-    except ValueError as exc:  # ragged nested lists
-        raise PatternError(f"pattern is not a rectangular array of numbers: {exc}") from None
+    except ValueError:  # ragged nested lists
+        raise PatternError("pattern is not a rectangular array of numbers") from None
     _check_dtype(arr.dtype)
     _check_fits(arr.shape, target)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -151,6 +169,7 @@ def read_pattern(data: bytes, filename: str, input_shape: Sequence[int | None]) 
         PatternError: the file is empty, too big, of an unknown type, unreadable, unsafe
             (pickles, declared sizes over the limits), or does not fit the input.
     """
+    check_size(len(data), filename)
     try:
         target = _target_shape(input_shape)
         extension = os.path.splitext(filename)[1].lower()
@@ -162,10 +181,6 @@ def read_pattern(data: bytes, filename: str, input_shape: Sequence[int | None]) 
             )
         if len(data) == 0:
             raise PatternError("file is empty")
-        if len(data) > MAX_PATTERN_BYTES:
-            raise PatternError(
-                f"file is {len(data)} bytes, over the limit of {MAX_PATTERN_BYTES} bytes (16 MiB)"
-            )
         return reader(bytes(data), target)
     except PatternError as exc:
         raise PatternError(f"{filename}: {exc}") from None
@@ -219,77 +234,82 @@ def _check_dtype(dtype: np.dtype) -> None:
 # --- readers -----------------------------------------------------------------------------
 
 
+def _cap(value: int, limit: int, what: str, unit: str) -> None:
+    if value > limit:
+        raise PatternError(f"{what} {value} {unit}, over the limit of {limit} {unit}")
+
+
 def _read_npy(data: bytes, target: Shape, label: str = "the file") -> np.ndarray:
+    def failed(reason: str) -> PatternError:
+        return PatternError(f"could not read {label} as .npy: {reason}")
+
     fmt = np.lib.format
     stream = io.BytesIO(data)
     try:
         version = fmt.read_magic(stream)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, _, dtype = fmt.read_array_header_2_0(stream)
-        else:
-            raise PatternError(
-                f"could not read {label} as .npy: format version {version} is not supported"
-            )
-        # The header is all we trust so far: refuse before np.load allocates its shape.
-        _check_dtype(dtype)
-        _check_fits(shape, target)
-        declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        held = len(data) - stream.tell()
-        if held < declared:
-            raise PatternError(
-                f"could not read {label} as .npy: file is truncated "
-                f"(header declares {declared} bytes of data, {held} follow)"
-            )
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except PatternError:
-        raise
-    except (ValueError, OSError, EOFError, TypeError, SyntaxError) as exc:
-        raise PatternError(f"could not read {label} as .npy: {exc}") from None
-    return fit_array(array, target)
+    except (ValueError, EOFError):
+        raise failed("it does not start with the .npy magic string") from None
+    if version not in ((1, 0), (2, 0)):
+        raise failed(f"format version {version} is not supported")
+    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    try:  # numpy's own messages (ast nodes, max_header_size) mean nothing to a user
+        shape, fortran_order, dtype = read_header(stream)
+    except Exception:  # ValueError, SyntaxError, tokenize.TokenError, RecursionError, ...
+        raise failed("the .npy header is malformed") from None
+    # The header is all we trust so far: refuse before anything allocates its shape.
+    _check_dtype(dtype)
+    _check_fits(shape, target)
+    count = int(np.prod(shape, dtype=np.int64))
+    if (held := len(data) - stream.tell()) < count * dtype.itemsize:
+        raise failed(
+            f"file is truncated (header declares {count * dtype.itemsize} bytes, {held} follow)"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    return fit_array(array.reshape(shape, order="F" if fortran_order else "C"), (None, *target))
+
+
+def _check_zip_directory(data: bytes) -> None:
+    """Refuse over ``MAX_NPZ_MEMBERS`` members before ``zipfile`` makes an object for each.
+
+    Finds the End Of Central Directory record as ``zipfile`` does and refuses zip64 (a
+    pattern never needs it). ``zipfile`` reads the directory by its byte size, not by the
+    count, so walk at most ``MAX_NPZ_MEMBERS`` entries too. Damage is left to ``zipfile``.
+    """
+    size = 22  # bytes in an End Of Central Directory record without its comment
+    end = len(data) - size
+    if not (end >= 0 and data[end : end + 4] == _ZIP_END and data[-2:] == b"\0\0"):
+        end = data.rfind(_ZIP_END, max(len(data) - (1 << 16) - size, 0))
+    if end < 0 or len(data) - end < size:
+        return
+    if end >= 20 and data[end - 20 : end - 16] == _ZIP64_LOCATOR:
+        raise PatternError(".npz is a zip64 archive; a pattern never needs zip64")
+    *_, entries, directory_size, _, _ = struct.unpack("<4s4H2LH", data[end : end + size])
+    _cap(entries, MAX_NPZ_MEMBERS, ".npz holds", "members")
+    at = end - directory_size
+    for _ in range(MAX_NPZ_MEMBERS):
+        if at < 0 or at >= end or data[at : at + 4] != _ZIP_ENTRY or at + 46 > end:
+            return
+        at += 46 + sum(struct.unpack_from("<3H", data, at + 28))  # name, extra, comment
+    if at < end:
+        raise PatternError(f".npz holds more than {MAX_NPZ_MEMBERS} members")
 
 
 def _read_npz(data: bytes, target: Shape) -> np.ndarray:
-    # zipfile builds an object per central-directory entry; count them before it does.
-    if data.count(_ZIP_CENTRAL_HEADER) > MAX_NPZ_MEMBERS:
-        raise PatternError(f".npz holds more than {MAX_NPZ_MEMBERS} members")
+    _check_zip_directory(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-            if len(infos) > MAX_NPZ_MEMBERS:
-                raise PatternError(f".npz holds {len(infos)} members, more than {MAX_NPZ_MEMBERS}")
-            for info in infos:
-                if info.file_size > MAX_PATTERN_BYTES:
-                    raise PatternError(
-                        f"member {info.filename!r} declares {info.file_size} bytes unpacked, "
-                        f"over the limit of {MAX_PATTERN_BYTES} bytes"
-                    )
-            total = sum(info.file_size for info in infos)
-            if total > MAX_PATTERN_BYTES:
-                raise PatternError(
-                    f"members declare {total} bytes unpacked in all, "
-                    f"over the limit of {MAX_PATTERN_BYTES} bytes"
-                )
+            declared = sum(info.file_size for info in infos)  # refuse before unpacking any
+            _cap(declared, MAX_PATTERN_BYTES, ".npz members declare", "bytes unpacked")
             info = _choose_member(infos)
             with archive.open(info) as member:
                 member_data = member.read(MAX_PATTERN_BYTES + 1)
     except PatternError:
         raise
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        OSError,
-        EOFError,
-        ValueError,
-        RuntimeError,
-        NotImplementedError,
-    ) as exc:
+    except (*_READ_ERRORS, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
         raise PatternError(f"could not read the file as .npz (a zip archive): {exc}") from None
     if len(member_data) > MAX_PATTERN_BYTES:  # the declared size lied
-        raise PatternError(
-            f"member {info.filename!r} unpacks to more than {MAX_PATTERN_BYTES} bytes"
-        )
+        raise PatternError(f"member {info.filename!r} unpacks to over {MAX_PATTERN_BYTES} bytes")
     try:
         return _read_npy(member_data, target, label="the member")
     except PatternError as exc:
@@ -297,13 +317,15 @@ def _read_npz(data: bytes, target: Shape) -> np.ndarray:
 
 
 def _choose_member(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
+    if not infos:
+        raise PatternError(".npz holds no arrays")
     if len(infos) == 1:
         return infos[0]
     by_name = {info.filename: info for info in infos}
     for name in _NPZ_PREFERRED:
         if name in by_name:
             return by_name[name]
-    names = ", ".join(repr(info.filename) for info in infos) or "none"
+    names = ", ".join(repr(info.filename) for info in infos)
     raise PatternError(
         f".npz has several members ({names}) and none is named "
         "'pattern' or 'x'; keep one array or name it 'pattern'"
@@ -318,16 +340,11 @@ def _read_csv(data: bytes, target: Shape) -> np.ndarray:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     rows = 0
     for number, line in enumerate(text.split("\n"), start=1):
-        if len(line) > MAX_CSV_LINE_CHARS:
-            raise PatternError(
-                f"huge CSV row: line {number} has {len(line)} characters, "
-                f"over the limit of {MAX_CSV_LINE_CHARS}"
-            )
+        _cap(len(line), MAX_CSV_LINE_CHARS, f"huge CSV row: line {number} has", "characters")
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             rows += 1
-    if rows > MAX_CSV_ROWS:
-        raise PatternError(f"CSV has {rows} rows, over the limit of {MAX_CSV_ROWS}")
+    _cap(rows, MAX_CSV_ROWS, "CSV has", "rows")
     if rows == 0:
         raise PatternError("CSV holds no rows of numbers")
     try:
@@ -337,55 +354,48 @@ def _read_csv(data: bytes, target: Shape) -> np.ndarray:
     except ValueError as exc:
         problem = str(exc).split("; use `usecols`")[0]
         raise PatternError(f"could not parse CSV: {problem}") from None
-    return fit_array(array, target)
+    return fit_array(array, (None, *target))
 
 
 def _image_mode(target: Shape) -> str:
-    if len(target) == 2 or (len(target) == 3 and target[2] == 1):
-        return "L"
-    if len(target) == 3 and target[2] in (3, 4):
-        return "RGB" if target[2] == 3 else "RGBA"
+    channels = {2: 1, 3: target[-1]}.get(len(target))
+    if channels in (1, 3, 4):
+        return {1: "L", 3: "RGB", 4: "RGBA"}[channels]
     raise PatternError(
         f"an image cannot fill input {target}; images fit (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
     )
 
 
 def _read_image(data: bytes, target: Shape) -> np.ndarray:
+    """Decode, turn upright (EXIF), flatten onto white unless the input takes alpha, resize."""
     mode = _image_mode(target)
-    height, width = target[0], target[1]
+    bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
         except UnidentifiedImageError:
             raise PatternError("is not a PNG or JPEG image (or it is damaged)") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise PatternError(f"image is too big: {exc}") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except bombs:  # Pillow's own limit is far above ours, so ours is the one to name
+            raise PatternError(f"image is too big: over {MAX_IMAGE_PIXELS} pixels") from None
+        except _READ_ERRORS as exc:
             raise PatternError(f"could not decode the image: {exc}") from None
         with image:
-            pixels = image.width * image.height
-            if pixels > MAX_IMAGE_PIXELS:  # checked on the header, before decoding
-                raise PatternError(
-                    f"image is {image.width}x{image.height} = {pixels} pixels, over the "
-                    f"limit of {MAX_IMAGE_PIXELS} (4096x4096)"
-                )
+            size = f"image is {image.width}x{image.height} ="  # from the header, before decoding
+            _cap(image.width * image.height, MAX_IMAGE_PIXELS, size, "pixels")
             try:
                 image.load()
+                ImageOps.exif_transpose(image, in_place=True)
                 if image.mode.startswith("I"):  # 16-bit grey: keep its range, not clip at 255
                     wide = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
                     image = Image.fromarray((wide >> 8).astype(np.uint8))
+                if mode != "RGBA" and image.has_transparency_data:  # as a browser shows it
+                    white = Image.new("RGBA", image.size, "white")
+                    image = Image.alpha_composite(white, image.convert("RGBA"))
                 image = image.convert(mode)
-                if image.size != (width, height):
-                    image = image.resize((width, height), Image.Resampling.BILINEAR)
-            except (
-                OSError,
-                SyntaxError,
-                ValueError,
-                EOFError,
-                Image.DecompressionBombError,
-                Image.DecompressionBombWarning,
-            ) as exc:
+                if image.size != (target[1], target[0]):
+                    image = image.resize((target[1], target[0]), Image.Resampling.BILINEAR)
+            except (*_READ_ERRORS, *bombs) as exc:
                 raise PatternError(f"could not decode the image: {exc}") from None
             array = np.asarray(image, dtype=np.float32) / np.float32(255)
     return array.reshape((1, *target))
@@ -395,7 +405,5 @@ _READERS: dict[str, Callable[[bytes, Shape], np.ndarray]] = {
     ".npy": _read_npy,
     ".npz": _read_npz,
     ".csv": _read_csv,
-    ".png": _read_image,
-    ".jpg": _read_image,
-    ".jpeg": _read_image,
+    **dict.fromkeys((".png", ".jpg", ".jpeg"), _read_image),
 }
