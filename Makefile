@@ -8,8 +8,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8050
 # Debian packages, installed with apt-get only where the program is missing.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint bench models export clean system-run system-test
+.PHONY: run test lint bench models export clean system-python system-run system-test
 
 run: $(VENV)/.runtime system-run
 	$(PY) -m layerviz serve --host $(HOST) --port $(PORT)
@@ -33,7 +34,7 @@ models: $(VENV)/.dev
 export: $(VENV)/.runtime
 	$(PY) -m layerviz export digits_cnn --out layerviz-export
 
-$(VENV)/.runtime: requirements.txt pyproject.toml
+$(VENV)/.runtime: requirements.txt pyproject.toml | system-python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
@@ -44,12 +45,17 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# Debian's python3 has no venv module until python3-venv is installed.
+system-python:
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
+
 system-run:
-	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
+	@command -v dot >/dev/null || { $(APT) update -qq && $(APT) install -y -qq graphviz; }
 
 system-test: system-run
 	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+	  { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache layerviz-export *.egg-info

@@ -29,6 +29,19 @@ def parse_pair(text: str) -> tuple[int, int]:
     return values[0], values[1]
 
 
+def _seed(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1 (what numpy's generator takes)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to {2**32 - 1}, got {text!r}"
+        )
+    return seed
+
+
 def parse_grid(text: str) -> tuple[int, int]:
     """Parse a grid size like ``parse_pair``; each side must be at least 1."""
     rows, cols = parse_pair(text)
@@ -51,7 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     source = export.add_mutually_exclusive_group()
     source.add_argument("--pattern", type=Path, help=".npy, .npz, .csv, .png or .jpg input pattern")
     source.add_argument(
-        "--seed", type=int, help="draw a uniform [0, 1) random pattern from this seed"
+        "--seed", type=_seed, help="draw a uniform [0, 1) random pattern from this seed"
     )
     export.add_argument(
         "--grid",
@@ -133,14 +146,10 @@ def _export(args: argparse.Namespace) -> int:
 
 def _read_file(path: Path) -> bytes:
     from layerviz.errors import PatternError
-    from layerviz.patterns import MAX_PATTERN_BYTES
+    from layerviz.patterns import check_size
 
     try:
-        size = path.stat().st_size
-        if size > MAX_PATTERN_BYTES:
-            raise PatternError(
-                f"{path.name}: {size} bytes is over the {MAX_PATTERN_BYTES}-byte limit for patterns"
-            )
+        check_size(path.stat().st_size, path.name)  # before reading a huge file into memory
         return path.read_bytes()
     except OSError as exc:
         raise PatternError(f"cannot read pattern file {path}: {exc.strerror or exc}") from exc

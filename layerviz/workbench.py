@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
 
 from layerviz.activations import ActivationExtractor, Extraction
-from layerviz.bundled import SamplePattern, list_models
+from layerviz.bundled import SamplePattern, get_bundled, list_models
 from layerviz.cache import ByteLRU
-from layerviz.errors import ModelLoadError, PatternError
+from layerviz.errors import ModelLoadError, ModelStructureError, PatternError
 from layerviz.loading import load_model
 from layerviz.patterns import fit_array, random_pattern, read_pattern
 
@@ -54,6 +54,12 @@ class ModelEntry:
     extractor: ActivationExtractor | None = field(default=None, repr=False)
 
 
+def _input_shape(model: keras.Model) -> tuple | None:
+    """The single input's shape without the batch axis (None for other input structures)."""
+    inputs = model.inputs
+    return tuple(inputs[0].shape[1:]) if len(inputs) == 1 else None
+
+
 def pattern_digest(pattern: np.ndarray) -> str:
     """A short content hash of an array (shape and dtype included)."""
     h = hashlib.blake2b(digest_size=12)
@@ -77,22 +83,28 @@ class Workbench:
         include_bundled: bool = True,
         cache_bytes: int = CACHE_BYTES,
     ):
+        bundled = {
+            b.name: ModelEntry(
+                name=b.name,
+                title=b.title,
+                description=b.description,
+                class_names=tuple(b.classes) or None,
+                samples=tuple(b.samples),
+                default_sample=b.default_sample,
+            )
+            for b in (list_models() if include_bundled else [])
+        }
         self._entries: dict[str, ModelEntry] = {}
         for name, model in (models or {}).items():
-            self._entries[name] = ModelEntry(name, f"{name} (in memory)", model=model)
-        if include_bundled:
-            for bundled in list_models():
-                self._entries.setdefault(
-                    bundled.name,
-                    ModelEntry(
-                        name=bundled.name,
-                        title=bundled.title,
-                        description=bundled.description,
-                        class_names=tuple(bundled.classes) or None,
-                        samples=tuple(bundled.samples),
-                        default_sample=bundled.default_sample,
-                    ),
-                )
+            known = bundled.pop(name, None)
+            if known is not None and _input_shape(model) == tuple(get_bundled(name).input_shape):
+                # A bundled model loaded in code (layerviz.show(load_model("digits_cnn"))) keeps
+                # its classes, samples and description.
+                title = f"{known.title} (in memory)"
+                self._entries[name] = replace(known, title=title, model=model)
+            else:
+                self._entries[name] = ModelEntry(name, f"{name} (in memory)", model=model)
+        self._entries.update(bundled)
         if not self._entries:
             raise ModelLoadError("no model to show: give a model or bundle one in models/")
         self._lock = threading.Lock()
@@ -124,7 +136,14 @@ class Workbench:
                 if entry.model is None:
                     entry.model = load_model(name)
                 if entry.extractor is None:
-                    entry.extractor = ActivationExtractor(entry.model)
+                    extractor = ActivationExtractor(entry.model)
+                    if len(extractor.input_shapes) > 1:
+                        raise ModelStructureError(
+                            f"model {name!r} has {len(extractor.input_shapes)} inputs; the "
+                            "dashboard shows single-input models (use ActivationExtractor "
+                            "with a list of patterns for this one)"
+                        )
+                    entry.extractor = extractor
         return entry
 
     def entry_title(self, name: str) -> str:
@@ -132,8 +151,13 @@ class Workbench:
         return self._entries[name].title
 
     def input_shape(self, name: str) -> tuple[int, ...]:
-        """The first input's shape without the batch axis."""
+        """The input's shape without the batch axis."""
         return self.entry(name).extractor.input_shapes[0]
+
+    def _batch_shape(self, name: str) -> tuple[int | None, ...]:
+        # With its batch axis spelled None, an input whose own first axis is 1 is not mistaken
+        # for one with a batch axis by read_pattern / fit_array.
+        return (None, *self.input_shape(name))
 
     # -- patterns -------------------------------------------------------------------------
     def set_default_pattern(self, name: str, pattern: np.ndarray) -> dict:
@@ -142,7 +166,7 @@ class Workbench:
         Raises:
             PatternError: the pattern does not fit the model.
         """
-        pattern = fit_array(np.asarray(pattern), self.input_shape(name))
+        pattern = fit_array(np.asarray(pattern), self._batch_shape(name))
         digest = pattern_digest(pattern)
         self._pinned[digest] = pattern
         self._defaults[name] = {
@@ -168,7 +192,7 @@ class Workbench:
         Raises:
             PatternError: the file is unsafe, unreadable or does not fit the model.
         """
-        pattern = read_pattern(data, filename, self.input_shape(name))
+        pattern = read_pattern(data, filename, self._batch_shape(name))
         digest = pattern_digest(pattern)
         self.uploads.put(digest, pattern)
         return {"model": name, "kind": "upload", "digest": digest, "filename": filename}
@@ -200,7 +224,7 @@ class Workbench:
                     f"model {name!r} has no sample {recipe.get('sample')!r}; samples: "
                     f"{', '.join(samples) or 'none'}"
                 )
-            return read_pattern(sample.path.read_bytes(), sample.name, self.input_shape(name))
+            return read_pattern(sample.path.read_bytes(), sample.name, self._batch_shape(name))
         if kind == "upload":
             digest = recipe.get("digest")
             pattern = self._pinned.get(digest)

@@ -196,6 +196,8 @@ def test_export_out_that_cannot_be_a_folder(target, saved_article_model, tmp_pat
         ["--grid", "2x0"],
         ["--limit", "15by15"],
         ["--seed", "one"],
+        ["--seed", "-1"],  # numpy's generator takes 0 .. 2**32 - 1
+        ["--seed", str(2**32)],
     ],
 )
 def test_export_bad_option_is_a_usage_error(option, saved_article_model, tmp_path, capsys):

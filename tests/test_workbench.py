@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from layerviz.errors import ModelLoadError, PatternError
+from layerviz.errors import ModelLoadError, ModelStructureError, PatternError
 from layerviz.workbench import Workbench, pattern_digest
 
 
@@ -88,3 +88,38 @@ def test_different_patterns_are_cached_apart(workbench):
     a = workbench.extraction({"model": "article", "kind": "seed", "seed": 1})[1]
     b = workbench.extraction({"model": "article", "kind": "seed", "seed": 2})[1]
     assert not np.array_equal(a.activations[0].array, b.activations[0].array)
+
+
+def test_a_bundled_model_loaded_in_code_keeps_its_samples_and_classes():
+    from layerviz import load_model
+
+    bench = Workbench({"digits_cnn": load_model("digits_cnn")})
+    entry = bench.entry("digits_cnn")
+    assert entry.title.endswith("(in memory)")
+    assert entry.class_names == tuple("0123456789")
+    assert "digit_3.png" in {s.name for s in entry.samples}
+    assert bench.model_names.count("digits_cnn") == 1
+
+
+def test_a_multi_input_model_is_refused_with_a_reason(keras_session):
+    import keras
+
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    model = keras.Model([a, b], keras.layers.Add()([a, b]), name="two")
+    bench = Workbench({"two": model}, include_bundled=False)
+    with pytest.raises(ModelStructureError, match="2 inputs"):
+        bench.entry("two")
+
+
+def test_an_input_whose_first_axis_is_1_takes_uploads(keras_session):
+    # (1, 10) must not be read as "batch axis + (10,)".
+    import keras
+
+    inputs = keras.Input((1, 10))
+    model = keras.Model(inputs, keras.layers.LSTM(3)(inputs), name="one_step")
+    bench = Workbench({"one_step": model}, include_bundled=False)
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((1, 10), np.float32))
+    recipe = bench.add_upload("one_step", buffer.getvalue(), "step.npy")
+    assert bench.pattern(recipe).shape == (1, 1, 10)
+    assert bench.set_default_pattern("one_step", np.zeros((1, 10)))["kind"] == "upload"

@@ -19,9 +19,10 @@ from dash import Input, Output, State, ctx, dcc, no_update
 from layerviz.errors import LayervizError, PatternError
 from layerviz.export import architecture_png, page_png
 from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
-from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.patterns import check_size
 from layerviz.selection import paginate, visible_layers
 from layerviz.ui import ids
+from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS, clamp
 from layerviz.workbench import Workbench
 
 log = logging.getLogger("layerviz.ui")
@@ -53,11 +54,7 @@ def decode_upload(contents: str, filename: str) -> bytes:
     _, sep, b64 = contents.partition(";base64,")
     if not sep:
         raise PatternError(f"{filename}: the upload did not arrive as a base64 data URL")
-    declared = len(b64) * 3 // 4
-    if declared > MAX_PATTERN_BYTES:
-        raise PatternError(
-            f"{filename}: {declared} bytes is over the {MAX_PATTERN_BYTES}-byte limit for patterns"
-        )
+    check_size(len(b64) * 3 // 4, filename)  # before decoding
     try:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -145,8 +142,13 @@ def render_pattern(workbench: Workbench, recipe: dict):
     )
 
 
-def _page_count(n: int, rows: int, cols: int) -> int:
-    return max(1, -(-n // (rows * cols)))
+def _settings(rows, cols, limit) -> tuple[int, int, int]:
+    """Grid rows, columns and size limit from a request, clamped to what the controls allow."""
+    return (
+        clamp(rows, GRID_SIDES, DEFAULT_GRID[0]),
+        clamp(cols, GRID_SIDES, DEFAULT_GRID[1]),
+        clamp(limit, SIZE_LIMITS, DEFAULT_LIMIT),
+    )
 
 
 def render_grid(
@@ -161,11 +163,11 @@ def render_grid(
 ):
     """The activation grid for one page, the page count, the page shown, and a summary line."""
     _, extraction, _ = workbench.extraction(recipe)
-    rows, cols, limit = int(rows), int(cols), int(limit)
+    rows, cols, limit = _settings(rows, cols, limit)
     layers = visible_layers(extraction.activations, (limit, limit))
     pages = paginate(layers, (rows, cols))
-    n_pages = _page_count(len(layers), rows, cols)
-    page = min(max(1, int(page or 1)), n_pages)
+    n_pages = max(1, len(pages))
+    page = clamp(page, (1, n_pages), 1)
     total = len(extraction.activations)
     if not layers:
         message = f"no layer output is larger than {limit}×{limit} — lower the size limit"
@@ -198,16 +200,18 @@ def export_files(
     Same bytes as ``plot_pattern_process`` writes for the same model, pattern and settings.
     """
     _, extraction, _ = workbench.extraction(recipe)
-    grid = (int(rows), int(cols))
-    pages = paginate(visible_layers(extraction.activations, (int(limit), int(limit))), grid)
+    rows, cols, limit = _settings(rows, cols, limit)
+    grid = (rows, cols)
+    pages = paginate(visible_layers(extraction.activations, (limit, limit)), grid)
     stem = f"layerviz-{recipe['model']}"
     if not pages:
         raise PatternError(
             f"there is nothing to download: no layer output is larger than {limit}×{limit}"
         )
     if page is not None:
-        number = min(max(1, int(page)), len(pages)) - 1
-        return f"{stem}-page-{number}.png", page_png(pages[number], grid)
+        # Named like its entry in the zip (0.png is page 1), as plot_pattern_process names it.
+        number = clamp(page, (1, len(pages)), 1) - 1
+        return f"{stem}-{number}.png", page_png(pages[number], grid)
     buffer = io.BytesIO()
     # PNGs are compressed already: store them.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
@@ -222,6 +226,10 @@ def export_files(
 def _zip_entry(name: str) -> zipfile.ZipInfo:
     """A zip entry with a fixed timestamp, so the same export is the same bytes."""
     return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+
+
+#: Controls whose change re-pages the grid (the pager and the colour controls do not).
+_REPAGING = {ids.PATTERN_STORE, ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT, None}
 
 
 def register_callbacks(app, workbench: Workbench) -> None:
@@ -287,8 +295,8 @@ def register_callbacks(app, workbench: Workbench) -> None:
     def _grid(recipe, rows, cols, limit, page, colorscale, shared):
         if not recipe:
             return no_update, no_update, no_update, no_update
-        # A new pattern or layout starts at page 1; only the pager itself moves pages.
-        if ctx.triggered_id != ids.PAGE_SELECT:
+        # A new pattern or a new layout starts at page 1; colours keep the page.
+        if ctx.triggered_id in _REPAGING:
             page = 1
         try:
             return render_grid(workbench, recipe, rows, cols, limit, page, colorscale, shared)

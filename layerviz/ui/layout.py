@@ -8,6 +8,7 @@ from dash import dcc, html
 from layerviz.figures import empty_figure
 from layerviz.patterns import MAX_PATTERN_BYTES
 from layerviz.ui import ids
+from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS
 from layerviz.workbench import Workbench
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -21,11 +22,11 @@ def _label(text: str, icon: str) -> html.Label:
     )
 
 
-def _slider(id_: str, low: int, high: int, value: int, marks: list[int]) -> dcc.Slider:
+def _slider(id_: str, bounds: tuple[int, int], value: int, marks) -> dcc.Slider:
     return dcc.Slider(
         id=id_,
-        min=low,
-        max=high,
+        min=bounds[0],
+        max=bounds[1],
         step=1,
         value=value,
         marks={m: str(m) for m in marks},
@@ -113,14 +114,16 @@ def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
                     [
                         _label("Grid", "grid-3x3"),
                         html.Small("rows", className="text-body-secondary d-block"),
-                        _slider(ids.GRID_ROWS, 1, 6, 3, [1, 2, 3, 4, 5, 6]),
+                        _slider(ids.GRID_ROWS, GRID_SIDES, DEFAULT_GRID[0], range(1, 7)),
                         html.Small("columns", className="text-body-secondary d-block"),
-                        _slider(ids.GRID_COLS, 1, 6, 3, [1, 2, 3, 4, 5, 6]),
+                        _slider(ids.GRID_COLS, GRID_SIDES, DEFAULT_GRID[1], range(1, 7)),
                         html.Small(
                             "size limit: show a layer when its maps are larger than N×N",
                             className="text-body-secondary d-block",
                         ),
-                        _slider(ids.SIZE_LIMIT, 0, 128, 15, [0, 15, 32, 64, 96, 128]),
+                        _slider(
+                            ids.SIZE_LIMIT, SIZE_LIMITS, DEFAULT_LIMIT, [0, 15, 32, 64, 96, 128]
+                        ),
                     ],
                     className="mb-3",
                 ),

@@ -280,7 +280,8 @@ def test_page_out_of_range_is_clamped(workbench, seed_recipe, asked):
 
 
 def test_limit_above_every_map_gives_empty_state(workbench, seed_recipe, map_sides):
-    limit = max(max(h, w) for h, w in map_sides)
+    # A layer shows when both sides are larger than the limit: its shorter side decides.
+    limit = max(min(h, w) for h, w in map_sides)
     figure, n_pages, page, summary = render_grid(workbench, seed_recipe, 3, 3, limit, 1)
     assert (n_pages, page) == (1, 1)
     assert heatmap_count(figure) == 0
@@ -383,3 +384,17 @@ def test_export_zip_with_model_png(workbench, seed_recipe):
         assert names[-1] == "model.png"
         assert names[:-1] == [f"{i}.png" for i in range(len(names) - 1)]
         assert archive.read("model.png").startswith(PNG_MAGIC)
+
+
+def test_the_server_clamps_grid_and_limit_whatever_the_request_says(workbench, seed_recipe):
+    # The sliders stop at 6×6 and 128, but a crafted request can carry any number.
+    _, n_pages, _, summary = render_grid(workbench, seed_recipe, 200, 200, -5, 1)
+    assert "larger than 0×0" in summary
+    clamped = render_grid(workbench, seed_recipe, 6, 6, 0, 1)
+    assert n_pages == clamped[1]
+    name, data = export_files(workbench, seed_recipe, 10**6, 10**6, 0, page=1)
+    assert name.endswith("-0.png")
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (2400, 2400)  # 6 × 4 in × 100 dpi, not a million panels
