@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import io
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import keras
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from layerviz.activations import ActivationExtractor
 from layerviz.errors import GraphvizError
-from layerviz.selection import VisibleLayer, paginate
+from layerviz.loading import load_model
+from layerviz.selection import VisibleLayer, paginate, visible_layers
 
 __all__ = ["architecture_png", "page_png", "pages_png", "plot_pattern_process"]
 
@@ -77,10 +81,6 @@ def architecture_png(model) -> bytes:
     Raises:
         GraphvizError: Graphviz's ``dot`` program or the ``pydot`` package is missing.
     """
-    import tempfile
-
-    import keras
-
     if shutil.which("dot") is None:
         raise GraphvizError(
             "drawing the architecture needs Graphviz's 'dot' program, which is not installed "
@@ -138,10 +138,6 @@ def plot_pattern_process(
             written).
         ModelLoadError: ``model`` is a path or name that cannot be loaded.
     """
-    from layerviz.activations import ActivationExtractor
-    from layerviz.loading import load_model
-    from layerviz.selection import visible_layers
-
     if isinstance(model, (str, Path)):
         model = load_model(model)
     architecture = architecture_png(model) if plot_model else None

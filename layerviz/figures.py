@@ -252,7 +252,8 @@ def activation_grid(
         )
 
     if shared_colorbar:
-        low_high = _nan_range([img for img, _ in shrunk])
+        # From the full-resolution images: block means would understate the extremes.
+        low_high = _nan_range([layer.image for layer in page])
         cmin, cmax = low_high if low_high else (None, None)
         layout["coloraxis"] = dict(
             colorscale=colorscale,

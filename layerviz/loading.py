@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import keras
@@ -36,6 +37,9 @@ def load_model(path_or_name: str | Path) -> keras.Model:
         raise ModelLoadError(
             f"{path.name}: expected a {' / '.join(MODEL_SUFFIXES)} model file, got {path.suffix!r}"
         )
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        # Keras would say "File not found" about a file that is right there.
+        raise ModelLoadError(f"could not load {path.name}: it is not a .keras (zip) file")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises ValueError, OSError, TypeError, zipfile errors...

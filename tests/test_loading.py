@@ -138,3 +138,11 @@ def test_lambda_layer_is_refused_in_safe_mode(suffix, keras_session, tmp_path):
         load_model(path)
     assert isinstance(info.value, LayervizError)
     assert "safe_mode" in str(info.value)
+
+
+def test_a_keras_file_that_is_no_zip_says_so(tmp_path):
+    # Keras itself reports "File not found" for a file that is right there.
+    path = tmp_path / "junk.keras"
+    path.write_bytes(b"definitely not a zip")
+    with pytest.raises(ModelLoadError, match=r"not a \.keras \(zip\) file"):
+        load_model(path)

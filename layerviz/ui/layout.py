@@ -11,6 +11,8 @@ from layerviz.ui import ids
 from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS
 from layerviz.workbench import Workbench
 
+__all__ = ["control_panel", "page", "results"]
+
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 COLORSCALES = ["Viridis", "Cividis", "Magma", "Inferno", "Greys", "RdBu"]
 UPLOAD_TYPES = ".npy,.npz,.csv,.png,.jpg,.jpeg"
