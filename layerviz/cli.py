@@ -30,16 +30,14 @@ def parse_pair(text: str) -> tuple[int, int]:
 
 
 def _seed(text: str) -> int:
-    """A random seed: a whole number from 0 to 2**32 - 1 (what numpy's generator takes)."""
+    """A random seed, checked as everywhere else (``patterns.check_seed``), as a usage error."""
+    from layerviz.errors import PatternError
+    from layerviz.patterns import check_seed
+
     try:
-        seed = int(text)
-    except ValueError:
-        seed = -1
-    if not 0 <= seed < 2**32:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number from 0 to {2**32 - 1}, got {text!r}"
-        )
-    return seed
+        return check_seed(text)
+    except PatternError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_grid(text: str) -> tuple[int, int]:

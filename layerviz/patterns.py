@@ -28,6 +28,8 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "MAX_NPZ_MEMBERS",
     "MAX_PATTERN_BYTES",
+    "SEED_LIMIT",
+    "check_seed",
     "check_size",
     "fit_array",
     "input_shape_of",
@@ -93,6 +95,27 @@ def input_shape_of(model_or_shape: Any) -> Shape | list[Shape]:
     return shapes[0] if len(shapes) == 1 else shapes
 
 
+#: Seeds run from 0 to ``SEED_LIMIT - 1``, the range numpy's generator takes as one word.
+SEED_LIMIT = 2**32
+
+
+def check_seed(value: Any) -> int:
+    """``value`` as a random seed: a whole number from 0 to ``SEED_LIMIT - 1``.
+
+    Raises:
+        PatternError: anything else, naming what arrived.
+    """
+    try:
+        seed = int(value)
+    except (TypeError, ValueError):
+        seed = -1
+    if not 0 <= seed < SEED_LIMIT or (isinstance(value, float) and not value.is_integer()):
+        raise PatternError(
+            f"a random seed must be a whole number between 0 and {SEED_LIMIT - 1}, got {value!r}"
+        )
+    return seed
+
+
 def random_pattern(model_or_shape: Any, seed: int | None = None) -> np.ndarray | list[np.ndarray]:
     """Draw a uniform [0, 1) float32 pattern shaped ``(1, *input_shape)``.
 
@@ -105,10 +128,11 @@ def random_pattern(model_or_shape: Any, seed: int | None = None) -> np.ndarray |
         input order from the same generator.
 
     Raises:
-        PatternError, ModelStructureError: as :func:`input_shape_of`.
+        PatternError: a seed outside :func:`check_seed`'s range; as :func:`input_shape_of`.
+        ModelStructureError: as :func:`input_shape_of`.
     """
     shape = input_shape_of(model_or_shape)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(None if seed is None else check_seed(seed))
     if isinstance(shape, list):
         return [rng.random((1, *one), dtype=np.float32) for one in shape]
     return rng.random((1, *shape), dtype=np.float32)

@@ -26,11 +26,11 @@ import keras
 import numpy as np
 
 from layerviz.activations import ActivationExtractor, Extraction
-from layerviz.bundled import SamplePattern, get_bundled, list_models
+from layerviz.bundled import BundledModel, SamplePattern, list_models
 from layerviz.cache import ByteLRU
 from layerviz.errors import ModelLoadError, ModelStructureError, PatternError
 from layerviz.loading import load_model
-from layerviz.patterns import fit_array, random_pattern, read_pattern
+from layerviz.patterns import check_seed, fit_array, random_pattern, read_pattern
 
 __all__ = ["ModelEntry", "Workbench", "pattern_digest"]
 
@@ -52,6 +52,18 @@ class ModelEntry:
     default_sample: str | None = None
     model: keras.Model | None = None
     extractor: ActivationExtractor | None = field(default=None, repr=False)
+
+
+def _entry_of(bundled: BundledModel) -> ModelEntry:
+    """What the dashboard shows of a bundled model (loaded on first use)."""
+    return ModelEntry(
+        name=bundled.name,
+        title=bundled.title,
+        description=bundled.description,
+        class_names=tuple(bundled.classes) or None,
+        samples=tuple(bundled.samples),
+        default_sample=bundled.default_sample,
+    )
 
 
 def _input_shape(model: keras.Model) -> tuple | None:
@@ -83,28 +95,19 @@ class Workbench:
         include_bundled: bool = True,
         cache_bytes: int = CACHE_BYTES,
     ):
-        bundled = {
-            b.name: ModelEntry(
-                name=b.name,
-                title=b.title,
-                description=b.description,
-                class_names=tuple(b.classes) or None,
-                samples=tuple(b.samples),
-                default_sample=b.default_sample,
-            )
-            for b in (list_models() if include_bundled else [])
-        }
+        bundled = {b.name: b for b in (list_models() if include_bundled else [])}
         self._entries: dict[str, ModelEntry] = {}
         for name, model in (models or {}).items():
             known = bundled.pop(name, None)
-            if known is not None and _input_shape(model) == tuple(get_bundled(name).input_shape):
+            if known is not None and _input_shape(model) == tuple(known.input_shape):
                 # A bundled model loaded in code (layerviz.show(load_model("digits_cnn"))) keeps
                 # its classes, samples and description.
-                title = f"{known.title} (in memory)"
-                self._entries[name] = replace(known, title=title, model=model)
+                self._entries[name] = replace(
+                    _entry_of(known), title=f"{known.title} (in memory)", model=model
+                )
             else:
                 self._entries[name] = ModelEntry(name, f"{name} (in memory)", model=model)
-        self._entries.update(bundled)
+        self._entries.update({name: _entry_of(b) for name, b in bundled.items()})
         if not self._entries:
             raise ModelLoadError("no model to show: give a model or bundle one in models/")
         self._lock = threading.Lock()
@@ -207,15 +210,7 @@ class Workbench:
         entry = self.entry(name)
         kind = recipe.get("kind")
         if kind == "seed":
-            try:
-                seed = int(recipe["seed"])
-            except (KeyError, TypeError, ValueError):
-                raise PatternError(
-                    f"a random seed must be a whole number, got {recipe.get('seed')!r}"
-                ) from None
-            if not 0 <= seed < 2**32:
-                raise PatternError(f"a random seed must be between 0 and {2**32 - 1}, got {seed}")
-            return random_pattern(entry.model, seed)
+            return random_pattern(entry.model, check_seed(recipe.get("seed")))
         if kind == "sample":
             samples = {s.name: s for s in entry.samples}
             sample = samples.get(recipe.get("sample"))

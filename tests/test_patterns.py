@@ -713,3 +713,12 @@ def test_an_input_whose_own_first_axis_is_1_keeps_it(name):
     out = read_pattern(data, name, (None, 1, 10))
     assert out.shape == (1, 1, 10)
     np.testing.assert_array_equal(out[0], array)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "x", None])
+def test_random_pattern_refuses_seeds_numpy_cannot_take_as_one_word(seed):
+    if seed is None:  # None is fine: fresh entropy
+        assert random_pattern((2, 2), seed).shape == (1, 2, 2)
+        return
+    with pytest.raises(PatternError, match="whole number between 0 and 4294967295"):
+        random_pattern((2, 2), seed)

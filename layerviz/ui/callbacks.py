@@ -19,7 +19,7 @@ from dash import Input, Output, State, ctx, dcc, no_update
 from layerviz.errors import LayervizError, PatternError
 from layerviz.export import architecture_png, page_png
 from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
-from layerviz.patterns import check_size
+from layerviz.patterns import SEED_LIMIT, check_seed, check_size
 from layerviz.selection import paginate, visible_layers
 from layerviz.ui import ids
 from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS, clamp
@@ -107,7 +107,7 @@ def choose_pattern(
                 return choice
             recipe = {"model": model, "kind": "sample", "sample": sample}
         elif trigger == ids.SEED_BUTTON:
-            seed = 0 if seed is None else (int(seed) + 1) % 2**32
+            seed = 0 if seed is None else (check_seed(seed) + 1) % SEED_LIMIT
             choice.seed = seed
             recipe = {"model": model, "kind": "seed", "seed": seed}
         elif trigger == ids.SEED_INPUT:

@@ -15,6 +15,7 @@ __all__ = ["control_panel", "page", "results"]
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 COLORSCALES = ["Viridis", "Cividis", "Magma", "Inferno", "Greys", "RdBu"]
+GRID_MARKS = range(GRID_SIDES[0], GRID_SIDES[1] + 1)
 UPLOAD_TYPES = ".npy,.npz,.csv,.png,.jpg,.jpeg"
 
 
@@ -116,9 +117,19 @@ def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
                     [
                         _label("Grid", "grid-3x3"),
                         html.Small("rows", className="text-body-secondary d-block"),
-                        _slider(ids.GRID_ROWS, GRID_SIDES, DEFAULT_GRID[0], range(1, 7)),
+                        _slider(
+                            ids.GRID_ROWS,
+                            GRID_SIDES,
+                            DEFAULT_GRID[0],
+                            GRID_MARKS,
+                        ),
                         html.Small("columns", className="text-body-secondary d-block"),
-                        _slider(ids.GRID_COLS, GRID_SIDES, DEFAULT_GRID[1], range(1, 7)),
+                        _slider(
+                            ids.GRID_COLS,
+                            GRID_SIDES,
+                            DEFAULT_GRID[1],
+                            GRID_MARKS,
+                        ),
                         html.Small(
                             "size limit: show a layer when its maps are larger than N×N",
                             className="text-body-secondary d-block",
