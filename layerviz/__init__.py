@@ -18,8 +18,16 @@ from layerviz.activations import (
     SkippedLayer,
     extract_activations,
 )
-from layerviz.bundled import BundledModel, SamplePattern, get_bundled, list_models
+from layerviz.bundled import (
+    BundledModel,
+    SamplePattern,
+    bundled_model_of,
+    get_bundled,
+    list_models,
+)
+from layerviz.config import version as _version
 from layerviz.errors import (
+    ArgumentError,
     GraphvizError,
     LayervizError,
     ModelLoadError,
@@ -28,10 +36,11 @@ from layerviz.errors import (
 )
 from layerviz.export import plot_pattern_process
 from layerviz.loading import load_model
-from layerviz.patterns import random_pattern, read_pattern
+from layerviz.patterns import fit_array, input_shape_of, input_shapes_of, random_pattern
+from layerviz.readers import read_pattern
 from layerviz.selection import VisibleLayer, paginate, visible_layers
 
-__version__ = "0.1.0"
+__version__ = _version()
 
 
 def show(model, pattern=None, port: int = 8050, **kwargs) -> None:
@@ -43,6 +52,7 @@ def show(model, pattern=None, port: int = 8050, **kwargs) -> None:
 
 __all__ = [
     "ActivationExtractor",
+    "ArgumentError",
     "BundledModel",
     "GraphvizError",
     "LayerActivation",
@@ -54,8 +64,12 @@ __all__ = [
     "SkippedLayer",
     "VisibleLayer",
     "__version__",
+    "bundled_model_of",
     "extract_activations",
+    "fit_array",
     "get_bundled",
+    "input_shape_of",
+    "input_shapes_of",
     "list_models",
     "load_model",
     "paginate",

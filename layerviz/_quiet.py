@@ -29,7 +29,11 @@ def _fd2_silenced():
     """Point file descriptor 2 at /dev/null for the block (C-level writes included)."""
     with contextlib.suppress(AttributeError, ValueError, OSError):
         sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # descriptor 2 is closed (a daemon): there is nothing to silence
+        yield
+        return
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from layerviz.errors import ModelStructureError, PatternError
-from layerviz.patterns import fit_array
+from layerviz.patterns import fit_array, input_dtypes_of, input_shapes_of
 
 __all__ = [
     "ActivationExtractor",
@@ -34,9 +34,9 @@ __all__ = [
 DISPLAYABLE_RANKS = (2, 3, 4)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerActivation:
-    """One layer's output for one pattern.
+    """One layer's output for one pattern (compared by identity: it holds an array).
 
     Attributes:
         index: 1-based position in the order the layers run, input layers not counted; inner
@@ -70,9 +70,12 @@ class SkippedLayer:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Extraction:
-    """What one forward pass gives: every drawable layer's output and the model's outputs."""
+    """What one forward pass gives: every drawable layer's output and the model's outputs.
+
+    Compared by identity (``eq=False``), as arrays have no single truth value.
+    """
 
     activations: list[LayerActivation]
     outputs: list[np.ndarray]
@@ -126,13 +129,11 @@ class ActivationExtractor:
         if not model_inputs:
             raise ModelStructureError(f"model {model.name!r} has no inputs")
         self.model = model
-        self.input_shapes: list[tuple[int, ...]] = [tuple(t.shape[1:]) for t in model_inputs]
-        free = [shape for shape in self.input_shapes if None in shape]
-        if free:
-            raise ModelStructureError(
-                f"model {model.name!r} has an input of shape {free[0]} with free axes; "
-                "layerviz draws one concrete pattern, so rebuild the model with a fixed shape"
-            )
+        try:
+            self.input_shapes: list[tuple[int, ...]] = input_shapes_of(model)
+        except ModelStructureError as exc:
+            raise ModelStructureError(f"model {model.name!r}: {exc}") from None
+        self.input_dtypes: list[np.dtype] = input_dtypes_of(model)
         self.input_names: list[str] = [_tensor_name(t, i) for i, t in enumerate(model_inputs)]
 
         inputs = [
@@ -219,10 +220,8 @@ class ActivationExtractor:
             if isinstance(pattern, (list, tuple)) and len(pattern) == 1:
                 pattern = pattern[0]
             parts = [pattern]
-        pairs = zip(parts, self.input_shapes, strict=True)
-        # The leading None marks the batch axis, so an input whose own first axis is 1
-        # (channels-first grey images) is not mistaken for one.
-        return [fit_array(np.asarray(p), (None, *shape)) for p, shape in pairs]
+        pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
+        return [fit_array(np.asarray(p), shape, dtype) for p, shape, dtype in pairs]
 
 
 def extract_activations(model: keras.Model, pattern) -> list[LayerActivation]:

@@ -11,7 +11,7 @@ Sample files live in ``models/patterns/<name>/``. Each model is made by
 ``models/train_<name>.py`` and described by the card ``models/<name>.md``.
 
 This module only reads JSON and checks paths: it imports neither Keras nor Dash.
-Set ``LAYERVIZ_MODELS_DIR`` to use another folder.
+Set ``LAYERVIZ_MODELS_DIR`` to use another folder (see :mod:`layerviz.config`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from layerviz.errors import ModelLoadError
+from layerviz.config import models_dir
+from layerviz.errors import ModelLoadError, PatternError
 
 __all__ = [
     "DEFAULT_MODEL",
-    "MODELS_DIR",
     "BundledModel",
     "SamplePattern",
+    "bundled_model_of",
     "class_names",
     "get_bundled",
     "list_models",
@@ -38,12 +39,6 @@ __all__ = [
 
 #: The model the dashboard opens with; listed first by :func:`list_models`.
 DEFAULT_MODEL = "digits_cnn"
-
-_ENV_VAR = "LAYERVIZ_MODELS_DIR"
-_REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-
-#: The folder bundled models are read from: the repo's ``models/``, or ``$LAYERVIZ_MODELS_DIR``.
-MODELS_DIR: Path = Path(os.environ.get(_ENV_VAR) or _REPO_MODELS_DIR).expanduser()
 
 _MODEL_SUFFIX = ".keras"
 
@@ -113,21 +108,13 @@ class BundledModel:
         """The sample called ``name``.
 
         Raises:
-            ModelLoadError: the model has no such sample.
+            PatternError: the model has no such sample.
         """
         for sample in self.samples:
             if sample.name == name:
                 return sample
         names = ", ".join(s.name for s in self.samples) or "none"
-        raise ModelLoadError(
-            f"bundled model {self.name!r} has no sample {name!r}; samples: {names}"
-        )
-
-
-def models_dir() -> Path:
-    """The folder bundled models are read from now (``$LAYERVIZ_MODELS_DIR`` wins)."""
-    env = os.environ.get(_ENV_VAR)
-    return Path(env).expanduser() if env else MODELS_DIR
+        raise PatternError(f"model {self.name!r} has no sample {name!r}; samples: {names}")
 
 
 def list_models() -> list[BundledModel]:
@@ -181,22 +168,32 @@ def resolve_model_path(path_or_name: str | os.PathLike[str]) -> Path:
     raise ModelLoadError(f"no model file or bundled model named {raw!r}; bundled: {_available()}")
 
 
-def class_names(model_name_or_path: str | os.PathLike[str]) -> tuple[str, ...] | None:
-    """The class names of a bundled model, by name or by its file's path; else None.
+def bundled_model_of(path_or_name: str | os.PathLike[str]) -> BundledModel | None:
+    """The bundled model meant by a name (``"digits_cnn"``) or by its file's path; else None.
 
-    None also when the bundled model lists no classes. Never raises for unknown input.
+    So ``layerviz export models/digits_cnn.keras`` and ``layerviz export digits_cnn`` open the
+    same model with the same samples and classes. Never raises for unknown input or a bundled
+    model whose metadata cannot be read (None).
     """
-    raw = os.fspath(model_name_or_path)
+    raw = os.fspath(path_or_name)
     stem = _stem(raw)
     if stem is None or stem not in _bundled_names():
         stem = _bundled_stem_of_path(raw)
     if stem is None:
         return None
     try:
-        classes = _read_bundled(stem).classes
+        return _read_bundled(stem)
     except ModelLoadError:
         return None
-    return classes or None
+
+
+def class_names(model_name_or_path: str | os.PathLike[str]) -> tuple[str, ...] | None:
+    """The class names of a bundled model, by name or by its file's path; else None.
+
+    None also when the bundled model lists no classes. Never raises for unknown input.
+    """
+    bundled = bundled_model_of(model_name_or_path)
+    return (bundled.classes or None) if bundled else None
 
 
 # --- internals ---------------------------------------------------------------------------
@@ -240,74 +237,99 @@ def _bundled_stem_of_path(raw: str) -> str | None:
 def _read_bundled(name: str) -> BundledModel:
     folder = models_dir()
     meta_path = folder / f"{name}.json"
+    meta = _read_metadata(meta_path)
+    fields = _Fields(meta, meta_path.name)
+    samples = _read_samples(meta, meta_path.name, folder / "patterns" / name, name)
+    default = meta.get("default_sample")
+    if default is not None and default not in {s.name for s in samples}:
+        default = samples[0].name if samples else None  # named file missing: fall back
+    return BundledModel(
+        name=name,
+        title=fields.text("title", name) or name,
+        description=fields.text("description"),
+        path=folder / f"{name}{_MODEL_SUFFIX}",
+        input_shape=fields.input_shape(),
+        classes=fields.classes(),
+        accuracy=fields.accuracy(),
+        default_sample=default,
+        samples=samples,
+        input_scaling=fields.text("input_scaling"),
+        trained_on=fields.text("trained_on"),
+    )
+
+
+def _read_metadata(meta_path: Path) -> dict:
+    """The JSON object in ``<name>.json``."""
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"cannot read {meta_path.name}: {exc}") from None
     if not isinstance(meta, dict):
         raise ModelLoadError(f"{meta_path.name}: expected a JSON object, got {type(meta).__name__}")
+    return meta
 
-    def text(key: str, default: str = "") -> str:
-        value = meta.get(key, default)
+
+@dataclass(frozen=True)
+class _Fields:
+    """Typed reads of a metadata object's fields, each refusing a value of the wrong kind."""
+
+    meta: dict
+    label: str
+
+    def fail(self, message: str) -> ModelLoadError:
+        return ModelLoadError(f"{self.label}: {message}")
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self.meta.get(key, default)
         if not isinstance(value, str):
-            raise ModelLoadError(f"{meta_path.name}: {key!r} should be a string, got {value!r}")
+            raise self.fail(f"{key!r} should be a string, got {value!r}")
         return value
 
-    shape = meta.get("input_shape")
-    if (
-        not isinstance(shape, list)
-        or not shape
-        or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
-    ):
-        raise ModelLoadError(
-            f"{meta_path.name}: 'input_shape' should be a list of positive ints, got {shape!r}"
-        )
-    classes = meta.get("classes") or []
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise ModelLoadError(f"{meta_path.name}: 'classes' should be a list of strings")
-    accuracy = meta.get("accuracy")
-    if accuracy is not None and (
-        isinstance(accuracy, bool) or not isinstance(accuracy, int | float)
-    ):
-        raise ModelLoadError(f"{meta_path.name}: 'accuracy' should be a number or null")
+    def input_shape(self) -> tuple[int, ...]:
+        shape = self.meta.get("input_shape")
+        if (
+            not isinstance(shape, list)
+            or not shape
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):
+            raise self.fail(f"'input_shape' should be a list of positive ints, got {shape!r}")
+        return tuple(shape)
 
+    def classes(self) -> tuple[str, ...]:
+        classes = self.meta.get("classes") or []
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+            raise self.fail("'classes' should be a list of strings")
+        return tuple(classes)
+
+    def accuracy(self) -> float | None:
+        accuracy = self.meta.get("accuracy")
+        if accuracy is not None and (
+            isinstance(accuracy, bool) or not isinstance(accuracy, int | float)
+        ):
+            raise self.fail("'accuracy' should be a number or null")
+        return None if accuracy is None else float(accuracy)
+
+
+def _read_samples(meta: dict, label: str, sample_dir: Path, name: str) -> tuple[SamplePattern, ...]:
+    """The samples listed in the metadata whose files exist (a missing one is warned about)."""
     samples = []
-    sample_dir = folder / "patterns" / name
     for entry in meta.get("samples") or []:
         if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-            raise ModelLoadError(f"{meta_path.name}: each sample needs a 'file' string")
+            raise ModelLoadError(f"{label}: each sample needs a 'file' string")
         file_name = entry["file"]
         if Path(file_name).name != file_name or file_name in ("", ".", ".."):
-            raise ModelLoadError(
-                f"{meta_path.name}: sample {file_name!r} must be a plain file name"
-            )
+            raise ModelLoadError(f"{label}: sample {file_name!r} must be a plain file name")
         path = sample_dir / file_name
         if not path.is_file():
-            warnings.warn(f"bundled model {name!r}: sample file {path} is missing", stacklevel=3)
+            warnings.warn(f"bundled model {name!r}: sample file {path} is missing", stacklevel=4)
             continue
-        label = entry.get("label")
+        label_value = entry.get("label")
         samples.append(
             SamplePattern(
                 name=file_name,
                 path=path,
-                label=None if label is None else str(label),
+                label=None if label_value is None else str(label_value),
                 description=str(entry.get("description", "")),
             )
         )
-
-    default = meta.get("default_sample")
-    if default is not None and default not in {s.name for s in samples}:
-        default = samples[0].name if samples else None  # named file missing: fall back
-    return BundledModel(
-        name=name,
-        title=text("title", name) or name,
-        description=text("description"),
-        path=folder / f"{name}{_MODEL_SUFFIX}",
-        input_shape=tuple(shape),
-        classes=tuple(classes),
-        accuracy=None if accuracy is None else float(accuracy),
-        default_sample=default,
-        samples=tuple(samples),
-        input_scaling=text("input_scaling"),
-        trained_on=text("trained_on"),
-    )
+    return tuple(samples)

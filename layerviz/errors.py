@@ -6,7 +6,10 @@
     ├── ModelLoadError            a model file or name could not be loaded (missing, unsafe)
     ├── ModelStructureError       a loaded model cannot be cut into layers (not built, no inputs)
     ├── PatternError (ValueError) a pattern does not fit the model, or was unsafe to read
+    ├── ArgumentError (ValueError) an argument out of its range or of the wrong kind
     └── GraphvizError             plot_model=True but Graphviz / pydot are not installed
+
+"Catch ``LayervizError``" is the contract: everything a caller can cause raises one of these.
 
 Every message says what was expected and what arrived, e.g.
 ``pattern shape (28, 28, 3) does not fit input (28, 28, 1)``.
@@ -15,6 +18,7 @@ Every message says what was expected and what arrived, e.g.
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "GraphvizError",
     "LayervizError",
     "ModelLoadError",
@@ -37,6 +41,10 @@ class ModelStructureError(LayervizError):
 
 class PatternError(LayervizError, ValueError):
     """A pattern does not fit the model's input, or its file could not be read safely."""
+
+
+class ArgumentError(LayervizError, ValueError):
+    """An argument is out of its range or of the wrong kind (a grid of 0 rows, a bad k)."""
 
 
 class GraphvizError(LayervizError):

@@ -19,8 +19,9 @@ from matplotlib.figure import Figure
 
 from layerviz.activations import ActivationExtractor
 from layerviz.errors import GraphvizError
+from layerviz.grid import GridPages, GridSettings, grid_pages
 from layerviz.loading import load_model
-from layerviz.selection import VisibleLayer, paginate, visible_layers
+from layerviz.selection import VisibleLayer
 
 __all__ = ["architecture_png", "page_png", "pages_png", "plot_pattern_process"]
 
@@ -60,18 +61,13 @@ def page_png(page: Sequence[VisibleLayer], grid_size: Sequence[int] = (3, 3)) ->
     return buffer.getvalue()
 
 
-def pages_png(
-    layers: Sequence[VisibleLayer],
-    grid_size: Sequence[int] = (3, 3),
-    progress: Callable[[int, int], None] | None = None,
-) -> list[bytes]:
-    """Draw every page of ``layers``; ``progress(done, total)`` is called after each page."""
-    pages = paginate(layers, grid_size)
+def pages_png(pages: GridPages, progress: Callable[[int, int], None] | None = None) -> list[bytes]:
+    """Draw every page as a PNG; ``progress(done, total)`` is called after each page."""
     out = []
-    for number, page in enumerate(pages, start=1):
-        out.append(page_png(page, grid_size))
+    for number, page in enumerate(pages.pages, start=1):
+        out.append(page_png(page, pages.settings.grid))
         if progress:
-            progress(number, len(pages))
+            progress(number, len(pages.pages))
     return out
 
 
@@ -134,18 +130,20 @@ def plot_pattern_process(
 
     Raises:
         PatternError: the pattern does not fit the model.
+        ArgumentError: a grid side outside 1–6, or a negative limit (``layerviz.grid``).
         GraphvizError: ``plot_model=True`` and Graphviz is missing (checked before any file is
             written).
         ModelLoadError: ``model`` is a path or name that cannot be loaded.
     """
+    settings = GridSettings.checked(grid_size, limit_size_layer)
     if isinstance(model, (str, Path)):
         model = load_model(model)
     architecture = architecture_png(model) if plot_model else None
-    layers = visible_layers(ActivationExtractor(model).extract(pattern), limit_size_layer)
+    pages = grid_pages(ActivationExtractor(model).extract(pattern), settings)
     folder = Path(folder_to_save)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for number, png in enumerate(pages_png(layers, grid_size, progress)):
+    for number, png in enumerate(pages_png(pages, progress)):
         path = folder / f"{number}.png"
         path.write_bytes(png)
         written.append(path)

@@ -11,10 +11,13 @@ import base64
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
+
+from layerviz.errors import ArgumentError
 
 if TYPE_CHECKING:
     from layerviz.selection import VisibleLayer
@@ -47,7 +50,7 @@ def downsample(image: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
         very same array is returned untouched.
     """
     if max_side < 1:
-        raise ValueError(f"max_side must be at least 1, got {max_side}")
+        raise ArgumentError(f"max_side must be at least 1, got {max_side}")
     h, w = image.shape
     factor = max(1, math.ceil(h / max_side), math.ceil(w / max_side))
     if factor == 1:
@@ -105,13 +108,40 @@ def typed_array(array: np.ndarray) -> dict:
     Plotly from validating and converting each array again (about 4 ms instead of 40 for a
     page of nine 136×136 panels).
     """
-    a = np.ascontiguousarray(array)
-    dtype = {np.float32: "f4", np.float64: "f8", np.uint8: "u1", np.int32: "i4"}[a.dtype.type]
+    a = np.ascontiguousarray(_plotly_typed(np.asarray(array)))
+    dtype = _TYPED_ARRAY_CODES[a.dtype.type]
     return {
         "dtype": dtype,
         "bdata": base64.b64encode(a.tobytes()).decode("ascii"),
         "shape": ", ".join(str(d) for d in a.shape),
     }
+
+
+#: The dtypes plotly.js has typed arrays for, and their codes.
+_TYPED_ARRAY_CODES = {
+    np.float32: "f4",
+    np.float64: "f8",
+    np.int8: "i1",
+    np.uint8: "u1",
+    np.int16: "i2",
+    np.uint16: "u2",
+    np.int32: "i4",
+    np.uint32: "u4",
+}
+
+
+def _plotly_typed(a: np.ndarray) -> np.ndarray:
+    """``a`` in a dtype plotly.js can read: float16 (mixed precision) and bool widen, 64-bit
+    integers become float64 (JavaScript has no int64 typed array the plot reads)."""
+    if a.dtype.type in _TYPED_ARRAY_CODES:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8)
+    if a.dtype.kind == "f":
+        return a.astype(np.float32)
+    if a.dtype.kind in "iu":
+        return a.astype(np.float64)
+    raise ArgumentError(f"cannot draw an array of dtype {a.dtype}")
 
 
 def _grid_domains(
@@ -161,106 +191,43 @@ def activation_grid(
         ``typed_array``).
 
     Raises:
-        ValueError: the grid is smaller than 1×1 or the page does not fit in it.
+        ArgumentError: the grid is smaller than 1×1 or the page does not fit in it.
     """
     rows, cols = (int(v) for v in grid_size)
     if rows < 1 or cols < 1:
-        raise ValueError(f"grid size must be at least 1x1, got {rows}x{cols}")
+        raise ArgumentError(f"grid size must be at least 1x1, got {rows}x{cols}")
     if len(page) > rows * cols:
-        raise ValueError(f"{len(page)} layers do not fit in a {rows}x{cols} grid")
+        raise ArgumentError(f"{len(page)} layers do not fit in a {rows}x{cols} grid")
     if not page:
         return empty_figure("no layers to show")
 
-    shrunk = [
-        downsample(layer.image, max_panel_pixels) if max_panel_pixels else (layer.image, 1)
-        for layer in page
-    ]
     height = rows * height_per_row
     margin = dict(l=10, r=50, t=60, b=10)
-    v_gap = 60 / max(height - margin["t"] - margin["b"], 1)
-    cells = _grid_domains(
-        rows,
-        cols,
-        min(0.08, 0.9 / (cols - 1)) if cols > 1 else 0.0,
-        min(v_gap, 0.9 / (rows - 1)) if rows > 1 else 0.0,
-    )
+    cells = _grid_cells(rows, cols, height - margin["t"] - margin["b"])
     layout: dict = {}
     traces, titles = [], []
     for i, (x_dom, y_dom) in enumerate(cells):
-        suffix = "" if i == 0 else str(i + 1)
-        x_name, y_name = f"xaxis{suffix}", f"yaxis{suffix}"
-        x_ref, y_ref = f"x{suffix}", f"y{suffix}"
+        axes = _Axes(i)
         if i >= len(page):
-            layout[x_name] = dict(domain=x_dom, anchor=y_ref, visible=False)
-            layout[y_name] = dict(domain=y_dom, anchor=x_ref, visible=False)
+            layout[axes.x_name] = dict(domain=x_dom, anchor=axes.y_ref, visible=False)
+            layout[axes.y_name] = dict(domain=y_dom, anchor=axes.x_ref, visible=False)
             continue
-        layer, (img, f) = page[i], shrunk[i]
-        where = f"block mean of {f}×{f} around " if f > 1 else ""
-        trace = dict(
-            type="heatmap",
-            z=typed_array(np.asarray(img, dtype=np.float32)),
-            x0=(f - 1) / 2,
-            dx=f,
-            y0=(f - 1) / 2,
-            dy=f,
-            xaxis=x_ref,
-            yaxis=y_ref,
-            hovertemplate=f"<b>{html.escape(layer.title)}</b><br>{where}row %{{y}}, col %{{x}}"
-            "<br>value %{z:.4g}<extra></extra>",
-            hoverongaps=False,
-            name=layer.title,
+        layer = page[i]
+        image, factor = (
+            downsample(layer.image, max_panel_pixels) if max_panel_pixels else (layer.image, 1)
         )
+        trace = _panel_trace(layer, image, factor, axes)
         if shared_colorbar:
             trace["coloraxis"] = "coloraxis"
         else:
             trace["colorscale"] = colorscale
-            trace["colorbar"] = dict(
-                x=x_dom[1] + 0.005,
-                xanchor="left",
-                y=(y_dom[0] + y_dom[1]) / 2,
-                yanchor="middle",
-                len=y_dom[1] - y_dom[0],
-                thickness=8,
-                outlinewidth=0,
-                tickfont=dict(size=9),
-            )
+            trace["colorbar"] = _panel_colorbar(x_dom, y_dom)
         traces.append(trace)
-        titles.append(
-            dict(
-                text=f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, f)}</sup>",
-                x=(x_dom[0] + x_dom[1]) / 2,
-                y=y_dom[1],
-                xref="paper",
-                yref="paper",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=13),
-            )
-        )
-        layout[x_name] = dict(_AXIS, domain=x_dom, anchor=y_ref)
-        # Square pixels, except for long thin maps (1×n strips, (time, channel) maps of
-        # sequence layers), which would shrink to a sliver: they fill the panel instead.
-        h, w = img.shape
-        elongated = max(h, w) > 3 * min(h, w)
-        layout[y_name] = dict(
-            _AXIS,
-            domain=y_dom,
-            anchor=x_ref,
-            autorange="reversed",
-            scaleanchor=None if elongated else x_ref,
-        )
+        titles.append(_panel_title(layer, factor, x_dom, y_dom))
+        layout.update(_panel_axes(axes, x_dom, y_dom, image.shape))
 
     if shared_colorbar:
-        # From the full-resolution images: block means would understate the extremes.
-        low_high = _nan_range([layer.image for layer in page])
-        cmin, cmax = low_high if low_high else (None, None)
-        layout["coloraxis"] = dict(
-            colorscale=colorscale,
-            cmin=cmin,
-            cmax=cmax,
-            colorbar=dict(thickness=12, outlinewidth=0, x=1.005, xanchor="left"),
-        )
+        layout["coloraxis"] = _shared_coloraxis(page, colorscale)
     layout.update(
         annotations=titles,
         template=_TEMPLATE,
@@ -269,6 +236,123 @@ def activation_grid(
         uirevision=f"grid {rows}x{cols}: " + " | ".join(layer.title for layer in page),
     )
     return go.Figure({"data": traces, "layout": layout})
+
+
+def _grid_cells(rows: int, cols: int, plot_height: int):
+    """The cells' paper domains, with gaps for titles (60 px) and colorbars."""
+    v_gap = 60 / max(plot_height, 1)
+    return _grid_domains(
+        rows,
+        cols,
+        min(0.08, 0.9 / (cols - 1)) if cols > 1 else 0.0,
+        min(v_gap, 0.9 / (rows - 1)) if rows > 1 else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class _Axes:
+    """Plotly's names for the ``i``-th cell's axes: ``xaxis``/``x`` then ``xaxis2``/``x2``..."""
+
+    i: int
+
+    @property
+    def suffix(self) -> str:
+        return "" if self.i == 0 else str(self.i + 1)
+
+    @property
+    def x_name(self) -> str:
+        return f"xaxis{self.suffix}"
+
+    @property
+    def y_name(self) -> str:
+        return f"yaxis{self.suffix}"
+
+    @property
+    def x_ref(self) -> str:
+        return f"x{self.suffix}"
+
+    @property
+    def y_ref(self) -> str:
+        return f"y{self.suffix}"
+
+
+def _panel_trace(layer: VisibleLayer, image: np.ndarray, factor: int, axes: _Axes) -> dict:
+    """The heatmap of one panel; hover reads in the original image's coordinates."""
+    where = f"block mean of {factor}×{factor} around " if factor > 1 else ""
+    return dict(
+        type="heatmap",
+        z=typed_array(np.asarray(image, dtype=np.float32)),
+        x0=(factor - 1) / 2,
+        dx=factor,
+        y0=(factor - 1) / 2,
+        dy=factor,
+        xaxis=axes.x_ref,
+        yaxis=axes.y_ref,
+        hovertemplate=f"<b>{html.escape(layer.title)}</b><br>{where}row %{{y}}, col %{{x}}"
+        "<br>value %{z:.4g}<extra></extra>",
+        hoverongaps=False,
+        name=layer.title,
+    )
+
+
+def _panel_colorbar(x_dom, y_dom) -> dict:
+    """A slim colorbar right of its panel, as tall as the panel."""
+    return dict(
+        x=x_dom[1] + 0.005,
+        xanchor="left",
+        y=(y_dom[0] + y_dom[1]) / 2,
+        yanchor="middle",
+        len=y_dom[1] - y_dom[0],
+        thickness=8,
+        outlinewidth=0,
+        tickfont=dict(size=9),
+    )
+
+
+def _panel_title(layer: VisibleLayer, factor: int, x_dom, y_dom) -> dict:
+    """The ``"{index}: {name}"`` title above a panel, with its shape note below it."""
+    return dict(
+        text=f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, factor)}</sup>",
+        x=(x_dom[0] + x_dom[1]) / 2,
+        y=y_dom[1],
+        xref="paper",
+        yref="paper",
+        xanchor="center",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=13),
+    )
+
+
+def _panel_axes(axes: _Axes, x_dom, y_dom, image_shape: tuple[int, int]) -> dict:
+    """A panel's hidden axes: square pixels, except for long thin maps (1×n strips,
+    (time, channel) maps of sequence layers), which would shrink to a sliver and so fill
+    the panel instead."""
+    h, w = image_shape
+    elongated = max(h, w) > 3 * min(h, w)
+    return {
+        axes.x_name: dict(_AXIS, domain=x_dom, anchor=axes.y_ref),
+        axes.y_name: dict(
+            _AXIS,
+            domain=y_dom,
+            anchor=axes.x_ref,
+            autorange="reversed",
+            scaleanchor=None if elongated else axes.x_ref,
+        ),
+    }
+
+
+def _shared_coloraxis(page: Sequence[VisibleLayer], colorscale: str) -> dict:
+    """One colour axis for the page, its range from the full-resolution images (block means
+    would understate the extremes)."""
+    low_high = _nan_range([layer.image for layer in page])
+    cmin, cmax = low_high if low_high else (None, None)
+    return dict(
+        colorscale=colorscale,
+        cmin=cmin,
+        cmax=cmax,
+        colorbar=dict(thickness=12, outlinewidth=0, x=1.005, xanchor="left"),
+    )
 
 
 def empty_figure(message: str) -> go.Figure:

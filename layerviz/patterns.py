@@ -1,126 +1,159 @@
-"""Make input patterns: seeded random noise, or a user's .npy/.npz/.csv/.png/.jpg file.
+"""Input patterns: a model's input shape, seeded random patterns, and fitting arrays to a shape.
 
-A pattern is a float32 array shaped ``(1, *input_shape)``, ready for ``model(pattern)``.
-Uploaded files are untrusted, so every reader checks sizes before it decodes or allocates:
-a 400 KB .npz or a 1 KB .npy header must not be able to ask for gigabytes.
+One convention holds everywhere: an *input shape* is given **without** the batch axis, e.g.
+``(28, 28, 1)``, and nothing guesses whether a leading ``None`` or ``1`` is a batch axis.
+:func:`input_shape_of` reads it off a model. A *pattern* is an array shaped
+``(1, *input_shape)``, ready for ``model(pattern)``: float32 for float inputs, int32 for
+integer inputs (token ids for an ``Embedding``).
+
+Reading patterns from files (``.npy``, ``.png``, ...) is :mod:`layerviz.readers`' job.
 """
 
 from __future__ import annotations
 
-import io
 import operator
-import os
-import struct
-import warnings
-import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from layerviz.errors import ModelStructureError, PatternError
+from layerviz.errors import ArgumentError, ModelStructureError, PatternError
 
 __all__ = [
-    "ACCEPTED_EXTENSIONS",
-    "MAX_CSV_LINE_CHARS",
-    "MAX_CSV_ROWS",
-    "MAX_IMAGE_PIXELS",
-    "MAX_NPZ_MEMBERS",
-    "MAX_PATTERN_BYTES",
+    "INT_PATTERN_HIGH",
     "SEED_LIMIT",
+    "Shape",
     "check_seed",
-    "check_size",
+    "check_shape",
     "fit_array",
+    "input_dtypes_of",
     "input_shape_of",
+    "input_shapes_of",
     "random_pattern",
-    "read_pattern",
 ]
 
-MAX_PATTERN_BYTES = 16 * 2**20  # any uploaded file, and any .npz member once unpacked
-MAX_NPZ_MEMBERS = 8
-MAX_CSV_LINE_CHARS = 1_000_000
-MAX_CSV_ROWS = 100_000
-MAX_IMAGE_PIXELS = 4096 * 4096
-ACCEPTED_EXTENSIONS = (".npy", ".npz", ".csv", ".png", ".jpg", ".jpeg")
-
 Shape = tuple[int, ...]
-_NPZ_PREFERRED = ("pattern", "pattern.npy", "x", "x.npy")
-_ZIP_ENTRY, _ZIP_END, _ZIP64_LOCATOR = b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x07"
-_READ_ERRORS = (OSError, EOFError, ValueError, SyntaxError, struct.error)
-
-
-def check_size(nbytes: int, label: str) -> None:
-    """Refuse a pattern file of ``nbytes`` bytes if it is over ``MAX_PATTERN_BYTES``.
-
-    Call it before reading a file whose size is known (``stat``, an upload's header);
-    :func:`read_pattern` calls it too.
-
-    Raises:
-        PatternError: ``"<label>: <nbytes> bytes is over the <limit>-byte limit for patterns"``.
-    """
-    if nbytes > MAX_PATTERN_BYTES:
-        raise PatternError(
-            f"{label}: {nbytes} bytes is over the {MAX_PATTERN_BYTES}-byte limit for patterns"
-        )
-
-
-def input_shape_of(model_or_shape: Any) -> Shape | list[Shape]:
-    """Return a model's input shape without the batch axis, e.g. ``(28, 28, 1)``.
-
-    Args:
-        model_or_shape: a Keras model (anything with ``.inputs``), a shape such as
-            ``(None, 28, 28, 1)`` or ``(28, 28, 1)``, or a list of such shapes.
-
-    Returns:
-        One tuple for a single-input model or a shape; a list of tuples, in input order,
-        for a multi-input model or a list of shapes.
-
-    Raises:
-        PatternError: an axis other than the batch axis is ``None`` (or not a positive int).
-        ModelStructureError: the model has no inputs yet (e.g. an unbuilt Sequential).
-    """
-    if isinstance(model_or_shape, (tuple, list)):
-        items = list(model_or_shape)
-        if items and all(isinstance(item, (tuple, list)) for item in items):
-            return [_concrete(_drop_none_batch(item)) for item in items]
-        return _concrete(_drop_none_batch(items))
-    try:
-        inputs = list(model_or_shape.inputs or [])
-    except AttributeError as exc:
-        raise ModelStructureError(f"cannot read the model's inputs: {exc}") from None
-    if not inputs:
-        raise ModelStructureError("the model has no inputs; build it or call it once first")
-    shapes = [_concrete(tuple(tensor.shape)[1:]) for tensor in inputs]
-    return shapes[0] if len(shapes) == 1 else shapes
-
 
 #: Seeds run from 0 to ``SEED_LIMIT - 1``, the range numpy's generator takes as one word.
 SEED_LIMIT = 2**32
+#: Random integer patterns are drawn from ``[0, INT_PATTERN_HIGH)`` when the model has no
+#: ``Embedding`` whose ``input_dim`` says how many ids it takes.
+INT_PATTERN_HIGH = 256
+
+
+# --- shapes --------------------------------------------------------------------------------
+
+
+def check_shape(shape: Any) -> Shape:
+    """``shape`` as a tuple of positive ints: an input shape *without* its batch axis.
+
+    Raises:
+        ArgumentError: an axis is ``None`` (a batch or free axis), not an int, or below 1.
+    """
+    try:
+        axes = tuple(shape)
+    except TypeError:
+        raise ArgumentError(f"input shape {shape!r} is not a tuple of ints") from None
+    if any(axis is None for axis in axes):
+        raise ArgumentError(
+            f"input shape {axes} has a free (None) axis; give the shape without its batch "
+            "axis, e.g. layerviz.input_shape_of(model)"
+        )
+    try:
+        dims = tuple(operator.index(axis) for axis in axes if not isinstance(axis, bool))
+    except TypeError:
+        dims = ()
+    if len(dims) != len(axes) or not dims:
+        raise ArgumentError(f"input shape {axes} is not a tuple of ints")
+    if any(axis < 1 for axis in dims):
+        raise ArgumentError(f"input shape {dims} has an axis that is not a positive int")
+    return dims
+
+
+def input_shapes_of(model: Any) -> list[Shape]:
+    """Every input's shape without the batch axis, in ``model.inputs`` order.
+
+    Raises:
+        ModelStructureError: the model has no inputs yet (an unbuilt Sequential), or an input
+            has a free axis besides the batch axis (``Input((None, 3))``).
+    """
+    try:
+        inputs = list(model.inputs or [])
+    except (AttributeError, ValueError) as exc:
+        raise ModelStructureError(f"cannot read the model's inputs: {exc}") from None
+    if not inputs:
+        raise ModelStructureError("the model has no inputs; build it or call it once first")
+    shapes = []
+    for tensor in inputs:
+        shape = tuple(tensor.shape)[1:]
+        if any(axis is None for axis in shape):
+            raise ModelStructureError(
+                f"an input of shape {shape} has free axes; layerviz draws one concrete "
+                "pattern, so rebuild the model with a fixed shape"
+            )
+        shapes.append(tuple(int(axis) for axis in shape))
+    return shapes
+
+
+def input_shape_of(model: Any) -> Shape:
+    """The model's single input shape without the batch axis, e.g. ``(28, 28, 1)``.
+
+    Raises:
+        ModelStructureError: as :func:`input_shapes_of`, or the model has several inputs
+            (use :func:`input_shapes_of` for those).
+    """
+    shapes = input_shapes_of(model)
+    if len(shapes) != 1:
+        raise ModelStructureError(
+            f"the model has {len(shapes)} inputs with shapes "
+            f"{', '.join(map(str, shapes))}; give one pattern per input"
+        )
+    return shapes[0]
+
+
+def input_dtypes_of(model: Any) -> list[np.dtype]:
+    """The dtype each input's pattern is given in: int32 ids for integer inputs, else float32."""
+    return [
+        np.dtype(np.int32) if _is_integer(tensor.dtype) else np.dtype(np.float32)
+        for tensor in model.inputs
+    ]
+
+
+# --- random patterns -----------------------------------------------------------------------
 
 
 def check_seed(value: Any) -> int:
     """``value`` as a random seed: a whole number from 0 to ``SEED_LIMIT - 1``.
 
+    ``True`` and ``False`` are not seeds, nor is ``7.5``; ``"7"`` and ``7.0`` are.
+
     Raises:
         PatternError: anything else, naming what arrived.
     """
-    try:
-        seed = int(value)
-    except (TypeError, ValueError):
-        seed = -1
+    seed = -1
+    if not isinstance(value, bool):
+        try:
+            seed = int(value)
+        except (TypeError, ValueError, OverflowError):
+            seed = -1
     if not 0 <= seed < SEED_LIMIT or (isinstance(value, float) and not value.is_integer()):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
         raise PatternError(
-            f"a random seed must be a whole number between 0 and {SEED_LIMIT - 1}, got {value!r}"
+            f"a random seed must be a whole number between 0 and {SEED_LIMIT - 1}, got {shown}"
         )
     return seed
 
 
 def random_pattern(model_or_shape: Any, seed: int | None = None) -> np.ndarray | list[np.ndarray]:
-    """Draw a uniform [0, 1) float32 pattern shaped ``(1, *input_shape)``.
+    """Draw a random pattern shaped ``(1, *input_shape)`` for a model or an input shape.
+
+    Float inputs get uniform [0, 1) float32 noise. Integer inputs (token ids) get uniform
+    int32 ids in ``[0, input_dim)`` of the model's first ``Embedding``, or in
+    ``[0, INT_PATTERN_HIGH)`` when it has none.
 
     Args:
-        model_or_shape: anything :func:`input_shape_of` accepts.
+        model_or_shape: a built Keras model, or an input shape without the batch axis
+            (which draws floats).
         seed: seed for ``numpy.random.default_rng``; the same seed gives the same pattern.
 
     Returns:
@@ -128,17 +161,47 @@ def random_pattern(model_or_shape: Any, seed: int | None = None) -> np.ndarray |
         input order from the same generator.
 
     Raises:
-        PatternError: a seed outside :func:`check_seed`'s range; as :func:`input_shape_of`.
-        ModelStructureError: as :func:`input_shape_of`.
+        PatternError: a seed outside :func:`check_seed`'s range.
+        ArgumentError: a shape that :func:`check_shape` refuses.
+        ModelStructureError: as :func:`input_shapes_of`.
     """
-    shape = input_shape_of(model_or_shape)
     rng = np.random.default_rng(None if seed is None else check_seed(seed))
-    if isinstance(shape, list):
-        return [rng.random((1, *one), dtype=np.float32) for one in shape]
-    return rng.random((1, *shape), dtype=np.float32)
+    if not hasattr(model_or_shape, "inputs"):
+        return rng.random((1, *check_shape(model_or_shape)), dtype=np.float32)
+    shapes = input_shapes_of(model_or_shape)
+    high = _embedding_input_dim(model_or_shape) or INT_PATTERN_HIGH
+    patterns = []
+    for shape, dtype in zip(shapes, input_dtypes_of(model_or_shape), strict=True):
+        if dtype.kind == "i":
+            patterns.append(rng.integers(0, high, size=(1, *shape), dtype=dtype))
+        else:
+            patterns.append(rng.random((1, *shape), dtype=dtype))
+    return patterns[0] if len(patterns) == 1 else patterns
 
 
-def fit_array(array: Any, input_shape: Sequence[int | None]) -> np.ndarray:
+def _is_integer(dtype: Any) -> bool:
+    name = str(getattr(dtype, "name", dtype))
+    return name.startswith(("int", "uint"))
+
+
+def _embedding_input_dim(model: Any) -> int | None:
+    """``input_dim`` of the first ``Embedding`` in model order, nested models included."""
+    import keras  # only a model has layers; a shape never needs Keras
+
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, keras.layers.Embedding):
+            return int(layer.input_dim)
+        if isinstance(layer, keras.Model):
+            inner = _embedding_input_dim(layer)
+            if inner:
+                return inner
+    return None
+
+
+# --- fitting arrays ------------------------------------------------------------------------
+
+
+def fit_array(array: Any, input_shape: Sequence[int], dtype: Any = np.float32) -> np.ndarray:
     """Check that an array can be the pattern for ``input_shape`` and return it as one.
 
     Accepted: exactly ``input_shape``; ``(1, *input_shape)``; or ``input_shape`` with a
@@ -147,23 +210,27 @@ def fit_array(array: Any, input_shape: Sequence[int | None]) -> np.ndarray:
 
     Args:
         array: an array or nested list of real numbers (bool is cast).
-        input_shape: the model's input shape; a leading batch axis is dropped as in
-            :func:`read_pattern`.
+        input_shape: the model's input shape *without* the batch axis.
+        dtype: the pattern's dtype: float32 (the default) or an integer type for token ids.
 
     Returns:
-        A new C-contiguous float32 array shaped ``(1, *input_shape)``.
+        A new C-contiguous array of ``dtype`` shaped ``(1, *input_shape)``.
 
     Raises:
         PatternError: the shape does not fit, the dtype is not real numbers, or a value
             is NaN or infinite (also after casting to float32).
+        ArgumentError: ``input_shape`` is not a shape (see :func:`check_shape`).
     """
-    target = _target_shape(input_shape)
+    target = check_shape(input_shape)
     try:
         arr = np.asarray(array)
     except ValueError:  # ragged nested lists
         raise PatternError("pattern is not a rectangular array of numbers") from None
-    _check_dtype(arr.dtype)
-    _check_fits(arr.shape, target)
+    check_dtype(arr.dtype)
+    check_fits(arr.shape, target)
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        return _as_ids(arr, dtype).reshape((1, *target))
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.array(arr, dtype=np.float32, order="C").reshape((1, *target))
     if not np.isfinite(out).all():
@@ -171,263 +238,40 @@ def fit_array(array: Any, input_shape: Sequence[int | None]) -> np.ndarray:
     return out
 
 
-def read_pattern(data: bytes, filename: str, input_shape: Sequence[int | None]) -> np.ndarray:
-    """Read an uploaded pattern file into a float32 array shaped ``(1, *input_shape)``.
+def _as_ids(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Integer ids from an array of whole numbers (``2.0`` is fine, ``2.5`` is not)."""
+    fractional = arr.dtype.kind == "f" and (
+        not np.isfinite(arr).all() or not np.array_equal(arr, np.round(arr))
+    )
+    if fractional:
+        raise PatternError("this input takes whole numbers (token ids), got fractions")
+    info = np.iinfo(dtype)
+    if arr.size and (arr.min() < info.min or arr.max() > info.max):
+        raise PatternError(f"ids must lie between {info.min} and {info.max}")
+    return np.array(arr, dtype=dtype, order="C")
 
-    The format follows the file name's extension (any case): ``.npy``, ``.npz``,
-    ``.csv`` (2-D, comma separated, ``#`` comment lines skipped), ``.png``, ``.jpg``,
-    ``.jpeg`` (converted to the input's channels, resized, scaled to [0, 1]). Arrays must
-    fit as described in :func:`fit_array`.
 
-    Args:
-        data: the file's bytes, at most ``MAX_PATTERN_BYTES``.
-        filename: the file's name; picks the format and starts every error message.
-        input_shape: the model's input shape. One leading ``None`` or ``1`` is dropped as
-            the batch axis (a lone ``(1,)`` is kept). For a model whose own first axis is 1,
-            e.g. ``(1, 28, 28)``, pass it with its batch axis: ``(None, 1, 28, 28)``.
-
-    Returns:
-        A new float32 array shaped ``(1, *input_shape)``.
+def check_fits(shape: Sequence[int], target: Shape) -> None:
+    """Refuse an array shape that cannot be the pattern for the input shape ``target``.
 
     Raises:
-        PatternError: the file is empty, too big, of an unknown type, unreadable, unsafe
-            (pickles, declared sizes over the limits), or does not fit the input.
+        PatternError: ``"pattern shape (28, 28, 3) does not fit input (28, 28, 1)"``.
     """
-    check_size(len(data), filename)
-    try:
-        target = _target_shape(input_shape)
-        extension = os.path.splitext(filename)[1].lower()
-        reader = _READERS.get(extension)
-        if reader is None:
-            raise PatternError(
-                f"unknown file type {extension or '(no extension)'!r}; "
-                f"accepted: {', '.join(ACCEPTED_EXTENSIONS)}"
-            )
-        if len(data) == 0:
-            raise PatternError("file is empty")
-        return reader(bytes(data), target)
-    except PatternError as exc:
-        raise PatternError(f"{filename}: {exc}") from None
-
-
-# --- shapes ------------------------------------------------------------------------------
-
-
-def _drop_none_batch(shape: Sequence[Any]) -> tuple[Any, ...]:
-    shape = tuple(shape)
-    return shape[1:] if shape and shape[0] is None else shape
-
-
-def _target_shape(input_shape: Sequence[Any]) -> Shape:
-    shape = tuple(input_shape)
-    if shape and (shape[0] is None or (shape[0] == 1 and len(shape) >= 2)):
-        shape = shape[1:]
-    return _concrete(shape)
-
-
-def _concrete(shape: tuple[Any, ...]) -> Shape:
-    if any(axis is None for axis in shape):
-        raise PatternError(f"input shape {shape} has free axes; give a concrete shape")
-    try:
-        dims = tuple(operator.index(axis) for axis in shape if not isinstance(axis, bool))
-    except TypeError:
-        dims = ()
-    if len(dims) != len(shape):
-        raise PatternError(f"input shape {shape} is not a tuple of ints")
-    if any(axis < 1 for axis in dims):
-        raise PatternError(f"input shape {dims} has an axis that is not a positive int")
-    return dims
-
-
-def _check_fits(shape: Sequence[int], target: Shape) -> None:
     shape = tuple(int(axis) for axis in shape)
     if shape in (target, (1, *target)) or (*shape, 1) == target or shape == (*target, 1):
         return
     raise PatternError(f"pattern shape {shape} does not fit input {target}")
 
 
-def _check_dtype(dtype: np.dtype) -> None:
+def check_dtype(dtype: np.dtype) -> None:
+    """Refuse dtypes that are not real numbers (objects, pickles, complex, strings).
+
+    Raises:
+        PatternError: naming the dtype.
+    """
     if dtype.kind == "O" or dtype.hasobject:
         raise PatternError("pickled/object arrays are not accepted")
     if dtype.kind == "c":
         raise PatternError(f"complex values ({dtype}) are not accepted; give real numbers")
     if dtype.kind not in "biuf":
         raise PatternError(f"pattern dtype {dtype.str!r} is not a number type")
-
-
-# --- readers -----------------------------------------------------------------------------
-
-
-def _cap(value: int, limit: int, what: str, unit: str) -> None:
-    if value > limit:
-        raise PatternError(f"{what} {value} {unit}, over the limit of {limit} {unit}")
-
-
-def _read_npy(data: bytes, target: Shape, label: str = "the file") -> np.ndarray:
-    def failed(reason: str) -> PatternError:
-        return PatternError(f"could not read {label} as .npy: {reason}")
-
-    fmt = np.lib.format
-    stream = io.BytesIO(data)
-    try:
-        version = fmt.read_magic(stream)
-    except (ValueError, EOFError):
-        raise failed("it does not start with the .npy magic string") from None
-    if version not in ((1, 0), (2, 0)):
-        raise failed(f"format version {version} is not supported")
-    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-    try:  # numpy's own messages (ast nodes, max_header_size) mean nothing to a user
-        shape, fortran_order, dtype = read_header(stream)
-    except Exception:  # ValueError, SyntaxError, tokenize.TokenError, RecursionError, ...
-        raise failed("the .npy header is malformed") from None
-    # The header is all we trust so far: refuse before anything allocates its shape.
-    _check_dtype(dtype)
-    _check_fits(shape, target)
-    count = int(np.prod(shape, dtype=np.int64))
-    if (held := len(data) - stream.tell()) < count * dtype.itemsize:
-        raise failed(
-            f"file is truncated (header declares {count * dtype.itemsize} bytes, {held} follow)"
-        )
-    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
-    return fit_array(array.reshape(shape, order="F" if fortran_order else "C"), (None, *target))
-
-
-def _check_zip_directory(data: bytes) -> None:
-    """Refuse over ``MAX_NPZ_MEMBERS`` members before ``zipfile`` makes an object for each.
-
-    Finds the End Of Central Directory record as ``zipfile`` does and refuses zip64 (a
-    pattern never needs it). ``zipfile`` reads the directory by its byte size, not by the
-    count, so walk at most ``MAX_NPZ_MEMBERS`` entries too. Damage is left to ``zipfile``.
-    """
-    size = 22  # bytes in an End Of Central Directory record without its comment
-    end = len(data) - size
-    if not (end >= 0 and data[end : end + 4] == _ZIP_END and data[-2:] == b"\0\0"):
-        end = data.rfind(_ZIP_END, max(len(data) - (1 << 16) - size, 0))
-    if end < 0 or len(data) - end < size:
-        return
-    if end >= 20 and data[end - 20 : end - 16] == _ZIP64_LOCATOR:
-        raise PatternError(".npz is a zip64 archive; a pattern never needs zip64")
-    *_, entries, directory_size, _, _ = struct.unpack("<4s4H2LH", data[end : end + size])
-    _cap(entries, MAX_NPZ_MEMBERS, ".npz holds", "members")
-    at = end - directory_size
-    for _ in range(MAX_NPZ_MEMBERS):
-        if at < 0 or at >= end or data[at : at + 4] != _ZIP_ENTRY or at + 46 > end:
-            return
-        at += 46 + sum(struct.unpack_from("<3H", data, at + 28))  # name, extra, comment
-    if at < end:
-        raise PatternError(f".npz holds more than {MAX_NPZ_MEMBERS} members")
-
-
-def _read_npz(data: bytes, target: Shape) -> np.ndarray:
-    _check_zip_directory(data)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            declared = sum(info.file_size for info in infos)  # refuse before unpacking any
-            _cap(declared, MAX_PATTERN_BYTES, ".npz members declare", "bytes unpacked")
-            info = _choose_member(infos)
-            with archive.open(info) as member:
-                member_data = member.read(MAX_PATTERN_BYTES + 1)
-    except PatternError:
-        raise
-    except (*_READ_ERRORS, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
-        raise PatternError(f"could not read the file as .npz (a zip archive): {exc}") from None
-    if len(member_data) > MAX_PATTERN_BYTES:  # the declared size lied
-        raise PatternError(f"member {info.filename!r} unpacks to over {MAX_PATTERN_BYTES} bytes")
-    try:
-        return _read_npy(member_data, target, label="the member")
-    except PatternError as exc:
-        raise PatternError(f"member {info.filename!r}: {exc}") from None
-
-
-def _choose_member(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
-    if not infos:
-        raise PatternError(".npz holds no arrays")
-    if len(infos) == 1:
-        return infos[0]
-    by_name = {info.filename: info for info in infos}
-    for name in _NPZ_PREFERRED:
-        if name in by_name:
-            return by_name[name]
-    names = ", ".join(repr(info.filename) for info in infos)
-    raise PatternError(
-        f".npz has several members ({names}) and none is named "
-        "'pattern' or 'x'; keep one array or name it 'pattern'"
-    )
-
-
-def _read_csv(data: bytes, target: Shape) -> np.ndarray:
-    try:
-        text = data.decode("utf-8-sig")  # also strips a UTF-8 byte-order mark
-    except UnicodeDecodeError as exc:
-        raise PatternError(f"CSV is not UTF-8 text: {exc}") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    rows = 0
-    for number, line in enumerate(text.split("\n"), start=1):
-        _cap(len(line), MAX_CSV_LINE_CHARS, f"huge CSV row: line {number} has", "characters")
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            rows += 1
-    _cap(rows, MAX_CSV_ROWS, "CSV has", "rows")
-    if rows == 0:
-        raise PatternError("CSV holds no rows of numbers")
-    try:
-        array = np.loadtxt(
-            io.StringIO(text), delimiter=",", comments="#", ndmin=2, dtype=np.float64
-        )
-    except ValueError as exc:
-        problem = str(exc).split("; use `usecols`")[0]
-        raise PatternError(f"could not parse CSV: {problem}") from None
-    return fit_array(array, (None, *target))
-
-
-def _image_mode(target: Shape) -> str:
-    channels = {2: 1, 3: target[-1]}.get(len(target))
-    if channels in (1, 3, 4):
-        return {1: "L", 3: "RGB", 4: "RGBA"}[channels]
-    raise PatternError(
-        f"an image cannot fill input {target}; images fit (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
-    )
-
-
-def _read_image(data: bytes, target: Shape) -> np.ndarray:
-    """Decode, turn upright (EXIF), flatten onto white unless the input takes alpha, resize."""
-    mode = _image_mode(target)
-    bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
-        except UnidentifiedImageError:
-            raise PatternError("is not a PNG or JPEG image (or it is damaged)") from None
-        except bombs:  # Pillow's own limit is far above ours, so ours is the one to name
-            raise PatternError(f"image is too big: over {MAX_IMAGE_PIXELS} pixels") from None
-        except _READ_ERRORS as exc:
-            raise PatternError(f"could not decode the image: {exc}") from None
-        with image:
-            size = f"image is {image.width}x{image.height} ="  # from the header, before decoding
-            _cap(image.width * image.height, MAX_IMAGE_PIXELS, size, "pixels")
-            try:
-                image.load()
-                ImageOps.exif_transpose(image, in_place=True)
-                if image.mode.startswith("I"):  # 16-bit grey: keep its range, not clip at 255
-                    wide = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
-                    image = Image.fromarray((wide >> 8).astype(np.uint8))
-                if mode != "RGBA" and image.has_transparency_data:  # as a browser shows it
-                    white = Image.new("RGBA", image.size, "white")
-                    image = Image.alpha_composite(white, image.convert("RGBA"))
-                image = image.convert(mode)
-                if image.size != (target[1], target[0]):
-                    image = image.resize((target[1], target[0]), Image.Resampling.BILINEAR)
-            except (*_READ_ERRORS, *bombs) as exc:
-                raise PatternError(f"could not decode the image: {exc}") from None
-            array = np.asarray(image, dtype=np.float32) / np.float32(255)
-    return array.reshape((1, *target))
-
-
-_READERS: dict[str, Callable[[bytes, Shape], np.ndarray]] = {
-    ".npy": _read_npy,
-    ".npz": _read_npz,
-    ".csv": _read_csv,
-    **dict.fromkeys((".png", ".jpg", ".jpeg"), _read_image),
-}

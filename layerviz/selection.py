@@ -27,6 +27,7 @@ from typing import TypeVar
 import numpy as np
 
 from layerviz.activations import LayerActivation
+from layerviz.errors import ArgumentError
 
 __all__ = [
     "VisibleLayer",
@@ -44,7 +45,7 @@ def maps_of(array: np.ndarray) -> np.ndarray:
     """View a layer output (batch axis removed) as a stack of 2-D maps ``(n, h, w)``.
 
     Raises:
-        ValueError: the output is not of rank 1, 2 or 3.
+        ArgumentError: the output is not of rank 1, 2 or 3.
     """
     if array.ndim == 1:
         return array.reshape(1, 1, -1)
@@ -52,7 +53,7 @@ def maps_of(array: np.ndarray) -> np.ndarray:
         return array[np.newaxis]
     if array.ndim == 3:
         return np.moveaxis(array, -1, 0)
-    raise ValueError(f"a layer output of shape {array.shape} cannot be seen as 2-D maps")
+    raise ArgumentError(f"a layer output of shape {array.shape} cannot be seen as 2-D maps")
 
 
 def montage_grid(n: int) -> tuple[int, int]:
@@ -146,10 +147,10 @@ def paginate(items: Sequence[T], grid_size: Sequence[int]) -> list[list[T]]:
     """Split ``items`` into pages of ``rows × cols`` (the last page may be shorter).
 
     Raises:
-        ValueError: a grid side is smaller than 1.
+        ArgumentError: a grid side is smaller than 1.
     """
     rows, cols = (int(v) for v in grid_size)
     if rows < 1 or cols < 1:
-        raise ValueError(f"grid size must be at least 1x1, got {rows}x{cols}")
+        raise ArgumentError(f"grid size must be at least 1x1, got {rows}x{cols}")
     per_page = rows * cols
     return [list(items[i : i + per_page]) for i in range(0, len(items), per_page)]

@@ -7,16 +7,15 @@ from pathlib import Path
 import keras
 from dash import Dash
 
+from layerviz.config import assets_dir
 from layerviz.loading import load_model
-from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui.callbacks import register_callbacks
 from layerviz.ui.layout import page
-from layerviz.workbench import Workbench
+from layerviz.ui.workbench import Workbench
 
-__all__ = ["ASSETS_DIR", "MAX_REQUEST_BYTES", "create_app"]
+__all__ = ["MAX_REQUEST_BYTES", "create_app"]
 
-#: Bootstrap, icons, fonts, CSS and favicon, all served locally (nothing from a CDN).
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 #: Largest request the server reads: an upload at the pattern limit, base64-encoded (4/3),
 #: plus room for the rest of the callback's JSON. Flask answers 413 past it.
 MAX_REQUEST_BYTES = MAX_PATTERN_BYTES * 4 // 3 + 2**20
@@ -66,7 +65,7 @@ def create_app(
         __name__,
         title="layerviz",
         update_title=None,
-        assets_folder=str(ASSETS_DIR),
+        assets_folder=str(assets_dir()),
         serve_locally=True,
     )
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES

@@ -19,11 +19,12 @@ from dash import Input, Output, State, ctx, dcc, no_update
 from layerviz.errors import LayervizError, PatternError
 from layerviz.export import architecture_png, page_png
 from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
-from layerviz.patterns import SEED_LIMIT, check_seed, check_size
+from layerviz.patterns import SEED_LIMIT, check_seed
+from layerviz.readers import check_file_size
 from layerviz.selection import paginate, visible_layers
 from layerviz.ui import ids
 from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS, clamp
-from layerviz.workbench import Workbench
+from layerviz.ui.workbench import Workbench
 
 log = logging.getLogger("layerviz.ui")
 
@@ -54,7 +55,7 @@ def decode_upload(contents: str, filename: str) -> bytes:
     _, sep, b64 = contents.partition(";base64,")
     if not sep:
         raise PatternError(f"{filename}: the upload did not arrive as a base64 data URL")
-    check_size(len(b64) * 3 // 4, filename)  # before decoding
+    check_file_size(len(b64) * 3 // 4, filename)  # before decoding
     try:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -6,10 +6,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layerviz.figures import empty_figure
-from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS
-from layerviz.workbench import Workbench
+from layerviz.ui.workbench import Workbench
 
 __all__ = ["control_panel", "page", "results"]
 

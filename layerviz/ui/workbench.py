@@ -27,10 +27,11 @@ import numpy as np
 
 from layerviz.activations import ActivationExtractor, Extraction
 from layerviz.bundled import BundledModel, SamplePattern, list_models
-from layerviz.cache import ByteLRU
 from layerviz.errors import ModelLoadError, ModelStructureError, PatternError
 from layerviz.loading import load_model
-from layerviz.patterns import check_seed, fit_array, random_pattern, read_pattern
+from layerviz.patterns import check_seed, fit_array, random_pattern
+from layerviz.readers import read_pattern
+from layerviz.ui.cache import ByteLRU
 
 __all__ = ["ModelEntry", "Workbench", "pattern_digest"]
 
@@ -157,10 +158,9 @@ class Workbench:
         """The input's shape without the batch axis."""
         return self.entry(name).extractor.input_shapes[0]
 
-    def _batch_shape(self, name: str) -> tuple[int | None, ...]:
-        # With its batch axis spelled None, an input whose own first axis is 1 is not mistaken
-        # for one with a batch axis by read_pattern / fit_array.
-        return (None, *self.input_shape(name))
+    def input_dtype(self, name: str):
+        """The dtype the input's pattern is given in (float32, or int32 token ids)."""
+        return self.entry(name).extractor.input_dtypes[0]
 
     # -- patterns -------------------------------------------------------------------------
     def set_default_pattern(self, name: str, pattern: np.ndarray) -> dict:
@@ -169,7 +169,7 @@ class Workbench:
         Raises:
             PatternError: the pattern does not fit the model.
         """
-        pattern = fit_array(np.asarray(pattern), self._batch_shape(name))
+        pattern = fit_array(np.asarray(pattern), self.input_shape(name), self.input_dtype(name))
         digest = pattern_digest(pattern)
         self._pinned[digest] = pattern
         self._defaults[name] = {
@@ -195,7 +195,7 @@ class Workbench:
         Raises:
             PatternError: the file is unsafe, unreadable or does not fit the model.
         """
-        pattern = read_pattern(data, filename, self._batch_shape(name))
+        pattern = read_pattern(data, filename, self.input_shape(name), self.input_dtype(name))
         digest = pattern_digest(pattern)
         self.uploads.put(digest, pattern)
         return {"model": name, "kind": "upload", "digest": digest, "filename": filename}
@@ -219,7 +219,12 @@ class Workbench:
                     f"model {name!r} has no sample {recipe.get('sample')!r}; samples: "
                     f"{', '.join(samples) or 'none'}"
                 )
-            return read_pattern(sample.path.read_bytes(), sample.name, self._batch_shape(name))
+            return read_pattern(
+                sample.path.read_bytes(),
+                sample.name,
+                self.input_shape(name),
+                self.input_dtype(name),
+            )
         if kind == "upload":
             digest = recipe.get("digest")
             pattern = self._pinned.get(digest)

@@ -1,0 +1,145 @@
+"""What the ``layerviz`` commands share: argument types, reading a pattern, a progress bar.
+
+A command module exposes ``register(subparsers)``, which adds its parser and sets
+``func(args) -> exit code`` on it; ``layerviz.cli`` lists the modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import sys
+from pathlib import Path
+
+__all__ = [
+    "add_pattern_options",
+    "parse_grid",
+    "parse_pair",
+    "parse_seed",
+    "pattern_from_args",
+    "progress_bar",
+    "read_regular_file",
+]
+
+
+def parse_pair(text: str) -> tuple[int, int]:
+    """Parse ``"3x3"``, ``"3,4"`` or ``"5"`` (square) into two non-negative ints."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected ROWSxCOLS such as 3x3, got {text!r}")
+    return values[0], values[1]
+
+
+def parse_grid(text: str) -> tuple[int, int]:
+    """Parse a grid size like ``parse_pair``; each side within ``layerviz.grid.GRID_SIDES``."""
+    from layerviz.grid import GRID_SIDES
+
+    rows, cols = parse_pair(text)
+    low, high = GRID_SIDES
+    if not (low <= rows <= high and low <= cols <= high):
+        raise argparse.ArgumentTypeError(
+            f"a grid has {low} to {high} rows and columns, got {text!r}"
+        )
+    return rows, cols
+
+
+def parse_limit(text: str) -> tuple[int, int]:
+    """Parse a size limit like ``parse_pair``; each side within ``layerviz.grid.LIMIT_SIDES``."""
+    from layerviz.grid import LIMIT_SIDES
+
+    pair = parse_pair(text)
+    if max(pair) > LIMIT_SIDES[1]:
+        raise argparse.ArgumentTypeError(
+            f"a size limit is at most {LIMIT_SIDES[1]} a side, got {text!r}"
+        )
+    return pair
+
+
+def parse_seed(text: str) -> int:
+    """A random seed, checked as everywhere else (``patterns.check_seed``), as a usage error."""
+    from layerviz.errors import PatternError
+    from layerviz.patterns import check_seed
+
+    try:
+        return check_seed(text)
+    except PatternError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_pattern_options(parser: argparse.ArgumentParser) -> None:
+    """``--pattern FILE | --seed N``: where the input pattern comes from."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--pattern", type=Path, help=".npy, .npz, .csv, .png or .jpg input pattern")
+    source.add_argument(
+        "--seed", type=parse_seed, help="draw a random pattern from this seed (default: 0)"
+    )
+
+
+def pattern_from_args(model, model_arg: str, args: argparse.Namespace):
+    """The pattern ``--pattern`` / ``--seed`` ask for, and a line saying where it came from.
+
+    With neither, a bundled model (by name or by its file's path) opens with its default
+    sample, any other model with seed 0.
+
+    Raises:
+        PatternError: the file cannot be read, or does not fit the model.
+    """
+    import layerviz
+    from layerviz.patterns import input_dtypes_of
+
+    if args.pattern is not None:
+        data = read_regular_file(args.pattern)
+        shape, dtype = layerviz.input_shape_of(model), input_dtypes_of(model)[0]
+        pattern = layerviz.read_pattern(data, args.pattern.name, shape, dtype)
+        return pattern, str(args.pattern)
+    bundled = layerviz.bundled_model_of(model_arg)
+    sample = bundled.default_sample_path if bundled and args.seed is None else None
+    if sample is None:
+        seed = 0 if args.seed is None else args.seed
+        return layerviz.random_pattern(model, seed=seed), f"random pattern, seed {seed}"
+    shape = layerviz.input_shape_of(model)
+    pattern = layerviz.read_pattern(sample.read_bytes(), sample.name, shape)
+    return pattern, f"bundled sample {sample.name}"
+
+
+def read_regular_file(path: Path) -> bytes:
+    """A pattern file's bytes: regular files only, and never more than the size cap + 1.
+
+    ``/dev/zero`` or a FIFO must not grow the process or block it: the file is opened without
+    blocking, checked to be a regular file, and read up to the cap.
+
+    Raises:
+        PatternError: not a regular file, unreadable, or over the size cap.
+    """
+    from layerviz.errors import PatternError
+    from layerviz.readers import MAX_PATTERN_BYTES, check_file_size
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise PatternError(f"cannot read pattern file {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PatternError(f"{path}: not a regular file; give a pattern file")
+        check_file_size(os.fstat(fd).st_size, path.name)
+        data = handle.read(MAX_PATTERN_BYTES + 1)
+    check_file_size(len(data), path.name)  # it grew while we read it
+    return data
+
+
+def progress_bar(done: int, total: int, unit: str = "pages") -> None:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+    if not sys.stderr.isatty() or total <= 0:
+        return
+    width = 30
+    filled = round(width * done / total)
+    end = "\n" if done == total else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {unit}{end}")
+    sys.stderr.flush()

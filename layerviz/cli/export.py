@@ -1,0 +1,68 @@
+"""``layerviz export``: write the article's PNG files for one pattern."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from layerviz.cli.common import (
+    add_pattern_options,
+    parse_grid,
+    parse_limit,
+    pattern_from_args,
+    progress_bar,
+)
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "export", help="write the layer-output grids as 0.png, 1.png, ... (the article's files)"
+    )
+    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    add_pattern_options(parser)
+    parser.add_argument(
+        "--grid",
+        type=parse_grid,
+        default=(3, 3),
+        metavar="RxC",
+        help="panels per file, rows x columns, 1 to 6 each (default 3x3)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=parse_limit,
+        default=(15, 15),
+        metavar="HxW",
+        help="show a layer when its maps are larger than this (default 15x15)",
+    )
+    parser.add_argument(
+        "--plot-model",
+        action="store_true",
+        help="also write model.png, the architecture (needs Graphviz)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder to write into")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import layerviz
+
+    model = layerviz.load_model(args.model)
+    pattern, source = pattern_from_args(model, args.model, args)
+    written = layerviz.plot_pattern_process(
+        model,
+        pattern,
+        args.out,
+        grid_size=args.grid,
+        limit_size_layer=args.limit,
+        plot_model=args.plot_model,
+        progress=progress_bar,
+    )
+    pages = [p for p in written if p.name != "model.png"]
+    limit = f"{args.limit[0]}x{args.limit[1]}"
+    print(f"model: {model.name}   pattern: {source}")
+    if not pages:
+        print(f"no layer output is larger than {limit}: lower --limit to see more layers")
+    for path in written:
+        print(path)
+    print(f"wrote {len(pages)} page(s) of {args.grid[0]}x{args.grid[1]} to {args.out}")
+    return 0

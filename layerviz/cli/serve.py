@@ -1,0 +1,25 @@
+"""``layerviz serve``: the dashboard on http://127.0.0.1:8050."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("serve", help="serve the dashboard on http://127.0.0.1:8050")
+    parser.add_argument("model", nargs="?", help="model to open first (default: digits_cnn)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8050)
+    parser.add_argument(
+        "--debug", action="store_true", help="Dash debug mode (never in production)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from layerviz.ui.app import create_app
+
+    app = create_app(model=args.model)
+    print(f"layerviz dashboard on http://{args.host}:{args.port}  (Ctrl+C to stop)")
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0

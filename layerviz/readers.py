@@ -1,0 +1,297 @@
+"""Read a user's pattern file — .npy, .npz, .csv, .png or .jpg — safely, into a pattern.
+
+Uploaded files are untrusted, so every reader checks sizes before it decodes or allocates:
+a 400 KB .npz or a 1 KB .npy header must not be able to ask for gigabytes. No pickle path
+exists at all: ``.npy`` headers are parsed and checked, then the data is read with
+``np.frombuffer``. Images are decoded by Pillow with ``formats=["PNG", "JPEG"]`` after their
+pixel count (read from the header) is checked.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+import zipfile
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from layerviz.errors import PatternError
+from layerviz.patterns import Shape, check_dtype, check_fits, check_shape, fit_array
+
+__all__ = [
+    "ACCEPTED_EXTENSIONS",
+    "MAX_CSV_LINE_CHARS",
+    "MAX_CSV_ROWS",
+    "MAX_IMAGE_PIXELS",
+    "MAX_NPZ_MEMBERS",
+    "MAX_PATTERN_BYTES",
+    "check_file_size",
+    "read_pattern",
+]
+
+MAX_PATTERN_BYTES = 16 * 2**20  # any uploaded file, and any .npz member once unpacked
+MAX_NPZ_MEMBERS = 8
+MAX_CSV_LINE_CHARS = 1_000_000
+MAX_CSV_ROWS = 100_000
+MAX_IMAGE_PIXELS = 4096 * 4096
+ACCEPTED_EXTENSIONS = (".npy", ".npz", ".csv", ".png", ".jpg", ".jpeg")
+
+_NPZ_PREFERRED = ("pattern", "pattern.npy", "x", "x.npy")
+_ZIP_ENTRY, _ZIP_END, _ZIP64_LOCATOR = b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x07"
+_READ_ERRORS = (OSError, EOFError, ValueError, SyntaxError, struct.error)
+
+
+def check_file_size(nbytes: int, label: str) -> None:
+    """Refuse a pattern file of ``nbytes`` bytes if it is over ``MAX_PATTERN_BYTES``.
+
+    Call it before reading a file whose size is known (``stat``, an upload's header);
+    :func:`read_pattern` calls it too.
+
+    Raises:
+        PatternError: ``"<label>: <nbytes> bytes is over the <limit>-byte limit for patterns"``.
+    """
+    if nbytes > MAX_PATTERN_BYTES:
+        raise PatternError(
+            f"{label}: {nbytes} bytes is over the {MAX_PATTERN_BYTES}-byte limit for patterns"
+        )
+
+
+def read_pattern(
+    data: bytes, filename: str, input_shape: Sequence[int], dtype=np.float32
+) -> np.ndarray:
+    """Read a pattern file into an array shaped ``(1, *input_shape)``.
+
+    The format follows the file name's extension (any case): ``.npy``, ``.npz``,
+    ``.csv`` (2-D, comma separated, ``#`` comment lines skipped), ``.png``, ``.jpg``,
+    ``.jpeg`` (converted to the input's channels, resized, scaled to [0, 1]). Arrays must
+    fit as described in :func:`layerviz.patterns.fit_array`.
+
+    Args:
+        data: the file's bytes, at most ``MAX_PATTERN_BYTES``.
+        filename: the file's name; picks the format and starts every error message.
+        input_shape: the model's input shape *without* the batch axis
+            (``layerviz.input_shape_of(model)``).
+        dtype: the pattern's dtype (float32, or an integer type for token-id inputs).
+
+    Returns:
+        A new array shaped ``(1, *input_shape)``.
+
+    Raises:
+        PatternError: the file is empty, too big, of an unknown type, unreadable, damaged,
+            unsafe (pickles, declared sizes over the limits), or does not fit the input.
+        ArgumentError: ``input_shape`` is not a shape without a batch axis.
+    """
+    check_file_size(len(data), filename)
+    target = check_shape(input_shape)
+    try:
+        extension = os.path.splitext(filename)[1].lower()
+        reader = _READERS.get(extension)
+        if reader is None:
+            raise PatternError(
+                f"unknown file type {extension or '(no extension)'!r}; "
+                f"accepted: {', '.join(ACCEPTED_EXTENSIONS)}"
+            )
+        if len(data) == 0:
+            raise PatternError("file is empty")
+        return reader(bytes(data), target, np.dtype(dtype))
+    except PatternError as exc:
+        raise PatternError(f"{filename}: {exc}") from None
+
+
+def _refuse_over(value: int, limit: int, what: str, unit: str) -> None:
+    """Refuse ``value`` past ``limit``: ``"<what> <value> <unit>, over the limit of ..."``."""
+    if value > limit:
+        raise PatternError(f"{what} {value} {unit}, over the limit of {limit} {unit}")
+
+
+def _read_npy(data: bytes, target: Shape, dtype: np.dtype, label: str = "the file") -> np.ndarray:
+    def failed(reason: str) -> PatternError:
+        return PatternError(f"could not read {label} as .npy: {reason}")
+
+    fmt = np.lib.format
+    stream = io.BytesIO(data)
+    try:
+        version = fmt.read_magic(stream)
+    except (ValueError, EOFError):
+        raise failed("it does not start with the .npy magic string") from None
+    if version not in ((1, 0), (2, 0)):
+        raise failed(f"format version {version} is not supported")
+    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    try:  # numpy's own messages (ast nodes, max_header_size) mean nothing to a user
+        shape, fortran_order, dtype = read_header(stream)
+    except Exception:  # ValueError, SyntaxError, tokenize.TokenError, RecursionError, ...
+        raise failed("the .npy header is malformed") from None
+    # The header is all we trust so far: refuse before anything allocates its shape.
+    check_dtype(dtype)
+    check_fits(shape, target)
+    count = int(np.prod(shape, dtype=np.int64))
+    if (held := len(data) - stream.tell()) < count * dtype.itemsize:
+        raise failed(
+            f"file is truncated (header declares {count * dtype.itemsize} bytes, {held} follow)"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    return fit_array(array.reshape(shape, order="F" if fortran_order else "C"), target, dtype)
+
+
+def _check_zip_directory(data: bytes) -> None:
+    """Refuse over ``MAX_NPZ_MEMBERS`` members before ``zipfile`` makes an object for each.
+
+    Finds the End Of Central Directory record as ``zipfile`` does and refuses zip64 (a
+    pattern never needs it). ``zipfile`` reads the directory by its byte size, not by the
+    count, so walk at most ``MAX_NPZ_MEMBERS`` entries too. Damage is left to ``zipfile``.
+    """
+    size = 22  # bytes in an End Of Central Directory record without its comment
+    end = len(data) - size
+    if not (end >= 0 and data[end : end + 4] == _ZIP_END and data[-2:] == b"\0\0"):
+        end = data.rfind(_ZIP_END, max(len(data) - (1 << 16) - size, 0))
+    if end < 0 or len(data) - end < size:
+        return
+    if end >= 20 and data[end - 20 : end - 16] == _ZIP64_LOCATOR:
+        raise PatternError(".npz is a zip64 archive; a pattern never needs zip64")
+    *_, entries, directory_size, _, _ = struct.unpack("<4s4H2LH", data[end : end + size])
+    _refuse_over(entries, MAX_NPZ_MEMBERS, ".npz holds", "members")
+    at = end - directory_size
+    for _ in range(MAX_NPZ_MEMBERS):
+        if at < 0 or at >= end or data[at : at + 4] != _ZIP_ENTRY or at + 46 > end:
+            return
+        at += 46 + sum(struct.unpack_from("<3H", data, at + 28))  # name, extra, comment
+    if at < end:
+        raise PatternError(f".npz holds more than {MAX_NPZ_MEMBERS} members")
+
+
+def _read_npz(data: bytes, target: Shape, dtype: np.dtype) -> np.ndarray:
+    _check_zip_directory(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            declared = sum(info.file_size for info in infos)  # refuse before unpacking any
+            _refuse_over(declared, MAX_PATTERN_BYTES, ".npz members declare", "bytes unpacked")
+            info = _choose_member(infos)
+            with archive.open(info) as member:
+                member_data = member.read(MAX_PATTERN_BYTES + 1)
+    except PatternError:
+        raise
+    except (*_READ_ERRORS, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+        raise PatternError(f"could not read the file as .npz (a zip archive): {exc}") from None
+    if len(member_data) > MAX_PATTERN_BYTES:  # the declared size lied
+        raise PatternError(f"member {info.filename!r} unpacks to over {MAX_PATTERN_BYTES} bytes")
+    try:
+        return _read_npy(member_data, target, dtype, label="the member")
+    except PatternError as exc:
+        raise PatternError(f"member {info.filename!r}: {exc}") from None
+
+
+def _choose_member(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
+    if not infos:
+        raise PatternError(".npz holds no arrays")
+    if len(infos) == 1:
+        return infos[0]
+    by_name = {info.filename: info for info in infos}
+    for name in _NPZ_PREFERRED:
+        if name in by_name:
+            return by_name[name]
+    names = ", ".join(repr(info.filename) for info in infos)
+    raise PatternError(
+        f".npz has several members ({names}) and none is named "
+        "'pattern' or 'x'; keep one array or name it 'pattern'"
+    )
+
+
+def _read_csv(data: bytes, target: Shape, dtype: np.dtype) -> np.ndarray:
+    try:
+        text = data.decode("utf-8-sig")  # also strips a UTF-8 byte-order mark
+    except UnicodeDecodeError as exc:
+        raise PatternError(f"CSV is not UTF-8 text: {exc}") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    rows = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        what = f"huge CSV row: line {number} has"
+        _refuse_over(len(line), MAX_CSV_LINE_CHARS, what, "characters")
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            rows += 1
+    _refuse_over(rows, MAX_CSV_ROWS, "CSV has", "rows")
+    if rows == 0:
+        raise PatternError("CSV holds no rows of numbers")
+    try:
+        array = np.loadtxt(
+            io.StringIO(text), delimiter=",", comments="#", ndmin=2, dtype=np.float64
+        )
+    except ValueError as exc:
+        problem = str(exc).split("; use `usecols`")[0]
+        raise PatternError(f"could not parse CSV: {problem}") from None
+    return fit_array(array, target, dtype)
+
+
+def _image_mode(target: Shape) -> str:
+    channels = {2: 1, 3: target[-1]}.get(len(target))
+    if channels in (1, 3, 4):
+        return {1: "L", 3: "RGB", 4: "RGBA"}[channels]
+    raise PatternError(
+        f"an image cannot fill input {target}; images fit (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+    )
+
+
+def _read_image(data: bytes, target: Shape, dtype: np.dtype) -> np.ndarray:
+    """Decode, turn upright (EXIF), flatten onto white unless the input takes alpha, resize."""
+    mode = _image_mode(target)
+    bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
+        except UnidentifiedImageError:
+            raise PatternError("is not a PNG or JPEG image (or it is damaged)") from None
+        except bombs:  # Pillow's own limit is far above ours, so ours is the one to name
+            raise PatternError(f"image is too big: over {MAX_IMAGE_PIXELS} pixels") from None
+        except _READ_ERRORS as exc:
+            raise PatternError(f"could not decode the image: {exc}") from None
+        with image:
+            size = f"image is {image.width}x{image.height} ="  # from the header, before decoding
+            _refuse_over(image.width * image.height, MAX_IMAGE_PIXELS, size, "pixels")
+            if image.format == "PNG":
+                _refuse_damaged_png(data)
+            try:
+                image.load()
+                ImageOps.exif_transpose(image, in_place=True)
+                if image.mode.startswith("I"):  # 16-bit grey: keep its range, not clip at 255
+                    wide = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+                    image = Image.fromarray((wide >> 8).astype(np.uint8))
+                if mode != "RGBA" and image.has_transparency_data:  # as a browser shows it
+                    white = Image.new("RGBA", image.size, "white")
+                    image = Image.alpha_composite(white, image.convert("RGBA"))
+                image = image.convert(mode)
+                if image.size != (target[1], target[0]):
+                    image = image.resize((target[1], target[0]), Image.Resampling.BILINEAR)
+            except (*_READ_ERRORS, *bombs) as exc:
+                raise PatternError(f"could not decode the image: {exc}") from None
+            array = np.asarray(image, dtype=np.float32) / np.float32(255)
+    return array.reshape((1, *target))
+
+
+def _refuse_damaged_png(data: bytes) -> None:
+    """Refuse a PNG whose chunks are cut short or fail their CRC, before decoding it.
+
+    Pillow decodes a PNG whose image data is whole even when the file stops before its last
+    chunk; a damaged file should be refused, not half-trusted. ``verify`` walks every chunk to
+    ``IEND`` checking CRCs, without decompressing.
+    """
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as probe:
+            probe.verify()
+    except (*_READ_ERRORS, UnidentifiedImageError) as exc:
+        raise PatternError(f"the PNG is damaged or truncated ({exc})") from None
+    if b"IEND\xaeB`\x82" not in data:  # its closing chunk, CRC included
+        raise PatternError("the PNG is damaged or truncated (its closing IEND chunk is missing)")
+
+
+_READERS: dict[str, Callable[[bytes, Shape, np.dtype], np.ndarray]] = {
+    ".npy": _read_npy,
+    ".npz": _read_npz,
+    ".csv": _read_csv,
+    **dict.fromkeys((".png", ".jpg", ".jpeg"), _read_image),
+}
