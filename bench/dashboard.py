@@ -53,6 +53,7 @@ from dash import Dash
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.callbacks import choose_pattern, render_grid, render_pattern
+from layerviz.ui.recipe import recipe_from_store
 
 MB = 1024 * 1024
 GRID = (3, 3)
@@ -223,7 +224,7 @@ def bench_model(key: str, repeats: int) -> Row:
 
     # b. slider moves over one cached pattern; count forward passes to prove the cache serves.
     recipe = choose_pattern(workbench, ids.SEED_INPUT, name, seed=7).recipe
-    _, extraction, _ = workbench.extraction(recipe)
+    extraction = workbench.extraction(recipe_from_store(recipe)).extraction
     row.layers = len(extraction.activations)
     _, row.pages, _, summary = render_grid(workbench, recipe, *GRID, LIMIT, 1)
     row.shown = int(summary.split()[0])

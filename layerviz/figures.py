@@ -11,7 +11,6 @@ import base64
 import html
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -249,31 +248,13 @@ def _grid_cells(rows: int, cols: int, plot_height: int):
     )
 
 
-@dataclass(frozen=True)
 class _Axes:
     """Plotly's names for the ``i``-th cell's axes: ``xaxis``/``x`` then ``xaxis2``/``x2``..."""
 
-    i: int
-
-    @property
-    def suffix(self) -> str:
-        return "" if self.i == 0 else str(self.i + 1)
-
-    @property
-    def x_name(self) -> str:
-        return f"xaxis{self.suffix}"
-
-    @property
-    def y_name(self) -> str:
-        return f"yaxis{self.suffix}"
-
-    @property
-    def x_ref(self) -> str:
-        return f"x{self.suffix}"
-
-    @property
-    def y_ref(self) -> str:
-        return f"y{self.suffix}"
+    def __init__(self, i: int):
+        suffix = "" if i == 0 else str(i + 1)
+        self.x_name, self.y_name = f"xaxis{suffix}", f"yaxis{suffix}"
+        self.x_ref, self.y_ref = f"x{suffix}", f"y{suffix}"
 
 
 def _panel_trace(layer: VisibleLayer, image: np.ndarray, factor: int, axes: _Axes) -> dict:

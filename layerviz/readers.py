@@ -122,18 +122,18 @@ def _read_npy(data: bytes, target: Shape, dtype: np.dtype, label: str = "the fil
         raise failed(f"format version {version} is not supported")
     read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
     try:  # numpy's own messages (ast nodes, max_header_size) mean nothing to a user
-        shape, fortran_order, dtype = read_header(stream)
+        shape, fortran_order, stored = read_header(stream)
     except Exception:  # ValueError, SyntaxError, tokenize.TokenError, RecursionError, ...
         raise failed("the .npy header is malformed") from None
     # The header is all we trust so far: refuse before anything allocates its shape.
-    check_dtype(dtype)
+    check_dtype(stored)
     check_fits(shape, target)
     count = int(np.prod(shape, dtype=np.int64))
-    if (held := len(data) - stream.tell()) < count * dtype.itemsize:
+    if (held := len(data) - stream.tell()) < count * stored.itemsize:
         raise failed(
-            f"file is truncated (header declares {count * dtype.itemsize} bytes, {held} follow)"
+            f"file is truncated (header declares {count * stored.itemsize} bytes, {held} follow)"
         )
-    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    array = np.frombuffer(data, dtype=stored, count=count, offset=stream.tell())
     return fit_array(array.reshape(shape, order="F" if fortran_order else "C"), target, dtype)
 
 

@@ -213,10 +213,9 @@ def saved_article_model(article_model, tmp_path) -> Path:
 @pytest.fixture
 def repo_models_dir(monkeypatch):
     """Read bundled models from the repo's own ``models/``, whatever the environment says."""
-    from layerviz import bundled
+    from layerviz.config import MODELS_DIR_VARIABLE
 
-    monkeypatch.delenv("LAYERVIZ_MODELS_DIR", raising=False)
-    monkeypatch.setattr(bundled, "MODELS_DIR", REPO_MODELS)
+    monkeypatch.setenv(MODELS_DIR_VARIABLE, str(REPO_MODELS))
     return REPO_MODELS
 
 

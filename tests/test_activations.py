@@ -501,3 +501,13 @@ def test_nested_functional_backbone_after_other_layers(keras_session, noise):
     np.testing.assert_allclose(result.outputs[0], model(pattern).numpy()[0], atol=1e-5)
     inner = keras.Model(backbone_in, backbone.get_layer("conv1").output)(pattern / 255.0)
     np.testing.assert_allclose(result.activations[1].array, inner.numpy()[0], atol=1e-5)
+
+
+def test_activations_and_extractions_compare_by_identity(article_model, article_pattern):
+    # Frozen dataclasses holding arrays: value equality would ask an array for its truth.
+    run = ActivationExtractor(article_model).run(article_pattern)
+    first = run.activations[0]
+    same = type(first)(first.index, first.name, first.class_name, first.array)
+    assert first == first and first != same
+    assert run == run
+    assert len({first, same, run}) == 3

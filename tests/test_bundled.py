@@ -12,18 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layerviz import bundled
+from layerviz import config
 from layerviz.bundled import (
     DEFAULT_MODEL,
-    MODELS_DIR,
     BundledModel,
+    bundled_model_of,
     class_names,
     get_bundled,
     list_models,
     resolve_model_path,
 )
-from layerviz.errors import ModelLoadError
-from layerviz.patterns import read_pattern
+from layerviz.errors import ModelLoadError, PatternError
+from layerviz.readers import read_pattern
 
 EXPECTED = ["digits_cnn", "article_dense", "signals_conv1d"]
 AVAILABLE = "bundled: article_dense, digits_cnn, signals_conv1d"
@@ -38,11 +38,7 @@ SAMPLES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _repo_models_dir(monkeypatch):
-    """Read the repo's own models/, whatever the environment says."""
-    monkeypatch.delenv("LAYERVIZ_MODELS_DIR", raising=False)
-    monkeypatch.setattr(bundled, "MODELS_DIR", REPO_MODELS)
+pytestmark = pytest.mark.usefixtures("repo_models_dir")
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +55,21 @@ def loaded():
 # --- the bundled files --------------------------------------------------------------------
 
 
-def test_models_dir_is_the_repo_models_folder():
-    assert bundled._REPO_MODELS_DIR == REPO_MODELS
-    assert isinstance(MODELS_DIR, Path)
-    assert bundled.models_dir() == REPO_MODELS
+def test_a_checkout_reads_its_own_models_folder(monkeypatch):
+    monkeypatch.delenv(config.MODELS_DIR_VARIABLE)
+    # Run from a checkout (no layerviz/_models inside the package), the repo's models/ is read.
+    assert not (Path(config.__file__).parent / "_models").exists()
+    assert config.models_dir().resolve() == REPO_MODELS.resolve()
+    assert [m.name for m in list_models()] == EXPECTED
+
+
+def test_a_bundled_model_is_found_by_name_and_by_path():
+    by_name = bundled_model_of("digits_cnn")
+    assert by_name is not None and by_name.name == "digits_cnn"
+    assert bundled_model_of(REPO_MODELS / "digits_cnn.keras").name == "digits_cnn"
+    assert bundled_model_of("digits_cnn.keras").name == "digits_cnn"
+    assert bundled_model_of("/elsewhere/digits_cnn.keras") is None
+    assert bundled_model_of("nope") is None
 
 
 def test_list_models_order_and_contents():
@@ -220,7 +227,7 @@ def test_class_names():
 
 
 def test_unknown_sample_raises():
-    with pytest.raises(ModelLoadError, match=r"digit_3\.png"):
+    with pytest.raises(PatternError, match=r"digit_3\.png"):
         get_bundled("digits_cnn").sample("digit_42.png")
 
 

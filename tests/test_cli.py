@@ -198,16 +198,18 @@ def test_export_out_that_cannot_be_a_folder(target, saved_article_model, tmp_pat
         ["--seed", "one"],
         ["--seed", "-1"],  # numpy's generator takes 0 .. 2**32 - 1
         ["--seed", str(2**32)],
+        ["--grid", "7x7"],  # one cap for the CLI, the library and the dashboard: 6 a side
+        ["--grid", "1000x1000"],
+        ["--limit", "5000x5000"],
     ],
 )
 def test_export_bad_option_is_a_usage_error(option, saved_article_model, tmp_path, capsys):
     out = tmp_path / "out"
-    with pytest.raises(SystemExit) as info:
-        main(["export", str(saved_article_model), "--seed", "0", *option, "--out", str(out)])
-    assert info.value.code == 2
+    code = main(["export", str(saved_article_model), "--seed", "0", *option, "--out", str(out)])
+    assert code == 2
     stderr = capsys.readouterr().err
-    assert "usage: layerviz export" in stderr
-    assert f"argument {option[0]}" in stderr
+    assert_one_error_line(stderr, f"argument {option[0]}")
+    assert "usage:" not in stderr
     assert not out.exists()
 
 
@@ -222,10 +224,43 @@ def test_export_bad_option_is_a_usage_error(option, saved_article_model, tmp_pat
     ],
 )
 def test_bad_command_lines_are_usage_errors(argv, capsys):
+    assert main(argv) == 2
+    stderr = capsys.readouterr().err
+    assert_one_error_line(stderr, "layerviz")
+    assert "usage:" not in stderr
+
+
+def test_help_still_prints_the_usage(capsys):
     with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
-    assert "usage: layerviz" in capsys.readouterr().err
+        main(["export", "--help"])
+    assert info.value.code == 0
+    assert "usage: layerviz export" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])
+def test_pattern_must_be_a_regular_file(special, saved_article_model, tmp_path, capsys):
+    import os
+
+    if special == "fifo":
+        special = str(tmp_path / "pipe.npy")
+        os.mkfifo(special)  # opening it for reading would block without O_NONBLOCK
+    elif special == "folder":
+        special = str(tmp_path)
+    out = tmp_path / "out"
+    code = main(["export", str(saved_article_model), "--pattern", special, "--out", str(out)])
+    assert code == 2
+    assert_one_error_line(capsys.readouterr().err, "not a regular file")
+    assert not out.exists()
+
+
+def test_a_bundled_model_by_path_opens_with_its_default_sample(repo_models_dir, tmp_path, capsys):
+    by_name = tmp_path / "by-name"
+    by_path = tmp_path / "by-path"
+    assert main(["export", "digits_cnn", "--out", str(by_name)]) == 0
+    assert main(["export", str(repo_models_dir / "digits_cnn.keras"), "--out", str(by_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("pattern: bundled sample digit_3.png") == 2
+    assert (by_name / "0.png").read_bytes() == (by_path / "0.png").read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,12 @@ from types import SimpleNamespace
 import keras
 import numpy as np
 import pytest
+from helpers import PNG_MAGIC
 from PIL import Image
 
 from layerviz import export
 from layerviz.activations import ActivationExtractor, LayerActivation
-from layerviz.errors import GraphvizError, PatternError
+from layerviz.errors import ArgumentError, GraphvizError, PatternError
 from layerviz.export import (
     DPI,
     PANEL_INCHES,
@@ -28,9 +29,8 @@ from layerviz.export import (
     pages_png,
     plot_pattern_process,
 )
-from layerviz.selection import VisibleLayer, visible_layers
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from layerviz.grid import GridPages, GridSettings
+from layerviz.selection import VisibleLayer, paginate, visible_layers
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None,
@@ -179,16 +179,21 @@ def test_nothing_visible_writes_nothing(article_model, article_pattern, tmp_path
     assert progress == []
 
 
+def pages_of(layers, grid) -> GridPages:
+    """The pages of ``layers`` as the grid pipeline cuts them (every layer already visible)."""
+    return GridPages(GridSettings(*grid, 0), layers, paginate(layers, grid), len(layers))
+
+
 def test_pages_png_equals_page_png_per_page():
     layers = fake_layers(7)
-    pages = pages_png(layers, (2, 2))
+    pages = pages_png(pages_of(layers, (2, 2)))
     assert len(pages) == 2
     assert pages[0] == page_png(layers[:4], (2, 2))
     assert pages[1] == page_png(layers[4:], (2, 2))
 
 
 def test_pages_png_of_nothing_is_empty():
-    assert pages_png([], (3, 3)) == []
+    assert pages_png(pages_of([], (3, 3))) == []
 
 
 @pytest.mark.parametrize(
@@ -227,7 +232,7 @@ def test_progress_is_called_after_each_page(tmp_path, keras_session):
 
 def test_pages_png_progress():
     calls = []
-    pages_png(fake_layers(5), (2, 2), progress=lambda d, t: calls.append((d, t)))
+    pages_png(pages_of(fake_layers(5), (2, 2)), progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 2), (2, 2)]
 
 
@@ -241,10 +246,23 @@ def test_pattern_that_does_not_fit_writes_nothing(article_model, tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("grid", [(0, 3), (3, 0)])
-def test_empty_grid_is_refused(grid, article_model, article_pattern, tmp_path):
-    with pytest.raises(ValueError, match="at least 1x1"):
-        plot_pattern_process(article_model, article_pattern, tmp_path / "out", grid_size=grid)
+@pytest.mark.parametrize(
+    ("grid", "limit", "message"),
+    [
+        ((0, 3), (15, 15), r"grid rows must be a whole number from 1 to 6, got 0"),
+        ((3, 0), (15, 15), r"grid columns must be a whole number from 1 to 6, got 0"),
+        ((1000, 1000), (15, 15), r"grid rows .* got 1000"),
+        ((2.5, 2), (15, 15), r"grid rows .* got 2\.5"),
+        ((3, 3), (-1, 15), r"size limit must be a whole number from 0 to 4096, got -1"),
+    ],
+)
+def test_grid_settings_out_of_range_are_refused(
+    grid, limit, message, article_model, article_pattern, tmp_path
+):
+    with pytest.raises(ArgumentError, match=message):
+        plot_pattern_process(
+            article_model, article_pattern, tmp_path / "out", grid_size=grid, limit_size_layer=limit
+        )
     assert files_in(tmp_path / "out") == []
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from layerviz.activations import LayerActivation
+from layerviz.errors import ArgumentError
 from layerviz.selection import VisibleLayer, maps_of, montage, paginate, visible_layers
 
 
@@ -46,7 +47,7 @@ def test_maps_of_vector_is_one_strip():
 
 @pytest.mark.parametrize("shape", [(), (2, 3, 4, 5)])
 def test_maps_of_other_ranks_is_an_error(shape):
-    with pytest.raises(ValueError, match=r"cannot be seen as 2-D maps"):
+    with pytest.raises(ArgumentError, match=r"cannot be seen as 2-D maps"):
         maps_of(np.zeros(shape))
 
 
@@ -187,5 +188,5 @@ def test_paginate_pages(n, grid, sizes):
 
 @pytest.mark.parametrize("grid", [(0, 3), (3, 0), (0, 0), (-1, 2)])
 def test_paginate_refuses_empty_grid_sides(grid):
-    with pytest.raises(ValueError, match=r"at least 1x1"):
+    with pytest.raises(ArgumentError, match=r"at least 1x1"):
         paginate([1, 2, 3], grid)

@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 __all__ = [
+    "add_grid_options",
     "add_pattern_options",
     "parse_grid",
+    "parse_limit",
     "parse_pair",
     "parse_seed",
     "pattern_from_args",
@@ -73,6 +75,21 @@ def parse_seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_grid_options(parser: argparse.ArgumentParser) -> None:
+    """``--grid RxC`` (panels per page) and ``--limit HxW`` (the article's size limit)."""
+    for flag, kind, default, metavar, text in (
+        ("--grid", parse_grid, (3, 3), "RxC", "panels per file, rows x columns, 1 to 6 each"),
+        ("--limit", parse_limit, (15, 15), "HxW", "show a layer when its maps are larger"),
+    ):
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar=metavar,
+            help=f"{text} (default {default[0]}x{default[1]})",
+        )
+
+
 def add_pattern_options(parser: argparse.ArgumentParser) -> None:
     """``--pattern FILE | --seed N``: where the input pattern comes from."""
     source = parser.add_mutually_exclusive_group()
@@ -125,10 +142,12 @@ def read_regular_file(path: Path) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise PatternError(f"cannot read pattern file {path}: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise PatternError(f"{path}: not a regular file; give a pattern file")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise PatternError(f"{path}: not a regular file; give a pattern file")
-        check_file_size(os.fstat(fd).st_size, path.name)
+        check_file_size(info.st_size, path.name)
         data = handle.read(MAX_PATTERN_BYTES + 1)
     check_file_size(len(data), path.name)  # it grew while we read it
     return data

@@ -6,9 +6,8 @@ import argparse
 from pathlib import Path
 
 from layerviz.cli.common import (
+    add_grid_options,
     add_pattern_options,
-    parse_grid,
-    parse_limit,
     pattern_from_args,
     progress_bar,
 )
@@ -20,20 +19,7 @@ def register(sub) -> None:
     )
     parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
     add_pattern_options(parser)
-    parser.add_argument(
-        "--grid",
-        type=parse_grid,
-        default=(3, 3),
-        metavar="RxC",
-        help="panels per file, rows x columns, 1 to 6 each (default 3x3)",
-    )
-    parser.add_argument(
-        "--limit",
-        type=parse_limit,
-        default=(15, 15),
-        metavar="HxW",
-        help="show a layer when its maps are larger than this (default 15x15)",
-    )
+    add_grid_options(parser)
     parser.add_argument(
         "--plot-model",
         action="store_true",

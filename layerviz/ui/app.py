@@ -7,10 +7,12 @@ from pathlib import Path
 import keras
 from dash import Dash
 
+from layerviz.bundled import bundled_model_of
 from layerviz.config import assets_dir
 from layerviz.loading import load_model
 from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui.callbacks import register_callbacks
+from layerviz.ui.features import FEATURES
 from layerviz.ui.layout import page
 from layerviz.ui.workbench import Workbench
 
@@ -44,16 +46,7 @@ def create_app(
         ModelLoadError: ``model`` cannot be loaded.
         PatternError: ``pattern`` does not fit ``model``.
     """
-    extra: dict[str, keras.Model] = {}
-    if isinstance(model, keras.Model):
-        extra[model.name] = model
-        first = model.name
-    elif model is not None and (Path(model).suffix or Path(model).exists()):
-        loaded = load_model(model)
-        first = Path(model).stem
-        extra[first] = loaded
-    else:
-        first = model
+    extra, first = _models_of(model, include_bundled)
     kwargs = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
     workbench = Workbench(extra, include_bundled=include_bundled, **kwargs)
     first = first or workbench.model_names[0]
@@ -71,5 +64,25 @@ def create_app(
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = page(workbench, first)
     register_callbacks(app, workbench)
+    for feature in FEATURES:
+        feature.register(app, workbench)
     app.workbench = workbench  # for tests and benchmarks
     return app
+
+
+def _models_of(model, include_bundled: bool) -> tuple[dict[str, keras.Model], str | None]:
+    """The in-memory models to offer, and the name of the one to open first.
+
+    A bundled model given by its file's path (``layerviz serve models/digits_cnn.keras``)
+    opens as the bundled model, with its samples and classes.
+    """
+    if isinstance(model, keras.Model):
+        return {model.name: model}, model.name
+    if model is None:
+        return {}, None
+    bundled = bundled_model_of(model) if include_bundled else None
+    if bundled is not None:
+        return {}, bundled.name
+    if Path(model).suffix or Path(model).exists():
+        return {Path(model).stem: load_model(model)}, Path(model).stem
+    return {}, str(model)

@@ -1,8 +1,9 @@
-"""The dashboard's callbacks: parse what the browser sent, call the core, return figures.
+"""The dashboard's core callbacks: parse what the browser sent, call the core, return figures.
 
 Each callback is a thin wrapper over a plain function of this module (``choose_pattern``,
 ``render_pattern``, ``render_grid``, ``export_files``) that takes the ``Workbench`` and plain
-values, so tests can call them without a server or a browser.
+values, so tests can call them without a server or a browser. Feature sections register their
+own callbacks (``layerviz.ui.features``).
 """
 
 from __future__ import annotations
@@ -10,25 +11,26 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import logging
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, no_update
 
-from layerviz.errors import LayervizError, PatternError
-from layerviz.export import architecture_png, page_png
+from layerviz.errors import PatternError
+from layerviz.export import architecture_png, page_png, pages_png
 from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
+from layerviz.grid import GridPages, grid_pages, rows_needed
 from layerviz.patterns import SEED_LIMIT, check_seed
 from layerviz.readers import check_file_size
-from layerviz.selection import paginate, visible_layers
 from layerviz.ui import ids
-from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS, clamp
+from layerviz.ui.common import colorscale_of, current_run, error_text, grid_settings
+from layerviz.ui.recipe import Recipe, SampleRecipe, SeedRecipe
 from layerviz.ui.workbench import Workbench
 
-log = logging.getLogger("layerviz.ui")
-
 __all__ = [
+    "GRID_STATES",
+    "PatternChoice",
     "choose_pattern",
     "decode_upload",
     "export_files",
@@ -38,20 +40,14 @@ __all__ = [
 ]
 
 
-def _error_text(exc: Exception) -> str:
-    """What a user sees: our own errors verbatim, anything else without internals."""
-    if isinstance(exc, LayervizError):
-        return str(exc)
-    log.exception("unexpected error in a dashboard callback")
-    return f"Something went wrong ({type(exc).__name__}); the details are in the server log."
-
-
-def decode_upload(contents: str, filename: str) -> bytes:
+def decode_upload(contents: Any, filename: Any) -> bytes:
     """Decode a ``dcc.Upload`` data URL, refusing oversized ones before decoding.
 
     Raises:
         PatternError: not a base64 data URL, or over ``MAX_PATTERN_BYTES``.
     """
+    if not isinstance(contents, str):
+        raise PatternError(f"{filename}: the upload did not arrive as a data URL")
     _, sep, b64 = contents.partition(";base64,")
     if not sep:
         raise PatternError(f"{filename}: the upload did not arrive as a base64 data URL")
@@ -59,7 +55,7 @@ def decode_upload(contents: str, filename: str) -> bytes:
     try:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise PatternError(f"{filename}: the upload is not valid base64 ({exc})") from exc
+        raise PatternError(f"{filename}: the upload is not valid base64 ({exc})") from None
 
 
 @dataclass
@@ -77,11 +73,11 @@ class PatternChoice:
 def choose_pattern(
     workbench: Workbench,
     trigger: str | None,
-    model: str,
-    sample: str | None = None,
-    seed: int | None = None,
-    upload: str | None = None,
-    filename: str | None = None,
+    model: Any,
+    sample: Any = None,
+    seed: Any = None,
+    upload: Any = None,
+    filename: Any = None,
 ) -> PatternChoice:
     """Decide the pattern from what the user just did, and run it through the model once.
 
@@ -90,138 +86,133 @@ def choose_pattern(
     """
     choice = PatternChoice()
     try:
-        if trigger in (None, ids.MODEL_SELECT):
-            entry = workbench.entry(model)
-            recipe = workbench.default_recipe(model)
-            choice.sample_options = [
-                {
-                    "label": f"{s.name} — {s.description}" if s.description else s.name,
-                    "value": s.name,
-                }
-                for s in entry.samples
-            ]
-            choice.sample_value = recipe.get("sample")
-            shape = "×".join(map(str, workbench.input_shape(model)))
-            choice.model_info = f"input {shape} · {entry.description}".rstrip(" ·")
-        elif trigger == ids.SAMPLE_SELECT:
-            if not sample:
-                return choice
-            recipe = {"model": model, "kind": "sample", "sample": sample}
-        elif trigger == ids.SEED_BUTTON:
-            seed = 0 if seed is None else (check_seed(seed) + 1) % SEED_LIMIT
-            choice.seed = seed
-            recipe = {"model": model, "kind": "seed", "seed": seed}
-        elif trigger == ids.SEED_INPUT:
-            if seed is None:
-                return choice
-            recipe = {"model": model, "kind": "seed", "seed": seed}
-        elif trigger == ids.PATTERN_UPLOAD:
-            if not upload:
-                return choice
-            name = filename or "upload"
-            recipe = workbench.add_upload(model, decode_upload(upload, name), name)
-        else:
+        recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
+        if recipe is None:
             return choice
         workbench.extraction(recipe)  # the one forward pass; later renders hit the cache
     except Exception as exc:
-        return PatternChoice(error=_error_text(exc))
-    choice.recipe = recipe
-    if recipe["kind"] != "sample" and trigger != ids.MODEL_SELECT:
+        return PatternChoice(error=error_text(exc))
+    choice.recipe = recipe.to_store()
+    if not isinstance(recipe, SampleRecipe) and trigger != ids.MODEL_SELECT:
         choice.sample_value = None
     return choice
 
 
-def render_pattern(workbench: Workbench, recipe: dict):
+def _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename) -> Recipe | None:
+    """The recipe the trigger asks for, or None when it asks for nothing."""
+    if trigger in (None, ids.MODEL_SELECT):
+        return _open_model(workbench, choice, model)
+    workbench.entry_title(model)  # an unknown model is an error before anything else
+    if trigger == ids.SAMPLE_SELECT:
+        return SampleRecipe(model, sample) if isinstance(sample, str) and sample else None
+    if trigger == ids.SEED_BUTTON:
+        choice.seed = 0 if seed is None else (check_seed(seed) + 1) % SEED_LIMIT
+        return SeedRecipe(model, choice.seed)
+    if trigger == ids.SEED_INPUT:
+        return None if seed is None else SeedRecipe(model, check_seed(seed))
+    if trigger == ids.PATTERN_UPLOAD:
+        if not upload:
+            return None
+        name = filename if isinstance(filename, str) and filename else "upload"
+        return workbench.add_upload(model, decode_upload(upload, name), name[:200])
+    return None
+
+
+def _open_model(workbench: Workbench, choice: PatternChoice, model: Any) -> Recipe:
+    """A model was chosen (or the page loaded): its samples, its description, its default."""
+    entry = workbench.entry(model)
+    recipe = workbench.default_recipe(model)
+    choice.sample_options = [
+        {"label": f"{s.name} — {s.description}" if s.description else s.name, "value": s.name}
+        for s in entry.samples
+    ]
+    choice.sample_value = recipe.sample if isinstance(recipe, SampleRecipe) else None
+    shape = "×".join(map(str, workbench.input_shape(model)))
+    kind = " integer ids" if workbench.input_dtype(model).kind == "i" else ""
+    choice.model_info = f"input {shape}{kind} · {entry.description}".rstrip(" ·")
+    return recipe
+
+
+def render_pattern(workbench: Workbench, store_data: Any):
     """The input-pattern figure, the prediction figure and the pattern's label."""
-    pattern, extraction, _ = workbench.extraction(recipe)
-    entry = workbench.entry(recipe["model"])
-    output = extraction.outputs[0]
+    recipe, run = current_run(workbench, store_data)
+    entry = workbench.entry(recipe.model)
     return (
-        pattern_figure(pattern[0]),
-        prediction_bar(output, entry.class_names),
-        workbench.describe(recipe),
-    )
-
-
-def _settings(rows, cols, limit) -> tuple[int, int, int]:
-    """Grid rows, columns and size limit from a request, clamped to what the controls allow."""
-    return (
-        clamp(rows, GRID_SIDES, DEFAULT_GRID[0]),
-        clamp(cols, GRID_SIDES, DEFAULT_GRID[1]),
-        clamp(limit, SIZE_LIMITS, DEFAULT_LIMIT),
+        pattern_figure(run.pattern[0]),
+        prediction_bar(run.extraction.outputs[0], entry.class_names),
+        recipe.describe(),
     )
 
 
 def render_grid(
     workbench: Workbench,
-    recipe: dict,
-    rows: int,
-    cols: int,
-    limit: int,
-    page: int | None,
-    colorscale: str = "Viridis",
-    shared_colorbar: bool = False,
+    store_data: Any,
+    rows: Any,
+    cols: Any,
+    limit: Any,
+    page: Any,
+    colorscale: Any = "Viridis",
+    shared_colorbar: Any = False,
 ):
     """The activation grid for one page, the page count, the page shown, and a summary line."""
-    _, extraction, _ = workbench.extraction(recipe)
-    rows, cols, limit = _settings(rows, cols, limit)
-    layers = visible_layers(extraction.activations, (limit, limit))
-    pages = paginate(layers, (rows, cols))
-    n_pages = max(1, len(pages))
-    page = clamp(page, (1, n_pages), 1)
-    total = len(extraction.activations)
-    if not layers:
-        message = f"no layer output is larger than {limit}×{limit} — lower the size limit"
-        return empty_figure(message), 1, 1, f"0 of {total} layers shown"
-    shown = pages[page - 1]
+    _, run = current_run(workbench, store_data)
+    pages = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit))
+    if not pages.layers:
+        message = (
+            f"no layer output is larger than {pages.settings.limit_text} — lower the size limit"
+        )
+        return empty_figure(message), 1, 1, f"0 of {pages.total} layers shown"
+    number = pages.page_number(page)
+    shown = pages.page(number)
     # On screen, a short last page drops its empty rows (the PNG export keeps the full grid).
     figure = activation_grid(
         shown,
-        (-(-len(shown) // cols), cols),
-        colorscale=colorscale,
-        shared_colorbar=bool(shared_colorbar),
+        (rows_needed(len(shown), pages.settings.cols), pages.settings.cols),
+        colorscale=colorscale_of(colorscale),
+        shared_colorbar=shared_colorbar is True,
     )
-    summary = (
-        f"{len(layers)} of {total} layers larger than {limit}×{limit} · page {page} of {n_pages}"
-    )
-    return figure, n_pages, page, summary
+    return figure, pages.n_pages, number, pages.summary(number)
 
 
 def export_files(
     workbench: Workbench,
-    recipe: dict,
-    rows: int,
-    cols: int,
-    limit: int,
-    page: int | None = None,
-    plot_model: bool = False,
+    store_data: Any,
+    rows: Any,
+    cols: Any,
+    limit: Any,
+    page: Any = None,
+    plot_model: Any = False,
 ) -> tuple[str, bytes]:
     """The download: a zip of every page (``page=None``), or one page's PNG.
 
     Same bytes as ``plot_pattern_process`` writes for the same model, pattern and settings.
     """
-    _, extraction, _ = workbench.extraction(recipe)
-    rows, cols, limit = _settings(rows, cols, limit)
-    grid = (rows, cols)
-    pages = paginate(visible_layers(extraction.activations, (limit, limit)), grid)
-    stem = f"layerviz-{recipe['model']}"
-    if not pages:
+    recipe, run = current_run(workbench, store_data)
+    pages = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit))
+    stem = f"layerviz-{recipe.model}"
+    if not pages.pages:
         raise PatternError(
-            f"there is nothing to download: no layer output is larger than {limit}×{limit}"
+            "there is nothing to download: no layer output is larger than "
+            f"{pages.settings.limit_text}"
         )
     if page is not None:
         # Named like its entry in the zip (0.png is page 1), as plot_pattern_process names it.
-        number = clamp(page, (1, len(pages)), 1) - 1
-        return f"{stem}-{number}.png", page_png(pages[number], grid)
+        number = pages.page_number(page)
+        return f"{stem}-{number - 1}.png", page_png(pages.page(number), pages.settings.grid)
+    model = workbench.entry(recipe.model).model if plot_model is True else None
+    return f"{stem}.zip", _zip_of(pages, model)
+
+
+def _zip_of(pages: GridPages, model=None) -> bytes:
+    """The pages as ``0.png, 1.png, …`` (and ``model.png`` when a model is given), stored."""
     buffer = io.BytesIO()
     # PNGs are compressed already: store them.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for number, layers in enumerate(pages):
-            archive.writestr(_zip_entry(f"{number}.png"), page_png(layers, grid))
-        if plot_model:
-            model = workbench.entry(recipe["model"]).model
+        for number, png in enumerate(pages_png(pages)):
+            archive.writestr(_zip_entry(f"{number}.png"), png)
+        if model is not None:
             archive.writestr(_zip_entry("model.png"), architecture_png(model))
-    return f"{stem}.zip", buffer.getvalue()
+    return buffer.getvalue()
 
 
 def _zip_entry(name: str) -> zipfile.ZipInfo:
@@ -229,13 +220,48 @@ def _zip_entry(name: str) -> zipfile.ZipInfo:
     return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
 
 
+def selected_layer(
+    workbench: Workbench, store_data: Any, click: Any, rows: Any, cols: Any, limit: Any, page: Any
+) -> dict | None:
+    """The layer a click on a panel of the grid picks: ``{"model", "layer"}``, or None.
+
+    Plotly reports the clicked trace's number, and the grid draws one trace per panel in page
+    order, so the number is the panel's place on the page shown.
+    """
+    try:
+        curve = click["points"][0]["curveNumber"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if isinstance(curve, bool) or not isinstance(curve, int):
+        return None
+    recipe, run = current_run(workbench, store_data)
+    shown = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit)).page(page)
+    if not 0 <= curve < len(shown):
+        return None
+    return {"model": recipe.model, "layer": shown[curve].name}
+
+
+#: The grid controls, as states of a callback that reads them: rows, cols, limit, page.
+GRID_STATES = (
+    State(ids.GRID_ROWS, "value"),
+    State(ids.GRID_COLS, "value"),
+    State(ids.SIZE_LIMIT, "value"),
+    State(ids.PAGE_SELECT, "active_page"),
+)
+
 #: Controls whose change re-pages the grid (the pager and the colour controls do not).
 _REPAGING = {ids.PATTERN_STORE, ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT, None}
 
 
 def register_callbacks(app, workbench: Workbench) -> None:
-    """Attach the callbacks to ``app`` (never the global ``dash.callback``)."""
+    """Attach the core callbacks to ``app`` (never the global ``dash.callback``)."""
+    _register_pattern_choice(app, workbench)
+    _register_pattern_view(app, workbench)
+    _register_grid(app, workbench)
+    _register_export(app, workbench)
 
+
+def _register_pattern_choice(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.PATTERN_STORE, "data"),
         Output(ids.SAMPLE_SELECT, "options"),
@@ -265,6 +291,8 @@ def register_callbacks(app, workbench: Workbench) -> None:
             None if upload else no_update,
         )
 
+
+def _register_pattern_view(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.PATTERN_GRAPH, "figure"),
         Output(ids.PREDICTION_GRAPH, "figure"),
@@ -272,13 +300,29 @@ def register_callbacks(app, workbench: Workbench) -> None:
         Input(ids.PATTERN_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _pattern(recipe):
+    def _pattern(store_data):
         try:
-            return render_pattern(workbench, recipe)
+            return render_pattern(workbench, store_data)
         except Exception as exc:
-            message = _error_text(exc)
-            return empty_figure(message), empty_figure(""), ""
+            return empty_figure(error_text(exc)), empty_figure(""), ""
 
+    @app.callback(
+        Output(ids.SELECTED_LAYER_STORE, "data"),
+        Input(ids.ACTIVATION_GRAPH, "clickData"),
+        State(ids.PATTERN_STORE, "data"),
+        *GRID_STATES,
+        prevent_initial_call=True,
+    )
+    def _select_layer(click, store_data, rows, cols, limit, page):
+        try:
+            picked = selected_layer(workbench, store_data, click, rows, cols, limit, page)
+            return picked or no_update
+        except Exception as exc:
+            error_text(exc)
+            return no_update
+
+
+def _register_grid(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.ACTIVATION_GRAPH, "figure"),
         Output(ids.PAGE_SELECT, "max_value"),
@@ -293,17 +337,19 @@ def register_callbacks(app, workbench: Workbench) -> None:
         Input(ids.COLORBAR_SWITCH, "value"),
         prevent_initial_call=True,
     )
-    def _grid(recipe, rows, cols, limit, page, colorscale, shared):
-        if not recipe:
+    def _grid(store_data, rows, cols, limit, page, colorscale, shared):
+        if not store_data:
             return no_update, no_update, no_update, no_update
         # A new pattern or a new layout starts at page 1; colours keep the page.
         if ctx.triggered_id in _REPAGING:
             page = 1
         try:
-            return render_grid(workbench, recipe, rows, cols, limit, page, colorscale, shared)
+            return render_grid(workbench, store_data, rows, cols, limit, page, colorscale, shared)
         except Exception as exc:
-            return empty_figure(_error_text(exc)), 1, 1, ""
+            return empty_figure(error_text(exc)), 1, 1, ""
 
+
+def _register_export(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.EXPORT_DOWNLOAD, "data"),
         Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
@@ -311,19 +357,18 @@ def register_callbacks(app, workbench: Workbench) -> None:
         Input(ids.EXPORT_BUTTON, "n_clicks"),
         Input(ids.PAGE_EXPORT_BUTTON, "n_clicks"),
         State(ids.PATTERN_STORE, "data"),
-        State(ids.GRID_ROWS, "value"),
-        State(ids.GRID_COLS, "value"),
-        State(ids.SIZE_LIMIT, "value"),
-        State(ids.PAGE_SELECT, "active_page"),
+        *GRID_STATES,
         State(ids.PLOT_MODEL_SWITCH, "value"),
         prevent_initial_call=True,
     )
-    def _export(_all, _page, recipe, rows, cols, limit, page, plot_model):
-        if not recipe:
+    def _export(_all, _page, store_data, rows, cols, limit, page, plot_model):
+        if not store_data:
             return no_update, no_update, no_update
         one_page = page if ctx.triggered_id == ids.PAGE_EXPORT_BUTTON else None
         try:
-            name, data = export_files(workbench, recipe, rows, cols, limit, one_page, plot_model)
+            name, data = export_files(
+                workbench, store_data, rows, cols, limit, one_page, plot_model
+            )
         except Exception as exc:
-            return no_update, _error_text(exc), True
+            return no_update, error_text(exc), True
         return dcc.send_bytes(data, name), no_update, no_update

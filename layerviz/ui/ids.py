@@ -31,3 +31,5 @@ MODEL_INFO = "text-model-info"
 PATTERN_INFO = "text-pattern-info"
 GRID_SUMMARY = "text-grid-summary"
 LOADING = "loading-activations"
+#: ``{"model", "layer"}`` of the layer a user picked; shared by feature sections.
+SELECTED_LAYER_STORE = "store-selected-layer"

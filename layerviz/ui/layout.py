@@ -1,4 +1,8 @@
-"""The dashboard's page: controls on the left; pattern, prediction and grid on the right."""
+"""The dashboard's page: controls on the left; pattern, prediction and grid on the right.
+
+Built from small parts: ``section`` for a group of controls, ``card`` for a results card, one
+builder per control group. Feature sections (``layerviz.ui.features``) add theirs after.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,46 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layerviz.figures import empty_figure
-from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.grid import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES
+from layerviz.patterns import SEED_LIMIT
+from layerviz.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
-from layerviz.ui.bounds import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES, SIZE_LIMITS
+from layerviz.ui.common import COLORSCALES, DEFAULT_COLORSCALE
+from layerviz.ui.features import FEATURES
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["control_panel", "page", "results"]
+__all__ = ["card", "control_panel", "page", "results", "section"]
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-COLORSCALES = ["Viridis", "Cividis", "Magma", "Inferno", "Greys", "RdBu"]
 GRID_MARKS = range(GRID_SIDES[0], GRID_SIDES[1] + 1)
-UPLOAD_TYPES = ".npy,.npz,.csv,.png,.jpg,.jpeg"
+#: The size-limit slider's range (the server accepts more; past 128 little is left to show).
+LIMIT_SLIDER = (0, 128)
+LIMIT_MARKS = (0, 15, 32, 64, 96, 128)
+
+
+def section(title: str, icon: str, children: list, class_name: str = "mb-3") -> html.Div:
+    """A group of controls in the control panel, under a labelled heading."""
+    return html.Div([_label(title, icon), *children], className=class_name)
+
+
+def card(title: str, icon: str, body, *, header_extra: list | None = None, **kwargs) -> dbc.Card:
+    """A results card: an icon and a title in the header (plus ``header_extra``), then ``body``."""
+    header = [html.I(className=f"bi bi-{icon} me-1"), title, *(header_extra or [])]
+    return dbc.Card(
+        [dbc.CardHeader(header), dbc.CardBody(body, className="p-1")],
+        className=kwargs.pop("className", "shadow-sm"),
+        **kwargs,
+    )
 
 
 def _label(text: str, icon: str) -> html.Label:
     return html.Label(
         [html.I(className=f"bi bi-{icon} me-1"), text], className="form-label fw-semibold d-block"
     )
+
+
+def _hint(text: str) -> html.Small:
+    return html.Small(text, className="text-body-secondary d-block")
 
 
 def _slider(id_: str, bounds: tuple[int, int], value: int, marks) -> dcc.Slider:
@@ -38,307 +65,255 @@ def _slider(id_: str, bounds: tuple[int, int], value: int, marks) -> dcc.Slider:
     )
 
 
-def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
-    """The left column: model, pattern, grid, display and export controls."""
+# --- the control panel ---------------------------------------------------------------------
+
+
+def _model_section(workbench: Workbench, model_name: str) -> html.Div:
     options = [{"label": workbench.entry_title(n), "value": n} for n in workbench.model_names]
+    return section(
+        "Model",
+        "diagram-3",
+        [
+            dcc.Dropdown(id=ids.MODEL_SELECT, options=options, value=model_name, clearable=False),
+            html.Small(id=ids.MODEL_INFO, className="text-body-secondary d-block mt-1"),
+        ],
+    )
+
+
+def _upload_zone() -> html.Div:
     mb = MAX_PATTERN_BYTES // 2**20
-    return dbc.Card(
-        dbc.CardBody(
-            [
-                html.Div(
-                    [
-                        _label("Model", "diagram-3"),
-                        dcc.Dropdown(
-                            id=ids.MODEL_SELECT, options=options, value=model_name, clearable=False
-                        ),
-                        html.Small(id=ids.MODEL_INFO, className="text-body-secondary d-block mt-1"),
-                    ],
-                    className="mb-3",
-                ),
-                html.Div(
-                    [
-                        _label("Pattern", "image"),
-                        dcc.Dropdown(
-                            id=ids.SAMPLE_SELECT,
-                            placeholder="bundled sample patterns",
-                            clearable=False,
-                            className="mb-2",
-                        ),
-                        # data-max-bytes feeds assets/upload-guard.js, which reports a file
-                        # over the limit (dcc.Upload drops those silently).
-                        html.Div(
-                            dcc.Upload(
-                                id=ids.PATTERN_UPLOAD,
-                                max_size=MAX_PATTERN_BYTES,
-                                accept=UPLOAD_TYPES,
-                                className="upload-zone",
-                                className_active="upload-zone active",
-                                children=html.Div(
-                                    [
-                                        html.I(className="bi bi-cloud-arrow-up fs-4 d-block"),
-                                        html.Span("Drop a pattern or "),
-                                        html.A("choose a file", className="link-primary"),
-                                        html.Small(
-                                            f".npy .npz .csv .png .jpg — up to {mb} MB",
-                                            className="d-block text-body-secondary",
-                                        ),
-                                    ]
-                                ),
-                            ),
-                            className="mb-2",
-                            **{"data-max-bytes": str(MAX_PATTERN_BYTES)},
-                        ),
-                        dbc.InputGroup(
-                            [
-                                dbc.InputGroupText("seed"),
-                                dbc.Input(
-                                    id=ids.SEED_INPUT,
-                                    type="number",
-                                    min=0,
-                                    max=2**32 - 1,
-                                    step=1,
-                                    placeholder="0",
-                                    debounce=True,
-                                ),
-                                dbc.Button(
-                                    [html.I(className="bi bi-shuffle me-1"), "New random pattern"],
-                                    id=ids.SEED_BUTTON,
-                                    color="secondary",
-                                    outline=True,
-                                    n_clicks=0,
-                                ),
-                            ],
-                            size="sm",
-                        ),
-                    ],
-                    className="mb-3",
-                ),
-                html.Div(
-                    [
-                        _label("Grid", "grid-3x3"),
-                        html.Small("rows", className="text-body-secondary d-block"),
-                        _slider(
-                            ids.GRID_ROWS,
-                            GRID_SIDES,
-                            DEFAULT_GRID[0],
-                            GRID_MARKS,
-                        ),
-                        html.Small("columns", className="text-body-secondary d-block"),
-                        _slider(
-                            ids.GRID_COLS,
-                            GRID_SIDES,
-                            DEFAULT_GRID[1],
-                            GRID_MARKS,
-                        ),
-                        html.Small(
-                            "size limit: show a layer when its maps are larger than N×N",
-                            className="text-body-secondary d-block",
-                        ),
-                        _slider(
-                            ids.SIZE_LIMIT, SIZE_LIMITS, DEFAULT_LIMIT, [0, 15, 32, 64, 96, 128]
-                        ),
-                    ],
-                    className="mb-3",
-                ),
-                html.Div(
-                    [
-                        _label("Display", "palette"),
-                        dcc.Dropdown(
-                            id=ids.COLORSCALE_SELECT,
-                            options=COLORSCALES,
-                            value="Viridis",
-                            clearable=False,
-                            className="mb-2",
-                        ),
-                        dbc.Switch(
-                            id=ids.COLORBAR_SWITCH,
-                            label="one colour scale for all panels",
-                            value=False,
-                        ),
-                    ],
-                    className="mb-3",
-                ),
-                html.Div(
-                    [
-                        _label("Export", "download"),
-                        dbc.Switch(
-                            id=ids.PLOT_MODEL_SWITCH,
-                            label="include the architecture (model.png)",
-                            value=False,
-                        ),
-                        dbc.ButtonGroup(
-                            [
-                                dbc.Button(
-                                    [
-                                        html.I(className="bi bi-file-earmark-zip me-1"),
-                                        "Download PNGs",
-                                    ],
-                                    id=ids.EXPORT_BUTTON,
-                                    color="primary",
-                                    n_clicks=0,
-                                ),
-                                dbc.Button(
-                                    [
-                                        html.I(className="bi bi-file-earmark-image me-1"),
-                                        "Download this page",
-                                    ],
-                                    id=ids.PAGE_EXPORT_BUTTON,
-                                    color="primary",
-                                    outline=True,
-                                    n_clicks=0,
-                                ),
-                            ],
-                            size="sm",
-                            className="w-100",
-                        ),
-                        dcc.Download(id=ids.EXPORT_DOWNLOAD),
-                    ]
-                ),
-            ]
+    # data-max-bytes feeds assets/upload-guard.js, which reports a file over the limit
+    # (dcc.Upload drops those silently).
+    return html.Div(
+        dcc.Upload(
+            id=ids.PATTERN_UPLOAD,
+            max_size=MAX_PATTERN_BYTES,
+            accept=",".join(ACCEPTED_EXTENSIONS),
+            className="upload-zone",
+            className_active="upload-zone active",
+            children=html.Div(
+                [
+                    html.I(className="bi bi-cloud-arrow-up fs-4 d-block"),
+                    html.Span("Drop a pattern or "),
+                    html.A("choose a file", className="link-primary"),
+                    _hint(f"{' '.join(ACCEPTED_EXTENSIONS)} — up to {mb} MB"),
+                ]
+            ),
         ),
-        className="shadow-sm control-panel",
+        className="mb-2",
+        **{"data-max-bytes": str(MAX_PATTERN_BYTES)},
+    )
+
+
+def _seed_group() -> dbc.InputGroup:
+    return dbc.InputGroup(
+        [
+            dbc.InputGroupText("seed"),
+            dbc.Input(
+                id=ids.SEED_INPUT,
+                type="number",
+                min=0,
+                max=SEED_LIMIT - 1,
+                step=1,
+                placeholder="0",
+                debounce=True,
+            ),
+            dbc.Button(
+                [html.I(className="bi bi-shuffle me-1"), "New random pattern"],
+                id=ids.SEED_BUTTON,
+                color="secondary",
+                outline=True,
+                n_clicks=0,
+            ),
+        ],
+        size="sm",
+    )
+
+
+def _pattern_section() -> html.Div:
+    samples = dcc.Dropdown(
+        id=ids.SAMPLE_SELECT,
+        placeholder="bundled sample patterns",
+        clearable=False,
+        className="mb-2",
+    )
+    return section("Pattern", "image", [samples, _upload_zone(), _seed_group()])
+
+
+def _grid_section() -> html.Div:
+    return section(
+        "Grid",
+        "grid-3x3",
+        [
+            _hint("rows"),
+            _slider(ids.GRID_ROWS, GRID_SIDES, DEFAULT_GRID[0], GRID_MARKS),
+            _hint("columns"),
+            _slider(ids.GRID_COLS, GRID_SIDES, DEFAULT_GRID[1], GRID_MARKS),
+            _hint("size limit: show a layer when its maps are larger than N×N"),
+            _slider(ids.SIZE_LIMIT, LIMIT_SLIDER, DEFAULT_LIMIT, LIMIT_MARKS),
+        ],
+    )
+
+
+def _display_section() -> html.Div:
+    return section(
+        "Display",
+        "palette",
+        [
+            dcc.Dropdown(
+                id=ids.COLORSCALE_SELECT,
+                options=list(COLORSCALES),
+                value=DEFAULT_COLORSCALE,
+                clearable=False,
+                className="mb-2",
+            ),
+            dbc.Switch(
+                id=ids.COLORBAR_SWITCH, label="one colour scale for all panels", value=False
+            ),
+        ],
+    )
+
+
+def _export_button(text: str, icon: str, id_: str, outline: bool) -> dbc.Button:
+    return dbc.Button(
+        [html.I(className=f"bi bi-{icon} me-1"), text],
+        id=id_,
+        color="primary",
+        outline=outline,
+        n_clicks=0,
+    )
+
+
+def _export_section() -> html.Div:
+    buttons = dbc.ButtonGroup(
+        [
+            _export_button("Download PNGs", "file-earmark-zip", ids.EXPORT_BUTTON, False),
+            _export_button(
+                "Download this page", "file-earmark-image", ids.PAGE_EXPORT_BUTTON, True
+            ),
+        ],
+        size="sm",
+        className="w-100",
+    )
+    switch = dbc.Switch(
+        id=ids.PLOT_MODEL_SWITCH, label="include the architecture (model.png)", value=False
+    )
+    return section(
+        "Export", "download", [switch, buttons, dcc.Download(id=ids.EXPORT_DOWNLOAD)], ""
+    )
+
+
+def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
+    """The left column: model, pattern, grid, display and export controls, then features'."""
+    sections = [
+        _model_section(workbench, model_name),
+        _pattern_section(),
+        _grid_section(),
+        _display_section(),
+        _export_section(),
+    ]
+    for feature in FEATURES:
+        sections.extend(feature.controls(workbench))
+    return dbc.Card(dbc.CardBody(sections), className="shadow-sm control-panel")
+
+
+# --- the results column --------------------------------------------------------------------
+
+
+def _graph_card(title: str, icon: str, graph_id: str, header_extra: list | None = None):
+    graph = dcc.Graph(
+        id=graph_id, figure=empty_figure(""), config=GRAPH_CONFIG, style={"height": "320px"}
+    )
+    return card(title, icon, graph, header_extra=header_extra, className="shadow-sm h-100")
+
+
+def _grid_header() -> html.Div:
+    return html.Div(
+        [
+            html.Span([html.I(className="bi bi-layers me-1"), "Layer outputs"]),
+            html.Small(id=ids.GRID_SUMMARY, className="text-body-secondary mx-2 flex-grow-1"),
+            dbc.Pagination(
+                id=ids.PAGE_SELECT,
+                min_value=1,
+                max_value=1,
+                active_page=1,
+                first_last=True,
+                previous_next=True,
+                fully_expanded=False,
+                size="sm",
+                class_name="mb-0",
+            ),
+        ],
+        className="d-flex align-items-center flex-wrap",
+    )
+
+
+def _grid_card() -> dbc.Card:
+    graph = dcc.Loading(
+        dcc.Graph(id=ids.ACTIVATION_GRAPH, figure=empty_figure("loading…"), config=GRAPH_CONFIG),
+        id=ids.LOADING,
+        type="dot",
+        delay_show=150,
+    )
+    return dbc.Card(
+        [dbc.CardHeader(_grid_header()), dbc.CardBody(graph, className="p-1")],
+        className="shadow-sm mb-3",
     )
 
 
 def results(workbench: Workbench) -> html.Div:
-    """The right column: alert, input pattern, prediction and the paged activation grid."""
-    return html.Div(
+    """The right column: alert, input pattern, prediction, the paged grid, then features'."""
+    pattern_info = html.Small(id=ids.PATTERN_INFO, className="ms-2 text-body-secondary")
+    top = dbc.Row(
         [
-            dbc.Alert(
-                id=ids.ERROR_ALERT,
-                color="danger",
-                dismissable=True,
-                is_open=False,
-                className="mb-3",
-            ),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader(
-                                    [
-                                        html.I(className="bi bi-image me-1"),
-                                        "Input pattern",
-                                        html.Small(
-                                            id=ids.PATTERN_INFO,
-                                            className="ms-2 text-body-secondary",
-                                        ),
-                                    ]
-                                ),
-                                dbc.CardBody(
-                                    dcc.Graph(
-                                        id=ids.PATTERN_GRAPH,
-                                        figure=empty_figure(""),
-                                        config=GRAPH_CONFIG,
-                                        style={"height": "320px"},
-                                    ),
-                                    className="p-1",
-                                ),
-                            ],
-                            className="shadow-sm h-100",
-                        ),
-                        md=5,
-                    ),
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader(
-                                    [html.I(className="bi bi-bar-chart me-1"), "Prediction"]
-                                ),
-                                dbc.CardBody(
-                                    dcc.Graph(
-                                        id=ids.PREDICTION_GRAPH,
-                                        figure=empty_figure(""),
-                                        config=GRAPH_CONFIG,
-                                        style={"height": "320px"},
-                                    ),
-                                    className="p-1",
-                                ),
-                            ],
-                            className="shadow-sm h-100",
-                        ),
-                        md=7,
-                    ),
-                ],
-                className="g-3 mb-3",
-            ),
-            dbc.Card(
-                [
-                    dbc.CardHeader(
-                        html.Div(
-                            [
-                                html.Span([html.I(className="bi bi-layers me-1"), "Layer outputs"]),
-                                html.Small(
-                                    id=ids.GRID_SUMMARY,
-                                    className="text-body-secondary mx-2 flex-grow-1",
-                                ),
-                                dbc.Pagination(
-                                    id=ids.PAGE_SELECT,
-                                    min_value=1,
-                                    max_value=1,
-                                    active_page=1,
-                                    first_last=True,
-                                    previous_next=True,
-                                    fully_expanded=False,
-                                    size="sm",
-                                    class_name="mb-0",
-                                ),
-                            ],
-                            className="d-flex align-items-center flex-wrap",
-                        )
-                    ),
-                    dbc.CardBody(
-                        dcc.Loading(
-                            dcc.Graph(
-                                id=ids.ACTIVATION_GRAPH,
-                                figure=empty_figure("loading…"),
-                                config=GRAPH_CONFIG,
-                            ),
-                            id=ids.LOADING,
-                            type="dot",
-                            delay_show=150,
-                        ),
-                        className="p-1",
-                    ),
-                ],
-                className="shadow-sm",
-            ),
-        ]
+            dbc.Col(_graph_card("Input pattern", "image", ids.PATTERN_GRAPH, [pattern_info]), md=5),
+            dbc.Col(_graph_card("Prediction", "bar-chart", ids.PREDICTION_GRAPH), md=7),
+        ],
+        className="g-3 mb-3",
+    )
+    alert = dbc.Alert(
+        id=ids.ERROR_ALERT, color="danger", dismissable=True, is_open=False, className="mb-3"
+    )
+    children = [alert, top, _grid_card()]
+    for feature in FEATURES:
+        children.extend(feature.panels(workbench))
+    return html.Div(children)
+
+
+def _navbar() -> dbc.Navbar:
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand(
+                    [html.I(className="bi bi-layers-half me-2"), "layerviz"],
+                    class_name="fw-bold",
+                ),
+                html.Span(
+                    "what a pattern looks like in every layer of a Keras model",
+                    className="navbar-text text-white-50 small d-none d-md-inline",
+                ),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        class_name="mb-3",
     )
 
 
 def page(workbench: Workbench, model_name: str) -> html.Div:
     """The whole page."""
+    columns = dbc.Row(
+        [
+            dbc.Col(control_panel(workbench, model_name), lg=3, md=4, className="mb-3"),
+            dbc.Col(results(workbench), lg=9, md=8),
+        ]
+    )
     return html.Div(
         [
-            dbc.Navbar(
-                dbc.Container(
-                    [
-                        dbc.NavbarBrand(
-                            [html.I(className="bi bi-layers-half me-2"), "layerviz"],
-                            class_name="fw-bold",
-                        ),
-                        html.Span(
-                            "what a pattern looks like in every layer of a Keras model",
-                            className="navbar-text text-white-50 small d-none d-md-inline",
-                        ),
-                    ],
-                    fluid=True,
-                ),
-                color="dark",
-                dark=True,
-                class_name="mb-3",
-            ),
-            dbc.Container(
-                dbc.Row(
-                    [
-                        dbc.Col(control_panel(workbench, model_name), lg=3, md=4, className="mb-3"),
-                        dbc.Col(results(workbench), lg=9, md=8),
-                    ]
-                ),
-                fluid=True,
-            ),
+            _navbar(),
+            dbc.Container(columns, fluid=True),
             dcc.Store(id=ids.PATTERN_STORE),
+            dcc.Store(id=ids.SELECTED_LAYER_STORE),
         ]
     )

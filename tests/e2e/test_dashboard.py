@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dash.testing.wait import until
+from helpers import PNG_MAGIC
 from PIL import Image
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.callbacks import export_files, render_grid
@@ -33,7 +34,6 @@ pytestmark = pytest.mark.e2e
 
 MODEL = "digits_cnn"
 SHOT = "/tmp/e2e_shot.png"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # What the activation graph draws: one fingerprint per trace (plotly 7 sends typed arrays).
 _GRAPH = f"document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot')"
@@ -57,7 +57,7 @@ def start(dash_duo):
     app = create_app()
     dash_duo.start_server(app)
     recipe = app.workbench.default_recipe(MODEL)
-    summary = render_grid(app.workbench, recipe, 3, 3, 15, 1)[3]
+    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 15, 1)[3]
     dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
     until(lambda: panels(dash_duo) > 0, timeout=10, msg="no heatmap drawn")
     return app
@@ -117,9 +117,9 @@ def upload(dash_duo, path: Path) -> None:
     dash_duo.find_element(f"{sel(ids.PATTERN_UPLOAD)} input[type=file]").send_keys(str(path))
 
 
-def layer_titles(app, recipe: dict, limit: int) -> list[str]:
+def layer_titles(app, recipe, limit: int) -> list[str]:
     """Panel titles in order for ``limit`` (one per page with a 1×1 grid)."""
-    _, extraction, _ = app.workbench.extraction(recipe)
+    extraction = app.workbench.extraction(recipe).extraction
     titles = []
     for act in extraction.activations:
         h, w = (1, act.shape[0]) if len(act.shape) == 1 else act.shape[:2]
@@ -146,7 +146,7 @@ def test_page_loads_with_default_grid(dash_duo):
     recipe = app.workbench.default_recipe(MODEL)
     first = layer_titles(app, recipe, 15)[0]
     dash_duo.wait_for_contains_text(sel(ids.ACTIVATION_GRAPH), first)
-    dash_duo.wait_for_text_to_equal(sel(ids.PATTERN_INFO), app.workbench.describe(recipe))
+    dash_duo.wait_for_text_to_equal(sel(ids.PATTERN_INFO), recipe.describe())
     dash_duo.wait_for_contains_text(sel(ids.PREDICTION_GRAPH), "prediction:")
     shape = "×".join(map(str, app.workbench.input_shape(MODEL)))
     dash_duo.wait_for_contains_text(sel(ids.PATTERN_GRAPH), f"input {shape}")
@@ -186,7 +186,7 @@ def test_size_limit_changes_how_many_panels_show(dash_duo):
     assert panels(dash_duo) == min(9, len(layer_titles(app, recipe, 15)))
 
     press(dash_duo, ids.SIZE_LIMIT, Keys.HOME)
-    summary = render_grid(app.workbench, recipe, 3, 3, 0, 1)[3]
+    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 0, 1)[3]
     dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary)
     every = len(layer_titles(app, recipe, 0))
     until(lambda: panels(dash_duo) == min(9, every), timeout=10, msg="panels at limit 0")
@@ -194,7 +194,7 @@ def test_size_limit_changes_how_many_panels_show(dash_duo):
 
     press(dash_duo, ids.SIZE_LIMIT, Keys.END)
     top = slider_value(dash_duo, ids.SIZE_LIMIT, "aria-valuemax")
-    summary = render_grid(app.workbench, recipe, 3, 3, top, 1)[3]
+    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, top, 1)[3]
     dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary)
     dash_duo.wait_for_contains_text(
         sel(ids.ACTIVATION_GRAPH), f"no layer output is larger than {top}×{top}"
@@ -207,7 +207,7 @@ def test_size_limit_changes_how_many_panels_show(dash_duo):
     until(lambda: abs(slider_value(dash_duo, ids.SIZE_LIMIT) - 15) <= 5, 5, msg="near mark 15")
     limit = slider_value(dash_duo, ids.SIZE_LIMIT)
     dash_duo.wait_for_text_to_equal(
-        sel(ids.GRID_SUMMARY), render_grid(app.workbench, recipe, 3, 3, limit, 1)[3]
+        sel(ids.GRID_SUMMARY), render_grid(app.workbench, recipe.to_store(), 3, 3, limit, 1)[3]
     )
     until(lambda: panels(dash_duo) == len(layer_titles(app, recipe, limit)), 10, msg="panels")
     assert dash_duo.get_logs() == []
@@ -278,7 +278,7 @@ def test_bad_upload_shows_a_helpful_error_and_the_app_goes_on(dash_duo, tmp_path
     text = dash_duo.find_element(alert).text
     assert "does not fit input" in text and str(shape) in text, text
     recipe = app.workbench.default_recipe(MODEL)
-    assert dash_duo.find_element(sel(ids.PATTERN_INFO)).text == app.workbench.describe(recipe)
+    assert dash_duo.find_element(sel(ids.PATTERN_INFO)).text == recipe.describe()
 
     # Over the upload limit: dcc.Upload drops the file, assets/upload-guard.js says why.
     big = tmp_path / "huge.npy"
@@ -305,7 +305,7 @@ def test_export_downloads_the_pages(dash_duo):
     recipe = app.workbench.default_recipe(MODEL)
     folder = dash_duo.download_path
 
-    name, expected = export_files(app.workbench, recipe, 3, 3, 15)
+    name, expected = export_files(app.workbench, recipe.to_store(), 3, 3, 15)
     click(dash_duo, ids.EXPORT_BUTTON)
     data = wait_for_download(folder, name)
     # Member by member: the zip's headers carry the time it was written.
@@ -315,7 +315,7 @@ def test_export_downloads_the_pages(dash_duo):
         for member in names:
             assert archive.read(member) == ref.read(member), member
 
-    page_name, page = export_files(app.workbench, recipe, 3, 3, 15, page=1)
+    page_name, page = export_files(app.workbench, recipe.to_store(), 3, 3, 15, page=1)
     click(dash_duo, ids.PAGE_EXPORT_BUTTON)
     assert wait_for_download(folder, page_name) == page
     time.sleep(0.2)  # let Chromium settle the file list before the final check

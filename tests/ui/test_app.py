@@ -15,12 +15,15 @@ import keras
 import numpy as np
 import pytest
 
+from layerviz.config import assets_dir
 from layerviz.errors import ModelLoadError, PatternError
-from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
-from layerviz.ui.app import ASSETS_DIR, MAX_REQUEST_BYTES, create_app
+from layerviz.ui.app import MAX_REQUEST_BYTES, create_app
 from layerviz.ui.callbacks import choose_pattern, render_grid
+from layerviz.ui.recipe import SeedRecipe, recipe_from_store
 
+ASSETS_DIR = assets_dir()
 TINY_SHAPE = (12, 12, 1)
 EXTERNAL = re.compile(r"""(?:https?:)?//[^\s"'<>]+""", re.IGNORECASE)
 
@@ -99,10 +102,11 @@ def test_in_memory_model_opens_with_its_pattern(tiny_app, tiny_pattern):
     workbench = tiny_app.workbench
     choice = choose_pattern(workbench, None, "tiny")
     assert choice.error is None
-    assert choice.recipe["kind"] == "upload"
+    assert choice.recipe["kind"] == "code"
     assert choice.sample_options == []
     assert choice.model_info == "input 12×12×1"
-    np.testing.assert_array_equal(workbench.pattern(choice.recipe)[0], tiny_pattern)
+    recipe = recipe_from_store(choice.recipe)
+    np.testing.assert_array_equal(workbench.pattern(recipe)[0], tiny_pattern)
     figure, n_pages, _, summary = render_grid(workbench, choice.recipe, 3, 3, 0, 1)
     assert figure.layout.annotations[0].text.startswith("1: c1")
     assert n_pages == 1
@@ -112,12 +116,22 @@ def test_in_memory_model_opens_with_its_pattern(tiny_app, tiny_pattern):
 def test_in_memory_model_alone():
     app = create_app(tiny_model(), include_bundled=False)
     assert app.workbench.model_names == ["tiny"]
-    assert app.workbench.default_recipe("tiny") == {"model": "tiny", "kind": "seed", "seed": 0}
+    assert app.workbench.default_recipe("tiny") == SeedRecipe("tiny", 0)
 
 
 def test_pattern_that_does_not_fit_fails_at_once():
     with pytest.raises(PatternError, match="does not fit"):
         create_app(tiny_model(), np.zeros((5, 5), dtype=np.float32))
+
+
+def test_a_bundled_model_by_path_opens_as_the_bundled_model():
+    from layerviz.config import models_dir
+
+    app = create_app(models_dir() / "digits_cnn.keras")
+    assert app.workbench.model_names.count("digits_cnn") == 1
+    assert app.workbench.entry_title("digits_cnn") == app.workbench.entry("digits_cnn").title
+    assert "in memory" not in app.workbench.entry_title("digits_cnn")
+    assert component(app, ids.MODEL_SELECT).value == "digits_cnn"
 
 
 def test_unknown_model_name_fails_at_once():

@@ -13,13 +13,15 @@ import shutil
 import zipfile
 
 import numpy as np
+import plotly.colors
 import pytest
 from dash import no_update
+from helpers import PNG_MAGIC, npy_bytes
 from PIL import Image
 
 from layerviz import plot_pattern_process
 from layerviz.errors import PatternError
-from layerviz.patterns import MAX_PATTERN_BYTES
+from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.callbacks import (
     choose_pattern,
@@ -28,10 +30,10 @@ from layerviz.ui.callbacks import (
     render_grid,
     render_pattern,
 )
-from layerviz.workbench import Workbench
+from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def seed_recipe(workbench) -> dict:
 @pytest.fixture(scope="module")
 def map_sides(workbench, seed_recipe) -> list[tuple[int, int]]:
     """(h, w) of every layer's maps, read straight from the activation shapes."""
-    _, extraction, _ = workbench.extraction(seed_recipe)
+    extraction = workbench.extraction(recipe_from_store(seed_recipe)).extraction
     sides = []
     for act in extraction.activations:
         sides.append((1, act.shape[0]) if len(act.shape) == 1 else act.shape[:2])
@@ -67,12 +69,6 @@ def n_larger(sides: list[tuple[int, int]], limit: int) -> int:
 
 def data_url(data: bytes, mime: str = "application/octet-stream") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
 
 
 def png_bytes(height: int, width: int) -> bytes:
@@ -93,7 +89,7 @@ def test_page_load_gives_default_sample_and_options(workbench, shape):
     choice = choose_pattern(workbench, None, MODEL)
     entry = workbench.entry(MODEL)
     assert choice.error is None
-    assert choice.recipe == workbench.default_recipe(MODEL)
+    assert choice.recipe == workbench.default_recipe(MODEL).to_store()
     assert choice.recipe == {"model": MODEL, "kind": "sample", "sample": entry.default_sample}
     assert [o["value"] for o in choice.sample_options] == [s.name for s in entry.samples]
     assert choice.sample_value == entry.default_sample
@@ -105,7 +101,7 @@ def test_model_select_switches_model_and_samples(workbench):
     choice = choose_pattern(workbench, ids.MODEL_SELECT, "article_dense", sample="digit_3.png")
     assert choice.error is None
     assert choice.recipe["model"] == "article_dense"
-    assert choice.recipe == workbench.default_recipe("article_dense")
+    assert choice.recipe == workbench.default_recipe("article_dense").to_store()
     names = [s.name for s in workbench.entry("article_dense").samples]
     assert [o["value"] for o in choice.sample_options] == names
     assert "input 50×50" in choice.model_info
@@ -154,8 +150,8 @@ def test_good_npy_upload_gives_upload_recipe(workbench, shape):
     assert choice.error is None
     assert choice.recipe["kind"] == "upload"
     assert choice.recipe["filename"] == "a.npy"
-    np.testing.assert_array_equal(workbench.pattern(choice.recipe)[0], array)
-    assert workbench.extraction(choice.recipe)[2] is True  # choose_pattern ran it already
+    np.testing.assert_array_equal(workbench.pattern(recipe_from_store(choice.recipe))[0], array)
+    assert workbench.extraction(recipe_from_store(choice.recipe)).cached  # choose_pattern ran it
     assert render_pattern(workbench, choice.recipe)[2] == "uploaded a.npy"
 
 
@@ -163,7 +159,7 @@ def test_good_png_upload_is_resized_to_the_input(workbench, shape):
     url = data_url(png_bytes(2 * shape[0] + 3, 2 * shape[1] + 3), "image/png")
     choice = choose_pattern(workbench, ids.PATTERN_UPLOAD, MODEL, upload=url, filename="d.png")
     assert choice.error is None
-    assert workbench.pattern(choice.recipe).shape == (1, *shape)
+    assert workbench.pattern(recipe_from_store(choice.recipe)).shape == (1, *shape)
 
 
 def _wrong_shape_npy(shape: tuple[int, ...]) -> str:
@@ -247,7 +243,7 @@ def test_size_limit_changes_how_many_layers_pass(workbench, seed_recipe, map_sid
 
 def test_default_limit_panels_are_titled_with_index_and_name(workbench, seed_recipe):
     figure, *_ = render_grid(workbench, seed_recipe, 3, 3, 15, 1)
-    _, extraction, _ = workbench.extraction(seed_recipe)
+    extraction = workbench.extraction(recipe_from_store(seed_recipe)).extraction
     first = extraction.activations[0]
     titles = [a.text for a in figure.layout.annotations]
     assert titles[0].startswith(f"{first.index}: {first.name}")
@@ -290,15 +286,67 @@ def test_limit_above_every_map_gives_empty_state(workbench, seed_recipe, map_sid
     assert summary == f"0 of {len(map_sides)} layers shown"
 
 
-@pytest.mark.parametrize(("colorscale", "shared"), [("Magma", False), ("RdBu", True)])
-def test_colorscale_and_shared_colorbar(workbench, seed_recipe, colorscale, shared):
+def colors_of(scale) -> list[str]:
+    return [color for _, color in scale]
+
+
+@pytest.mark.parametrize(
+    ("colorscale", "shared", "drawn"),
+    [
+        ("Magma", False, "Magma"),
+        ("RdBu", True, "RdBu"),
+        ("A" * 100_000, False, "Viridis"),  # not offered: the default, not an echo into logs
+        (["Magma"], True, "Viridis"),
+    ],
+)
+def test_colorscale_reaches_the_figure(workbench, seed_recipe, colorscale, shared, drawn):
     figure, *_ = render_grid(workbench, seed_recipe, 2, 2, 0, 1, colorscale, shared)
     heatmaps = [t for t in figure.data if t.type == "heatmap"]
+    expected = colors_of(plotly.colors.get_colorscale(drawn))
+    assert heatmaps
     if shared:
         assert all(t.coloraxis == "coloraxis" for t in heatmaps)
-        assert figure.layout.coloraxis.colorscale is not None
+        assert colors_of(figure.layout.coloraxis.colorscale) == expected
     else:
-        assert all(t.colorscale is not None for t in heatmaps)
+        assert all(colors_of(t.colorscale) == expected for t in heatmaps)
+
+
+@pytest.mark.parametrize(
+    "store",
+    [[1, 2], "seed", 7, True, None, {"model": ["digits_cnn"], "kind": "seed", "seed": 1}],
+)
+def test_malformed_recipes_from_a_browser_are_clear_errors(workbench, store, caplog):
+    with pytest.raises(PatternError, match="malformed pattern recipe"):
+        render_grid(workbench, store, 3, 3, 15, 1)
+    with pytest.raises(PatternError, match="malformed pattern recipe"):
+        export_files(workbench, store, 3, 3, 15)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (float("inf"), float("-inf"), float("nan"), float("inf")),
+        ("3", [3], {"a": 1}, True),
+        (None, None, None, None),
+        (-5, 99, 10**30, -(10**30)),
+    ],
+)
+def test_grid_values_from_a_browser_never_reach_the_core_unchecked(workbench, seed_recipe, values):
+    rows, cols, limit, page = values
+    figure, n_pages, shown, _ = render_grid(workbench, seed_recipe, rows, cols, limit, page)
+    assert 1 <= shown <= n_pages
+    assert figure.layout.height > 0
+
+
+@pytest.mark.parametrize(
+    ("model", "seed"), [(["digits_cnn"], 1), ("digits_cnn", True), ("digits_cnn", float("inf"))]
+)
+def test_malformed_choices_are_messages(workbench, model, seed, caplog):
+    choice = choose_pattern(workbench, ids.SEED_INPUT, model, seed=seed)
+    assert choice.error and "Something went wrong" not in choice.error
+    assert choice.recipe is no_update
+    assert caplog.records == []
 
 
 def test_rerender_is_served_from_cache(workbench, monkeypatch):
@@ -319,7 +367,7 @@ def test_rerender_is_served_from_cache(workbench, monkeypatch):
         render_grid(workbench, choice.recipe, rows, cols, limit, page)
     export_files(workbench, choice.recipe, 3, 3, 0, page=1)
     assert len(calls) == 1  # sliders, pages and exports never run the model again
-    assert workbench.extraction(choice.recipe)[2] is True
+    assert workbench.extraction(recipe_from_store(choice.recipe)).cached
 
 
 # --- export_files --------------------------------------------------------------------------
@@ -334,7 +382,7 @@ def test_export_zip_matches_plot_pattern_process(workbench, seed_recipe, map_sid
 
     written = plot_pattern_process(
         workbench.entry(MODEL).model,
-        workbench.pattern(seed_recipe),
+        workbench.pattern(recipe_from_store(seed_recipe)),
         tmp_path,
         grid_size=(rows, cols),
         limit_size_layer=(limit, limit),

@@ -21,7 +21,7 @@ def test_show_serves_the_model_it_is_given(runs, article_model):
     assert kwargs["port"] == 8123 and kwargs["debug"] is False
     assert app.workbench.model_names[0] == model.name
     recipe = app.workbench.default_recipe(model.name)
-    assert recipe["kind"] == "upload"
+    assert recipe.describe() == "pattern given in code"
     assert not app.workbench.pattern(recipe).any()
 
 

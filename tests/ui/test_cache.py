@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from layerviz.cache import ByteLRU
+from layerviz.ui.cache import ByteLRU
 
 
 def lru(max_bytes: int) -> ByteLRU[bytes]:

@@ -1,0 +1,72 @@
+"""What every dashboard callback shares: turning what a browser sent into core values, safely.
+
+Everything a browser sends is untrusted: a recipe that is a list, a page of ``Infinity``, a
+colour scale of 16 MB. These helpers validate at the boundary, so the core sees only checked
+values, and a user's mistake is a short message, never a traceback in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from layerviz.errors import LayervizError
+from layerviz.grid import GridSettings
+from layerviz.ui.recipe import Recipe, recipe_from_store
+from layerviz.ui.workbench import PatternRun, Workbench
+
+__all__ = [
+    "COLORSCALES",
+    "DEFAULT_COLORSCALE",
+    "MAX_LOGGED_CHARS",
+    "colorscale_of",
+    "current_run",
+    "error_text",
+    "grid_settings",
+    "log",
+]
+
+log = logging.getLogger("layerviz.ui")
+
+#: The colour scales offered; viridis (the article's) first and default, colour-blind-safe
+#: ones (viridis, cividis) among them.
+COLORSCALES = ("Viridis", "Cividis", "Magma", "Inferno", "Greys", "RdBu")
+DEFAULT_COLORSCALE = "Viridis"
+#: How much of an unexpected error's message goes into the log.
+MAX_LOGGED_CHARS = 300
+
+
+def error_text(exc: BaseException) -> str:
+    """What a user sees: our own errors verbatim, anything else without internals.
+
+    Unexpected errors are logged with their type and a truncated message (and the traceback,
+    as they are bugs); a request can never make the log line long.
+    """
+    if isinstance(exc, LayervizError):
+        return str(exc)
+    message = str(exc)
+    if len(message) > MAX_LOGGED_CHARS:
+        message = message[:MAX_LOGGED_CHARS] + f"… ({len(str(exc))} characters)"
+    log.error("unexpected %s in a dashboard callback: %s", type(exc).__name__, message)
+    return f"Something went wrong ({type(exc).__name__}); the details are in the server log."
+
+
+def current_run(workbench: Workbench, store_data: Any) -> tuple[Recipe, PatternRun]:
+    """The recipe in the pattern store and its pattern and extraction (from the cache).
+
+    Raises:
+        PatternError: malformed store data, or a pattern no longer kept.
+        ModelLoadError: an unknown model.
+    """
+    recipe = recipe_from_store(store_data)
+    return recipe, workbench.extraction(recipe)
+
+
+def grid_settings(rows: Any, cols: Any, limit: Any) -> GridSettings:
+    """Grid settings from the sliders' values (clamped; garbage falls back to the defaults)."""
+    return GridSettings(rows, cols, limit)
+
+
+def colorscale_of(value: Any) -> str:
+    """``value`` when it is one of the offered colour scales, else the default."""
+    return value if isinstance(value, str) and value in COLORSCALES else DEFAULT_COLORSCALE

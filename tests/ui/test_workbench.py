@@ -1,0 +1,139 @@
+"""The dashboard's back room, without Dash: models, pattern recipes and the extraction cache."""
+
+import numpy as np
+import pytest
+from helpers import npy_bytes
+
+from layerviz.errors import ModelLoadError, ModelStructureError, PatternError
+from layerviz.ui.recipe import CodeRecipe, SampleRecipe, SeedRecipe, UploadRecipe
+from layerviz.ui.workbench import PatternRun, Workbench, pattern_digest
+
+
+@pytest.fixture
+def workbench(article_model):
+    return Workbench({"article": article_model}, include_bundled=False)
+
+
+def test_in_memory_models_are_offered_by_name(workbench):
+    assert workbench.model_names == ["article"]
+    assert workbench.input_shape("article") == (50, 50)
+    assert workbench.entry_title("article") == "article (in memory)"
+
+
+@pytest.mark.parametrize("name", ["nope", ["digits_cnn"], None, 7])
+def test_unknown_model_names_the_offered_ones(workbench, name):
+    with pytest.raises(ModelLoadError, match="offered: article"):
+        workbench.entry(name)
+    with pytest.raises(ModelLoadError, match="offered: article"):
+        workbench.entry_title(name)
+
+
+def test_no_model_at_all_is_an_error():
+    with pytest.raises(ModelLoadError, match="no model"):
+        Workbench({}, include_bundled=False)
+
+
+def test_default_is_seed_zero_without_samples(workbench):
+    recipe = workbench.default_recipe("article")
+    assert recipe == SeedRecipe("article", 0)
+    pattern = workbench.pattern(recipe)
+    assert pattern.shape == (1, 50, 50) and pattern.dtype == np.float32
+
+
+def test_a_pattern_set_in_code_becomes_the_default(workbench):
+    given = np.full((50, 50), 0.5, np.float32)
+    recipe = workbench.set_default_pattern("article", given)
+    assert isinstance(recipe, CodeRecipe)
+    assert workbench.default_recipe("article") == recipe
+    assert recipe.describe() == "pattern given in code"
+    np.testing.assert_array_equal(workbench.pattern(recipe)[0], given)
+
+
+def test_a_pattern_set_in_code_must_fit(workbench):
+    with pytest.raises(PatternError, match=r"\(4, 4\).*\(50, 50\)"):
+        workbench.set_default_pattern("article", np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize(
+    ("recipe", "message"),
+    [
+        (SampleRecipe("article", "digit.png"), "no sample 'digit.png'"),
+        (UploadRecipe("article", "0" * 24, "x.npy"), "upload it again"),
+        (CodeRecipe("article", "0" * 24), "upload it again"),
+    ],
+)
+def test_recipes_that_name_nothing_kept_are_pattern_errors(workbench, recipe, message):
+    with pytest.raises(PatternError, match=message):
+        workbench.pattern(recipe)
+
+
+def test_uploads_are_kept_under_their_digest(workbench):
+    data = np.ones((50, 50), np.float32)
+    recipe = workbench.add_upload("article", npy_bytes(data), "ones.npy")
+    assert recipe == UploadRecipe("article", pattern_digest(data[np.newaxis]), "ones.npy")
+    np.testing.assert_array_equal(workbench.pattern(recipe)[0], data)
+
+
+def test_extraction_is_computed_once_per_model_and_pattern(workbench):
+    recipe = SeedRecipe("article", 123)
+    first = workbench.extraction(recipe)
+    second = workbench.extraction(recipe)
+    assert isinstance(first, PatternRun)
+    assert (first.cached, second.cached) == (False, True)
+    assert second.extraction is first.extraction
+    assert first.pattern.shape == (1, 50, 50)
+    assert [a.name for a in first.extraction.activations][:2] == ["dense", "my_dense"]
+    assert first.extraction.outputs[0].shape == (5,)
+
+
+def test_different_patterns_are_cached_apart(workbench):
+    a = workbench.extraction(SeedRecipe("article", 1)).extraction
+    b = workbench.extraction(SeedRecipe("article", 2)).extraction
+    assert not np.array_equal(a.activations[0].array, b.activations[0].array)
+
+
+def test_a_bundled_model_loaded_in_code_keeps_its_samples_and_classes(repo_models_dir):
+    from layerviz import load_model
+
+    bench = Workbench({"digits_cnn": load_model("digits_cnn")})
+    entry = bench.entry("digits_cnn")
+    assert entry.class_names == tuple("0123456789")
+    assert "digit_3.png" in {s.name for s in entry.samples}
+    assert bench.model_names.count("digits_cnn") == 1
+    assert bench.default_recipe("digits_cnn") == SampleRecipe("digits_cnn", "digit_3.png")
+
+
+def test_a_multi_input_model_is_refused_with_a_reason(keras_session):
+    import keras
+
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    model = keras.Model([a, b], keras.layers.Add()([a, b]), name="two")
+    bench = Workbench({"two": model}, include_bundled=False)
+    with pytest.raises(ModelStructureError, match="2 inputs"):
+        bench.entry("two")
+
+
+def test_an_input_whose_first_axis_is_1_takes_uploads(keras_session):
+    # (1, 10) is the input's own shape: nothing takes its 1 for a batch axis.
+    import keras
+
+    inputs = keras.Input((1, 10))
+    model = keras.Model(inputs, keras.layers.LSTM(3)(inputs), name="one_step")
+    bench = Workbench({"one_step": model}, include_bundled=False)
+    recipe = bench.add_upload("one_step", npy_bytes(np.ones((1, 10), np.float32)), "step.npy")
+    assert bench.pattern(recipe).shape == (1, 1, 10)
+    assert isinstance(bench.set_default_pattern("one_step", np.zeros((1, 10))), CodeRecipe)
+
+
+def test_token_id_models_get_integer_patterns(keras_session):
+    import keras
+
+    inputs = keras.Input((12,), dtype="int32")
+    x = keras.layers.Embedding(9, 4, name="embed")(inputs)
+    model = keras.Model(inputs, keras.layers.LSTM(3, name="lstm")(x), name="tokens")
+    bench = Workbench({"tokens": model}, include_bundled=False)
+    run = bench.extraction(SeedRecipe("tokens", 5))
+    assert run.pattern.dtype == np.int32
+    assert run.pattern.min() >= 0 and run.pattern.max() < 9
+    embedded = run.extraction.activations[0].array
+    assert np.abs(embedded).sum() > 0  # ids, not float noise cast to zeros
