@@ -185,9 +185,8 @@ def activation_grid(
         height_per_row: figure height per grid row, in pixels.
 
     Returns:
-        The figure; hovering a pixel shows the layer, row, column (in the original image's
-        coordinates) and value. Heatmap ``z`` values are typed-array specs (see
-        ``typed_array``).
+        The figure; hover shows the layer, row, column (in the original image's coordinates)
+        and value. Heatmap ``z`` values are typed-array specs (``typed_array``).
 
     Raises:
         ArgumentError: the grid is smaller than 1×1 or the page does not fit in it.
@@ -215,13 +214,12 @@ def activation_grid(
         image, factor = (
             downsample(layer.image, max_panel_pixels) if max_panel_pixels else (layer.image, 1)
         )
-        trace = _panel_trace(layer, image, factor, axes)
-        if shared_colorbar:
-            trace["coloraxis"] = "coloraxis"
-        else:
-            trace["colorscale"] = colorscale
-            trace["colorbar"] = _panel_colorbar(x_dom, y_dom)
-        traces.append(trace)
+        colour = (
+            {"coloraxis": "coloraxis"}
+            if shared_colorbar
+            else _panel_colour(colorscale, x_dom, y_dom)
+        )
+        traces.append({**_panel_trace(layer, image, factor, axes), **colour})
         titles.append(_panel_title(layer, factor, x_dom, y_dom))
         layout.update(_panel_axes(axes, x_dom, y_dom, image.shape))
 
@@ -276,9 +274,9 @@ def _panel_trace(layer: VisibleLayer, image: np.ndarray, factor: int, axes: _Axe
     )
 
 
-def _panel_colorbar(x_dom, y_dom) -> dict:
-    """A slim colorbar right of its panel, as tall as the panel."""
-    return dict(
+def _panel_colour(colorscale: str, x_dom, y_dom) -> dict:
+    """A panel's own colour scale, with a slim colorbar right of it, as tall as the panel."""
+    colorbar = dict(
         x=x_dom[1] + 0.005,
         xanchor="left",
         y=(y_dom[0] + y_dom[1]) / 2,
@@ -288,6 +286,7 @@ def _panel_colorbar(x_dom, y_dom) -> dict:
         outlinewidth=0,
         tickfont=dict(size=9),
     )
+    return {"colorscale": colorscale, "colorbar": colorbar}
 
 
 def _panel_title(layer: VisibleLayer, factor: int, x_dom, y_dom) -> dict:
