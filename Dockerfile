@@ -23,5 +23,5 @@ RUN pip install --no-deps -e . \
 USER layerviz
 
 EXPOSE 8050
-# One worker process holds the models and the activation cache; threads serve the callbacks.
-CMD ["gunicorn", "--bind", "0.0.0.0:8050", "--workers", "1", "--threads", "4", "--timeout", "120", "app:server"]
+# layerviz/ui/gunicorn_conf.py: one worker (it holds the models and the activation cache), 4 threads.
+CMD ["gunicorn", "-c", "python:layerviz.ui.gunicorn_conf", "app:server"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ __all__ = [
     "ACCEPTED_EXTENSIONS",
     "MAX_CSV_LINE_CHARS",
     "MAX_CSV_ROWS",
+    "MAX_DECODED_BYTES",
     "MAX_IMAGE_PIXELS",
     "MAX_NPZ_MEMBERS",
     "MAX_PATTERN_BYTES",
@@ -38,6 +40,14 @@ MAX_NPZ_MEMBERS = 8
 MAX_CSV_LINE_CHARS = 1_000_000
 MAX_CSV_ROWS = 100_000
 MAX_IMAGE_PIXELS = 4096 * 4096
+#: Bytes an image may take once decoded (a 4096×4096 RGBA photo); a 42 kB PNG can declare more.
+MAX_DECODED_BYTES = 64 * 2**20
+#: Images decoded at once, across threads. A large one (over ``LARGE_DECODE_BYTES``) holds
+#: several times its decoded size while it is converted, so large ones go one at a time.
+MAX_CONCURRENT_DECODES = 2
+LARGE_DECODE_BYTES = 16 * 2**20
+_DECODES = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
+_LARGE_DECODES = threading.BoundedSemaphore(1)
 ACCEPTED_EXTENSIONS = (".npy", ".npz", ".csv", ".png", ".jpg", ".jpeg")
 
 _NPZ_PREFERRED = ("pattern", "pattern.npy", "x", "x.npy")
@@ -171,6 +181,8 @@ def _read_npz(data: bytes, target: Shape, dtype: np.dtype) -> np.ndarray:
             declared = sum(info.file_size for info in infos)  # refuse before unpacking any
             _refuse_over(declared, MAX_PATTERN_BYTES, ".npz members declare", "bytes unpacked")
             info = _choose_member(infos)
+            if info.flag_bits & 0x1:  # zipfile would say so with the member's raw repr
+                raise PatternError(f"member {info.filename!r} is encrypted; give a plain .npz")
             with archive.open(info) as member:
                 member_data = member.read(MAX_PATTERN_BYTES + 1)
     except PatternError:
@@ -253,24 +265,56 @@ def _read_image(data: bytes, target: Shape, dtype: np.dtype) -> np.ndarray:
         with image:
             size = f"image is {image.width}x{image.height} ="  # from the header, before decoding
             _refuse_over(image.width * image.height, MAX_IMAGE_PIXELS, size, "pixels")
+            decoded = f"image decodes to {image.width}x{image.height} {image.mode} ="
+            _refuse_over(_decoded_bytes(image), MAX_DECODED_BYTES, decoded, "bytes")
             if image.format == "PNG":
                 _refuse_damaged_png(data)
-            try:
-                image.load()
-                ImageOps.exif_transpose(image, in_place=True)
-                if image.mode.startswith("I"):  # 16-bit grey: keep its range, not clip at 255
-                    wide = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
-                    image = Image.fromarray((wide >> 8).astype(np.uint8))
-                if mode != "RGBA" and image.has_transparency_data:  # as a browser shows it
-                    white = Image.new("RGBA", image.size, "white")
-                    image = Image.alpha_composite(white, image.convert("RGBA"))
-                image = image.convert(mode)
-                if image.size != (target[1], target[0]):
-                    image = image.resize((target[1], target[0]), Image.Resampling.BILINEAR)
-            except (*_READ_ERRORS, *bombs) as exc:
-                raise PatternError(f"could not decode the image: {exc}") from None
-            array = np.asarray(image, dtype=np.float32) / np.float32(255)
+            slot = _LARGE_DECODES if _decoded_bytes(image) > LARGE_DECODE_BYTES else _DECODES
+            with slot:
+                try:
+                    image = _decode(image, mode, (target[1], target[0]))
+                except (*_READ_ERRORS, *bombs) as exc:
+                    raise PatternError(f"could not decode the image: {exc}") from None
+                array = np.asarray(image, dtype=np.float32) / np.float32(255)
     return array.reshape((1, *target))
+
+
+def _decoded_bytes(image: Image.Image) -> int:
+    """Bytes Pillow will hold once ``image`` is decoded, known from its header."""
+    bits = {"1": 1, "L": 8, "P": 8, "LA": 16, "PA": 16, "RGB": 24, "RGBA": 32, "CMYK": 32}
+    per_pixel = bits.get(image.mode, 32) / 8  # I;16 modes are 2 bytes, I and F are 4
+    if image.mode.startswith("I;16"):
+        per_pixel = 2
+    return int(image.width * image.height * per_pixel)
+
+
+def _decode(image: Image.Image, mode: str, size: tuple[int, int]) -> Image.Image:
+    """Decode at the smallest size that still fills ``size``, then convert and resize.
+
+    A JPEG is decoded at 1/2, 1/4 or 1/8 scale when that is still larger than the input
+    (``draft``); 16-bit grey is brought to 8 bits in place, never through a wider copy.
+    """
+    if image.format == "JPEG":
+        image.draft(image.mode, (size[0] * 2, size[1] * 2))
+    image.load()
+    ImageOps.exif_transpose(image, in_place=True)
+    if image.mode.startswith("I"):  # 16-bit grey: keep its range, not clip at 255
+        image = _eight_bit(image)
+    if mode != "RGBA" and image.has_transparency_data:  # as a browser shows it
+        white = Image.new("RGBA", image.size, "white")
+        image = Image.alpha_composite(white, image.convert("RGBA"))
+    image = image.convert(mode)
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    return image
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit (or 32-bit integer) grey image as 8-bit grey, its top 8 bits of 16."""
+    wide = np.asarray(image)
+    if wide.dtype.itemsize > 2:  # mode "I": clip to 16 bits first, in its own width
+        wide = np.clip(wide, 0, 65535)
+    return Image.fromarray((wide >> 8).astype(np.uint8))
 
 
 def _refuse_damaged_png(data: bytes) -> None:

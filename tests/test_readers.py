@@ -604,3 +604,46 @@ def test_integer_inputs_read_whole_numbers_as_ids():
     np.testing.assert_array_equal(out, [[3, 0, 7]])
     with pytest.raises(PatternError, match="whole numbers"):
         read_pattern(npy(np.array([0.5, 1.0, 2.0])), "ids.npy", (3,), np.int32)
+
+
+def encrypted_npz() -> bytes:
+    """An .npz whose member says it is encrypted (zipfile cannot write one, so flip the flag)."""
+    data = bytearray(npz({"pattern.npy": npy(digit())}))
+    local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
+    data[local + 6] |= 0x1
+    data[central + 8] |= 0x1
+    return bytes(data)
+
+
+def test_an_encrypted_npz_says_so_in_words():
+    with pytest.raises(PatternError) as caught:
+        read_pattern(encrypted_npz(), "secret.npz", (28, 28))
+    message = str(caught.value)
+    assert message == "secret.npz: member 'pattern.npy' is encrypted; give a plain .npz"
+    assert "ZipInfo" not in message
+
+
+def sixteen_bit_png(side: int = 4096) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((side, side), 1234, dtype=np.uint16)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_small_file_that_decodes_to_a_large_image_stays_small_in_memory():
+    data = sixteen_bit_png()
+    assert len(data) < 100_000  # 42 kB on disk, 32 MB decoded
+    tracemalloc.start()
+    try:
+        out = read_pattern(data, "grey16.png", (32, 32, 1))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(out, 1234 // 256 / 255, atol=1e-6)
+    # The 16-bit pixels go to 8 bits in their own width: no int64 copies (they took 256 MB).
+    assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MiB of Python/numpy memory"
+
+
+def test_decoded_bytes_are_bounded_before_decoding(monkeypatch):
+    monkeypatch.setattr(readers, "MAX_DECODED_BYTES", 2**20)
+    with pytest.raises(PatternError, match="image decodes to 1024x1024 I;16 = 2097152 bytes, over"):
+        read_pattern(sixteen_bit_png(1024), "grey16.png", (32, 32, 1))

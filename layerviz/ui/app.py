@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import keras
@@ -11,6 +12,7 @@ from layerviz.bundled import bundled_model_of
 from layerviz.config import assets_dir
 from layerviz.loading import load_model
 from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.ui import guard
 from layerviz.ui.callbacks import register_callbacks
 from layerviz.ui.features import FEATURES
 from layerviz.ui.layout import page
@@ -29,6 +31,7 @@ def create_app(
     *,
     include_bundled: bool = True,
     cache_bytes: int | None = None,
+    embeddable: bool = False,
 ) -> Dash:
     """Build a dashboard app.
 
@@ -38,6 +41,8 @@ def create_app(
         pattern: the pattern to open ``model`` with (default: its sample, or random seed 0).
         include_bundled: also offer the bundled models in the model list.
         cache_bytes: budget of the server-side activation cache.
+        embeddable: let other pages show this one in a frame (``layerviz.show`` in Jupyter);
+            by default ``frame-ancestors 'none'``.
 
     Returns:
         A ``Dash`` app; ``app.server`` is the Flask app for gunicorn.
@@ -54,7 +59,7 @@ def create_app(
     if pattern is not None:
         workbench.set_default_pattern(first, pattern)
 
-    app = Dash(
+    app = _Page(
         __name__,
         title="layerviz",
         update_title=None,
@@ -66,8 +71,23 @@ def create_app(
     register_callbacks(app, workbench)
     for feature in FEATURES:
         feature.register(app, workbench)
+    # After every callback is registered: the CSP names each inline script by its hash.
+    guard.install(app.server, list(app.csp_hashes()), embeddable=embeddable)
     app.workbench = workbench  # for tests and benchmarks
     return app
+
+
+class _Page(Dash):
+    """Dash, with a page that does not tell visitors which Python the server runs."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        config = kwargs.get("config", "")
+        kwargs["config"] = _PYTHON_VERSION.sub("", config)
+        return super().interpolate_index(**kwargs)
+
+
+#: The ``"python_version": "3.11.7 (main, ...)"`` entry of Dash's page config.
+_PYTHON_VERSION = re.compile(r'"python_version":\s*"(?:[^"\\]|\\.)*",\s*')
 
 
 def _models_of(model, include_bundled: bool) -> tuple[dict[str, keras.Model], str | None]:

@@ -37,8 +37,9 @@ def show(
         host: the address to listen on; keep the default unless others must reach it.
         jupyter_mode: Dash's Jupyter display mode; None picks ``"inline"`` in a notebook.
     """
-    app = create_app(model, pattern)
     mode = jupyter_mode or ("inline" if _in_notebook() else None)
+    # Inline and tab modes show the page in a notebook's frame.
+    app = create_app(model, pattern, embeddable=mode in ("inline", "jupyterlab"))
     if mode:
         app.run(jupyter_mode=mode, host=host, port=port, debug=False)
     else:
