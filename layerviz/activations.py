@@ -193,9 +193,6 @@ class ActivationExtractor:
                 self.skipped.append(SkippedLayer(index, entry.name, call.class_name, reason))
             else:
                 self._kept.append(_Kept(index, call.name, call.class_name, entry))
-        if call.untapped:
-            name = f"{call.name}:attention"
-            self.skipped.append(SkippedLayer(index, name, call.class_name, call.untapped))
 
     @property
     def layers(self) -> list[tuple[int, str, str]]:
@@ -336,12 +333,12 @@ def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[LayerCall]):
         if isinstance(layer, keras.Sequential):
             return _trace_model(layer, inputs, inner_prefix, taps)
         return _expand_functional(layer, inputs, inner_prefix, taps)
-    output, scores, untapped = call_layer(layer, args, kwargs)
+    output, scores = call_layer(layer, args, kwargs)
     # Only layers are listed, as in ``model.layers``: graph operations that are not layers
     # (a mask's ``not_equal``, a bare ``keras.ops`` call) run but keep the indices aligned.
     if isinstance(layer, keras.layers.Layer):
         name, class_name = prefix + layer.name, type(layer).__name__
-        taps.append(LayerCall(name, class_name, layer, output, scores, untapped))
+        taps.append(LayerCall(name, class_name, layer, output, scores))
     return output
 
 

@@ -60,31 +60,23 @@ class LayerCall:
     layer: object
     output: object
     scores: object = None
-    #: Why scores could not be tapped from an attention layer (None when they were, or n/a).
-    untapped: str | None = None
 
 
-def call_layer(layer, args: tuple, kwargs: dict) -> tuple[object, object, str | None]:
+def call_layer(layer, args: tuple, kwargs: dict) -> tuple[object, object]:
     """Call ``layer`` as the model does; for attention layers, also get the scores.
 
     Returns:
-        ``(output, scores, untapped)``: the output the model's next layers get, the attention
-        scores (None for other layers, or when the model's own call already returns them as
-        part of ``output``), and why an attention layer's scores were not tapped (or None).
+        ``(output, scores)``: the output the model's next layers get, and the attention
+        scores (None for other layers, and when the model's own call already returns them
+        as part of ``output``).
     """
     if not _is_attention(layer):
-        return layer(*args, **kwargs), None, None
+        return layer(*args, **kwargs), None
     bound = inspect.signature(layer.call).bind_partial(*args, **kwargs)
     if bound.arguments.get(_SCORES_ARG):
-        return layer(*args, **kwargs), None, None  # the model asked for them: its own output
-    if keras.config.is_flash_attention_enabled():
-        return (
-            layer(*args, **kwargs),
-            None,
-            "flash attention is enabled (keras.config), and it computes no attention scores",
-        )
+        return layer(*args, **kwargs), None  # the model asked for them: part of its output
     output, scores = _ScoresTap(layer)(*args, **kwargs)
-    return output, scores, None
+    return output, scores
 
 
 class _ScoresTap(keras.layers.Layer):
@@ -98,7 +90,7 @@ class _ScoresTap(keras.layers.Layer):
     """
 
     def __init__(self, attention, **kwargs):
-        super().__init__(name=f"{attention.name}_scores_tap", **kwargs)
+        super().__init__(**kwargs)  # an automatic, unique name: a shared layer gets several
         self.attention = attention
         # The query's padding mask passes on to the output, as MultiHeadAttention does.
         self.supports_masking = True

@@ -281,13 +281,18 @@ def test_scores_over_several_axes_are_skipped_with_a_reason(keras_session):
     assert [a.name for a in extractor.extract(np.zeros((4, 4, 3)))] == ["mha2d", "gap"]
 
 
-def test_flash_attention_leaves_the_scores_out_and_says_why(keras_session):
-    keras.config.enable_flash_attention()
-    try:
-        extractor = ActivationExtractor(make_block())
-    finally:
-        keras.config.disable_flash_attention()
-    assert extractor.layers[3][1] == "mha"
-    (skipped,) = extractor.skipped
-    assert skipped.name == "mha:attention"
-    assert "flash attention" in skipped.reason
+def test_a_shared_attention_layer_is_tapped_at_each_call(keras_session):
+    inputs = keras.Input((6, 4), name="sequence")
+    mha = layers.MultiHeadAttention(2, 2, name="mha")
+    x = mha(inputs, inputs)
+    x = mha(x, x, use_causal_mask=True)
+    model = keras.Model(inputs, layers.Flatten(name="flat")(x))
+    pattern = sequence(length=6)
+
+    acts = by_name(ActivationExtractor(model).extract(pattern))
+
+    first, second = acts["mha:attention"].array, acts["mha@2:attention"].array
+    _, want = mha(pattern, pattern, return_attention_scores=True)
+    np.testing.assert_allclose(first, keras.ops.convert_to_numpy(want)[0], atol=ATOL)
+    assert np.all(second[:, np.triu(np.ones((6, 6), dtype=bool), k=1)] == 0.0)
+    assert acts["mha@2:attention"].layer_name == "mha@2"
