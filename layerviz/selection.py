@@ -14,8 +14,9 @@ attention scores     ``heads`` maps of ``query × key``            one panel
 ===================  ==========================================  ===========
 
 and a layer is visible when both sides of its maps are larger than the limit (``>``, as in the
-article); for attention scores the sides are the query and key lengths. A montage tiles the channels in a near-square grid with one blank (NaN) pixel
-between tiles, so it reads as separate maps in matplotlib and Plotly alike.
+article); for attention scores the sides are the query and key lengths. A montage tiles the
+channels in a near-square grid with one blank (NaN) pixel between tiles, so it reads as
+separate maps in matplotlib and Plotly alike.
 """
 
 from __future__ import annotations

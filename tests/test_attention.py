@@ -33,9 +33,7 @@ def make_lstm_states() -> keras.Model:
     """The issue's model: Embedding, then an LSTM returning its sequence and both states."""
     tokens = keras.Input((12,), dtype="int32", name="tokens")
     x = layers.Embedding(30, 8, name="embed")(tokens)
-    seq, state_h, state_c = layers.LSTM(
-        6, return_sequences=True, return_state=True, name="lstm"
-    )(x)
+    seq, state_h, state_c = layers.LSTM(6, return_sequences=True, return_state=True, name="lstm")(x)
     pooled = layers.GlobalAveragePooling1D(name="pool")(seq)
     x = layers.Concatenate(name="merge")([pooled, state_h, state_c])
     outputs = layers.Dense(3, activation="softmax", name="out")(x)
