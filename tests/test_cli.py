@@ -289,7 +289,7 @@ def test_models_lists_the_bundled_models(capsys):
     code, stdout, _ = run_cli(capsys, "models")
     assert code == 0
     names = [line.split()[0] for line in stdout.splitlines() if not line.startswith(" ")]
-    assert names == ["digits_cnn", "article_dense", "signals_conv1d"]
+    assert names == ["digits_cnn", "article_dense", "signals_conv1d", "signals_transformer"]
     assert "input 50x50" in stdout
     assert "sample random.npy" in stdout
 
