@@ -8,6 +8,10 @@ Nested models (a Sequential or Functional model used as a layer, e.g. a backbone
 classifier) are expanded: their inner layers are called on the outer tensors, so they appear in
 order as ``backbone/conv1``. This is why the graph is rebuilt rather than read: Keras 3 refuses
 ``keras.Model(outer.inputs, backbone.get_layer("conv1").output)`` ("not connected to inputs").
+
+A layer with several outputs gives one entry per output, and every ``MultiHeadAttention`` also
+gives its attention scores, tapped during the rebuild: ``layerviz.taps`` names them
+(``lstm:state_h``, ``mha:attention``) and says how.
 """
 
 from __future__ import annotations
