@@ -15,7 +15,7 @@ paste into an issue, and the targets beneath it. It is a measurement, not a test
 whether the targets are met or not.
 
 Usage:
-    .venv/bin/python bench/extract.py [--quick] [--models article,cnn,mobilenet]
+    .venv/bin/python bench/extract.py [--quick] [--models article,cnn,transformer,mobilenet]
 """
 
 from __future__ import annotations
@@ -91,9 +91,27 @@ def mobilenet() -> keras.Model:
     return keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
 
 
+def transformer() -> keras.Model:
+    """Two encoder blocks (4 heads, 128 tokens of width 64), built without attention scores:
+    the extractor taps them, so its pass also computes and returns 8 maps of 128x128."""
+    inputs = keras.Input((128, 16))
+    x = keras.layers.Dense(64)(inputs)
+    for _ in range(2):
+        h = keras.layers.LayerNormalization()(x)
+        h = keras.layers.MultiHeadAttention(4, 16)(h, h)
+        x = keras.layers.Add()([x, h])
+        h = keras.layers.LayerNormalization()(x)
+        h = keras.layers.Dense(128, activation="gelu")(h)
+        x = keras.layers.Add()([x, keras.layers.Dense(64)(h)])
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    outputs = keras.layers.Dense(4, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="transformer")
+
+
 MODELS: dict[str, tuple[str, Callable[[], keras.Model]]] = {
     "article": ("article (dense)", article_model),
     "cnn": ("small CNN", small_cnn),
+    "transformer": ("transformer, 2 blocks (attention tapped)", transformer),
     "mobilenet": ("MobileNetV2", mobilenet),
 }
 
@@ -344,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--models",
-        default="article,cnn,mobilenet",
+        default="article,cnn,transformer,mobilenet",
         help="comma-separated, from: " + ", ".join(MODELS) + " (default: all)",
     )
     args = parser.parse_args(argv)

@@ -8,6 +8,10 @@ Nested models (a Sequential or Functional model used as a layer, e.g. a backbone
 classifier) are expanded: their inner layers are called on the outer tensors, so they appear in
 order as ``backbone/conv1``. This is why the graph is rebuilt rather than read: Keras 3 refuses
 ``keras.Model(outer.inputs, backbone.get_layer("conv1").output)`` ("not connected to inputs").
+
+A layer with several outputs gives one entry per output, and every ``MultiHeadAttention`` also
+gives its attention scores, tapped during the rebuild: ``layerviz.taps`` names them
+(``lstm:state_h``, ``mha:attention``) and says how.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 
 from layerviz.errors import ModelStructureError, PatternError
 from layerviz.patterns import fit_array, input_dtypes_of, input_shapes_of
+from layerviz.taps import Entry, LayerCall, call_layer, entries_of
 
 __all__ = [
     "ActivationExtractor",
@@ -36,23 +41,41 @@ DISPLAYABLE_RANKS = (2, 3, 4)
 
 @dataclass(frozen=True, eq=False)
 class LayerActivation:
-    """One layer's output for one pattern (compared by identity: it holds an array).
+    """One output of one layer for one pattern (compared by identity: it holds an array).
+
+    A layer with several outputs gives one activation per output, named by the rule in
+    ``layerviz.taps`` (``lstm:sequence``, ``lstm:state_h``, ``mha:attention``, ``split:0``).
 
     Attributes:
         index: 1-based position in the order the layers run, input layers not counted; inner
             layers of nested models continue the count. For a chain of layers such as the
             article's model it is the position in ``model.layers`` (the article's
             ``num_layer``, the input being layer 0); for branching graphs it is graph order.
-        name: the layer's name, prefixed by its enclosing models' names (``backbone/conv1``).
+            The outputs of one layer share its index.
+        name: the entry's name: the layer's, prefixed by its enclosing models' names
+            (``backbone/conv1``), with ``:suffix`` when the layer has several outputs.
         class_name: the layer's class, e.g. ``"Conv2D"``.
         array: the output with the batch axis removed (read-only: it shares the forward
-            pass's buffer; copy it before writing into it).
+            pass's buffer; copy it before writing into it). Attention scores are shaped
+            ``(heads, query length, key length)``.
+        layer_name: the layer's name without the output suffix (``name`` when left out).
+        output_index: which of the layer's outputs this is (0 for single-output layers;
+            attention scores are 1, as in ``return_attention_scores=True``).
+        role: ``"output"``, ``"sequence"``, ``"state"`` or ``"attention"``
+            (``layerviz.taps.ROLES``).
     """
 
     index: int
     name: str
     class_name: str
     array: np.ndarray
+    layer_name: str = ""
+    output_index: int = 0
+    role: str = "output"
+
+    def __post_init__(self) -> None:
+        if not self.layer_name:
+            object.__setattr__(self, "layer_name", self.name)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -62,7 +85,7 @@ class LayerActivation:
 
 @dataclass(frozen=True)
 class SkippedLayer:
-    """A layer whose output cannot be drawn as 2-D maps, and why."""
+    """A layer output that cannot be drawn as 2-D maps (named as its entry would be), and why."""
 
     index: int
     name: str
@@ -86,13 +109,14 @@ class Extraction:
         return sum(a.array.nbytes for a in self.activations) + sum(o.nbytes for o in self.outputs)
 
 
-@dataclass
-class _Tap:
-    """A layer call found while rebuilding the graph: where its output tensor is."""
+@dataclass(frozen=True)
+class _Kept:
+    """Where one drawable entry's array comes from and what it is called."""
 
-    name: str
+    index: int
+    layer_name: str
     class_name: str
-    output: object
+    entry: Entry
 
 
 class ActivationExtractor:
@@ -140,7 +164,7 @@ class ActivationExtractor:
             keras.Input(shape=t.shape[1:], dtype=t.dtype, name=name)
             for t, name in zip(model_inputs, self.input_names, strict=True)
         ]
-        taps: list[_Tap] = []
+        taps: list[LayerCall] = []
         # The rebuilt graph takes the inputs in the model's own structure (a tensor, a list, or
         # a dict of named inputs); the tap model below takes them as a flat list.
         structured = (
@@ -150,24 +174,29 @@ class ActivationExtractor:
         final = list(final) if isinstance(final, (list, tuple)) else [final]
 
         self.skipped: list[SkippedLayer] = []
-        kept: list[tuple[int, _Tap]] = []
-        for index, tap in enumerate(_unique_names(taps), start=1):
-            reason = _why_not_drawable(tap.output)
-            if reason:
-                self.skipped.append(SkippedLayer(index, tap.name, tap.class_name, reason))
-            else:
-                kept.append((index, tap))
-        self._layers = [(index, tap.name, tap.class_name) for index, tap in kept]
+        self._kept: list[_Kept] = []
+        for index, call in enumerate(_unique_names(taps), start=1):
+            self._sort_entries(index, call)
+        self._layers = [(k.index, k.entry.name, k.class_name) for k in self._kept]
         # The model's own outputs ride along, so a prediction costs no second pass.
         self._n_outputs = len(final)
         # A single input is given as a tensor, not a one-item list, so calling the model on an
         # array matches its input structure (Keras warns otherwise).
         self._multi = keras.Model(
             inputs if len(inputs) > 1 else inputs[0],
-            [tap.output for _, tap in kept] + final,
+            [k.entry.tensor for k in self._kept] + final,
             name="layerviz_taps",
         )
         self._forward = _compile(self._multi)
+
+    def _sort_entries(self, index: int, call: LayerCall) -> None:
+        """File each output of one layer call as kept (drawable) or skipped, with why."""
+        for entry in entries_of(call):
+            reason = _why_not_drawable(entry.tensor)
+            if reason:
+                self.skipped.append(SkippedLayer(index, entry.name, call.class_name, reason))
+            else:
+                self._kept.append(_Kept(index, call.name, call.class_name, entry))
 
     @property
     def layers(self) -> list[tuple[int, str, str]]:
@@ -200,8 +229,16 @@ class ActivationExtractor:
         outputs = list(self._forward(batch if len(batch) > 1 else batch[0]))
         taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
         activations = [
-            LayerActivation(index, name, class_name, np.asarray(out)[0])
-            for (index, name, class_name), out in zip(self._layers, taps, strict=True)
+            LayerActivation(
+                k.index,
+                k.entry.name,
+                k.class_name,
+                np.asarray(out)[0],
+                layer_name=k.layer_name,
+                output_index=k.entry.output_index,
+                role=k.entry.role,
+            )
+            for k, out in zip(self._kept, taps, strict=True)
         ]
         return Extraction(activations, [np.asarray(out)[0] for out in final])
 
@@ -229,7 +266,7 @@ def extract_activations(model: keras.Model, pattern) -> list[LayerActivation]:
     return ActivationExtractor(model).extract(pattern)
 
 
-def _trace_model(model: keras.Model, inputs, prefix: str, taps: list[_Tap]):
+def _trace_model(model: keras.Model, inputs, prefix: str, taps: list[LayerCall]):
     """Call ``model``'s layers on ``inputs`` one by one, recording each call in ``taps``.
 
     Sequential models list their layers, so they are called in turn. Functional models are
@@ -262,7 +299,7 @@ def _trace_model(model: keras.Model, inputs, prefix: str, taps: list[_Tap]):
     return outputs[0] if len(outputs) == 1 else outputs
 
 
-def _expand_functional(model: keras.Model, inputs, prefix: str, taps: list[_Tap]):
+def _expand_functional(model: keras.Model, inputs, prefix: str, taps: list[LayerCall]):
     """Expand a nested Functional model called on ``inputs`` (tensors of the outer graph).
 
     ``clone_model`` only rebuilds a Functional model on true ``Input`` tensors; a backbone that
@@ -273,22 +310,26 @@ def _expand_functional(model: keras.Model, inputs, prefix: str, taps: list[_Tap]
     fresh = keras.tree.map_structure(
         lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype), model.input
     )
-    inner: list[_Tap] = []
+    inner: list[LayerCall] = []
     outputs = _trace_model(model, fresh, prefix, inner)
-    groups = [keras.tree.flatten(tap.output) for tap in inner]
+    # Tapped attention scores travel as one more tensor after the call's own output(s).
+    groups = [keras.tree.flatten(tap.output) + _scores_of(tap) for tap in inner]
     final = keras.tree.flatten(outputs)
     tapper = keras.Model(fresh, [t for group in groups for t in group] + final)
     results = tapper(inputs)
     results = list(results) if isinstance(results, (list, tuple)) else [results]
     start = 0
     for tap, group in zip(inner, groups, strict=True):
-        tap.output = keras.tree.pack_sequence_as(tap.output, results[start : start + len(group)])
+        got = results[start : start + len(group)]
+        if tap.scores is not None:
+            tap.scores, got = got[-1], got[:-1]
+        tap.output = keras.tree.pack_sequence_as(tap.output, got)
         start += len(group)
         taps.append(tap)
     return keras.tree.pack_sequence_as(outputs, results[start:])
 
 
-def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[_Tap]):
+def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[LayerCall]):
     """Call one layer (expanding it when it is itself a model) and record its output."""
     if isinstance(layer, keras.Model):
         inputs = args[0] if len(args) == 1 else list(args)
@@ -296,12 +337,17 @@ def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[_Tap]):
         if isinstance(layer, keras.Sequential):
             return _trace_model(layer, inputs, inner_prefix, taps)
         return _expand_functional(layer, inputs, inner_prefix, taps)
-    output = layer(*args, **kwargs)
+    output, scores = call_layer(layer, args, kwargs)
     # Only layers are listed, as in ``model.layers``: graph operations that are not layers
     # (a mask's ``not_equal``, a bare ``keras.ops`` call) run but keep the indices aligned.
     if isinstance(layer, keras.layers.Layer):
-        taps.append(_Tap(prefix + layer.name, type(layer).__name__, output))
+        name, class_name = prefix + layer.name, type(layer).__name__
+        taps.append(LayerCall(name, class_name, layer, output, scores))
     return output
+
+
+def _scores_of(call: LayerCall) -> list:
+    return [] if call.scores is None else [call.scores]
 
 
 def _is_graph_model(model) -> bool:
@@ -317,8 +363,6 @@ def _is_graph_model(model) -> bool:
 
 
 def _why_not_drawable(output) -> str | None:
-    if isinstance(output, (list, tuple, dict)):
-        return f"has {len(output)} outputs; only single-tensor outputs can be drawn"
     rank = len(output.shape)
     if rank not in DISPLAYABLE_RANKS:
         return (
@@ -328,7 +372,7 @@ def _why_not_drawable(output) -> str | None:
     return None
 
 
-def _unique_names(taps: list[_Tap]) -> list[_Tap]:
+def _unique_names(taps: list[LayerCall]) -> list[LayerCall]:
     """Give repeated calls of one shared layer distinct names: ``dense``, ``dense@2``, ..."""
     seen: Counter[str] = Counter()
     for tap in taps:

@@ -10,6 +10,7 @@ import io
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -23,7 +24,14 @@ from layerviz.grid import GridPages, GridSettings, grid_pages
 from layerviz.loading import load_model
 from layerviz.selection import VisibleLayer
 
-__all__ = ["architecture_png", "page_png", "pages_png", "plot_pattern_process"]
+__all__ = [
+    "ExportedPages",
+    "architecture_png",
+    "export_pattern",
+    "page_png",
+    "pages_png",
+    "plot_pattern_process",
+]
 
 #: Size of one panel in inches; at ``DPI`` a 3×3 page is 1200×1200 pixels.
 PANEL_INCHES = 4.0
@@ -136,11 +144,41 @@ def plot_pattern_process(
         ModelLoadError: ``model`` is a path or name that cannot be loaded.
     """
     settings = GridSettings.checked(grid_size, limit_size_layer)
+    return export_pattern(model, pattern, folder_to_save, settings, plot_model, progress).paths
+
+
+@dataclass(frozen=True, eq=False)
+class ExportedPages:
+    """What ``export_pattern`` wrote: the files, and the pages of panels they draw.
+
+    Attributes:
+        paths: the page PNGs in order (``0.png``, ...), then ``model.png`` if asked for.
+        pages: the panels of each page (``pages.pages[n]`` is drawn in ``n.png``).
+    """
+
+    paths: list[Path]
+    pages: GridPages
+
+
+def export_pattern(
+    model,
+    pattern: np.ndarray,
+    folder: str | Path,
+    settings: GridSettings,
+    plot_model: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportedPages:
+    """``plot_pattern_process`` with settings already checked, also giving back the pages.
+
+    Same arguments (``settings`` in place of ``grid_size`` and ``limit_size_layer``) and
+    errors as ``plot_pattern_process``; a caller that lists what each file shows (the CLI)
+    reads ``pages`` instead of running the pattern through the model again.
+    """
     if isinstance(model, (str, Path)):
         model = load_model(model)
     architecture = architecture_png(model) if plot_model else None
     pages = grid_pages(ActivationExtractor(model).extract(pattern), settings)
-    folder = Path(folder_to_save)
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for number, png in enumerate(pages_png(pages, progress)):
@@ -151,4 +189,4 @@ def plot_pattern_process(
         path = folder / "model.png"
         path.write_bytes(architecture)
         written.append(path)
-    return written
+    return ExportedPages(written, pages)

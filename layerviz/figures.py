@@ -84,6 +84,8 @@ def _shape_note(layer: VisibleLayer, factor: int) -> str:
     """The title's second line: map shape, channel count, downsampling."""
     h, w = layer.map_shape
     note = f"{h}×{w}" + (f" ×{layer.n_maps} maps" if layer.n_maps > 1 else "")
+    if layer.is_attention:
+        note += " query × key"
     if factor > 1:
         note += f" · shown at 1/{factor}"
     return note
@@ -258,6 +260,11 @@ class _Axes:
 def _panel_trace(layer: VisibleLayer, image: np.ndarray, factor: int, axes: _Axes) -> dict:
     """The heatmap of one panel; hover reads in the original image's coordinates."""
     where = f"block mean of {factor}×{factor} around " if factor > 1 else ""
+    if layer.is_attention:
+        # Rows are queries, columns keys: the hover reads as a sentence about one weight.
+        reads = f"{where}query %{{y}} attends to key %{{x}}: %{{z:.3g}}"
+    else:
+        reads = f"{where}row %{{y}}, col %{{x}}<br>value %{{z:.4g}}"
     return dict(
         type="heatmap",
         z=typed_array(np.asarray(image, dtype=np.float32)),
@@ -267,8 +274,7 @@ def _panel_trace(layer: VisibleLayer, image: np.ndarray, factor: int, axes: _Axe
         dy=factor,
         xaxis=axes.x_ref,
         yaxis=axes.y_ref,
-        hovertemplate=f"<b>{html.escape(layer.title)}</b><br>{where}row %{{y}}, col %{{x}}"
-        "<br>value %{z:.4g}<extra></extra>",
+        hovertemplate=f"<b>{html.escape(layer.title)}</b><br>{reads}<extra></extra>",
         hoverongaps=False,
         name=layer.title,
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from layerviz.activations import LayerActivation
 from layerviz.errors import ArgumentError
-from layerviz.selection import VisibleLayer, paginate, visible_layers
+from layerviz.selection import VisibleLayer, paginate, panels_of, visible_layers
 
 __all__ = [
     "DEFAULT_GRID",
@@ -129,7 +129,8 @@ class GridPages:
         settings: the settings the pages were cut with.
         layers: every visible layer, in model order.
         pages: the layers, page by page (empty when no layer is visible).
-        total: how many layer outputs the extraction held (visible or not).
+        total: how many panels the extraction could give, visible or not (one per layer
+            output, one per head for attention scores).
     """
 
     settings: GridSettings
@@ -162,7 +163,8 @@ def grid_pages(activations: Iterable[LayerActivation], settings: GridSettings) -
     """Select the layers larger than the limit and cut them into pages."""
     activations = list(activations)
     layers = visible_layers(activations, settings.limit)
-    return GridPages(settings, layers, paginate(layers, settings.grid), len(activations))
+    total = sum(len(panels_of(act)) for act in activations)
+    return GridPages(settings, layers, paginate(layers, settings.grid), total)
 
 
 def rows_needed(n_panels: int, cols: int) -> int:

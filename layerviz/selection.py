@@ -9,11 +9,14 @@ output (no batch)    maps                                         drawn as
 ``(h, w)``           one ``h × w`` map (the article's case)       the map
 ``(h, w, c)``        ``c`` maps of ``h × w``, one per channel     a montage
 ``(n,)``             one ``1 × n`` strip                          the strip
+attention scores     ``heads`` maps of ``query × key``            one panel
+``(heads, T, S)``    (``act.role == "attention"``)                per head
 ===================  ==========================================  ===========
 
 and a layer is visible when both sides of its maps are larger than the limit (``>``, as in the
-article). A montage tiles the channels in a near-square grid with one blank (NaN) pixel
-between tiles, so it reads as separate maps in matplotlib and Plotly alike.
+article); for attention scores the sides are the query and key lengths. A montage tiles the
+channels in a near-square grid with one blank (NaN) pixel between tiles, so it reads as
+separate maps in matplotlib and Plotly alike.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
     "montage",
     "montage_grid",
     "paginate",
+    "panels_of",
     "visible_layers",
 ]
 
@@ -80,9 +84,16 @@ def montage(maps: np.ndarray, gap: int = 1) -> np.ndarray:
 
 @dataclass(eq=False)
 class VisibleLayer:
-    """A layer output that passed the size limit, with the 2-D image that draws it."""
+    """A layer output that passed the size limit, with the 2-D image that draws it.
+
+    Attributes:
+        activation: the layer output.
+        head: for attention scores, which head's ``(query, key)`` map this panel draws
+            (0-based, as in ``activation.array[head]``); None for every other output.
+    """
 
     activation: LayerActivation
+    head: int | None = None
 
     @property
     def index(self) -> int:
@@ -93,19 +104,30 @@ class VisibleLayer:
         return self.activation.name
 
     @property
+    def is_attention(self) -> bool:
+        """True for one head's attention map (rows: queries, columns: keys)."""
+        return self.head is not None
+
+    @property
     def title(self) -> str:
-        """The panel title, as in the article: ``"{index}: {name}"``."""
-        return f"{self.index}: {self.name}"
+        """The panel title, as in the article: ``"{index}: {name}"`` (``" head {h}"`` added
+        for an attention map)."""
+        head = f" head {self.head}" if self.is_attention else ""
+        return f"{self.index}: {self.name}{head}"
 
     @property
     def n_maps(self) -> int:
-        """How many 2-D maps the output holds (its channels, or 1)."""
-        return 1 if self.activation.array.ndim < 3 else self.activation.array.shape[-1]
+        """How many 2-D maps the panel holds (the output's channels, or 1)."""
+        if self.is_attention or self.activation.array.ndim < 3:
+            return 1
+        return self.activation.array.shape[-1]
 
     @property
     def map_shape(self) -> tuple[int, int]:
-        """Height and width of one map."""
+        """Height and width of one map (query and key lengths for attention)."""
         shape = self.activation.array.shape
+        if self.is_attention:
+            return shape[1], shape[2]
         return (1, shape[0]) if len(shape) == 1 else (shape[0], shape[1])
 
     @property
@@ -115,8 +137,22 @@ class VisibleLayer:
 
     @cached_property
     def image(self) -> np.ndarray:
-        """The float32 2-D image to draw: the map, or the montage of all channels."""
+        """The float32 2-D image to draw: the map, the montage of all channels, or one head."""
+        if self.is_attention:
+            return self.activation.array[self.head].astype(np.float32, copy=False)
         return montage(maps_of(self.activation.array))
+
+
+def panels_of(act: LayerActivation) -> list[VisibleLayer]:
+    """The panels one output is drawn as: one per head for attention scores, else one.
+
+    Outputs that cannot be seen as 2-D maps give no panel.
+    """
+    if act.role == "attention" and act.array.ndim == 3:
+        return [VisibleLayer(act, head) for head in range(act.array.shape[0])]
+    if act.array.ndim not in (1, 2, 3):
+        return []
+    return [VisibleLayer(act)]
 
 
 def visible_layers(
@@ -126,20 +162,20 @@ def visible_layers(
 
     Args:
         activations: from ``ActivationExtractor.extract``, in model order.
-        limit_size_layer: ``(height, width)``; a map is kept when ``h > height and w > width``.
+        limit_size_layer: ``(height, width)``; a map is kept when ``h > height and w > width``
+            (for attention scores: query length > height and key length > width).
 
     Returns:
-        The visible layers, in model order. Their images are built only when first drawn.
+        The visible panels, in model order: one per layer output, or one per head for
+        attention scores. Their images are built only when first drawn.
     """
     limit_h, limit_w = (int(v) for v in limit_size_layer)
     kept = []
     for act in activations:
-        if act.array.ndim not in (1, 2, 3):
-            continue
-        layer = VisibleLayer(act)
-        h, w = layer.map_shape
-        if h > limit_h and w > limit_w:
-            kept.append(layer)
+        for panel in panels_of(act):
+            h, w = panel.map_shape
+            if h > limit_h and w > limit_w:
+                kept.append(panel)
     return kept
 
 

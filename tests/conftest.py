@@ -141,7 +141,7 @@ def make_shared_layer_model() -> keras.Model:
 
 
 def make_undrawable_model() -> keras.Model:
-    """Layers whose outputs cannot be drawn: a rank-5 Conv3D and an LSTM returning states."""
+    """A layer whose output cannot be drawn (a rank-5 Conv3D), and an LSTM returning states."""
     volume = keras.Input((4, 6, 6, 1), name="volume")
     x = layers.Conv3D(2, 3, name="conv3d")(volume)  # (batch, 2, 4, 4, 2): rank 5
     x = layers.Reshape((2, 32), name="reshape")(x)

@@ -25,8 +25,8 @@ from layerviz.bundled import (
 from layerviz.errors import ModelLoadError, PatternError
 from layerviz.readers import read_pattern
 
-EXPECTED = ["digits_cnn", "article_dense", "signals_conv1d"]
-AVAILABLE = "bundled: article_dense, digits_cnn, signals_conv1d"
+EXPECTED = ["digits_cnn", "article_dense", "signals_conv1d", "signals_transformer"]
+AVAILABLE = "bundled: article_dense, digits_cnn, signals_conv1d, signals_transformer"
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 MAX_MODEL_BYTES = 2 * 1024 * 1024
 
@@ -101,7 +101,7 @@ def test_metadata_json_matches_dataclass():
 
 
 def test_expected_shapes_and_samples():
-    digits, article, signals = (get_bundled(n) for n in EXPECTED)
+    digits, article, signals, transformer = (get_bundled(n) for n in EXPECTED)
     assert digits.input_shape == (32, 32, 1)
     assert digits.classes == tuple("0123456789")
     assert digits.default_sample == "digit_3.png"
@@ -112,6 +112,9 @@ def test_expected_shapes_and_samples():
     assert signals.input_shape == (128, 1)
     assert signals.classes == ("sine", "square", "sawtooth", "noise")
     assert {s.name for s in signals.samples} >= {"sine.npy", "square.npy", "sawtooth.csv"}
+    assert transformer.input_shape == signals.input_shape
+    assert transformer.classes == signals.classes
+    assert [s.name for s in transformer.samples] == [s.name for s in signals.samples]
 
 
 def test_article_random_pattern_is_the_articles():
@@ -159,6 +162,25 @@ def test_conv_layers_are_named(loaded):
     assert tuple(loaded["signals_conv1d"].get_layer("conv1").output.shape[1:]) == (128, 16)
 
 
+def test_transformer_shows_its_attention_heads_on_the_first_page(loaded):
+    """The attention view is on the first screen: the default sample, the default grid."""
+    from layerviz.activations import ActivationExtractor
+    from layerviz.grid import GridSettings, grid_pages
+
+    meta = get_bundled("signals_transformer")
+    sample = meta.sample(meta.default_sample)
+    x = read_pattern(sample.path.read_bytes(), sample.name, meta.input_shape)
+    activations = ActivationExtractor(loaded["signals_transformer"]).extract(x)
+
+    (scores,) = [a for a in activations if a.role == "attention"]
+    assert (scores.name, scores.shape) == ("mha:attention", (4, 32, 32))
+    np.testing.assert_allclose(scores.array.sum(axis=-1), 1.0, atol=1e-5)
+    first = grid_pages(activations, GridSettings()).page(1)
+    assert [p.title for p in first if p.is_attention] == [
+        f"3: mha:attention head {h}" for h in range(4)
+    ]
+
+
 @pytest.mark.parametrize(("name", "sample_name"), SAMPLES)
 def test_sample_reads_and_is_predicted_as_its_label(loaded, name, sample_name):
     meta = get_bundled(name)
@@ -189,7 +211,7 @@ def test_unknown_names_raise_listing_the_bundled_ones(name):
         resolve_model_path(name)
     assert AVAILABLE in str(info.value)
     if name:
-        with pytest.raises(ModelLoadError, match="article_dense, digits_cnn, signals_conv1d"):
+        with pytest.raises(ModelLoadError, match=AVAILABLE.removeprefix("bundled: ")):
             get_bundled(name)
 
 

@@ -101,6 +101,17 @@ def test_export_bundled_model_uses_its_default_sample(tmp_path, capsys):
     assert (tmp_path / "0.png").is_file()
 
 
+def test_export_of_the_transformer_lists_its_attention_panels(tmp_path, capsys):
+    code, stdout, stderr = run_cli(capsys, "export", "signals_transformer", "--out", tmp_path)
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    first_page = lines[lines.index(str(tmp_path / "0.png")) + 1]
+    assert first_page.startswith("    1: patch_embed, 2: norm1, 3: mha, ")
+    heads = [f"3: mha:attention head {h}" for h in range(4)]
+    assert all(head in first_page.split(", ") for head in heads)
+    assert (tmp_path / "0.png").is_file()
+
+
 def test_export_with_nothing_visible_says_so(saved_article_model, tmp_path, capsys):
     code, stdout, _ = run_cli(
         capsys, "export", saved_article_model, "--seed", "0", "--limit", "50x50",
@@ -278,7 +289,7 @@ def test_models_lists_the_bundled_models(capsys):
     code, stdout, _ = run_cli(capsys, "models")
     assert code == 0
     names = [line.split()[0] for line in stdout.splitlines() if not line.startswith(" ")]
-    assert names == ["digits_cnn", "article_dense", "signals_conv1d"]
+    assert names == ["digits_cnn", "article_dense", "signals_conv1d", "signals_transformer"]
     assert "input 50x50" in stdout
     assert "sample random.npy" in stdout
 

@@ -301,3 +301,24 @@ def test_without_graphviz_plain_export_still_works(
     monkeypatch.setattr(export, "shutil", SimpleNamespace(which=lambda name: None))
     written = plot_pattern_process(article_model, article_pattern, tmp_path, grid_size=(2, 2))
     assert [p.name for p in written] == ["0.png"]
+
+
+# --- attention maps ------------------------------------------------------------------------
+
+
+def test_export_pattern_draws_attention_heads_as_panels(keras_session, tmp_path):
+    inputs = keras.Input((20, 3), name="sequence")
+    x = keras.layers.Dense(18, name="embed")(inputs)
+    x = keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x, use_causal_mask=True)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling1D(name="gap")(x))
+    pattern = np.random.default_rng(0).random((20, 3), dtype=np.float32)
+
+    exported = export.export_pattern(model, pattern, tmp_path, GridSettings(2, 2, (15, 15)))
+
+    titles = [[panel.title for panel in page] for page in exported.pages.pages]
+    assert titles == [["1: embed", "2: mha", "2: mha:attention head 0", "2: mha:attention head 1"]]
+    assert exported.paths == [tmp_path / "0.png"]
+    assert png_size(exported.paths[0].read_bytes()) == panel_pixels(2, 2)
+    # plot_pattern_process is the same run, giving the paths only.
+    again = plot_pattern_process(model, pattern, tmp_path / "b", (2, 2), (15, 15))
+    assert again == [tmp_path / "b" / "0.png"]

@@ -358,3 +358,34 @@ def test_grid_every_slider_size_builds(rows, cols):
     for name in ("xaxis", "yaxis"):
         for axis in fig.layout[f"{name}{rows * cols if rows * cols > 1 else ''}"], fig.layout[name]:
             assert 0 <= axis.domain[0] <= axis.domain[1] <= 1
+
+
+# --- attention maps --------------------------------------------------------------------------
+
+
+def attention_panels(shape=(2, 12, 9)) -> list[VisibleLayer]:
+    array = np.random.default_rng(0).random(shape, dtype=np.float32)
+    act = LayerActivation(4, "mha:attention", "MultiHeadAttention", array, "mha", 1, "attention")
+    return [VisibleLayer(act, head) for head in range(shape[0])]
+
+
+def test_attention_panels_are_titled_by_head_and_hover_as_a_sentence():
+    panels = attention_panels()
+    fig = activation_grid(panels, (1, 2))
+
+    assert [t.split("<br>")[0] for t in titles(fig)] == [
+        "4: mha:attention head 0",
+        "4: mha:attention head 1",
+    ]
+    assert "12×9 query × key" in titles(fig)[0]
+    for trace, panel in zip(fig.data, panels, strict=True):
+        assert "query %{y} attends to key %{x}: %{z" in trace.hovertemplate
+        assert "row %{y}" not in trace.hovertemplate
+        np.testing.assert_array_equal(z_of(trace), panel.image)
+
+
+def test_long_attention_maps_are_block_averaged_like_any_panel():
+    fig = activation_grid(attention_panels((1, 400, 400)), (1, 1), max_panel_pixels=100)
+    trace = fig.data[0]
+    assert z_of(trace).shape == (100, 100)
+    assert "block mean of 4×4 around query %{y} attends to key %{x}" in trace.hovertemplate

@@ -10,7 +10,15 @@ import pytest
 
 from layerviz.activations import LayerActivation
 from layerviz.errors import ArgumentError
-from layerviz.selection import VisibleLayer, maps_of, montage, paginate, visible_layers
+from layerviz.grid import GridSettings, grid_pages
+from layerviz.selection import (
+    VisibleLayer,
+    maps_of,
+    montage,
+    paginate,
+    panels_of,
+    visible_layers,
+)
 
 
 def act(index: int, shape: tuple[int, ...], name: str | None = None) -> LayerActivation:
@@ -190,3 +198,54 @@ def test_paginate_pages(n, grid, sizes):
 def test_paginate_refuses_empty_grid_sides(grid):
     with pytest.raises(ArgumentError, match=r"at least 1x1"):
         paginate([1, 2, 3], grid)
+
+
+# --- attention scores: one (query, key) panel per head ---------------------------------------
+
+
+def scores(index: int, shape: tuple[int, int, int], name: str = "mha:attention"):
+    array = np.random.default_rng(index).random(shape, dtype=np.float32)
+    return LayerActivation(index, name, "MultiHeadAttention", array, "mha", 1, "attention")
+
+
+def test_old_style_activations_get_the_new_fields_defaults():
+    plain = act(1, (4, 5))
+    assert (plain.layer_name, plain.output_index, plain.role) == ("layer1", 0, "output")
+
+
+def test_attention_scores_are_one_panel_per_head():
+    attention = scores(3, (4, 20, 30))
+    panels = visible_layers([act(1, (20, 20)), attention], (15, 15))
+
+    heads = panels[1:]
+    assert [p.title for p in heads] == [f"3: mha:attention head {h}" for h in range(4)]
+    assert [p.head for p in heads] == [0, 1, 2, 3]
+    assert all(p.is_attention for p in heads) and not panels[0].is_attention
+    for h, panel in enumerate(heads):
+        assert (panel.map_shape, panel.n_maps, panel.tiles) == ((20, 30), 1, (1, 1))
+        assert panel.image.dtype == np.float32
+        np.testing.assert_array_equal(panel.image, attention.array[h])
+
+
+@pytest.mark.parametrize(
+    ("limit", "shown"),
+    [((15, 15), 4), ((19, 29), 4), ((20, 15), 0), ((15, 30), 0), ((3, 3), 4)],
+)
+def test_size_limit_reads_attention_by_query_and_key_sides(limit, shown):
+    # Read as channels-last, (4, 20, 30) would be 30 maps of 4 x 20 and hidden at 15 x 15.
+    assert len(visible_layers([scores(1, (4, 20, 30))], limit)) == shown
+
+
+def test_panels_of_counts_heads_and_drops_what_cannot_be_drawn():
+    assert len(panels_of(scores(1, (2, 5, 5)))) == 2
+    assert len(panels_of(act(1, (5, 5, 3)))) == 1
+    assert panels_of(act(1, (2, 2, 2, 2))) == []
+
+
+def test_grid_total_counts_each_head():
+    pages = grid_pages([act(1, (20, 20)), scores(2, (3, 20, 20))], GridSettings(2, 2, (15, 15)))
+    assert [p.title for p in pages.page(1)] == [
+        "1: layer1", "2: mha:attention head 0", "2: mha:attention head 1",
+        "2: mha:attention head 2",
+    ]  # fmt: skip
+    assert pages.total == 4 and pages.n_pages == 1

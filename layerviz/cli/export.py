@@ -31,24 +31,23 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
+    from layerviz.export import export_pattern
+    from layerviz.grid import GridSettings
 
+    settings = GridSettings.checked(args.grid, args.limit)
     model = layerviz.load_model(args.model)
     pattern, source = pattern_from_args(model, args.model, args)
-    written = layerviz.plot_pattern_process(
-        model,
-        pattern,
-        args.out,
-        grid_size=args.grid,
-        limit_size_layer=args.limit,
-        plot_model=args.plot_model,
-        progress=progress_bar,
+    exported = export_pattern(
+        model, pattern, args.out, settings, plot_model=args.plot_model, progress=progress_bar
     )
-    pages = [p for p in written if p.name != "model.png"]
+    pages = exported.pages.pages
     limit = f"{args.limit[0]}x{args.limit[1]}"
     print(f"model: {model.name}   pattern: {source}")
     if not pages:
         print(f"no layer output is larger than {limit}: lower --limit to see more layers")
-    for path in written:
+    for number, path in enumerate(exported.paths):
         print(path)
+        if number < len(pages):  # what the page shows, by the panels' titles
+            print("    " + ", ".join(panel.title for panel in pages[number]))
     print(f"wrote {len(pages)} page(s) of {args.grid[0]}x{args.grid[1]} to {args.out}")
     return 0

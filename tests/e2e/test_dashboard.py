@@ -332,3 +332,27 @@ def test_export_downloads_the_pages(dash_duo):
             assert archive.namelist() == [*names, "model.png"]
             assert archive.read("model.png").startswith(PNG_MAGIC)
     assert dash_duo.get_logs() == []
+
+
+def test_the_transformer_opens_with_its_attention_heads(dash_duo):
+    app = start(dash_duo)
+    transformer = "signals_transformer"
+    before = fingerprint(dash_duo)
+
+    # The dropdown offers models under their titles; pick it as a user does, by its label.
+    label = app.workbench.entry_title(transformer)
+    dash_duo.select_dcc_dropdown(sel(ids.MODEL_SELECT), value=label)
+    recipe = app.workbench.default_recipe(transformer)
+    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 15, 1)[3]
+    dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
+    wait_for_new_grid(dash_duo, before)
+
+    for head in range(4):
+        dash_duo.wait_for_contains_text(sel(ids.ACTIVATION_GRAPH), f"3: mha:attention head {head}")
+    hovers = dash_duo.driver.execute_script(
+        f"return {_GRAPH}.data.map(t => t.hovertemplate || '');"
+    )
+    attention = [h for h in hovers if "attends to key" in h]
+    assert len(attention) == 4
+    assert all("query %{y} attends to key %{x}" in h for h in attention)
+    assert dash_duo.get_logs() == []
