@@ -21,14 +21,20 @@ MODELS_DIR = Path(__file__).resolve().parent
 SEED = 0
 
 
-def seed_everything(seed: int = SEED) -> None:
-    """Seed Python, NumPy and TensorFlow through Keras, and ask TF for deterministic ops."""
+def seed_everything(seed: int = SEED):
+    """Seed Python, NumPy and TensorFlow through Keras, and ask TF for deterministic ops.
+
+    Returns:
+        A NumPy generator seeded with ``seed``, for the script's own data.
+    """
     import keras
+    import numpy as np
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     with contextlib.suppress(AttributeError, RuntimeError):  # older TF / already set
         tf.config.experimental.enable_op_determinism()
+    return np.random.default_rng(seed)
 
 
 def patterns_dir(name: str) -> Path:
@@ -106,6 +112,28 @@ def fit_and_check(
     if accuracy < bar:
         raise SystemExit(f"[{name}] accuracy {accuracy:.4f} is below the {bar} bar")
     return accuracy
+
+
+def split(x, y):
+    """The stratified 80/20 split every script holds its test items out with."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(x, y, test_size=0.2, stratify=y, random_state=SEED)
+
+
+def train_and_save(model, train, test, *, name: str, **fit):
+    """``fit_and_check`` then ``save_model`` (probed on the first 32 test items).
+
+    Returns:
+        ``(held-out accuracy, path of the saved model)``.
+    """
+    accuracy = fit_and_check(model, train, test, name=name, **fit)
+    return accuracy, save_model(model, name, probe=test[0][:32])
+
+
+def write_bundle(name: str, meta: dict, card_text: str) -> list[Path]:
+    """Write ``<name>.json`` and the model card ``<name>.md``; returns both paths."""
+    return [write_metadata(name, meta), write_card(name, card_text)]
 
 
 def sample_lines(name: str, samples: list[dict]) -> str:

@@ -31,6 +31,8 @@ CLASSES = ("horizontal stripes", "vertical stripes", "checkerboard", "blob", "no
 PER_CLASS = 500
 EPOCHS = 15
 BATCH = 32
+#: How the model is fit, and the least held-out accuracy it may ship with.
+FIT = dict(learning_rate=1e-3, epochs=EPOCHS, batch=BATCH, bar=0.95, unit="synthetic patterns")
 JITTER = 0.15  # uniform noise added to the structured patterns, then clipped to [0, 1]
 
 
@@ -89,31 +91,16 @@ def article_pattern() -> np.ndarray:
 
 
 def main() -> None:
-    from sklearn.model_selection import train_test_split
-
     with _common.Timer() as timer:
-        _common.seed_everything()
-        rng = np.random.default_rng(_common.SEED)
+        rng = _common.seed_everything()
 
         x, y = make_dataset(rng)
-        x_train, x_test, y_train, y_test = train_test_split(
-            x, y, test_size=0.2, stratify=y, random_state=_common.SEED
-        )
+        x_train, x_test, y_train, y_test = _common.split(x, y)
 
         model = build_model()
-        accuracy = _common.fit_and_check(
-            model,
-            (x_train, y_train),
-            (x_test, y_test),
-            name=NAME,
-            learning_rate=1e-3,
-            epochs=EPOCHS,
-            batch=BATCH,
-            bar=0.95,
-            unit="synthetic patterns",
-        )
-
-        written = [_common.save_model(model, NAME, probe=x_test[:32])]
+        train = (x_train, y_train)
+        accuracy, saved = _common.train_and_save(model, train, (x_test, y_test), name=NAME, **FIT)
+        written = [saved]
 
         folder = _common.patterns_dir(NAME)
         sample_rng = np.random.default_rng(_common.SEED + 1)
@@ -154,8 +141,7 @@ def main() -> None:
             "default_sample": "random.npy",
             "samples": samples,
         }
-        written.append(_common.write_metadata(NAME, meta))
-        written.append(_common.write_card(NAME, card(meta, len(y_train), len(y_test))))
+        written += _common.write_bundle(NAME, meta, card(meta, len(y_train), len(y_test)))
 
     _common.report(NAME, timer.seconds, written)
 

@@ -23,6 +23,8 @@ NAME = "digits_cnn"
 SIDE = 32
 EPOCHS = 25
 BATCH = 64
+#: How the model is fit, and the least held-out accuracy it may ship with.
+FIT = dict(learning_rate=1e-3, epochs=EPOCHS, batch=BATCH, bar=0.97, unit="images")
 AUG_COPIES = 4  # shifted copies of each training image, on top of the original
 MAX_SHIFT = 3  # pixels, in the 32x32 frame (one source pixel is 4 px)
 PNG_DIGITS = ("0", "3", "7", "9")
@@ -89,34 +91,20 @@ def to_png_bytes_roundtrip(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     with _common.Timer() as timer:
-        _common.seed_everything()
-        rng = np.random.default_rng(_common.SEED)
+        rng = _common.seed_everything()
 
         digits = load_digits()
         x = upsample(digits.images)
         y = digits.target.astype(np.int64)
-        x_train, x_test, y_train, y_test = train_test_split(
-            x, y, test_size=0.2, stratify=y, random_state=_common.SEED
-        )
+        x_train, x_test, y_train, y_test = _common.split(x, y)
         x_aug, y_aug = augment(x_train, y_train, rng)
 
         model = build_model()
-        accuracy = _common.fit_and_check(
-            model,
-            (x_aug, y_aug),
-            (x_test, y_test),
-            name=NAME,
-            learning_rate=1e-3,
-            epochs=EPOCHS,
-            batch=BATCH,
-            bar=0.97,
-            unit="images",
-        )
-
-        written = [_common.save_model(model, NAME, probe=x_test[:32])]
+        train = (x_aug, y_aug)
+        accuracy, saved = _common.train_and_save(model, train, (x_test, y_test), name=NAME, **FIT)
+        written = [saved]
 
         # Samples: for each chosen digit, the first held-out image the model gets right with
         # high confidence after the 8-bit PNG round trip.
@@ -165,8 +153,7 @@ def main() -> None:
             "default_sample": "digit_3.png",
             "samples": samples,
         }
-        written.append(_common.write_metadata(NAME, meta))
-        written.append(_common.write_card(NAME, card(meta, len(y_train), len(y_test))))
+        written += _common.write_bundle(NAME, meta, card(meta, len(y_train), len(y_test)))
 
     _common.report(NAME, timer.seconds, written)
 

@@ -24,6 +24,8 @@ CLASSES = ("sine", "square", "sawtooth", "noise")
 PER_CLASS = 1000
 EPOCHS = 25
 BATCH = 64
+#: How the model is fit, and the least held-out accuracy it may ship with.
+FIT = dict(learning_rate=2e-3, epochs=EPOCHS, batch=BATCH, bar=0.95, unit="waveforms")
 MIN_CYCLES, MAX_CYCLES = 2.0, 10.0
 MIN_AMP, MAX_AMP = 0.5, 1.5
 MAX_NOISE = 0.15  # std of the added Gaussian noise, relative to the amplitude
@@ -93,58 +95,56 @@ def build_model():
     return keras.Model(inputs, outputs, name=NAME)
 
 
-def main() -> None:
-    from sklearn.model_selection import train_test_split
+def write_samples(
+    model, folder, name: str, confidence: float, note: str = ""
+) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """One sample wave per class (seed ``SEED + 1``), each checked to be read as its class.
 
+    Returns:
+        The metadata entries of the samples, and the waves by class.
+    """
+    sample_rng = np.random.default_rng(_common.SEED + 1)
+    samples, waves = [], {}
+    for label, kind in enumerate(CLASSES):
+        wave = waveform(kind, cycles=4.0, phase=0.1, amp=1.0, noise=0.05, rng=sample_rng)
+        wave = wave[:, None]
+        p = np.asarray(model(wave[None], training=False))[0]
+        if p.argmax() != label or p[label] < confidence:
+            raise SystemExit(f"[{name}] sample {kind} is misread: {p.round(3)}")
+        fname = SAMPLE_FILES[kind]
+        if fname.endswith(".csv"):
+            np.savetxt(folder / fname, wave, fmt="%.6f")
+            what = "128 rows x 1 column CSV"
+        else:
+            np.save(folder / fname, wave.astype(np.float32))
+            what = "float32 array (128, 1)"
+        desc = (
+            "white Gaussian noise, no period"
+            if kind == "noise"
+            else f"a {kind} wave, 4 cycles{note}, amplitude 1, a little noise"
+        )
+        samples.append({"file": fname, "label": kind, "description": f"{desc} ({what})"})
+        waves[kind] = wave
+    return samples, waves
+
+
+def main() -> None:
     with _common.Timer() as timer:
-        _common.seed_everything()
-        rng = np.random.default_rng(_common.SEED)
+        rng = _common.seed_everything()
 
         x, y = make_dataset(rng)
-        x_train, x_test, y_train, y_test = train_test_split(
-            x, y, test_size=0.2, stratify=y, random_state=_common.SEED
-        )
+        x_train, x_test, y_train, y_test = _common.split(x, y)
 
         model = build_model()
-        accuracy = _common.fit_and_check(
-            model,
-            (x_train, y_train),
-            (x_test, y_test),
-            name=NAME,
-            learning_rate=2e-3,
-            epochs=EPOCHS,
-            batch=BATCH,
-            bar=0.95,
-            unit="waveforms",
-        )
-
-        written = [_common.save_model(model, NAME, probe=x_test[:32])]
+        train = (x_train, y_train)
+        accuracy, saved = _common.train_and_save(model, train, (x_test, y_test), name=NAME, **FIT)
+        written = [saved]
 
         # Samples: fresh, readable waveforms (4 cycles, amplitude 1, a little noise) from a
         # separate seeded generator; each must be classified correctly with confidence.
         folder = _common.patterns_dir(NAME)
-        sample_rng = np.random.default_rng(_common.SEED + 1)
-        samples = []
-        for label, kind in enumerate(CLASSES):
-            wave = waveform(kind, cycles=4.0, phase=0.1, amp=1.0, noise=0.05, rng=sample_rng)
-            wave = wave[:, None]
-            p = np.asarray(model(wave[None], training=False))[0]
-            if p.argmax() != label or p[label] < 0.95:
-                raise SystemExit(f"[{NAME}] sample {kind} is misread: {p.round(3)}")
-            fname = SAMPLE_FILES[kind]
-            if fname.endswith(".csv"):
-                np.savetxt(folder / fname, wave, fmt="%.6f")
-                what = "128 rows x 1 column CSV"
-            else:
-                np.save(folder / fname, wave.astype(np.float32))
-                what = "float32 array (128, 1)"
-            desc = (
-                "white Gaussian noise, no period"
-                if kind == "noise"
-                else f"a {kind} wave, 4 cycles, amplitude 1, a little noise"
-            )
-            samples.append({"file": fname, "label": kind, "description": f"{desc} ({what})"})
-            written.append(folder / fname)
+        samples, _ = write_samples(model, folder, NAME, confidence=0.95)
+        written += [folder / s["file"] for s in samples]
 
         meta = {
             "name": NAME,
@@ -169,8 +169,7 @@ def main() -> None:
             "default_sample": "sine.npy",
             "samples": samples,
         }
-        written.append(_common.write_metadata(NAME, meta))
-        written.append(_common.write_card(NAME, card(meta, len(y_train), len(y_test))))
+        written += _common.write_bundle(NAME, meta, card(meta, len(y_train), len(y_test)))
 
     _common.report(NAME, timer.seconds, written)
 

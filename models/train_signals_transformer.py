@@ -27,6 +27,8 @@ HEADS = 4
 KEY_DIM = 8
 EPOCHS = 12
 BATCH = 64
+#: How the model is fit, and the least held-out accuracy it may ship with.
+FIT = dict(learning_rate=3e-3, epochs=EPOCHS, batch=BATCH, bar=0.95, unit="waveforms")
 #: The same samples as signals_conv1d's, so the two models can be read side by side.
 SAMPLE_FILES = signals.SAMPLE_FILES
 
@@ -88,33 +90,20 @@ def attention_summary(model, waves: dict[str, np.ndarray]) -> list[str]:
 
 
 def main() -> None:
-    from sklearn.model_selection import train_test_split
-
     with _common.Timer() as timer:
-        _common.seed_everything()
-        rng = np.random.default_rng(_common.SEED)
+        rng = _common.seed_everything()
 
         x, y = signals.make_dataset(rng)
-        x_train, x_test, y_train, y_test = train_test_split(
-            x, y, test_size=0.2, stratify=y, random_state=_common.SEED
-        )
+        x_train, x_test, y_train, y_test = _common.split(x, y)
 
         model = build_model()
-        accuracy = _common.fit_and_check(
-            model,
-            (x_train, y_train),
-            (x_test, y_test),
-            name=NAME,
-            learning_rate=3e-3,
-            epochs=EPOCHS,
-            batch=BATCH,
-            bar=0.95,
-            unit="waveforms",
-        )
-
-        written = [_common.save_model(model, NAME, probe=x_test[:32])]
+        train = (x_train, y_train)
+        accuracy, saved = _common.train_and_save(model, train, (x_test, y_test), name=NAME, **FIT)
+        written = [saved]
         folder = _common.patterns_dir(NAME)
-        samples, waves = write_samples(model, folder)
+        samples, waves = signals.write_samples(
+            model, folder, NAME, confidence=0.9, note=" (8 patches a cycle)"
+        )
         written += [folder / s["file"] for s in samples]
         for line in attention_summary(model, waves):
             print(f"[{NAME}] {line}")
@@ -142,37 +131,9 @@ def main() -> None:
             "default_sample": "square.npy",
             "samples": samples,
         }
-        written.append(_common.write_metadata(NAME, meta))
-        written.append(_common.write_card(NAME, card(meta, len(y_train), len(y_test))))
+        written += _common.write_bundle(NAME, meta, card(meta, len(y_train), len(y_test)))
 
     _common.report(NAME, timer.seconds, written)
-
-
-def write_samples(model, folder) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """signals_conv1d's four samples (same generator, same seed), each checked to be read."""
-    sample_rng = np.random.default_rng(_common.SEED + 1)
-    samples, waves = [], {}
-    for label, kind in enumerate(signals.CLASSES):
-        wave = signals.waveform(kind, cycles=4.0, phase=0.1, amp=1.0, noise=0.05, rng=sample_rng)
-        wave = wave[:, None]
-        p = np.asarray(model(wave[None], training=False))[0]
-        if p.argmax() != label or p[label] < 0.9:
-            raise SystemExit(f"[{NAME}] sample {kind} is misread: {p.round(3)}")
-        fname = SAMPLE_FILES[kind]
-        if fname.endswith(".csv"):
-            np.savetxt(folder / fname, wave, fmt="%.6f")
-            what = "128 rows x 1 column CSV"
-        else:
-            np.save(folder / fname, wave.astype(np.float32))
-            what = "float32 array (128, 1)"
-        desc = (
-            "white Gaussian noise, no period"
-            if kind == "noise"
-            else f"a {kind} wave, 4 cycles (8 patches a cycle), amplitude 1, a little noise"
-        )
-        samples.append({"file": fname, "label": kind, "description": f"{desc} ({what})"})
-        waves[kind] = wave
-    return samples, waves
 
 
 CARD_HEADS = """
