@@ -22,6 +22,7 @@ import tomllib
 import urllib.error
 import urllib.request
 import venv
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -69,16 +70,17 @@ class FreshInstall:
         return done
 
 
-def _build_wheel(out: Path) -> Path:
-    # No build isolation: hatchling is pinned in requirements-dev.txt, so no network is needed.
+def _build_wheel(source: Path, out: Path) -> Path:
+    """Build the wheel from a checkout or an sdist; no network (hatchling is pinned for tests)."""
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-    subprocess.run(
-        [*pip_wheel, "--wheel-dir", str(out), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run([*pip_wheel, "--wheel-dir", str(out), str(source)], check=True, cwd=out.parent)
     (wheel,) = out.glob("layerviz-*.whl")
     return wheel
+
+
+def _contents(wheel: Path) -> dict[str, int]:
+    with zipfile.ZipFile(wheel) as archive:
+        return {info.filename: info.CRC for info in archive.infolist()}
 
 
 def _borrow_dependencies(fresh: Path) -> None:
@@ -95,10 +97,15 @@ def _clean_env(fresh: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> FreshInstall:
-    """The wheel built from this checkout and installed (no dependencies, no index) afresh."""
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from this checkout."""
+    return _build_wheel(ROOT, tmp_path_factory.mktemp("built") / "dist")
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> FreshInstall:
+    """The wheel installed afresh (no dependencies, no index)."""
     base = tmp_path_factory.mktemp("wheel")
-    wheel = _build_wheel(base / "dist")
     fresh = base / "venv"
     venv.EnvBuilder(symlinks=True, with_pip=False).create(fresh)
     _borrow_dependencies(fresh)
@@ -107,6 +114,32 @@ def installed(tmp_path_factory) -> FreshInstall:
     install = FreshInstall(fresh, workdir, _clean_env(fresh))
     install.run("python", "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel))
     return install
+
+
+def _shipped(folder: str, inside: str) -> set[str]:
+    """Where the wheel must hold each of the checkout's files in ``folder`` but Python sources."""
+    files = (ROOT / folder).rglob("*")
+    return {
+        f"{inside}/{path.relative_to(ROOT / folder).as_posix()}"
+        for path in files
+        if path.is_file() and path.suffix != ".py" and "__pycache__" not in path.parts
+    }
+
+
+def test_wheel_carries_models_and_assets_but_not_training_scripts(wheel):
+    names = set(_contents(wheel))
+    data = _shipped("models", "layerviz/_models") | _shipped("assets", "layerviz/_assets")
+    assert "layerviz/_models/digits_cnn.keras" in data and data <= names
+    data_dirs = ("layerviz/_models/", "layerviz/_assets/")
+    assert not {name for name in names if name.startswith(data_dirs) and name.endswith(".py")}
+    assert all(name.startswith(("layerviz/", "layerviz-")) for name in names)
+
+
+def test_sdist_builds_the_same_wheel(wheel, tmp_path):
+    hatchling = [sys.executable, "-m", "hatchling", "build", "-t", "sdist"]
+    subprocess.run([*hatchling, "-d", str(tmp_path)], check=True, cwd=ROOT, capture_output=True)
+    (sdist,) = tmp_path.glob("layerviz-*.tar.gz")
+    assert _contents(_build_wheel(sdist, tmp_path / "dist")) == _contents(wheel)
 
 
 def _bundled_names() -> list[str]:
