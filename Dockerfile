@@ -15,7 +15,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 # layerviz as a wheel, not editable: the bundled models and the page's assets travel inside
-# the package (layerviz/_models, layerviz/_assets); /app holds only app.py.
+# the package (layerviz/_models, layerviz/_assets); the sources are not copied into /app.
 COPY pyproject.toml README.md /tmp/src/
 COPY layerviz/ /tmp/src/layerviz/
 COPY assets/ /tmp/src/assets/
