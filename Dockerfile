@@ -12,14 +12,18 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt pyproject.toml README.md ./
+COPY requirements.txt ./
 RUN pip install -r requirements.txt
-COPY layerviz/ layerviz/
-COPY assets/ assets/
-COPY models/ models/
-COPY app.py ./
-RUN pip install --no-deps -e . \
+# layerviz as a wheel, not editable: the bundled models and the page's assets travel inside
+# the package (layerviz/_models, layerviz/_assets); the sources are not copied into /app.
+COPY pyproject.toml README.md /tmp/src/
+COPY layerviz/ /tmp/src/layerviz/
+COPY assets/ /tmp/src/assets/
+COPY models/ /tmp/src/models/
+RUN pip install --no-deps /tmp/src \
+    && rm -rf /tmp/src \
     && useradd --create-home layerviz
+COPY app.py ./
 USER layerviz
 
 EXPOSE 8050

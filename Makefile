@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    virtualenv + installs + Graphviz, then serves the dashboard on http://127.0.0.1:8050
-#   make test   the same plus test tools, Debian's chromium + chromium-driver, then the whole suite
+#   make test   the same plus test tools, Debian's chromium + chromium-driver and redis-server,
+#               then ruff (lint and format) and the whole suite
+#   make test-fast   ruff and the tests that need no browser (no Chromium installed)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -10,17 +12,20 @@ PORT   ?= 8050
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint bench models export clean system-python system-run system-test
+.PHONY: run test test-fast lint bench models export clean system-python system-run system-test
 
 run: $(VENV)/.runtime system-run
 	$(PY) -m layerviz serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev system-test
-	$(PY) -m ruff check .
+test: lint system-test
 	DASH_TEST_CHROMEPATH=/usr/bin/chromium $(PY) -m pytest --headless -q
+
+test-fast: lint system-run
+	$(PY) -m pytest -q -m "not e2e"
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: $(VENV)/.dev
 	$(PY) bench/extract.py
@@ -54,8 +59,9 @@ system-run:
 	@command -v dot >/dev/null || { $(APT) update -qq && $(APT) install -y -qq graphviz; }
 
 system-test: system-run
-	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || \
-	  { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver; }
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	   && command -v redis-server >/dev/null; } || \
+	  { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver redis-server; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache layerviz-export *.egg-info
