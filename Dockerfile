@@ -3,8 +3,7 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    TF_CPP_MIN_LOG_LEVEL=3
+    PIP_NO_CACHE_DIR=1
 
 # Graphviz draws the architecture (model.png) through keras.utils.plot_model.
 RUN apt-get update \
