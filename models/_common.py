@@ -121,18 +121,31 @@ def split(x, y):
     return train_test_split(x, y, test_size=0.2, stratify=y, random_state=SEED)
 
 
-def train_and_save(model, train, test, *, name: str, **fit):
-    """``fit_and_check`` then ``save_model`` (probed on the first 32 test items).
+def train_and_save(model, data, name: str, fit: dict) -> tuple[float, list[Path]]:
+    """``fit_and_check`` on ``data`` (``split``'s four arrays), then ``save_model``.
 
     Returns:
-        ``(held-out accuracy, path of the saved model)``.
+        ``(held-out accuracy, [path of the saved model])``.
     """
-    accuracy = fit_and_check(model, train, test, name=name, **fit)
-    return accuracy, save_model(model, name, probe=test[0][:32])
+    x_train, x_test, y_train, y_test = data
+    accuracy = fit_and_check(model, (x_train, y_train), (x_test, y_test), name=name, **fit)
+    return accuracy, [save_model(model, name, probe=x_test[:32])]
 
 
-def write_bundle(name: str, meta: dict, card_text: str) -> list[Path]:
-    """Write ``<name>.json`` and the model card ``<name>.md``; returns both paths."""
+def write_bundle(name: str, meta: dict, samples: list[dict], default: str, card, sizes):
+    """Write ``<name>.json`` (``meta`` then its samples) and the card ``<name>.md``.
+
+    Args:
+        card: ``card(meta, n_train, n_test, sample_lines) -> str``, the card's body; its title
+            is written here.
+        sizes: ``(n_train, n_test)``.
+
+    Returns:
+        The two paths.
+    """
+    meta = {**meta, "default_sample": default, "samples": samples}
+    body = card(meta, *sizes, sample_lines(name, samples))
+    card_text = f"# {meta['title']} (`{name}`)\n\n{body.strip()}"
     return [write_metadata(name, meta), write_card(name, card_text)]
 
 

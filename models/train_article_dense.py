@@ -92,15 +92,10 @@ def article_pattern() -> np.ndarray:
 
 def main() -> None:
     with _common.Timer() as timer:
-        rng = _common.seed_everything()
-
-        x, y = make_dataset(rng)
-        x_train, x_test, y_train, y_test = _common.split(x, y)
-
+        data = _common.split(*make_dataset(_common.seed_everything()))
+        y_train, y_test = data[2:]
         model = build_model()
-        train = (x_train, y_train)
-        accuracy, saved = _common.train_and_save(model, train, (x_test, y_test), name=NAME, **FIT)
-        written = [saved]
+        accuracy, written = _common.train_and_save(model, data, NAME, FIT)
 
         folder = _common.patterns_dir(NAME)
         sample_rng = np.random.default_rng(_common.SEED + 1)
@@ -138,19 +133,15 @@ def main() -> None:
                 f"models/train_{NAME}.py, {len(y_train)} train / {len(y_test)} held-out, "
                 f"{EPOCHS} epochs"
             ),
-            "default_sample": "random.npy",
-            "samples": samples,
         }
-        written += _common.write_bundle(NAME, meta, card(meta, len(y_train), len(y_test)))
+        sizes = (len(y_train), len(y_test))
+        written += _common.write_bundle(NAME, meta, samples, "random.npy", card, sizes)
 
     _common.report(NAME, timer.seconds, written)
 
 
-def card(meta: dict, n_train: int, n_test: int) -> str:
-    sample_lines = _common.sample_lines(NAME, meta["samples"])
+def card(meta: dict, n_train: int, n_test: int, sample_lines: str) -> str:
     return f"""
-# {meta["title"]} (`{NAME}`)
-
 The model from the article, rebuilt exactly with the Functional API:
 
 ```

@@ -100,11 +100,8 @@ def main() -> None:
         y = digits.target.astype(np.int64)
         x_train, x_test, y_train, y_test = _common.split(x, y)
         x_aug, y_aug = augment(x_train, y_train, rng)
-
         model = build_model()
-        train = (x_aug, y_aug)
-        accuracy, saved = _common.train_and_save(model, train, (x_test, y_test), name=NAME, **FIT)
-        written = [saved]
+        accuracy, written = _common.train_and_save(model, (x_aug, x_test, y_aug, y_test), NAME, FIT)
 
         # Samples: for each chosen digit, the first held-out image the model gets right with
         # high confidence after the 8-bit PNG round trip.
@@ -150,19 +147,15 @@ def main() -> None:
                 f"{len(y_train)} train / {len(y_test)} held-out (stratified 20 %), "
                 f"random shifts of up to {MAX_SHIFT} px"
             ),
-            "default_sample": "digit_3.png",
-            "samples": samples,
         }
-        written += _common.write_bundle(NAME, meta, card(meta, len(y_train), len(y_test)))
+        sizes = (len(y_train), len(y_test))
+        written += _common.write_bundle(NAME, meta, samples, "digit_3.png", card, sizes)
 
     _common.report(NAME, timer.seconds, written)
 
 
-def card(meta: dict, n_train: int, n_test: int) -> str:
-    sample_lines = _common.sample_lines(NAME, meta["samples"])
+def card(meta: dict, n_train: int, n_test: int, sample_lines: str) -> str:
     return f"""
-# {meta["title"]} (`{NAME}`)
-
 {meta["description"]} This is the dashboard's default model.
 
 - **Trained on:** scikit-learn's bundled `load_digits` set (1797 handwritten digits, 8x8,

@@ -91,15 +91,10 @@ def attention_summary(model, waves: dict[str, np.ndarray]) -> list[str]:
 
 def main() -> None:
     with _common.Timer() as timer:
-        rng = _common.seed_everything()
-
-        x, y = signals.make_dataset(rng)
-        x_train, x_test, y_train, y_test = _common.split(x, y)
-
+        data = _common.split(*signals.make_dataset(_common.seed_everything()))
+        y_train, y_test = data[2:]
         model = build_model()
-        train = (x_train, y_train)
-        accuracy, saved = _common.train_and_save(model, train, (x_test, y_test), name=NAME, **FIT)
-        written = [saved]
+        accuracy, written = _common.train_and_save(model, data, NAME, FIT)
         folder = _common.patterns_dir(NAME)
         samples, waves = signals.write_samples(
             model, folder, NAME, confidence=0.9, note=" (8 patches a cycle)"
@@ -128,10 +123,9 @@ def main() -> None:
                 f"models/train_signals_conv1d.py's generator, {len(y_train)} train / "
                 f"{len(y_test)} held-out (stratified 20 %)"
             ),
-            "default_sample": "square.npy",
-            "samples": samples,
         }
-        written += _common.write_bundle(NAME, meta, card(meta, len(y_train), len(y_test)))
+        sizes = (len(y_train), len(y_test))
+        written += _common.write_bundle(NAME, meta, samples, "square.npy", card, sizes)
 
     _common.report(NAME, timer.seconds, written)
 
@@ -145,12 +139,9 @@ HEADS_TEXT
 """
 
 
-def card(meta: dict, n_train: int, n_test: int) -> str:
-    sample_lines = _common.sample_lines(NAME, meta["samples"])
+def card(meta: dict, n_train: int, n_test: int, sample_lines: str) -> str:
     heads = CARD_HEADS.replace("HEADS_TEXT", HEADS_TEXT.strip())
     return f"""
-# {meta["title"]} (`{NAME}`)
-
 {meta["description"]}
 
 - **Trained on:** the synthetic waveforms of `models/train_signals_conv1d.py` (same generator,
