@@ -256,12 +256,13 @@ def _check_handle(handle: IO[bytes], size: int, name: str, limits: CheckLimits) 
         raise UnsafeModelError(f"{name} is not a readable .keras (zip) file: {exc}") from None
     with archive:
         members = _check_members(archive, name, limits)
-        config = parse_config(
-            _read_member(archive, members["config.json"], limits.max_config_bytes, name),
-            limits.max_config_depth,
-        )
+        config_bytes = _read_member(archive, members["config.json"], limits.max_config_bytes, name)
         version = _keras_version(archive, members.get("metadata.json"), name)
-    layers = walk_config(config)
+    try:
+        config = parse_config(config_bytes, limits.max_config_depth)
+        layers = walk_config(config)
+    except UnsafeModelError as exc:
+        raise UnsafeModelError(f"{name}: {exc}") from None
     return ModelReport(
         file_name=name,
         size_bytes=size,

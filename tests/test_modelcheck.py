@@ -151,7 +151,7 @@ def test_lambda_with_marshalled_bytecode(keras_session, tmp_path):
     assert b"__lambda__" in members_of(data)["config.json"]  # the bytecode is in there
     error = refused(data, "Lambda")
     assert str(error) == (
-        "layer 'lambda_1' (Lambda) runs arbitrary code; layerviz loads built-in layers only"
+        "upload: layer 'lambda_1' (Lambda) runs arbitrary code; layerviz loads built-in layers only"
     )
 
 
@@ -162,7 +162,7 @@ def test_lambda_in_a_sequential_in_a_functional(keras_session, tmp_path):
     )
     inputs = keras.Input((4,), name="x")
     data = saved_bytes(keras.Model(inputs, layers.Dense(1, name="out")(inner(inputs))), tmp_path)
-    refused(data, r"^layer 'inner/sneaky' \(Lambda\) runs arbitrary code")
+    refused(data, r"^upload: layer 'inner/sneaky' \(Lambda\) runs arbitrary code")
 
 
 def test_serialized_function_outside_a_lambda(small_bytes):
