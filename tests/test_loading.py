@@ -15,7 +15,7 @@ from layerviz.loading import load_model
 
 pytestmark = pytest.mark.usefixtures("repo_models_dir")
 
-BUNDLED_LIST = "bundled: article_dense, digits_cnn, signals_conv1d"
+BUNDLED_LIST = "bundled: article_dense, digits_cnn, digits_meta, signals_conv1d"
 
 
 def lambda_model() -> keras.Model:
