@@ -25,8 +25,9 @@ from layerviz.patterns import fit_array, input_shape_of, random_pattern
 from layerviz.readers import read_pattern
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.recipe import CodeRecipe, Recipe, SampleRecipe, SeedRecipe, UploadRecipe
+from layerviz.ui.user_models import UserModels
 
-__all__ = ["ModelEntry", "PatternRun", "Workbench", "pattern_digest"]
+__all__ = ["ModelEntry", "PatternRun", "Workbench", "pattern_digest", "single_input_extractor"]
 
 #: Default budget for cached extractions (MobileNetV2 at 224×224 holds about 80 MB of them).
 CACHE_BYTES = 512 * 2**20
@@ -114,6 +115,8 @@ class Workbench:
         self._pinned: dict[str, np.ndarray] = {}  # patterns given in code; never evicted
         self.extractions: ByteLRU[Extraction] = ByteLRU(cache_bytes, lambda e: e.nbytes)
         self.uploads: ByteLRU[np.ndarray] = ByteLRU(UPLOAD_BYTES)
+        #: Models uploaded by browser sessions, each under a name only its session knows.
+        self.user_models: UserModels[ModelEntry] = UserModels()
 
     # -- models ---------------------------------------------------------------------------
     @property
@@ -123,6 +126,12 @@ class Workbench:
 
     def _known(self, name) -> ModelEntry:
         entry = self._entries.get(name) if isinstance(name, str) else None
+        entry = entry or self.user_models.get(name)
+        if entry is None and self.user_models.is_upload_name(name):
+            raise ModelLoadError(
+                "your uploaded model is no longer kept on the server (unused for a while, or "
+                "its memory was needed); upload it again"
+            )
         if entry is None:
             shown = name if isinstance(name, str) and len(name) <= 60 else type(name).__name__
             raise ModelLoadError(f"no model named {shown!r}; offered: {', '.join(self._entries)}")
@@ -141,7 +150,7 @@ class Workbench:
                 if entry.model is None:
                     entry.model = load_model(name)
                 if entry.extractor is None:
-                    entry.extractor = _single_input_extractor(name, entry.model)
+                    entry.extractor = single_input_extractor(name, entry.model)
         return entry
 
     def entry_title(self, name: str) -> str:
@@ -234,7 +243,12 @@ def _in_memory_entry(name: str, model: keras.Model, known: BundledModel | None) 
     return ModelEntry(name, f"{name} (in memory)", model=model)
 
 
-def _single_input_extractor(name: str, model: keras.Model) -> ActivationExtractor:
+def single_input_extractor(name: str, model: keras.Model) -> ActivationExtractor:
+    """The model's extractor, refused for a model with several inputs (not drawn here yet).
+
+    Raises:
+        ModelStructureError: several inputs, or a model that cannot be cut into layers.
+    """
     extractor = ActivationExtractor(model)
     if len(extractor.input_shapes) > 1:
         raise ModelStructureError(
