@@ -60,6 +60,12 @@ class UserModels(Generic[V]):
         with self._lock:
             return sum(size for _, size, _ in self._items.values())
 
+    def names(self) -> list[str]:
+        """The names kept now, least recently used first."""
+        with self._lock:
+            self._forget_idle()
+            return list(self._items)
+
     @staticmethod
     def is_upload_name(name: object) -> bool:
         """Whether ``name`` has the form of an uploaded model's name."""

@@ -39,7 +39,7 @@ def test_idle_models_are_forgotten_and_use_keeps_them():
     clock.now = 100
     assert models.get(idle) is None
     assert models.get(kept) == "kept"
-    assert len(models) == 1
+    assert len(models) == 1 and models.names() == [kept]
 
 
 def test_byte_budget_drops_the_least_recently_used():
