@@ -19,17 +19,25 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from layerviz.errors import UnsafeModelError
 
-__all__ = ["RESULT_PREFIX", "main", "run_canary"]
+__all__ = ["MAX_RUNNING", "RESULT_PREFIX", "main", "run_canary"]
 
 #: The child's one line of result on stdout starts with this.
 RESULT_PREFIX = "LAYERVIZ-CANARY "
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+#: At most this many canaries run at once in one server process: each is a fresh TensorFlow,
+#: and a burst of uploads must not start a child per request.
+MAX_RUNNING = 2
+_running = threading.BoundedSemaphore(MAX_RUNNING)
+#: Largest file the child may write (Keras writes a small keras.json in its private home).
+_MAX_WRITE_BYTES = 16 * 2**20
 
 #: How TensorFlow and numpy say an allocation failed (RLIMIT_AS makes allocations fail).
 _OUT_OF_MEMORY = ("ResourceExhausted", "OOM when allocating", "Unable to allocate")
@@ -53,6 +61,20 @@ def run_canary(data: bytes, limits) -> dict:
         UnsafeModelError: the child refused the file, died, hung or hit a limit.
     """
     started = time.monotonic()
+    if not _running.acquire(timeout=limits.canary_timeout_s):
+        raise UnsafeModelError(
+            f"the server is busy checking {MAX_RUNNING} other models; try again in a minute"
+        )
+    try:
+        result = _run_child(data, limits)
+    finally:
+        _running.release()
+    result["seconds"] = time.monotonic() - started
+    return result
+
+
+def _run_child(data: bytes, limits) -> dict:
+    """Write ``data`` to a private folder and run the child on it; its result or a refusal."""
     with tempfile.TemporaryDirectory(prefix="layerviz-canary-") as folder:
         model_path = Path(folder) / "model.keras"
         fd = os.open(model_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -80,9 +102,7 @@ def run_canary(data: bytes, limits) -> dict:
                 f"loading the model in a sandbox did not finish within "
                 f"{limits.canary_timeout_s:g} s; it was stopped"
             ) from None
-    result = _result_of(done, limits)
-    result["seconds"] = time.monotonic() - started
-    return result
+    return _result_of(done, limits)
 
 
 def _child_environment(folder: str) -> dict[str, str]:
@@ -125,6 +145,8 @@ def _signal_reason(number: int, limits) -> str:
     memory = f"{limits.canary_memory_bytes / 2**20:.0f} MiB"
     if number == signal.SIGXCPU:
         return f"loading the model in a sandbox used more than {limits.canary_cpu_s} s of CPU"
+    if number == signal.SIGXFSZ:
+        return "loading the model in a sandbox tried to write a file larger than 16 MiB"
     name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
     if number in (signal.SIGKILL, signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
         return (
@@ -198,6 +220,7 @@ def _trial(args) -> dict:
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     _limit(_resource().RLIMIT_AS, _address_space() + args.memory_bytes)
+    _limit(_resource().RLIMIT_FSIZE, _MAX_WRITE_BYTES)
     _check_weights(data, args.memory_bytes)
     model = keras.saving.load_model(args.path, safe_mode=True, compile=False)
     if not isinstance(model, keras.Model) or not model.inputs:

@@ -443,3 +443,25 @@ def test_huge_weights_pass_the_static_check_by_design(small_bytes):
     """What the static check can see: the zip's real sizes, not HDF5's declared shapes."""
     assert check_model_file(huge_dense(small_bytes), canary=False).model_name == "small"
     np.testing.assert_equal(len(terabyte_weights(small_bytes)) < 100_000, True)
+
+
+def test_a_busy_server_refuses_instead_of_starting_more_children(small_bytes, monkeypatch):
+    import threading
+
+    from layerviz import canary
+
+    monkeypatch.setattr(canary, "_running", threading.BoundedSemaphore(1))
+    canary._running.acquire()  # every slot taken by "other uploads"
+    limits = CheckLimits(canary_timeout_s=0.1)
+    refused(small_bytes, "the server is busy checking 2 other models", canary=True, limits=limits)
+
+
+def test_child_signals_are_reasons():
+    import signal
+
+    from layerviz.canary import _signal_reason
+
+    limits = CheckLimits(canary_cpu_s=7)
+    assert "more than 7 s of CPU" in _signal_reason(signal.SIGXCPU, limits)
+    assert "larger than 16 MiB" in _signal_reason(signal.SIGXFSZ, limits)
+    assert "killed by SIGTERM" in _signal_reason(signal.SIGTERM, limits)
