@@ -79,7 +79,7 @@ def test_an_upload_is_vetted_kept_and_renders_with_a_random_pattern(
 
 
 def test_a_forgotten_upload_says_so(workbench):
-    with pytest.raises(ModelLoadError, match="no longer kept on the server .*; upload it again"):
+    with pytest.raises(ModelLoadError, match=r"no longer kept on the server .*; upload it again"):
         workbench.entry("upload-forgotten")
     choice = choose_pattern(workbench, ids.MODEL_SELECT, "upload-forgotten")
     assert "upload it again" in choice.error
