@@ -25,14 +25,14 @@ import io
 import json
 import os
 import stat
-import struct
 import zipfile
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from layerviz.errors import ModelLoadError, UnsafeModelError
 from layerviz.modelconfig import ConfigLayer, parse_config, walk_config
+from layerviz.modelzip import ALLOWED_MEMBERS, check_central_directory, check_members, read_member
 
 __all__ = [
     "ALLOWED_MEMBERS",
@@ -47,10 +47,8 @@ __all__ = [
 MAX_MODEL_BYTES = 100 * 1000 * 1000
 
 #: The members a ``.keras`` file has (besides ``assets/...``).
-ALLOWED_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record, 22 bytes
 _MIB = 1024 * 1024
 
 
@@ -249,14 +247,14 @@ def _check_handle(handle: IO[bytes], size: int, name: str, limits: CheckLimits) 
         raise UnsafeModelError(_saved_model_hint(name, "an .h5 file"))
     if name.endswith(".pb"):
         raise UnsafeModelError(_saved_model_hint(name, "a SavedModel"))
-    _check_central_directory(handle, size, name, limits)
+    check_central_directory(handle, size, name, limits.max_members)
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise UnsafeModelError(f"{name} is not a readable .keras (zip) file: {exc}") from None
     with archive:
-        members = _check_members(archive, name, limits)
-        config_bytes = _read_member(archive, members["config.json"], limits.max_config_bytes, name)
+        members = check_members(archive, name, limits)
+        config_bytes = read_member(archive, members["config.json"], limits.max_config_bytes, name)
         version = _keras_version(archive, members.get("metadata.json"), name)
     try:
         config = parse_config(config_bytes, limits.max_config_depth)
@@ -274,114 +272,12 @@ def _check_handle(handle: IO[bytes], size: int, name: str, limits: CheckLimits) 
     )
 
 
-def _check_central_directory(handle: IO[bytes], size: int, name: str, limits: CheckLimits):
-    """Refuse a zip whose directory is too large before :mod:`zipfile` parses it.
-
-    ``zipfile`` builds an object per entry it finds in the directory, however many the end
-    record declares, so the directory's byte size is bounded here first.
-    """
-    tail_size = min(size, _EOCD.size + 65535)
-    handle.seek(size - tail_size)
-    tail = handle.read(tail_size)
-    handle.seek(0)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < _EOCD.size:
-        raise UnsafeModelError(
-            f"{name} is not a .keras (zip) file, or it is truncated (no zip directory at its end)"
-        )
-    _, _, _, _, entries, directory_bytes, _, _ = _EOCD.unpack_from(tail, at)
-    if entries == 0xFFFF or directory_bytes == 0xFFFFFFFF:
-        raise UnsafeModelError(f"{name} uses ZIP64 records, which no .keras file of its size needs")
-    if entries > limits.max_members or directory_bytes > limits.max_members * 1024:
-        raise UnsafeModelError(
-            f"{name} has {entries} zip members ({directory_bytes} bytes of directory); "
-            f"a .keras file has at most {limits.max_members}"
-        )
-
-
-def _check_members(archive: zipfile.ZipFile, name: str, limits: CheckLimits) -> dict:
-    """The members by name, each checked: allowed path, sizes, ratio, not encrypted."""
-    infos = archive.infolist()
-    if len(infos) > limits.max_members:
-        raise UnsafeModelError(
-            f"{name} has {len(infos)} zip members; a .keras file has at most {limits.max_members}"
-        )
-    members: dict[str, zipfile.ZipInfo] = {}
-    total = 0
-    for info in infos:
-        _check_member_name(info.filename, name)
-        if info.filename in members:
-            raise UnsafeModelError(f"{name} holds {info.filename!r} twice")
-        members[info.filename] = info
-        _check_member_size(info, name, limits)
-        total += info.file_size
-        if total > limits.max_uncompressed_bytes:
-            raise UnsafeModelError(
-                f"{name} expands to more than {limits.max_uncompressed_bytes / 1e6:.0f} MB "
-                "(a zip bomb?)"
-            )
-    if "config.json" not in members:
-        raise UnsafeModelError(f"{name} has no config.json; is it a .keras file?")
-    return members
-
-
-def _check_member_name(member: str, name: str) -> None:
-    parts = PurePosixPath(member.replace("\\", "/")).parts
-    if (
-        not member
-        or member.startswith(("/", "\\"))
-        or (len(member) > 1 and member[1] == ":")
-        or ".." in parts
-        or "\x00" in member
-    ):
-        raise UnsafeModelError(f"{name} holds a member with an unsafe path: {member[:200]!r}")
-    if member not in ALLOWED_MEMBERS and not (parts and parts[0] == "assets"):
-        raise UnsafeModelError(
-            f"{name} holds {member[:200]!r}; a .keras file holds only config.json, "
-            "metadata.json, model.weights.h5 and assets/"
-        )
-
-
-def _check_member_size(info: zipfile.ZipInfo, name: str, limits: CheckLimits) -> None:
-    if info.flag_bits & 0x1:
-        raise UnsafeModelError(f"{name}: member {info.filename!r} is encrypted")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise UnsafeModelError(
-            f"{name}: member {info.filename!r} uses compression method {info.compress_type}; "
-            "only stored or deflated members are read"
-        )
-    ratio = info.file_size / max(info.compress_size, 1)
-    if info.file_size > _MIB and ratio > limits.max_ratio:
-        raise UnsafeModelError(
-            f"{name}: member {info.filename!r} expands {ratio:.0f} times "
-            f"({info.compress_size} to {info.file_size} bytes); at most {limits.max_ratio:.0f} "
-            "is accepted (a zip bomb?)"
-        )
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, name: str) -> bytes:
-    """A member's bytes, never more than ``cap`` (declared or actual)."""
-    if info.file_size > cap:
-        raise UnsafeModelError(
-            f"{name}: {info.filename} is {info.file_size / 1e6:.1f} MB; at most "
-            f"{cap / 1e6:.1f} MB is accepted"
-        )
-    try:
-        with archive.open(info) as member:
-            data = member.read(cap + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise UnsafeModelError(f"{name}: cannot read {info.filename}: {exc}") from None
-    if len(data) > cap:
-        raise UnsafeModelError(f"{name}: {info.filename} is larger than it declares")
-    return data
-
-
 def _keras_version(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None, name: str):
     """The ``keras_version`` in ``metadata.json``, or None when it has none."""
     if info is None:
         return None
     try:
-        meta = json.loads(_read_member(archive, info, 64 * 1024, name))
+        meta = json.loads(read_member(archive, info, 64 * 1024, name))
     except (ValueError, RecursionError):
         raise UnsafeModelError(f"{name}: metadata.json is not valid JSON") from None
     version = meta.get("keras_version") if isinstance(meta, dict) else None
