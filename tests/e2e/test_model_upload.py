@@ -105,3 +105,16 @@ def test_a_refused_upload_says_why_and_the_app_goes_on(dash_duo, tmp_path):
     dash_duo.find_element(sel(ids.SEED_BUTTON)).click()
     dash_duo.wait_for_text_to_equal(sel(ids.PATTERN_INFO), "random pattern, seed 0")
     assert dash_duo.get_logs() == []
+
+
+def test_the_bundled_two_input_model_opens_with_its_sample(dash_duo):
+    app = start(dash_duo)
+    name = "digits_meta"
+    dash_duo.select_dcc_dropdown(sel(ids.MODEL_SELECT), value=app.workbench.entry_title(name))
+    recipe = app.workbench.default_recipe(name)
+    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 15, 1)[3]
+    dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
+    dash_duo.wait_for_text_to_equal(sel(ids.PATTERN_INFO), recipe.describe())
+    dash_duo.wait_for_contains_text(sel(ids.MODEL_INFO), "inputs image 16×16×1, meta 16")
+    assert not dash_duo.find_elements(f"{sel(ids.ERROR_ALERT)}.show")
+    assert dash_duo.get_logs() == []

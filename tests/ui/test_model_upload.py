@@ -7,7 +7,7 @@ import base64
 import keras
 import pytest
 
-from layerviz.errors import ModelLoadError, ModelStructureError, UnsafeModelError
+from layerviz.errors import ModelLoadError, UnsafeModelError
 from layerviz.ui import ids
 from layerviz.ui.callbacks import choose_pattern, render_grid
 from layerviz.ui.features.model_upload import (
@@ -74,8 +74,9 @@ def test_an_upload_is_vetted_kept_and_renders_with_a_random_pattern(
     store = {"models": [option, {"label": "gone", "value": "upload-forgotten"}, "junk"]}
     assert session_options(workbench, store) == [option]
     assert session_options(workbench, None) == session_options(workbench, [1]) == []
-    with pytest.raises(ModelStructureError, match="2 inputs"):
-        add_uploaded_model(workbench, saved(build_model("multi_input"), tmp_path), "two.keras")
+    two = add_uploaded_model(workbench, saved(build_model("multi_input"), tmp_path), "two.keras")
+    choice = choose_pattern(workbench, ids.MODEL_SELECT, two["value"])
+    assert choice.error is None and choice.model_info.startswith("inputs vector 8, image 6×6×1")
 
 
 def test_a_forgotten_upload_says_so(workbench):

@@ -18,13 +18,14 @@ from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
 
+from layerviz.activations import ActivationExtractor
 from layerviz.errors import UnsafeModelError
 from layerviz.loading import load_model
 from layerviz.modelcheck import CheckLimits, check_model_file
 from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.common import error_text
-from layerviz.ui.workbench import ModelEntry, Workbench, single_input_extractor
+from layerviz.ui.workbench import ModelEntry, Workbench
 
 __all__ = [
     "MAX_MODEL_UPLOAD_BYTES",
@@ -117,7 +118,7 @@ def add_uploaded_model(
     Raises:
         UnsafeModelError: the checks or the canary refused it.
         ModelLoadError, ModelStructureError: Keras could not load it, or layerviz cannot
-            draw it (several inputs, free axes).
+            cut it into layers (free axes, a subclassed model).
     """
     report = check_model_file(
         data, MAX_MODEL_UPLOAD_BYTES, limits=limits, canary=True, file_name=filename
@@ -126,7 +127,7 @@ def add_uploaded_model(
         path = Path(folder) / "model.keras"
         path.write_bytes(data)
         model = load_model(path)
-    extractor = single_input_extractor(filename, model)
+    extractor = ActivationExtractor(model)
     title = f"{filename} (your upload)"
     description = (
         f"your upload: {len(report.layers)} layers, {report.parameters:,} parameters, "
