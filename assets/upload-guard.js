@@ -12,17 +12,17 @@
         window.dash_clientside.set_props("error-alert", {
           is_open: true,
           children: files[i].name + ": " + mb(files[i].size) + " is over the " + mb(limit) +
-            " upload limit for patterns",
+            " upload limit",
         });
       }
     }
   }
   document.addEventListener("change", function (e) {
-    var zone = e.target.closest && e.target.closest("#pattern-upload");
+    var zone = e.target.closest && e.target.closest("#pattern-upload, #model-upload");
     if (zone) { check(e.target.files, zone); }
   }, true);
   document.addEventListener("drop", function (e) {
-    var zone = e.target.closest && e.target.closest("#pattern-upload");
+    var zone = e.target.closest && e.target.closest("#pattern-upload, #model-upload");
     if (zone && e.dataTransfer) { check(e.dataTransfer.files, zone); }
   }, true);
 })();

@@ -33,9 +33,11 @@ from layerviz.errors import (
     ModelLoadError,
     ModelStructureError,
     PatternError,
+    UnsafeModelError,
 )
 from layerviz.export import plot_pattern_process
 from layerviz.loading import load_model
+from layerviz.modelcheck import CheckLimits, ModelReport, check_model_file
 from layerviz.patterns import fit_array, input_shape_of, input_shapes_of, random_pattern
 from layerviz.readers import read_pattern
 from layerviz.selection import VisibleLayer, paginate, visible_layers
@@ -54,17 +56,21 @@ __all__ = [
     "ActivationExtractor",
     "ArgumentError",
     "BundledModel",
+    "CheckLimits",
     "GraphvizError",
     "LayerActivation",
     "LayervizError",
     "ModelLoadError",
+    "ModelReport",
     "ModelStructureError",
     "PatternError",
     "SamplePattern",
     "SkippedLayer",
+    "UnsafeModelError",
     "VisibleLayer",
     "__version__",
     "bundled_model_of",
+    "check_model_file",
     "extract_activations",
     "fit_array",
     "get_bundled",

@@ -7,6 +7,11 @@ A bundled model is a ``models/<name>.keras`` file with a ``models/<name>.json`` 
      "default_sample": "digit_3.png",
      "samples": [{"file": "digit_3.png", "label": "3", "description": "..."}, ...]}
 
+A model with several inputs also lists them, by their ``Input`` names, in input order:
+``"inputs": [{"name": "image", "shape": [16, 16, 1]}, {"name": "meta", "shape": [16]}]``
+(``input_shape`` is then the first one's); each of its samples is one ``.npz`` holding an array
+named after each input.
+
 Sample files live in ``models/patterns/<name>/``. Each model is made by
 ``models/train_<name>.py`` and described by the card ``models/<name>.md``.
 
@@ -27,6 +32,7 @@ from layerviz.errors import ModelLoadError, PatternError
 
 __all__ = [
     "DEFAULT_MODEL",
+    "BundledInput",
     "BundledModel",
     "SamplePattern",
     "bundled_model_of",
@@ -61,6 +67,14 @@ class SamplePattern:
 
 
 @dataclass(frozen=True)
+class BundledInput:
+    """One input of a bundled model: its ``Input`` name (None when not listed) and shape."""
+
+    name: str | None
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class BundledModel:
     """A model in ``models/`` with its metadata (read from ``<name>.json``).
 
@@ -69,13 +83,14 @@ class BundledModel:
         title: a short human title.
         description: one or two sentences.
         path: the ``.keras`` file.
-        input_shape: the input shape without the batch axis, e.g. ``(28, 28, 1)``.
+        input_shape: the (first) input's shape without the batch axis, e.g. ``(28, 28, 1)``.
         classes: the output class names, in output order (empty when not a classifier).
         accuracy: held-out accuracy in [0, 1], or None.
         default_sample: file name of the sample the model opens with, or None.
         samples: the sample patterns whose files exist.
         input_scaling: how input values are scaled, for people.
         trained_on: what the model was trained on, for people.
+        inputs: every input, in input order (one, unnamed, unless the JSON lists ``inputs``).
     """
 
     name: str
@@ -89,6 +104,7 @@ class BundledModel:
     samples: tuple[SamplePattern, ...]
     input_scaling: str = ""
     trained_on: str = ""
+    inputs: tuple[BundledInput, ...] = ()
 
     @property
     def default_sample_path(self) -> Path | None:
@@ -243,18 +259,20 @@ def _read_bundled(name: str) -> BundledModel:
     default = meta.get("default_sample")
     if default is not None and default not in {s.name for s in samples}:
         default = samples[0].name if samples else None  # named file missing: fall back
+    inputs = fields.inputs()
     return BundledModel(
         name=name,
         title=fields.text("title", name) or name,
         description=fields.text("description"),
         path=folder / f"{name}{_MODEL_SUFFIX}",
-        input_shape=fields.input_shape(),
+        input_shape=inputs[0].shape,
         classes=fields.classes(),
         accuracy=fields.accuracy(),
         default_sample=default,
         samples=samples,
         input_scaling=fields.text("input_scaling"),
         trained_on=fields.text("trained_on"),
+        inputs=inputs,
     )
 
 
@@ -285,15 +303,32 @@ class _Fields:
             raise self.fail(f"{key!r} should be a string, got {value!r}")
         return value
 
-    def input_shape(self) -> tuple[int, ...]:
-        shape = self.meta.get("input_shape")
+    def shape(self, shape, key: str) -> tuple[int, ...]:
         if (
             not isinstance(shape, list)
             or not shape
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
         ):
-            raise self.fail(f"'input_shape' should be a list of positive ints, got {shape!r}")
+            raise self.fail(f"{key!r} should be a list of positive ints, got {shape!r}")
         return tuple(shape)
+
+    def inputs(self) -> tuple[BundledInput, ...]:
+        """``inputs`` when listed (``input_shape``, if given too, must be the first's)."""
+        listed = self.meta.get("inputs")
+        if listed is None:
+            return (BundledInput(None, self.shape(self.meta.get("input_shape"), "input_shape")),)
+        if not isinstance(listed, list) or not listed:
+            raise self.fail('\'inputs\' should be a list of {"name": ..., "shape": [...]}')
+        inputs = []
+        for item in listed:
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str) or not name:
+                raise self.fail("each of 'inputs' needs a 'name' string")
+            inputs.append(BundledInput(name, self.shape(item.get("shape"), f"inputs.{name}")))
+        first = self.meta.get("input_shape")
+        if first is not None and self.shape(first, "input_shape") != inputs[0].shape:
+            raise self.fail("'input_shape' should be the first of 'inputs'")
+        return tuple(inputs)
 
     def classes(self) -> tuple[str, ...]:
         classes = self.meta.get("classes") or []

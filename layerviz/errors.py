@@ -3,7 +3,8 @@
 ::
 
     LayervizError                 base of everything below; catch this in a UI or CLI
-    ├── ModelLoadError            a model file or name could not be loaded (missing, unsafe)
+    ├── ModelLoadError            a model file or name could not be loaded (missing, corrupt)
+    │   └── UnsafeModelError      a model file refused by layerviz.modelcheck (code, bombs, limits)
     ├── ModelStructureError       a loaded model cannot be cut into layers (not built, no inputs)
     ├── PatternError (ValueError) a pattern does not fit the model, or was unsafe to read
     ├── ArgumentError (ValueError) an argument out of its range or of the wrong kind
@@ -24,6 +25,7 @@ __all__ = [
     "ModelLoadError",
     "ModelStructureError",
     "PatternError",
+    "UnsafeModelError",
 ]
 
 
@@ -33,6 +35,18 @@ class LayervizError(Exception):
 
 class ModelLoadError(LayervizError):
     """A model file or bundled-model name could not be loaded."""
+
+
+class UnsafeModelError(ModelLoadError):
+    """A model file was refused by :mod:`layerviz.modelcheck`, with the reason.
+
+    It holds code (a ``Lambda``, a custom class, a module outside Keras), is malformed or
+    oversized (a zip bomb, a config nested too deep), or its trial load in a child process
+    died or hit its limits.
+
+    The message names the reason, e.g. ``layer 'lambda_1' (Lambda) runs arbitrary code;
+    layerviz loads built-in layers only``.
+    """
 
 
 class ModelStructureError(LayervizError):

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import keras
 
 from layerviz.bundled import resolve_model_path
 from layerviz.errors import ModelLoadError
+from layerviz.modelcheck import check_model_file
 
-__all__ = ["MODEL_SUFFIXES", "load_model"]
+__all__ = ["LEGACY_SUFFIXES", "MODEL_SUFFIXES", "load_model"]
 
-#: File types Keras 3 can load: the native format and legacy HDF5.
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+#: The file type layerviz loads: Keras 3's native format.
+MODEL_SUFFIXES = (".keras",)
+#: Legacy formats Keras could load, refused: their loaders bypassed ``safe_mode`` before.
+LEGACY_SUFFIXES = (".h5", ".hdf5")
 
 
 def load_model(path_or_name: str | Path) -> keras.Model:
-    """Load a ``.keras`` (or legacy ``.h5``) model, or a model bundled in ``models/`` by name.
+    """Load a ``.keras`` model, or a model bundled in ``models/`` by name.
 
-    Always ``safe_mode=True`` (no arbitrary code from ``Lambda`` layers) and ``compile=False``
-    (optimizer state is not needed to look at activations).
+    The file passes :func:`layerviz.check_model_file`'s static checks first (no ``Lambda``,
+    no custom or non-Keras objects, no zip bomb; no canary process: for files from strangers,
+    call ``check_model_file(path)`` with its canary first). Then Keras loads it with
+    ``safe_mode=True`` and ``compile=False`` (optimizer state is not needed to look at
+    activations).
 
     Args:
         path_or_name: a file path, or a bundled name such as ``"digits_cnn"``.
@@ -29,17 +34,15 @@ def load_model(path_or_name: str | Path) -> keras.Model:
         The loaded, built model.
 
     Raises:
+        UnsafeModelError: the static checks refused the file (a legacy ``.h5`` file too).
         ModelLoadError: no such file or bundled name, an unsupported file type, or a file
-            Keras could not load (corrupt, or refused by safe mode).
+            Keras could not load.
     """
     path = resolve_model_path(path_or_name)
-    if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelLoadError(
-            f"{path.name}: expected a {' / '.join(MODEL_SUFFIXES)} model file, got {path.suffix!r}"
-        )
-    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
-        # Keras would say "File not found" about a file that is right there.
-        raise ModelLoadError(f"could not load {path.name}: it is not a .keras (zip) file")
+    suffix = path.suffix.lower()
+    if suffix not in MODEL_SUFFIXES and suffix not in LEGACY_SUFFIXES:
+        raise ModelLoadError(f"{path.name}: expected a .keras model file, got {path.suffix!r}")
+    check_model_file(path, canary=False)  # refuses .h5 with a sentence saying what to do
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises ValueError, OSError, TypeError, zipfile errors...

@@ -27,6 +27,7 @@ __all__ = [
     "check_shape",
     "fit_array",
     "input_dtypes_of",
+    "input_names_of",
     "input_shape_of",
     "input_shapes_of",
     "random_pattern",
@@ -109,6 +110,11 @@ def input_shape_of(model: Any) -> Shape:
             f"{', '.join(map(str, shapes))}; give one pattern per input"
         )
     return shapes[0]
+
+
+def input_names_of(model: Any) -> list[str]:
+    """Each input's name (its ``keras.Input(name=...)``), in ``model.inputs`` order."""
+    return [str(getattr(t, "name", None) or f"input_{i}") for i, t in enumerate(model.inputs)]
 
 
 def input_dtypes_of(model: Any) -> list[np.dtype]:

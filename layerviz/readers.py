@@ -33,6 +33,7 @@ __all__ = [
     "MAX_PATTERN_BYTES",
     "check_file_size",
     "read_pattern",
+    "read_patterns",
 ]
 
 MAX_PATTERN_BYTES = 16 * 2**20  # any uploaded file, and any .npz member once unpacked
@@ -174,27 +175,99 @@ def _check_zip_directory(data: bytes) -> None:
 
 
 def _read_npz(data: bytes, target: Shape, dtype: np.dtype) -> np.ndarray:
+    ((name, member_data),) = _unpack_npz(data, lambda infos: [_choose_member(infos)])
+    try:
+        return _read_npy(member_data, target, dtype, label="the member")
+    except PatternError as exc:
+        raise PatternError(f"member {name!r}: {exc}") from None
+
+
+def _unpack_npz(data: bytes, pick) -> list[tuple[str, bytes]]:
+    """The bytes of the members ``pick(infos)`` chooses, sizes checked before unpacking."""
     _check_zip_directory(data)
+    found = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
             declared = sum(info.file_size for info in infos)  # refuse before unpacking any
             _refuse_over(declared, MAX_PATTERN_BYTES, ".npz members declare", "bytes unpacked")
-            info = _choose_member(infos)
-            if info.flag_bits & 0x1:  # zipfile would say so with the member's raw repr
-                raise PatternError(f"member {info.filename!r} is encrypted; give a plain .npz")
-            with archive.open(info) as member:
-                member_data = member.read(MAX_PATTERN_BYTES + 1)
+            for info in pick(infos):
+                if info.flag_bits & 0x1:  # zipfile would say so with the member's raw repr
+                    raise PatternError(f"member {info.filename!r} is encrypted; give a plain .npz")
+                with archive.open(info) as member:
+                    found.append((info.filename, member.read(MAX_PATTERN_BYTES + 1)))
     except PatternError:
         raise
     except (*_READ_ERRORS, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
         raise PatternError(f"could not read the file as .npz (a zip archive): {exc}") from None
-    if len(member_data) > MAX_PATTERN_BYTES:  # the declared size lied
-        raise PatternError(f"member {info.filename!r} unpacks to over {MAX_PATTERN_BYTES} bytes")
+    for name, member_data in found:
+        if len(member_data) > MAX_PATTERN_BYTES:  # the declared size lied
+            raise PatternError(f"member {name!r} unpacks to over {MAX_PATTERN_BYTES} bytes")
+    return found
+
+
+def read_patterns(
+    data: bytes,
+    filename: str,
+    input_names: Sequence[str],
+    input_shapes: Sequence[Sequence[int]],
+    dtypes: Sequence = (),
+) -> list[np.ndarray]:
+    """Read one pattern per input of a multi-input model from one ``.npz`` file.
+
+    Each input's array is the member named after the input (``image.npy`` for the input
+    ``image``, as ``np.savez(f, image=..., meta=...)`` writes), read and checked as
+    :func:`read_pattern` reads a ``.npy``.
+
+    Args:
+        data: the file's bytes, at most ``MAX_PATTERN_BYTES``.
+        filename: the file's name (it must end in ``.npz``); starts every error message.
+        input_names: the model's ``Input`` names, in input order.
+        input_shapes: their shapes without the batch axis.
+        dtypes: their dtypes (float32 for all when empty).
+
+    Returns:
+        One array shaped ``(1, *shape)`` per input, in input order.
+
+    Raises:
+        PatternError: not a ``.npz``, a member missing, or as :func:`read_pattern`.
+    """
+    check_file_size(len(data), filename)
+    shapes = [check_shape(shape) for shape in input_shapes]
+    dtypes = list(dtypes) or [np.float32] * len(shapes)
     try:
-        return _read_npy(member_data, target, dtype, label="the member")
+        if os.path.splitext(filename)[1].lower() != ".npz":
+            raise PatternError(
+                f"a model with inputs {', '.join(input_names)} reads one .npz with an array "
+                "named after each input"
+            )
+        members = dict(_unpack_npz(data, lambda infos: _members_named(infos, input_names)))
+        return [
+            _read_member_npy(members, name, shape, np.dtype(dtype))
+            for name, shape, dtype in zip(input_names, shapes, dtypes, strict=True)
+        ]
     except PatternError as exc:
-        raise PatternError(f"member {info.filename!r}: {exc}") from None
+        raise PatternError(f"{filename}: {exc}") from None
+
+
+def _read_member_npy(members: dict, name: str, shape: Shape, dtype: np.dtype) -> np.ndarray:
+    key = f"{name}.npy" if f"{name}.npy" in members else name
+    try:
+        return _read_npy(members[key], shape, dtype, label="the member")
+    except PatternError as exc:
+        raise PatternError(f"member {key!r} (input {name!r}): {exc}") from None
+
+
+def _members_named(infos: list[zipfile.ZipInfo], names: Sequence[str]) -> list[zipfile.ZipInfo]:
+    by_name = {info.filename: info for info in infos}
+    missing = [n for n in names if n not in by_name and f"{n}.npy" not in by_name]
+    if missing:
+        held = ", ".join(repr(info.filename) for info in infos) or "nothing"
+        raise PatternError(
+            f".npz has no array named {', '.join(map(repr, missing))} (it holds {held}); "
+            f"name one array after each input: {', '.join(names)}"
+        )
+    return [by_name.get(f"{n}.npy") or by_name[n] for n in names]
 
 
 def _choose_member(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:

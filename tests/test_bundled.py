@@ -23,10 +23,10 @@ from layerviz.bundled import (
     resolve_model_path,
 )
 from layerviz.errors import ModelLoadError, PatternError
-from layerviz.readers import read_pattern
+from layerviz.readers import read_pattern, read_patterns
 
-EXPECTED = ["digits_cnn", "article_dense", "signals_conv1d", "signals_transformer"]
-AVAILABLE = "bundled: article_dense, digits_cnn, signals_conv1d, signals_transformer"
+EXPECTED = ["digits_cnn", "article_dense", "digits_meta", "signals_conv1d", "signals_transformer"]
+AVAILABLE = "bundled: article_dense, digits_cnn, digits_meta, signals_conv1d, signals_transformer"
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 MAX_MODEL_BYTES = 2 * 1024 * 1024
 
@@ -95,13 +95,23 @@ def test_metadata_json_matches_dataclass():
     for m in list_models():
         meta = json.loads((REPO_MODELS / f"{m.name}.json").read_text(encoding="utf-8"))
         assert meta["name"] == m.name
-        assert tuple(meta["input_shape"]) == m.input_shape
+        assert tuple(meta["input_shape"]) == m.input_shape == m.inputs[0].shape
+        listed = meta.get("inputs") or [{"name": None, "shape": meta["input_shape"]}]
+        assert [(i["name"], tuple(i["shape"])) for i in listed] == [
+            (i.name, i.shape) for i in m.inputs
+        ]
         assert tuple(meta["classes"]) == m.classes
         assert [s["file"] for s in meta["samples"]] == [s.name for s in m.samples]
 
 
 def test_expected_shapes_and_samples():
-    digits, article, signals, transformer = (get_bundled(n) for n in EXPECTED)
+    digits, article, digits_meta, signals, transformer = (get_bundled(n) for n in EXPECTED)
+    assert [(i.name, i.shape) for i in digits_meta.inputs] == [
+        ("image", (16, 16, 1)),
+        ("meta", (16,)),
+    ]
+    assert digits_meta.default_sample == "digit_3.npz"
+    assert all(s.name.endswith(".npz") for s in digits_meta.samples)
     assert digits.input_shape == (32, 32, 1)
     assert digits.classes == tuple("0123456789")
     assert digits.default_sample == "digit_3.png"
@@ -140,7 +150,9 @@ def test_model_loads_safely_with_its_json_shape(loaded, name):
     model = loaded[name]
     meta = get_bundled(name)
     assert model.name == name
-    assert tuple(model.inputs[0].shape[1:]) == meta.input_shape
+    assert [tuple(t.shape[1:]) for t in model.inputs] == [i.shape for i in meta.inputs]
+    if len(meta.inputs) > 1:
+        assert [t.name for t in model.inputs] == [i.name for i in meta.inputs]
     assert model.outputs[0].shape[-1] == len(meta.classes)
     kinds = {type(layer).__name__ for layer in model.layers}
     assert "Lambda" not in kinds
@@ -185,9 +197,16 @@ def test_transformer_shows_its_attention_heads_on_the_first_page(loaded):
 def test_sample_reads_and_is_predicted_as_its_label(loaded, name, sample_name):
     meta = get_bundled(name)
     sample = meta.sample(sample_name)
-    x = read_pattern(sample.path.read_bytes(), sample.name, meta.input_shape)
-    assert x.shape == (1, *meta.input_shape)
-    assert x.dtype == np.float32
+    data = sample.path.read_bytes()
+    if len(meta.inputs) == 1:
+        x = read_pattern(data, sample.name, meta.input_shape)
+        assert x.shape == (1, *meta.input_shape)
+        assert x.dtype == np.float32
+    else:
+        x = read_patterns(
+            data, sample.name, [i.name for i in meta.inputs], [i.shape for i in meta.inputs]
+        )
+        assert [a.shape for a in x] == [(1, *i.shape) for i in meta.inputs]
     probs = np.asarray(loaded[name](x, training=False))[0]
     assert probs.shape == (len(meta.classes),)
     if sample.label is not None:

@@ -171,7 +171,9 @@ def test_export_missing_model(tmp_path, capsys):
         capsys, "export", tmp_path / "nope.keras", "--seed", "0", "--out", tmp_path / "out"
     )
     assert code == 2
-    assert_one_error_line(stderr, "nope.keras", "article_dense, digits_cnn, signals_conv1d")
+    assert_one_error_line(
+        stderr, "nope.keras", "article_dense, digits_cnn, digits_meta, signals_conv1d"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -289,7 +291,14 @@ def test_models_lists_the_bundled_models(capsys):
     code, stdout, _ = run_cli(capsys, "models")
     assert code == 0
     names = [line.split()[0] for line in stdout.splitlines() if not line.startswith(" ")]
-    assert names == ["digits_cnn", "article_dense", "signals_conv1d", "signals_transformer"]
+    assert names == [
+        "digits_cnn",
+        "article_dense",
+        "digits_meta",
+        "signals_conv1d",
+        "signals_transformer",
+    ]
+    assert "inputs image 16x16x1 + meta 16" in stdout
     assert "input 50x50" in stdout
     assert "sample random.npy" in stdout
 

@@ -10,12 +10,12 @@ import keras
 import numpy as np
 import pytest
 
-from layerviz.errors import LayervizError, ModelLoadError
+from layerviz.errors import LayervizError, ModelLoadError, UnsafeModelError
 from layerviz.loading import load_model
 
 pytestmark = pytest.mark.usefixtures("repo_models_dir")
 
-BUNDLED_LIST = "bundled: article_dense, digits_cnn, signals_conv1d"
+BUNDLED_LIST = "bundled: article_dense, digits_cnn, digits_meta, signals_conv1d"
 
 
 def lambda_model() -> keras.Model:
@@ -63,11 +63,16 @@ def test_loaded_model_is_not_compiled(keras_session, tmp_path):
     assert not load_model(path).compiled
 
 
-def test_load_legacy_h5(keras_session, tmp_path):
+@pytest.mark.parametrize("suffix", [".h5", ".hdf5"])
+def test_legacy_h5_is_refused_with_what_to_do(suffix, keras_session, tmp_path):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="d")], name="old")
-    path = tmp_path / "old.h5"
-    model.save(path)
-    assert [layer.name for layer in load_model(path).layers] == ["d"]
+    path = tmp_path / f"old{suffix}"
+    model.save(tmp_path / "old.h5")
+    (tmp_path / "old.h5").rename(path)
+    with pytest.raises(
+        UnsafeModelError, match=r"HDF5 \(\.h5\) model.*model\.save\('model\.keras'\)"
+    ):
+        load_model(path)
 
 
 # --- what does not ---------------------------------------------------------------------------
@@ -118,7 +123,7 @@ def test_directory_is_not_a_model(tmp_path):
 def test_corrupt_file(content, suffix, tmp_path):
     path = tmp_path / f"corrupt{suffix}"
     path.write_bytes(content)
-    with pytest.raises(ModelLoadError, match=re.escape(f"could not load {path.name}")):
+    with pytest.raises(ModelLoadError, match=re.escape(path.name)):
         load_model(path)
 
 
@@ -126,18 +131,20 @@ def test_truncated_keras_file(saved_article_model, tmp_path):
     data = saved_article_model.read_bytes()
     path = tmp_path / "truncated.keras"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ModelLoadError, match=r"could not load truncated\.keras"):
+    with pytest.raises(UnsafeModelError, match=r"truncated\.keras is not a \.keras \(zip\) file"):
         load_model(path)
 
 
-@pytest.mark.parametrize("suffix", [".keras", ".h5"])
-def test_lambda_layer_is_refused_in_safe_mode(suffix, keras_session, tmp_path):
-    path = tmp_path / f"lambda{suffix}"
+def test_lambda_layer_is_refused_before_keras_sees_it(keras_session, tmp_path):
+    path = tmp_path / "lambda.keras"
     lambda_model().save(path)
-    with pytest.raises(ModelLoadError, match="Lambda") as info:
+    with pytest.raises(UnsafeModelError) as info:
         load_model(path)
-    assert isinstance(info.value, LayervizError)
-    assert "safe_mode" in str(info.value)
+    assert isinstance(info.value, ModelLoadError) and isinstance(info.value, LayervizError)
+    assert str(info.value) == (
+        "lambda.keras: layer 'double' (Lambda) runs arbitrary code; "
+        "layerviz loads built-in layers only"
+    )
 
 
 def test_a_keras_file_that_is_no_zip_says_so(tmp_path):

@@ -18,6 +18,7 @@ __all__ = [
     "parse_grid",
     "parse_limit",
     "parse_pair",
+    "parse_pattern_source",
     "parse_seed",
     "pattern_from_args",
     "progress_bar",
@@ -90,10 +91,26 @@ def add_grid_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def parse_pattern_source(text: str) -> tuple[str | None, Path]:
+    """``FILE`` or ``NAME=FILE`` (NAME an input's name); an existing file named ``a=b`` wins."""
+    name, sep, file = text.partition("=")
+    if sep and name and file and "/" not in name and not Path(text).is_file():
+        return name, Path(file)
+    return None, Path(text)
+
+
 def add_pattern_options(parser: argparse.ArgumentParser) -> None:
-    """``--pattern FILE | --seed N``: where the input pattern comes from."""
+    """``--pattern [NAME=]FILE ... | --seed N``: where the input pattern(s) come from."""
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--pattern", type=Path, help=".npy, .npz, .csv, .png or .jpg input pattern")
+    source.add_argument(
+        "--pattern",
+        type=parse_pattern_source,
+        action="append",
+        metavar="[NAME=]FILE",
+        help=".npy, .npz, .csv, .png or .jpg input pattern; for a model with several inputs "
+        "give one NAME=FILE per input (NAME: the Input's name), or one .npz holding an array "
+        "named after each input",
+    )
     source.add_argument(
         "--seed", type=parse_seed, help="draw a random pattern from this seed (default: 0)"
     )
@@ -103,27 +120,72 @@ def pattern_from_args(model, model_arg: str, args: argparse.Namespace):
     """The pattern ``--pattern`` / ``--seed`` ask for, and a line saying where it came from.
 
     With neither, a bundled model (by name or by its file's path) opens with its default
-    sample, any other model with seed 0.
+    sample, any other model with seed 0. A model with several inputs gets a list of patterns.
 
     Raises:
-        PatternError: the file cannot be read, or does not fit the model.
+        PatternError: a file cannot be read, does not fit its input, or the ``--pattern``
+            names do not match the model's inputs.
     """
     import layerviz
-    from layerviz.patterns import input_dtypes_of
 
-    if args.pattern is not None:
-        data = read_regular_file(args.pattern)
-        shape, dtype = layerviz.input_shape_of(model), input_dtypes_of(model)[0]
-        pattern = layerviz.read_pattern(data, args.pattern.name, shape, dtype)
-        return pattern, str(args.pattern)
+    if args.pattern:
+        return _patterns_from_files(model, args.pattern)
     bundled = layerviz.bundled_model_of(model_arg)
     sample = bundled.default_sample_path if bundled and args.seed is None else None
     if sample is None:
         seed = 0 if args.seed is None else args.seed
         return layerviz.random_pattern(model, seed=seed), f"random pattern, seed {seed}"
-    shape = layerviz.input_shape_of(model)
-    pattern = layerviz.read_pattern(sample.read_bytes(), sample.name, shape)
-    return pattern, f"bundled sample {sample.name}"
+    return _read_for_model(model, sample.read_bytes(), sample.name), f"bundled sample {sample.name}"
+
+
+def _read_for_model(model, data: bytes, name: str):
+    """One file as the model's pattern: its only input's, or every input's from a .npz."""
+    from layerviz.patterns import input_dtypes_of, input_names_of, input_shapes_of
+    from layerviz.readers import read_pattern, read_patterns
+
+    shapes, dtypes = input_shapes_of(model), input_dtypes_of(model)
+    if len(shapes) == 1:
+        return read_pattern(data, name, shapes[0], dtypes[0])
+    return read_patterns(data, name, input_names_of(model), shapes, dtypes)
+
+
+def _patterns_from_files(model, sources: list[tuple[str | None, Path]]):
+    """``--pattern`` values as the model's pattern(s), in input order, and where they came from.
+
+    Raises:
+        PatternError: names that are not the model's inputs, an input named twice or left
+            out, or a file that cannot be read or does not fit.
+    """
+    from layerviz.errors import PatternError
+    from layerviz.patterns import input_dtypes_of, input_names_of, input_shapes_of
+    from layerviz.readers import read_pattern
+
+    names, shapes = input_names_of(model), input_shapes_of(model)
+    inputs = ", ".join(f"{n} {s}" for n, s in zip(names, shapes, strict=True))
+    if len(sources) == 1 and (sources[0][0] is None or names == [sources[0][0]]):
+        _, path = sources[0]
+        if len(names) > 1 and path.suffix.lower() != ".npz":
+            raise PatternError(
+                f"the model has {len(names)} inputs, {inputs}: give one --pattern NAME=FILE "
+                "per input, or one .npz holding an array named after each input"
+            )
+        return _read_for_model(model, read_regular_file(path), path.name), str(path)
+    given = [name for name, _ in sources]
+    wrong = [n for n in given if n not in names]
+    if None in given or wrong or len(set(given)) != len(given) or set(given) != set(names):
+        problem = (
+            f"unknown input {wrong[0]!r}" if wrong and wrong[0] is not None
+            else "each input needs exactly one --pattern NAME=FILE"
+        )  # fmt: skip
+        raise PatternError(f"{problem}; the model's inputs are {inputs}")
+    files = dict(sources)
+    dtypes = input_dtypes_of(model)
+    patterns = [
+        read_pattern(read_regular_file(files[n]), files[n].name, shape, dtype)
+        for n, shape, dtype in zip(names, shapes, dtypes, strict=True)
+    ]
+    source = ", ".join(f"{n}={files[n]}" for n in names)
+    return (patterns[0] if len(patterns) == 1 else patterns), source
 
 
 def read_regular_file(path: Path) -> bytes:

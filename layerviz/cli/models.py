@@ -14,8 +14,12 @@ def run(args: argparse.Namespace) -> int:
     from layerviz.bundled import list_models
 
     for bundled in list_models():
-        shape = "x".join(map(str, bundled.input_shape))
-        print(f"{bundled.name:<16} input {shape:<10} {bundled.title}")
+        shapes = ["x".join(map(str, item.shape)) for item in bundled.inputs]
+        if len(bundled.inputs) == 1:
+            print(f"{bundled.name:<16} input {shapes[0]:<10} {bundled.title}")
+        else:
+            named = " + ".join(f"{i.name} {s}" for i, s in zip(bundled.inputs, shapes, strict=True))
+            print(f"{bundled.name:<16} inputs {named}   {bundled.title}")
         for sample in bundled.samples:
             print(f"{'':<16}   sample {sample.name}  {sample.description}")
     return 0

@@ -127,9 +127,10 @@ def _open_model(workbench: Workbench, choice: PatternChoice, model: Any) -> Reci
         for s in entry.samples
     ]
     choice.sample_value = recipe.sample if isinstance(recipe, SampleRecipe) else None
-    shape = "×".join(map(str, workbench.input_shape(model)))
+    inputs = "inputs" if len(entry.extractor.input_shapes) > 1 else "input"
     kind = " integer ids" if workbench.input_dtype(model).kind == "i" else ""
-    choice.model_info = f"input {shape}{kind} · {entry.description}".rstrip(" ·")
+    text = f"{inputs} {workbench.input_text(model)}{kind} · {entry.description}"
+    choice.model_info = text.rstrip(" ·")
     return recipe
 
 
@@ -138,7 +139,8 @@ def render_pattern(workbench: Workbench, store_data: Any):
     recipe, run = current_run(workbench, store_data)
     entry = workbench.entry(recipe.model)
     return (
-        pattern_figure(run.pattern[0]),
+        # A model with several inputs shows its first input here (all of them are in the grid).
+        pattern_figure((run.pattern[0] if isinstance(run.pattern, tuple) else run.pattern)[0]),
         prediction_bar(run.extraction.outputs[0], entry.class_names),
         recipe.describe(),
     )

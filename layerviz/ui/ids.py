@@ -33,3 +33,8 @@ GRID_SUMMARY = "text-grid-summary"
 LOADING = "loading-activations"
 #: ``{"model", "layer"}`` of the layer a user picked; shared by feature sections.
 SELECTED_LAYER_STORE = "store-selected-layer"
+
+# Model upload (issue 12): a session's own models.
+MODEL_UPLOAD = "model-upload"
+MODEL_UPLOAD_STORE = "store-model-uploads"
+MODEL_UPLOAD_INFO = "text-model-upload-info"

@@ -19,14 +19,22 @@ import numpy as np
 
 from layerviz.activations import ActivationExtractor, Extraction
 from layerviz.bundled import BundledModel, SamplePattern, bundled_model_of, list_models
-from layerviz.errors import LayervizError, ModelLoadError, ModelStructureError, PatternError
+from layerviz.errors import LayervizError, ModelLoadError, PatternError
 from layerviz.loading import load_model
 from layerviz.patterns import fit_array, input_shape_of, random_pattern
-from layerviz.readers import read_pattern
+from layerviz.readers import read_pattern, read_patterns
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.recipe import CodeRecipe, Recipe, SampleRecipe, SeedRecipe, UploadRecipe
+from layerviz.ui.user_models import UserModels
 
-__all__ = ["ModelEntry", "PatternRun", "Workbench", "pattern_digest"]
+__all__ = [
+    "ModelEntry",
+    "Pattern",
+    "PatternRun",
+    "Workbench",
+    "pattern_digest",
+    "pattern_nbytes",
+]
 
 #: Default budget for cached extractions (MobileNetV2 at 224×224 holds about 80 MB of them).
 CACHE_BYTES = 512 * 2**20
@@ -68,20 +76,34 @@ def _single_input_shape(model: keras.Model) -> tuple | None:
         return None
 
 
+#: A pattern with its batch axis: one array, or a tuple of one array per input.
+Pattern = np.ndarray | tuple[np.ndarray, ...]
+
+
 class PatternRun(NamedTuple):
     """A recipe's pattern (with its batch axis), its extraction, and whether it was cached."""
 
-    pattern: np.ndarray
+    pattern: Pattern
     extraction: Extraction
     cached: bool
 
 
-def pattern_digest(pattern: np.ndarray) -> str:
-    """A short content hash of an array (shape and dtype included)."""
+def pattern_digest(pattern: Pattern) -> str:
+    """A short content hash of an array, or of each input's (shape and dtype included)."""
     h = hashlib.blake2b(digest_size=12)
-    h.update(str((pattern.shape, pattern.dtype.str)).encode())
-    h.update(np.ascontiguousarray(pattern).tobytes())
+    for part in _parts(pattern):
+        h.update(str((part.shape, part.dtype.str)).encode())
+        h.update(np.ascontiguousarray(part).tobytes())
     return h.hexdigest()
+
+
+def _parts(pattern: Pattern) -> tuple[np.ndarray, ...]:
+    return tuple(pattern) if isinstance(pattern, tuple | list) else (pattern,)
+
+
+def pattern_nbytes(pattern: Pattern) -> int:
+    """Bytes a pattern holds, all inputs together."""
+    return sum(part.nbytes for part in _parts(pattern))
 
 
 class Workbench:
@@ -113,7 +135,9 @@ class Workbench:
         self._defaults: dict[str, Recipe] = {}
         self._pinned: dict[str, np.ndarray] = {}  # patterns given in code; never evicted
         self.extractions: ByteLRU[Extraction] = ByteLRU(cache_bytes, lambda e: e.nbytes)
-        self.uploads: ByteLRU[np.ndarray] = ByteLRU(UPLOAD_BYTES)
+        self.uploads: ByteLRU[Pattern] = ByteLRU(UPLOAD_BYTES, pattern_nbytes)
+        #: Models uploaded by browser sessions, each under a name only its session knows.
+        self.user_models: UserModels[ModelEntry] = UserModels()
 
     # -- models ---------------------------------------------------------------------------
     @property
@@ -123,6 +147,12 @@ class Workbench:
 
     def _known(self, name) -> ModelEntry:
         entry = self._entries.get(name) if isinstance(name, str) else None
+        entry = entry or self.user_models.get(name)
+        if entry is None and self.user_models.is_upload_name(name):
+            raise ModelLoadError(
+                "your uploaded model is no longer kept on the server (unused for a while, or "
+                "its memory was needed); upload it again"
+            )
         if entry is None:
             shown = name if isinstance(name, str) and len(name) <= 60 else type(name).__name__
             raise ModelLoadError(f"no model named {shown!r}; offered: {', '.join(self._entries)}")
@@ -141,7 +171,7 @@ class Workbench:
                 if entry.model is None:
                     entry.model = load_model(name)
                 if entry.extractor is None:
-                    entry.extractor = _single_input_extractor(name, entry.model)
+                    entry.extractor = ActivationExtractor(entry.model)
         return entry
 
     def entry_title(self, name: str) -> str:
@@ -153,21 +183,32 @@ class Workbench:
         return self._known(name).title
 
     def input_shape(self, name: str) -> tuple[int, ...]:
-        """The input's shape without the batch axis."""
+        """The (first) input's shape without the batch axis."""
         return self.entry(name).extractor.input_shapes[0]
+
+    def input_text(self, name: str) -> str:
+        """The inputs for people: ``32×32×1``, or ``image 16×16×1, meta 16`` for several."""
+        extractor = self.entry(name).extractor
+        shapes = ["×".join(map(str, shape)) for shape in extractor.input_shapes]
+        if len(shapes) == 1:
+            return shapes[0]
+        return ", ".join(f"{n} {s}" for n, s in zip(extractor.input_names, shapes, strict=True))
 
     def input_dtype(self, name: str) -> np.dtype:
         """The dtype the input's pattern is given in (float32, or int32 token ids)."""
         return self.entry(name).extractor.input_dtypes[0]
 
     # -- patterns -------------------------------------------------------------------------
-    def set_default_pattern(self, name: str, pattern: np.ndarray) -> CodeRecipe:
+    def set_default_pattern(self, name: str, pattern) -> CodeRecipe:
         """Make ``pattern`` (given in code, e.g. by ``layerviz.show``) the one ``name`` opens with.
+
+        A model with several inputs takes a list with one array per input.
 
         Raises:
             PatternError: the pattern does not fit the model.
         """
-        pattern = fit_array(np.asarray(pattern), self.input_shape(name), self.input_dtype(name))
+        extractor = self.entry(name).extractor
+        pattern = _fit(extractor, pattern)
         digest = pattern_digest(pattern)
         self._pinned[digest] = pattern
         self._defaults[name] = CodeRecipe(name, digest)
@@ -188,13 +229,13 @@ class Workbench:
         Raises:
             PatternError: the file is unsafe, unreadable or does not fit the model.
         """
-        pattern = read_pattern(data, filename, self.input_shape(name), self.input_dtype(name))
+        pattern = _read(self.entry(name).extractor, data, filename)
         digest = pattern_digest(pattern)
         self.uploads.put(digest, pattern)
         return UploadRecipe(name, digest, filename)
 
-    def pattern(self, recipe: Recipe) -> np.ndarray:
-        """Turn a recipe back into the pattern array (with its batch axis).
+    def pattern(self, recipe: Recipe) -> Pattern:
+        """Turn a recipe back into the pattern (with its batch axis; a tuple for several inputs).
 
         Raises:
             PatternError: an unknown sample, or an upload no longer kept.
@@ -202,14 +243,15 @@ class Workbench:
         """
         entry = self.entry(recipe.model)
         if isinstance(recipe, SeedRecipe):
-            return random_pattern(entry.model, recipe.seed)
+            drawn = random_pattern(entry.model, recipe.seed)
+            return tuple(drawn) if isinstance(drawn, list) else drawn
         if isinstance(recipe, SampleRecipe):
             sample = _sample_of(entry, recipe.sample)
-            shape, dtype = self.input_shape(recipe.model), self.input_dtype(recipe.model)
-            return read_pattern(sample.path.read_bytes(), sample.name, shape, dtype)
+            return _read(entry.extractor, sample.path.read_bytes(), sample.name)
         kept = self._pinned if isinstance(recipe, CodeRecipe) else self.uploads
         pattern = kept.get(recipe.digest)
-        if pattern is None or pattern.shape[1:] != entry.extractor.input_shapes[0]:
+        shapes = [part.shape[1:] for part in _parts(pattern)] if pattern is not None else None
+        if shapes != list(entry.extractor.input_shapes):
             raise PatternError(
                 "the uploaded pattern is no longer kept on the server; upload it again"
             )
@@ -234,14 +276,26 @@ def _in_memory_entry(name: str, model: keras.Model, known: BundledModel | None) 
     return ModelEntry(name, f"{name} (in memory)", model=model)
 
 
-def _single_input_extractor(name: str, model: keras.Model) -> ActivationExtractor:
-    extractor = ActivationExtractor(model)
-    if len(extractor.input_shapes) > 1:
-        raise ModelStructureError(
-            f"model {name!r} has {len(extractor.input_shapes)} inputs; the dashboard shows "
-            "single-input models (use ActivationExtractor with a list of patterns for this one)"
+def _read(extractor: ActivationExtractor, data: bytes, filename: str) -> Pattern:
+    """A pattern file for the extractor's model: one input's, or a .npz with every input's."""
+    shapes, dtypes = extractor.input_shapes, extractor.input_dtypes
+    if len(shapes) == 1:
+        return read_pattern(data, filename, shapes[0], dtypes[0])
+    return tuple(read_patterns(data, filename, extractor.input_names, shapes, dtypes))
+
+
+def _fit(extractor: ActivationExtractor, pattern) -> Pattern:
+    """A pattern given in code, checked: one array, or a list with one per input."""
+    shapes, dtypes = extractor.input_shapes, extractor.input_dtypes
+    if len(shapes) == 1:
+        return fit_array(np.asarray(pattern), shapes[0], dtypes[0])
+    if not isinstance(pattern, list | tuple) or len(pattern) != len(shapes):
+        raise PatternError(
+            f"the model has {len(shapes)} inputs ({', '.join(extractor.input_names)}); "
+            "give a list with one array per input"
         )
-    return extractor
+    parts = zip(pattern, shapes, dtypes, strict=True)
+    return tuple(fit_array(np.asarray(p), shape, dtype) for p, shape, dtype in parts)
 
 
 def _sample_of(entry: ModelEntry, sample: str) -> SamplePattern:

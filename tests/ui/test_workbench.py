@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import npy_bytes
 
-from layerviz.errors import ModelLoadError, ModelStructureError, PatternError
+from layerviz.errors import ModelLoadError, PatternError
 from layerviz.ui.recipe import CodeRecipe, SampleRecipe, SeedRecipe, UploadRecipe
 from layerviz.ui.workbench import PatternRun, Workbench, pattern_digest
 
@@ -103,14 +103,39 @@ def test_a_bundled_model_loaded_in_code_keeps_its_samples_and_classes(repo_model
     assert bench.default_recipe("digits_cnn") == SampleRecipe("digits_cnn", "digit_3.png")
 
 
-def test_a_multi_input_model_is_refused_with_a_reason(keras_session):
+def test_a_multi_input_model_takes_one_source_for_all_its_inputs(keras_session):
+    import io
+
     import keras
 
-    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
-    model = keras.Model([a, b], keras.layers.Add()([a, b]), name="two")
-    bench = Workbench({"two": model}, include_bundled=False)
-    with pytest.raises(ModelStructureError, match="2 inputs"):
-        bench.entry("two")
+    a, b = keras.Input((4,), name="a"), keras.Input((2, 2), name="b")
+    out = keras.layers.Add()([a, keras.layers.Flatten(name="flat")(b)])
+    bench = Workbench({"two": keras.Model([a, b], out, name="two")}, include_bundled=False)
+    assert bench.input_text("two") == "a 4, b 2×2"
+
+    seeded = bench.pattern(SeedRecipe("two", 3))
+    assert [p.shape for p in seeded] == [(1, 4), (1, 2, 2)]
+    assert len(bench.extraction(SeedRecipe("two", 3)).extraction.activations) >= 2
+
+    buffer = io.BytesIO()
+    np.savez(buffer, a=np.ones(4), b=np.zeros((2, 2)))
+    recipe = bench.add_upload("two", buffer.getvalue(), "both.npz")
+    assert [p.shape for p in bench.pattern(recipe)] == [(1, 4), (1, 2, 2)]
+    with pytest.raises(PatternError, match=r"one \.npz with an array named after each input"):
+        bench.add_upload("two", npy_bytes(np.ones(4, np.float32)), "a.npy")
+
+    code = bench.set_default_pattern("two", [np.zeros(4), np.ones((2, 2))])
+    assert bench.default_recipe("two") == code
+    np.testing.assert_array_equal(bench.pattern(code)[1], np.ones((1, 2, 2)))
+    with pytest.raises(PatternError, match="give a list with one array per input"):
+        bench.set_default_pattern("two", np.zeros(4))
+
+
+def test_the_bundled_two_input_model_opens_with_its_sample(repo_models_dir):
+    bench = Workbench()
+    run = bench.extraction(bench.default_recipe("digits_meta"))
+    assert [p.shape for p in run.pattern] == [(1, 16, 16, 1), (1, 16)]
+    assert int(np.argmax(run.extraction.outputs[0])) == 3
 
 
 def test_an_input_whose_first_axis_is_1_takes_uploads(keras_session):

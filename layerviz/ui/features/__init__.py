@@ -28,5 +28,7 @@ and is listed in ``FEATURES`` below, in page order. Its component ids go into
 
 from __future__ import annotations
 
+from layerviz.ui.features import model_upload
+
 #: The feature modules, in page order.
-FEATURES: tuple = ()
+FEATURES: tuple = (model_upload,)

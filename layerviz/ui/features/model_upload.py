@@ -1,0 +1,199 @@
+"""The "Your model" section: a ``.keras`` upload that, once vetted, joins this session's list.
+
+The file is vetted by :func:`layerviz.check_model_file` (static checks, then a canary child
+that loads and runs it under limits) before this server process loads it. The loaded model
+is kept in ``workbench.user_models`` under an unguessable name that only the uploading
+browser session learns: its ``dcc.Store(storage_type="session")`` remembers the names, and
+``model-select`` lists them for that session only. Selecting it renders at once with a random
+pattern (seed 0), like any model without samples.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dash import Input, Output, State, dcc, html, no_update
+
+from layerviz.activations import ActivationExtractor
+from layerviz.errors import UnsafeModelError
+from layerviz.loading import load_model
+from layerviz.modelcheck import CheckLimits, check_model_file
+from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.ui import ids
+from layerviz.ui.common import error_text
+from layerviz.ui.workbench import ModelEntry, Workbench
+
+__all__ = [
+    "MAX_MODEL_UPLOAD_BYTES",
+    "MAX_SESSION_MODELS",
+    "add_uploaded_model",
+    "controls",
+    "panels",
+    "register",
+    "session_options",
+]
+
+#: The largest model file the dashboard takes: what one request carries (the server's
+#: request limit is sized for a pattern upload of the same size).
+MAX_MODEL_UPLOAD_BYTES = MAX_PATTERN_BYTES
+#: How many uploads one session's list remembers (the oldest drops off).
+MAX_SESSION_MODELS = 8
+
+
+def controls(workbench: Workbench) -> list:
+    """The upload zone, its status line and the session's store of uploaded models."""
+    from layerviz.ui.layout import section  # layout imports the features: import it late
+
+    mb = MAX_MODEL_UPLOAD_BYTES // 2**20
+    zone = dcc.Upload(
+        id=ids.MODEL_UPLOAD,
+        max_size=MAX_MODEL_UPLOAD_BYTES,
+        accept=".keras",
+        className="upload-zone",
+        className_active="upload-zone active",
+        children=html.Div(
+            [
+                html.I(className="bi bi-box-arrow-in-up fs-4 d-block"),
+                html.Span("Drop your .keras model or "),
+                html.A("choose a file", className="link-primary"),
+                html.Small(
+                    f"built-in Keras layers only — up to {mb} MB; checked in a sandbox first",
+                    className="text-body-secondary d-block",
+                ),
+            ]
+        ),
+    )
+    return [
+        section(
+            "Your model",
+            "box-arrow-in-up",
+            [
+                html.Div(zone, **{"data-max-bytes": str(MAX_MODEL_UPLOAD_BYTES)}),
+                dcc.Loading(
+                    html.Small(id=ids.MODEL_UPLOAD_INFO, className="text-body-secondary d-block"),
+                    type="dot",
+                ),
+                dcc.Store(id=ids.MODEL_UPLOAD_STORE, storage_type="session"),
+            ],
+        )
+    ]
+
+
+def panels(workbench: Workbench) -> list:
+    """Nothing in the results column: an uploaded model shows in the usual grid."""
+    return []
+
+
+def decode_model_upload(contents: Any, filename: str) -> bytes:
+    """A ``dcc.Upload`` data URL's bytes, refused over the cap before decoding.
+
+    Raises:
+        UnsafeModelError: not a base64 data URL, or over ``MAX_MODEL_UPLOAD_BYTES``.
+    """
+    _, sep, b64 = contents.partition(";base64,") if isinstance(contents, str) else ("", "", "")
+    if not sep:
+        raise UnsafeModelError(f"{filename}: the upload did not arrive as a base64 data URL")
+    if len(b64) * 3 // 4 > MAX_MODEL_UPLOAD_BYTES:
+        raise UnsafeModelError(
+            f"{filename} is over the {MAX_MODEL_UPLOAD_BYTES / 2**20:.0f} MB model upload limit"
+        )
+    try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise UnsafeModelError(f"{filename}: the upload is not valid base64 ({exc})") from None
+
+
+def add_uploaded_model(
+    workbench: Workbench, data: bytes, filename: str, limits: CheckLimits | None = None
+) -> dict:
+    """Vet an uploaded model, load it here, keep it for this session; its dropdown option.
+
+    Returns:
+        ``{"label": ..., "value": name}`` for ``model-select``; ``name`` is unguessable.
+
+    Raises:
+        UnsafeModelError: the checks or the canary refused it.
+        ModelLoadError, ModelStructureError: Keras could not load it, or layerviz cannot
+            cut it into layers (free axes, a subclassed model).
+    """
+    report = check_model_file(
+        data, MAX_MODEL_UPLOAD_BYTES, limits=limits, canary=True, file_name=filename
+    )
+    with tempfile.TemporaryDirectory(prefix="layerviz-upload-") as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(data)
+        model = load_model(path)
+    extractor = ActivationExtractor(model)
+    title = f"{filename} (your upload)"
+    description = (
+        f"your upload: {len(report.layers)} layers, {report.parameters:,} parameters, "
+        "checked in a sandbox"
+    )
+
+    def entry(name: str) -> ModelEntry:
+        return ModelEntry(name, title, description, model=model, extractor=extractor)
+
+    weight_bytes = max(len(data), 4 * (report.parameters or 0))
+    name = workbench.user_models.add(entry, weight_bytes)
+    return {"label": title, "value": name}
+
+
+def session_options(workbench: Workbench, store_data: Any) -> list[dict]:
+    """The uploads a session's store lists that the server still keeps, checked field by field."""
+    listed = store_data.get("models") if isinstance(store_data, dict) else None
+    options = []
+    for item in listed[-MAX_SESSION_MODELS:] if isinstance(listed, list) else []:
+        if not isinstance(item, dict):
+            continue
+        label, value = item.get("label"), item.get("value")
+        if isinstance(label, str) and workbench.user_models.get(value) is not None:
+            options.append({"label": label[:200], "value": value})
+    return options
+
+
+def _base_options(workbench: Workbench) -> list[dict]:
+    return [{"label": workbench.entry_title(n), "value": n} for n in workbench.model_names]
+
+
+def register(app, workbench: Workbench) -> None:
+    """The upload callback and the one that lists a session's uploads when its page loads."""
+
+    @app.callback(
+        Output(ids.MODEL_SELECT, "options", allow_duplicate=True),
+        Output(ids.MODEL_SELECT, "value"),
+        Output(ids.MODEL_UPLOAD_STORE, "data"),
+        Output(ids.MODEL_UPLOAD_INFO, "children"),
+        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
+        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        Output(ids.MODEL_UPLOAD, "contents"),
+        Input(ids.MODEL_UPLOAD, "contents"),
+        State(ids.MODEL_UPLOAD, "filename"),
+        State(ids.MODEL_UPLOAD_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _upload(contents, filename, store_data):
+        if not contents:
+            return (no_update,) * 7
+        name = filename[:200] if isinstance(filename, str) and filename else "upload.keras"
+        try:
+            option = add_uploaded_model(workbench, decode_model_upload(contents, name), name)
+        except Exception as exc:
+            message = f"{name} was not loaded: {error_text(exc)}"
+            return no_update, no_update, no_update, "", message, True, None
+        kept = [*session_options(workbench, store_data), option]
+        store = {"models": kept[-MAX_SESSION_MODELS:]}
+        options = _base_options(workbench) + store["models"]
+        info = f"{name} passed the checks and is listed for this browser session only"
+        return options, option["value"], store, info, no_update, no_update, None
+
+    @app.callback(
+        Output(ids.MODEL_SELECT, "options"),
+        Input(ids.MODEL_UPLOAD_STORE, "modified_timestamp"),
+        State(ids.MODEL_UPLOAD_STORE, "data"),
+    )
+    def _list(_stamp, store_data):
+        return _base_options(workbench) + session_options(workbench, store_data)

@@ -1,0 +1,86 @@
+"""Tests for the dashboard's model upload without a browser: vetting, keeping, listing."""
+
+from __future__ import annotations
+
+import base64
+
+import keras
+import pytest
+
+from layerviz.errors import ModelLoadError, UnsafeModelError
+from layerviz.ui import ids
+from layerviz.ui.callbacks import choose_pattern, render_grid
+from layerviz.ui.features.model_upload import (
+    MAX_MODEL_UPLOAD_BYTES,
+    add_uploaded_model,
+    decode_model_upload,
+    session_options,
+)
+from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.workbench import Workbench
+
+
+@pytest.fixture(scope="module")
+def workbench():
+    return Workbench()
+
+
+def saved(model: keras.Model, tmp_path) -> bytes:
+    path = tmp_path / "m.keras"
+    model.save(path)
+    return path.read_bytes()
+
+
+def data_url(data: bytes) -> str:
+    return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+
+
+def test_decode_refuses_oversized_and_malformed_uploads():
+    assert decode_model_upload(data_url(b"abc"), "m.keras") == b"abc"
+    too_big = "data:x;base64," + "A" * (MAX_MODEL_UPLOAD_BYTES * 4 // 3 + 8)
+    with pytest.raises(UnsafeModelError, match="over the 16 MB model upload limit"):
+        decode_model_upload(too_big, "big.keras")
+    for bad in (None, "no data url", "data:x;base64,!!!"):
+        with pytest.raises(UnsafeModelError, match=r"m\.keras"):
+            decode_model_upload(bad, "m.keras")
+
+
+def test_a_lambda_upload_is_refused_and_nothing_is_kept(workbench, keras_session, tmp_path):
+    inputs = keras.Input((4,), name="x")
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t, name="lambda_1")(inputs))
+    before = len(workbench.user_models)
+    with pytest.raises(UnsafeModelError, match=r"layer 'lambda_1' \(Lambda\) runs arbitrary code"):
+        add_uploaded_model(workbench, saved(model, tmp_path), "evil.keras")
+    assert len(workbench.user_models) == before
+
+
+@pytest.mark.slow
+def test_an_upload_is_vetted_kept_and_renders_with_a_random_pattern(
+    workbench, build_model, tmp_path
+):
+    data = saved(build_model("functional_cnn"), tmp_path)
+    option = add_uploaded_model(workbench, data, "m.keras")
+    name = option["value"]
+    assert option["label"] == "m.keras (your upload)" and name not in workbench.model_names
+    entry = workbench.entry(name)
+    assert "parameters, checked in a sandbox" in entry.description
+
+    choice = choose_pattern(workbench, ids.MODEL_SELECT, name)
+    assert choice.error is None
+    assert choice.recipe == SeedRecipe(name, 0).to_store()
+    summary = render_grid(workbench, choice.recipe, 3, 3, 1, 1)[3]
+    assert "layers" in summary
+
+    store = {"models": [option, {"label": "gone", "value": "upload-forgotten"}, "junk"]}
+    assert session_options(workbench, store) == [option]
+    assert session_options(workbench, None) == session_options(workbench, [1]) == []
+    two = add_uploaded_model(workbench, saved(build_model("multi_input"), tmp_path), "two.keras")
+    choice = choose_pattern(workbench, ids.MODEL_SELECT, two["value"])
+    assert choice.error is None and choice.model_info.startswith("inputs vector 8, image 6×6×1")
+
+
+def test_a_forgotten_upload_says_so(workbench):
+    with pytest.raises(ModelLoadError, match=r"no longer kept on the server .*; upload it again"):
+        workbench.entry("upload-forgotten")
+    choice = choose_pattern(workbench, ids.MODEL_SELECT, "upload-forgotten")
+    assert "upload it again" in choice.error

@@ -1,0 +1,53 @@
+"""Tests for layerviz.ui.user_models: private names, a byte budget, an idle timeout."""
+
+from __future__ import annotations
+
+from layerviz.ui.user_models import PREFIX, UserModels
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_names_are_fresh_and_unguessable():
+    models = UserModels()
+    names = {models.add(lambda name: name.upper(), 10) for _ in range(50)}
+    assert len(names) == 50
+    assert all(n.startswith(PREFIX) and len(n) >= len(PREFIX) + 16 for n in names)
+    name = next(iter(names))
+    assert models.get(name) == name.upper()  # make() got the name it is kept under
+
+
+def test_unknown_and_foreign_names_are_none():
+    models = UserModels()
+    models.add(lambda name: "m", 1)
+    for name in ("digits_cnn", PREFIX + "guess", None, 3, ["x"]):
+        assert models.get(name) is None
+    assert UserModels.is_upload_name(PREFIX + "x") and not UserModels.is_upload_name("x")
+
+
+def test_idle_models_are_forgotten_and_use_keeps_them():
+    clock = Clock()
+    models = UserModels(idle_seconds=60, clock=clock)
+    kept, idle = models.add(lambda n: "kept", 1), models.add(lambda n: "idle", 1)
+    clock.now = 50
+    assert models.get(kept) == "kept"
+    clock.now = 100
+    assert models.get(idle) is None
+    assert models.get(kept) == "kept"
+    assert len(models) == 1 and models.names() == [kept]
+
+
+def test_byte_budget_drops_the_least_recently_used():
+    models = UserModels(max_bytes=100)
+    a, b = models.add(lambda n: "a", 40), models.add(lambda n: "b", 40)
+    models.get(a)  # now b is the least recently used
+    c = models.add(lambda n: "c", 40)
+    assert (models.get(a), models.get(b), models.get(c)) == ("a", None, "c")
+    assert models.nbytes == 80
+    big = models.add(lambda n: "big", 500)  # alone over the budget: kept, the rest go
+    assert models.get(big) == "big" and len(models) == 1
