@@ -34,6 +34,7 @@ from layerviz.errors import (
     ModelStructureError,
     PatternError,
 )
+from layerviz.explain import Explainer, Explanation, grad_cam, saliency
 from layerviz.export import plot_pattern_process
 from layerviz.loading import load_model
 from layerviz.patterns import fit_array, input_shape_of, input_shapes_of, random_pattern
@@ -54,6 +55,8 @@ __all__ = [
     "ActivationExtractor",
     "ArgumentError",
     "BundledModel",
+    "Explainer",
+    "Explanation",
     "GraphvizError",
     "LayerActivation",
     "LayervizError",
@@ -68,6 +71,7 @@ __all__ = [
     "extract_activations",
     "fit_array",
     "get_bundled",
+    "grad_cam",
     "input_shape_of",
     "input_shapes_of",
     "list_models",
@@ -76,6 +80,7 @@ __all__ = [
     "plot_pattern_process",
     "random_pattern",
     "read_pattern",
+    "saliency",
     "show",
     "visible_layers",
 ]

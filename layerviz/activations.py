@@ -231,7 +231,8 @@ class ActivationExtractor:
         unknown = [name for name in layer_names if name not in index]
         if unknown:
             known = [name for _, name, _ in self._layers]
-            shown = ", ".join(known[:8]) + (f", ... ({len(known)} in all)" if len(known) > 8 else "")
+            more = f", ... ({len(known)} in all)" if len(known) > 8 else ""
+            shown = ", ".join(known[:8]) + more
             raise ArgumentError(
                 f"model {self.model.name!r} has no layer {unknown[0]!r} with a drawable output; "
                 f"layers are: {shown}"

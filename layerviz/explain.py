@@ -111,9 +111,7 @@ class Explainer:
         self.n_outputs = int(units)
         #: Classes a target may name: a one-unit head is read as two (``1 - p``, ``p``).
         self.n_classes = 2 if self.n_outputs == 1 else self.n_outputs
-        self.heat_shape = (
-            self.input_shape if len(self.input_shape) == 1 else self.input_shape[:-1]
-        )
+        self.heat_shape = self.input_shape if len(self.input_shape) == 1 else self.input_shape[:-1]
         self._cams: dict[str, object] = {}
         self._gradients = None
 
@@ -220,7 +218,9 @@ class Explainer:
         """
         smooth = _checked_count(smooth)
         if not (isinstance(sigma, (int, float)) and 0 < sigma <= 1):
-            raise ArgumentError(f"sigma is a fraction of the input's range in (0, 1], got {sigma!r}")
+            raise ArgumentError(
+                f"sigma is a fraction of the input's range in (0, 1], got {sigma!r}"
+            )
         if self.input_dtype.kind in "iu":
             raise ArgumentError(
                 f"model {self.model.name!r} takes integer ids, which have no gradient: "
