@@ -30,6 +30,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/extract.py
 	$(PY) bench/dashboard.py
+	$(PY) bench/explain.py
 
 # Retrain the bundled models (scikit-learn is a development dependency).
 models: $(VENV)/.dev
