@@ -2,7 +2,8 @@
 
 Images get the heat map laid over them with some opacity; sequences and vectors get their
 values as lines with a heat band under them, on a shared time axis. Only matplotlib's object
-API is used (``Figure`` + Agg), as in ``layerviz.export``.
+API is used (``Figure`` + Agg), as in ``layerviz.export``. ``grey_image`` and ``series_of``
+(numpy only) also shape the dashboard's figure (``layerviz.figures.explanation_figure``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 
 from layerviz.errors import ArgumentError
 
-__all__ = ["HEAT_CMAP", "explanation_png", "grey_image"]
+__all__ = ["HEAT_CMAP", "explanation_png", "grey_image", "series_of"]
 
 #: The heat map's colours: dark where nothing counted, bright where the evidence is.
 HEAT_CMAP = "inferno"
@@ -36,6 +37,18 @@ def grey_image(pattern: np.ndarray, heat_shape: tuple[int, ...]) -> np.ndarray:
     if arr.shape[: len(heat_shape)] != tuple(heat_shape):
         raise ArgumentError(f"pattern shape {arr.shape} does not hold a heat map {heat_shape}")
     return arr.reshape(*heat_shape, -1).mean(axis=-1)
+
+
+def series_of(pattern: np.ndarray, steps: int) -> np.ndarray:
+    """The pattern as ``(steps, channels)`` curves for a 1-D heat map of ``steps``.
+
+    Raises:
+        ArgumentError: the pattern's values do not split into ``steps`` equal rows.
+    """
+    values = np.asarray(pattern, dtype=np.float32).reshape(-1)
+    if steps < 1 or values.size % steps:
+        raise ArgumentError(f"pattern of {values.size} values does not fit heat ({steps},)")
+    return values.reshape(steps, -1)
 
 
 def explanation_png(
@@ -65,10 +78,7 @@ def explanation_png(
     if heat.ndim == 2:
         fig = _image_figure(grey_image(pattern, heat.shape), heat, opacity)
     else:
-        values = np.asarray(pattern, dtype=np.float32).reshape(-1)
-        if values.size % heat.size:
-            raise ArgumentError(f"pattern of {values.size} values does not fit heat {heat.shape}")
-        fig = _band_figure(values.reshape(heat.size, -1), heat)
+        fig = _band_figure(series_of(pattern, heat.size), heat)
     if title:
         fig.suptitle(title, fontsize=10)
     buffer = io.BytesIO()

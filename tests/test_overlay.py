@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from layerviz.errors import ArgumentError
-from layerviz.overlay import explanation_png, grey_image
+from layerviz.overlay import explanation_png, grey_image, series_of
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -52,3 +52,9 @@ def test_grey_image_is_the_channel_mean():
 def test_mismatches_are_argument_errors(pattern, heat, opacity, message):
     with pytest.raises(ArgumentError, match=message):
         explanation_png(pattern, heat, opacity=opacity)
+
+
+def test_series_of_splits_into_steps():
+    assert series_of(np.arange(12.0)[None], 6).shape == (6, 2)
+    with pytest.raises(ArgumentError, match=r"12 values does not fit heat \(5,\)"):
+        series_of(np.arange(12.0), 5)
