@@ -400,6 +400,9 @@ def prediction_bar(
     fig.update_xaxes(range=[0, 1] if is_prob else None, tickformat=".0%" if is_prob else None)
     fig.update_layout(
         title=dict(text=f"prediction: {html.escape(labels[0])}", font_size=14),
+        # A click anywhere along a bar's row picks that class: the bar of a near-zero
+        # probability has no width to hit (the explain feature's target class is picked so).
+        hovermode="y",
         template=_TEMPLATE,
         height=90 + 30 * len(order),
         margin=dict(l=10, r=10, t=40, b=10),

@@ -6,12 +6,11 @@ import io
 
 import numpy as np
 import pytest
+from helpers import PNG_MAGIC
 from PIL import Image
 from test_explain import make_halves_model, symmetric_pattern
 
 from layerviz.cli import main
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture

@@ -33,3 +33,16 @@ GRID_SUMMARY = "text-grid-summary"
 LOADING = "loading-activations"
 #: ``{"model", "layer"}`` of the layer a user picked; shared by feature sections.
 SELECTED_LAYER_STORE = "store-selected-layer"
+
+# Explain and architecture features (issue 10): the stable ids, then internal ones.
+EXPLAIN_METHOD = "explain-method"
+EXPLAIN_LAYER = "explain-layer"
+EXPLAIN_GRAPH = "explain-graph"
+EXPLAIN_OPACITY = "explain-opacity"
+ARCHITECTURE_GRAPH = "architecture-graph"
+EXPLAIN_CLASS_STORE = "store-explain-class"
+EXPLAIN_TOP_BUTTON = "button-explain-top-class"
+ARCHITECTURE_STATISTIC = "select-architecture-statistic"
+ARCHITECTURE_COLLAPSED = "store-architecture-collapsed"
+ARCHITECTURE_LAYER_INFO = "text-architecture-layer"
+ARCHITECTURE_LAYER_GRAPH = "graph-architecture-layer"

@@ -1,0 +1,73 @@
+"""Tests of the architecture feature's plain functions (``layerviz/ui/features/architecture.py``):
+the cytoscape elements, and the selected layer's panel."""
+
+from __future__ import annotations
+
+import pytest
+
+from layerviz.architecture import architecture
+from layerviz.ui.features.architecture import elements, layer_panel
+from layerviz.ui.workbench import Workbench
+
+MODEL = "digits_cnn"
+
+
+def by_id(items: list[dict]) -> dict[str, dict]:
+    return {e["data"]["id"]: e for e in items if "id" in e["data"]}
+
+
+def edges_of(items: list[dict]) -> set[tuple[str, str]]:
+    return {(e["data"]["source"], e["data"]["target"]) for e in items if "source" in e["data"]}
+
+
+def test_every_layer_is_a_node_inside_its_group(build_model):
+    graph = architecture(build_model("nested"))
+    items = by_id(elements(graph, {}, set(), set()))
+
+    assert {n.id for n in graph.nodes} | {"backbone", "head"} == set(items)
+    assert items["backbone"]["data"]["kind"] == "group"
+    assert items["backbone/conv1"]["data"]["parent"] == "backbone"
+    assert "parent" not in items["dropout"]["data"]
+    assert items["backbone/conv2"]["data"]["label"] == "conv2\nConv2D 8×8×3"
+
+
+def test_a_collapsed_group_is_one_node_with_its_edges_rerouted(build_model):
+    graph = architecture(build_model("nested"))
+    items = elements(graph, {}, set(), {"backbone"})
+    nodes = by_id(items)
+
+    assert "backbone/conv1" not in nodes
+    assert nodes["backbone"]["classes"] == "group collapsed"
+    assert {("image", "backbone"), ("backbone", "dropout")} <= edges_of(items)
+    assert not any("backbone/" in a or "backbone/" in b for a, b in edges_of(items))
+
+
+def test_nodes_are_coloured_by_value_and_hidden_ones_greyed(build_model):
+    graph = architecture(build_model("functional_cnn"))
+    items = by_id(elements(graph, {"conv_a": 0.0, "conv_b": 2.0, "bn": 1.0}, {"gap"}, set(), "bn"))
+
+    assert items["conv_a"]["data"]["color"] != items["conv_b"]["data"]["color"]
+    assert items["conv_a"]["data"]["value"] == 0.0
+    assert items["image"]["data"]["color"] == "#ffffff"  # no activation: no colour
+    assert items["gap"]["classes"] == "hidden"
+    assert items["bn"]["selected"] is True
+    assert items["conv_a"]["selected"] is False
+
+
+@pytest.fixture(scope="module")
+def workbench() -> Workbench:
+    return Workbench()
+
+
+def test_the_layer_panel_shows_the_selected_layers_maps(workbench):
+    store = workbench.default_recipe(MODEL).to_store()
+    act = workbench.extraction(workbench.default_recipe(MODEL)).extraction.activations[0]
+
+    info, fig = layer_panel(workbench, {"model": MODEL, "layer": act.name}, store)
+    assert info.startswith(f"layer {act.index}: {act.name} · {act.class_name} · output ")
+    assert len(fig.data) >= 1
+
+    info, _ = layer_panel(workbench, {"model": "another", "layer": act.name}, store)
+    assert info.startswith("Click a layer")
+    info, _ = layer_panel(workbench, {"model": MODEL, "layer": "input_layer"}, store)
+    assert "cannot be drawn" in info
