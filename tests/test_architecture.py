@@ -8,7 +8,7 @@ import pytest
 
 import layerviz
 from layerviz.activations import LayerActivation
-from layerviz.architecture import architecture, layer_values
+from layerviz.architecture import architecture, layer_values, layered_positions
 from layerviz.errors import ArgumentError, ModelStructureError
 
 layers = keras.layers
@@ -111,3 +111,22 @@ def test_layer_values_colour_by_mean_or_zeros():
     assert layer_values(acts, "zeros") == {"relu": 0.5}
     with pytest.raises(ArgumentError, match="mean, zeros, got 'max'"):
         layer_values(acts, "max")
+
+
+def test_layered_positions_put_a_merge_below_its_branches_and_branches_side_by_side():
+    graph = architecture(make_branching_model())
+    pos = layered_positions([n.id for n in graph.nodes], graph.edges, spacing=(100.0, 10.0))
+
+    assert pos["image"] == (0.0, 0.0)
+    assert pos["stem"][1] == 10.0
+    assert pos["add"][1] == 30.0  # below branch, which is below stem: the longest path
+    assert pos["skip"][1] > pos["up"][1] > pos["down"][1] > pos["add"][1]
+    assert pos["out"][1] == max(y for _, y in pos.values())
+    assert {x for x, _ in pos.values()} == {0.0}  # every row holds one node here
+
+
+def test_layered_positions_spread_a_row_and_ignore_self_loops_and_strangers():
+    nodes = ["a", "b", "c", "d"]
+    pos = layered_positions(nodes, [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("d", "d"),
+                                    ("x", "a")], spacing=(10.0, 1.0))  # fmt: skip
+    assert pos == {"a": (0.0, 0.0), "b": (-5.0, 1.0), "c": (5.0, 1.0), "d": (0.0, 2.0)}

@@ -6,8 +6,9 @@ a statistic of the current pattern's activations (mean or fraction of zeros); la
 limit hides from the grid are greyed. A click on a layer node selects that layer
 (``ids.SELECTED_LAYER_STORE``) and the panel under the graph shows its maps.
 
-The layout (dagre, from dash-cytoscape's own bundle: nothing comes from a CDN) runs in the
-browser; the server sends elements only.
+The server places the nodes (``layerviz.architecture.layered_positions``: rows in the order the
+graph runs, branches side by side) and the page only draws them, so ResNet50's 177 layers show
+at once; dash-cytoscape's script is served by the app itself, never a CDN.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ import numpy as np
 from dash import Input, Output, State, dcc, html, no_update
 from plotly.colors import sample_colorscale
 
-from layerviz.architecture import STATISTICS, Architecture, architecture, layer_values
+from layerviz.architecture import (
+    STATISTICS,
+    ArchGroup,
+    Architecture,
+    ArchNode,
+    architecture,
+    layer_values,
+    layered_positions,
+)
 from layerviz.errors import LayervizError
 from layerviz.figures import activation_grid, empty_figure
 from layerviz.grid import grid_pages
@@ -32,7 +41,8 @@ __all__ = ["controls", "elements", "panels", "register"]
 
 STATISTIC_LABELS = {"mean": "mean activation", "zeros": "fraction of zeros"}
 COLORSCALE = "Viridis"
-LAYOUT = {"name": "dagre", "rankDir": "TB", "nodeSep": 8, "rankSep": 18, "animate": False}
+#: Positions come with the elements (``layered_positions``): the browser lays out nothing.
+LAYOUT = {"name": "preset", "fit": True, "padding": 12, "animate": False}
 
 STYLESHEET = [
     {
@@ -91,7 +101,6 @@ def panels(workbench: Workbench) -> list:
     """The graph's card: statistic picker, graph, selected layer's maps."""
     from layerviz.ui.layout import card  # not at the top: layout imports the features
 
-    cyto.load_extra_layouts()  # dagre, served from dash-cytoscape's package like the rest
     statistic = dcc.Dropdown(
         id=ids.ARCHITECTURE_STATISTIC,
         options=[{"label": STATISTIC_LABELS[s], "value": s} for s in STATISTICS],
@@ -135,7 +144,7 @@ def elements(
     collapsed: set[str],
     selected: str | None = None,
 ) -> list[dict]:
-    """The cytoscape elements: groups, nodes coloured by ``values``, edges.
+    """The cytoscape elements: groups, nodes coloured by ``values`` and placed in rows, edges.
 
     Args:
         graph: the model's architecture.
@@ -144,52 +153,72 @@ def elements(
         collapsed: group ids drawn as one node, their insides left out.
         selected: the node id to draw selected.
     """
+    stand_in = _stand_ins(graph, collapsed)
+    edges = list(
+        dict.fromkeys(
+            (stand_in[a], stand_in[b])
+            for a, b in graph.edges
+            if stand_in[a] != stand_in[b] or a == b
+        )
+    )
+    # Model order, a folded group standing where its first layer was.
+    leaves = list(dict.fromkeys(stand_in[n.id] for n in graph.nodes))
+    positions = layered_positions(leaves, edges)
+    colours = _colours(values)
+    out = [_group_element(g, g.id in collapsed) for g in graph.groups if stand_in[g.id] == g.id]
+    for node in graph.nodes:
+        if stand_in[node.id] == node.id:
+            colour = colours.get(node.id, ("#ffffff", "#222"))
+            item = _node_element(node, colour, values.get(node.id), node.id in hidden)
+            item["selected"] = node.id == selected
+            out.append(item)
+    for item in out:
+        if item["data"]["id"] in positions:
+            x, y = positions[item["data"]["id"]]
+            item["position"] = {"x": x, "y": y}
+    out.extend({"data": {"source": a, "target": b}} for a, b in edges)
+    return out
+
+
+def _stand_ins(graph: Architecture, collapsed: set[str]) -> dict[str, str]:
+    """For every node and group id, the id drawn for it: its outermost collapsed group, or
+    itself."""
     parent_of = {g.id: g.group for g in graph.groups}
     parent_of.update({n.id: n.group for n in graph.nodes})
-
-    def shown(node_id: str) -> str:
-        """The id that stands for ``node_id``: its outermost collapsed group, or itself."""
-        found, current = node_id, parent_of.get(node_id)
+    stand_in = {}
+    for item, current in parent_of.items():
+        found = item
         while current is not None:
             if current in collapsed:
                 found = current
             current = parent_of.get(current)
-        return found
+        stand_in[item] = found
+    return stand_in
 
-    colours = _colours(values)
-    out = []
-    for group in graph.groups:
-        if shown(group.id) != group.id:
-            continue
-        data = {"id": group.id, "label": f"{group.name} ({group.class_name})", "kind": "group"}
-        if group.group is not None:
-            data["parent"] = group.group
-        folded = group.id in collapsed
-        data.update({"color": "#e9ecef", "text": "#222"} if folded else {})
-        out.append({"data": data, "classes": "group collapsed" if folded else "group"})
-    for node in graph.nodes:
-        if shown(node.id) != node.id:
-            continue
-        shape = "?" if node.shape is None else "×".join(str(d) for d in node.shape) or "scalar"
-        colour = colours.get(node.id, ("#ffffff", "#222"))
-        data = {
-            "id": node.id,
-            "label": f"{node.name}\n{node.class_name} {shape}",
-            "kind": "layer",
-            "color": colour[0],
-            "text": colour[1],
-        }
-        if node.group is not None:
-            data["parent"] = node.group
-        if node.id in values:
-            data["value"] = values[node.id]
-        classes = "hidden" if node.id in hidden else ""
-        out.append({"data": data, "classes": classes, "selected": node.id == selected})
-    edges = dict.fromkeys(
-        (shown(a), shown(b)) for a, b in graph.edges if shown(a) != shown(b) or a == b
-    )
-    out.extend({"data": {"source": a, "target": b}} for a, b in edges)
-    return out
+
+def _group_element(group: ArchGroup, folded: bool) -> dict:
+    data = {"id": group.id, "label": f"{group.name} ({group.class_name})", "kind": "group"}
+    if group.group is not None:
+        data["parent"] = group.group
+    if folded:
+        data.update(color="#e9ecef", text="#222")
+    return {"data": data, "classes": "group collapsed" if folded else "group"}
+
+
+def _node_element(node: ArchNode, colour: tuple[str, str], value, hidden: bool) -> dict:
+    shape = "?" if node.shape is None else "×".join(str(d) for d in node.shape) or "scalar"
+    data = {
+        "id": node.id,
+        "label": f"{node.name}\n{node.class_name} {shape}",
+        "kind": "layer",
+        "color": colour[0],
+        "text": colour[1],
+    }
+    if node.group is not None:
+        data["parent"] = node.group
+    if value is not None:
+        data["value"] = value
+    return {"data": data, "classes": "hidden" if hidden else ""}
 
 
 def _colours(values: dict[str, float]) -> dict[str, tuple[str, str]]:

@@ -29,6 +29,9 @@ def test_every_layer_is_a_node_inside_its_group(build_model):
     assert items["backbone/conv1"]["data"]["parent"] == "backbone"
     assert "parent" not in items["dropout"]["data"]
     assert items["backbone/conv2"]["data"]["label"] == "conv2\nConv2D 8×8×3"
+    # Layers are placed by the server; groups take their children's box.
+    assert all("position" in items[n.id] for n in graph.nodes)
+    assert "position" not in items["backbone"]
 
 
 def test_a_collapsed_group_is_one_node_with_its_edges_rerouted(build_model):
@@ -40,6 +43,9 @@ def test_a_collapsed_group_is_one_node_with_its_edges_rerouted(build_model):
     assert nodes["backbone"]["classes"] == "group collapsed"
     assert {("image", "backbone"), ("backbone", "dropout")} <= edges_of(items)
     assert not any("backbone/" in a or "backbone/" in b for a, b in edges_of(items))
+    # Placed where its first layer was: below the input, above the dropout.
+    assert nodes["image"]["position"]["y"] < nodes["backbone"]["position"]["y"]
+    assert nodes["backbone"]["position"]["y"] < nodes["dropout"]["position"]["y"]
 
 
 def test_nodes_are_coloured_by_value_and_hidden_ones_greyed(build_model):
@@ -71,3 +77,13 @@ def test_the_layer_panel_shows_the_selected_layers_maps(workbench):
     assert info.startswith("Click a layer")
     info, _ = layer_panel(workbench, {"model": MODEL, "layer": "input_layer"}, store)
     assert "cannot be drawn" in info
+
+
+def test_the_graph_library_is_served_by_the_app_itself():
+    from layerviz.ui.app import create_app
+
+    client = create_app().server.test_client()
+    page = client.get("/").get_data(as_text=True)
+    (script,) = [p for p in page.split('"') if "/dash_cytoscape/" in p and p.endswith(".js")]
+    assert script.startswith("/_dash-component-suites/dash_cytoscape/")  # not unpkg.com
+    assert client.get(script).status_code == 200
