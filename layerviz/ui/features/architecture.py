@@ -29,7 +29,6 @@ from layerviz.architecture import (
     layer_values,
     layered_positions,
 )
-from layerviz.errors import LayervizError
 from layerviz.figures import activation_grid, empty_figure
 from layerviz.grid import grid_pages
 from layerviz.selection import VisibleLayer
@@ -37,7 +36,7 @@ from layerviz.ui import ids
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["controls", "elements", "panels", "register"]
+__all__ = ["controls", "elements", "graph_elements", "layer_panel", "panels", "register", "tapped"]
 
 STATISTIC_LABELS = {"mean": "mean activation", "zeros": "fraction of zeros"}
 COLORSCALE = "Viridis"
@@ -251,6 +250,8 @@ class _Graphs:
 
 
 def register(app, workbench: Workbench) -> None:
+    """The feature's callbacks: thin wrappers over ``graph_elements``, ``tapped`` and
+    ``layer_panel``."""
     graphs = _Graphs(workbench)
 
     @app.callback(
@@ -263,19 +264,10 @@ def register(app, workbench: Workbench) -> None:
     )
     def draw(data, statistic, limit, collapsed, selected):
         try:
-            recipe, run = current_run(workbench, data)
-            graph = graphs.of(recipe.model)
-        except LayervizError:
+            return graph_elements(graphs, data, statistic, limit, collapsed, selected)
+        except Exception as exc:  # an empty graph: the shared page reports a bad pattern
+            error_text(exc)  # which logs anything unexpected
             return []
-        statistic = statistic if statistic in STATISTICS else "mean"
-        activations = run.extraction.activations
-        visible = {
-            layer.name for layer in grid_pages(activations, grid_settings(1, 1, limit)).layers
-        }
-        hidden = {a.name for a in activations} - visible
-        folded = {g for g in collapsed or [] if isinstance(g, str)}
-        chosen = selected.get("layer") if isinstance(selected, dict) else None
-        return elements(graph, layer_values(activations, statistic), hidden, folded, chosen)
 
     @app.callback(
         Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
@@ -286,17 +278,11 @@ def register(app, workbench: Workbench) -> None:
         prevent_initial_call=True,
     )
     def tap(node, collapsed, data):
-        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
-            return no_update, no_update
-        folded = [g for g in collapsed or [] if isinstance(g, str)]
-        if node.get("kind") == "group":
-            name = node["id"]
-            return no_update, [g for g in folded if g != name] if name in folded else [
-                *folded,
-                name,
-            ]
-        model = data.get("model") if isinstance(data, dict) else None
-        return {"model": model, "layer": node["id"]}, no_update
+        selected, folded = tapped(node, collapsed, data)
+        return (
+            no_update if selected is None else selected,
+            no_update if folded is None else folded,
+        )
 
     @app.callback(
         Output(ids.ARCHITECTURE_LAYER_INFO, "children"),
@@ -309,6 +295,44 @@ def register(app, workbench: Workbench) -> None:
             return layer_panel(workbench, selected, data)
         except Exception as exc:
             return error_text(exc), empty_figure(error_text(exc))
+
+
+def graph_elements(graphs: _Graphs, data, statistic, limit, collapsed, selected) -> list[dict]:
+    """``architecture-graph``'s elements for the current pattern and settings (browser values
+    checked here).
+
+    Raises:
+        LayervizError: the pattern store names no model or pattern that can be run.
+    """
+    recipe, run = current_run(graphs.workbench, data)
+    graph = graphs.of(recipe.model)
+    statistic = statistic if statistic in STATISTICS else "mean"
+    activations = run.extraction.activations
+    shown = grid_pages(activations, grid_settings(1, 1, limit)).layers
+    hidden = {a.name for a in activations} - {layer.name for layer in shown}
+    folded = set(_group_names(collapsed))
+    chosen = selected.get("layer") if isinstance(selected, dict) else None
+    return elements(graph, layer_values(activations, statistic), hidden, folded, chosen)
+
+
+def _group_names(collapsed) -> list[str]:
+    """The folded groups' names from the browser's store (a list of strings, or garbage)."""
+    return [g for g in collapsed if isinstance(g, str)] if isinstance(collapsed, list) else []
+
+
+def tapped(node, collapsed, data) -> tuple[dict | None, list[str] | None]:
+    """What a tap on a node changes: ``(selected layer, folded groups)``, None for no change.
+
+    A layer selects itself; a group folds, or opens when it was folded.
+    """
+    if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+        return None, None
+    name = node["id"]
+    folded = _group_names(collapsed)
+    if node.get("kind") == "group":
+        return None, [g for g in folded if g != name] if name in folded else [*folded, name]
+    model = data.get("model") if isinstance(data, dict) else None
+    return {"model": model, "layer": name}, None
 
 
 def layer_panel(workbench: Workbench, selected, data):

@@ -14,7 +14,6 @@ import threading
 import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from layerviz.errors import LayervizError
 from layerviz.explain import METHODS, Explainer, Explanation
 from layerviz.figures import empty_figure, explanation_figure
 from layerviz.ui import ids
@@ -136,7 +135,8 @@ def register(app, workbench: Workbench) -> None:
     def layer_choices(data, current):
         try:
             layers = explainers.of(recipe_from_store(data).model).spatial_layers
-        except LayervizError:
+        except Exception as exc:  # no choices: the explain graph says why
+            error_text(exc)  # which logs anything unexpected
             return [], None
         options = [{"label": name, "value": name} for name in layers]
         return options, current if current in layers else None
@@ -154,7 +154,8 @@ def register(app, workbench: Workbench) -> None:
         try:
             recipe, run = current_run(workbench, data)
             explainer = explainers.of(recipe.model)
-        except LayervizError:
+        except Exception as exc:
+            error_text(exc)  # logs anything unexpected; a bad pattern is reported elsewhere
             return no_update
         chosen = target_class(click_data, run.extraction.outputs[0], explainer.n_outputs)
         return no_update if chosen is None else {"model": recipe.model, "class": chosen}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from layerviz.architecture import architecture
-from layerviz.ui.features.architecture import elements, layer_panel
+from layerviz.ui.features.architecture import _Graphs, elements, graph_elements, layer_panel, tapped
 from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
@@ -87,3 +87,30 @@ def test_the_graph_library_is_served_by_the_app_itself():
     (script,) = [p for p in page.split('"') if "/dash_cytoscape/" in p and p.endswith(".js")]
     assert script.startswith("/_dash-component-suites/dash_cytoscape/")  # not unpkg.com
     assert client.get(script).status_code == 200
+
+
+def test_a_tap_selects_a_layer_or_folds_and_opens_a_group():
+    store = {"kind": "seed", "model": MODEL, "seed": 0}
+    layer = {"id": "conv1", "kind": "layer"}
+    assert tapped(layer, [], store) == ({"model": MODEL, "layer": "conv1"}, None)
+    group = {"id": "backbone", "kind": "group"}
+    assert tapped(group, ["head"], store) == (None, ["head", "backbone"])
+    assert tapped(group, ["head", "backbone"], store) == (None, ["head"])
+    assert tapped(group, "junk", store) == (None, ["backbone"])
+    assert tapped(None, [], store) == (None, None)
+    assert tapped({"id": 7}, [], store) == (None, None)
+
+
+def test_graph_elements_grey_the_layers_the_size_limit_hides(workbench):
+    graphs = _Graphs(workbench)
+    store = workbench.default_recipe(MODEL).to_store()
+    run = workbench.extraction(workbench.default_recipe(MODEL))
+
+    items = by_id(graph_elements(graphs, store, "zeros", 15, [], {"model": MODEL, "layer": "x"}))
+    for act in run.extraction.activations:
+        h, w = (1, act.shape[0]) if len(act.shape) == 1 else act.shape[:2]
+        assert (items[act.name]["classes"] == "hidden") == (not (h > 15 and w > 15)), act.name
+        assert 0.0 <= items[act.name]["data"]["value"] <= 1.0  # a fraction of zeros
+    assert len(items) == len(workbench.entry(MODEL).model.layers)
+    bogus = graph_elements(graphs, store, "<bogus>", "x", "y", None)  # defaults, no crash
+    assert len(by_id(bogus)) == len(items)
