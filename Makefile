@@ -30,6 +30,8 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/extract.py
 	$(PY) bench/dashboard.py
+	$(PY) bench/explain.py
+	$(PY) bench/architecture.py
 
 # Retrain the bundled models (scikit-learn is a development dependency).
 models: $(VENV)/.dev

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-from collections.abc import Iterable
+import statistics
+import time
+from collections.abc import Callable, Iterable
 
 
 def cpu_name() -> str:
@@ -39,3 +41,24 @@ def chosen_models(parser: argparse.ArgumentParser, text: str, known: Iterable[st
     if unknown or not keys:
         parser.error(f"unknown model(s) {unknown}; choose from {', '.join(known)}")
     return keys
+
+
+def time_alternately(
+    fns: list[Callable[[], object]], budget_s: float, min_n: int, max_n: int
+) -> tuple[list[float], int]:
+    """Median seconds per call of each of ``fns``, timed in rounds of one call each.
+
+    Rounds go on until every function has run ``min_n`` times and ``budget_s`` seconds have
+    been spent in calls to each (or ``max_n`` rounds). The order within a round alternates, so
+    drift in the machine's speed hits every function alike.
+    """
+    samples: list[list[float]] = [[] for _ in fns]
+    n = 0
+    while n < min_n or (min(sum(s) for s in samples) < budget_s and n < max_n):
+        order = range(len(fns)) if n % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            t0 = time.perf_counter()
+            fns[i]()
+            samples[i].append(time.perf_counter() - t0)
+        n += 1
+    return [statistics.median(s) for s in samples], n

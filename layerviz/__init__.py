@@ -35,6 +35,7 @@ from layerviz.errors import (
     PatternError,
     UnsafeModelError,
 )
+from layerviz.explain import Explainer, Explanation, grad_cam, saliency
 from layerviz.export import plot_pattern_process
 from layerviz.loading import load_model
 from layerviz.modelcheck import CheckLimits, ModelReport, check_model_file
@@ -57,6 +58,8 @@ __all__ = [
     "ArgumentError",
     "BundledModel",
     "CheckLimits",
+    "Explainer",
+    "Explanation",
     "GraphvizError",
     "LayerActivation",
     "LayervizError",
@@ -74,6 +77,7 @@ __all__ = [
     "extract_activations",
     "fit_array",
     "get_bundled",
+    "grad_cam",
     "input_shape_of",
     "input_shapes_of",
     "list_models",
@@ -82,6 +86,7 @@ __all__ = [
     "plot_pattern_process",
     "random_pattern",
     "read_pattern",
+    "saliency",
     "show",
     "visible_layers",
 ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from layerviz.errors import ModelStructureError, PatternError
+from layerviz.errors import ArgumentError, ModelStructureError, PatternError
 from layerviz.patterns import fit_array, input_dtypes_of, input_shapes_of
 from layerviz.taps import Entry, LayerCall, call_layer, entries_of
 
@@ -202,6 +202,44 @@ class ActivationExtractor:
     def layers(self) -> list[tuple[int, str, str]]:
         """``(index, name, class_name)`` of every layer ``extract`` returns, in order."""
         return list(self._layers)
+
+    @property
+    def layer_shapes(self) -> list[tuple[int | None, ...]]:
+        """Output shape (batch axis removed) of every layer in ``layers``, in the same order."""
+        return [tuple(t.shape[1:]) for t in self._multi.outputs[: len(self._layers)]]
+
+    def gradient_model(self, layer_names: Sequence[str] = ()) -> keras.Model:
+        """A model over the same rebuilt graph: the inputs to the named layers' outputs, then
+        the model's own outputs.
+
+        It shares the extractor's layers (and so their weights); nested models stay expanded,
+        so ``tf.GradientTape`` can differentiate the outputs with respect to an inner layer of
+        a backbone (``backbone/conv1``), which a model built on the original graph cannot.
+
+        Args:
+            layer_names: names as in ``layers`` (``"backbone/conv1"``); none for a model from
+                the inputs to the outputs only (e.g. for gradients with respect to the input).
+
+        Returns:
+            A Functional model whose outputs are a list: one tensor per named layer, in the
+            order given, then the model's outputs.
+
+        Raises:
+            ArgumentError: a name that is not one of ``layers``.
+        """
+        index = {name: i for i, (_, name, _) in enumerate(self._layers)}
+        unknown = [name for name in layer_names if name not in index]
+        if unknown:
+            known = [name for _, name, _ in self._layers]
+            more = f", ... ({len(known)} in all)" if len(known) > 8 else ""
+            shown = ", ".join(known[:8]) + more
+            raise ArgumentError(
+                f"model {self.model.name!r} has no layer {unknown[0]!r} with a drawable output; "
+                f"layers are: {shown}"
+            )
+        outputs = self._multi.outputs
+        taps = [outputs[index[name]] for name in layer_names]
+        return keras.Model(self._multi.input, taps + outputs[len(self._layers) :])
 
     def extract(self, pattern) -> list[LayerActivation]:
         """Run the pattern through the model once and return every drawable layer's output.

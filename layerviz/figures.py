@@ -25,6 +25,7 @@ __all__ = [
     "activation_grid",
     "downsample",
     "empty_figure",
+    "explanation_figure",
     "pattern_figure",
     "prediction_bar",
     "typed_array",
@@ -399,6 +400,9 @@ def prediction_bar(
     fig.update_xaxes(range=[0, 1] if is_prob else None, tickformat=".0%" if is_prob else None)
     fig.update_layout(
         title=dict(text=f"prediction: {html.escape(labels[0])}", font_size=14),
+        # A click anywhere along a bar's row picks that class: the bar of a near-zero
+        # probability has no width to hit (the explain feature's target class is picked so).
+        hovermode="y",
         template=_TEMPLATE,
         height=90 + 30 * len(order),
         margin=dict(l=10, r=10, t=40, b=10),
@@ -464,3 +468,76 @@ def _image_axes(fig: go.Figure) -> None:
     """Hide ticks and grid and keep pixels square."""
     fig.update_xaxes(**_AXIS)
     fig.update_yaxes(**_AXIS, scaleanchor="x", scaleratio=1)
+
+
+def explanation_figure(
+    pattern: np.ndarray, heat: np.ndarray, title: str = "", opacity: float = 0.5
+) -> go.Figure:
+    """A heat map over its input: an image in grey with the heat laid over it, or a sequence's
+    curves with a heat band under them on the same time axis.
+
+    Args:
+        pattern: the input, with or without its batch axis: ``(H, W[, C])`` for a 2-D heat
+            map, ``(T[, C])`` for a 1-D one.
+        heat: the map in [0, 1], shaped as the input without its channel axis.
+        title: the figure's title (plain text; it is escaped).
+        opacity: the heat's opacity over an image, clamped to [0, 1].
+
+    Returns:
+        The figure.
+
+    Raises:
+        ArgumentError: ``heat`` is not 1-D or 2-D or does not match the pattern.
+    """
+    from layerviz.overlay import grey_image, series_of  # the PNG's, so both agree
+
+    heat = np.asarray(heat, dtype=np.float32)
+    opacity = min(1.0, max(0.0, float(opacity)))
+    if heat.ndim == 2:
+        fig = go.Figure(
+            [
+                go.Heatmap(z=grey_image(pattern, heat.shape), colorscale="gray", showscale=False,
+                           hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra>input</extra>"),
+                go.Heatmap(z=heat, colorscale="Inferno", zmin=0.0, zmax=1.0, opacity=opacity,
+                           colorbar=dict(thickness=8, outlinewidth=0, title="heat"),
+                           hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra>heat</extra>"),
+            ]
+        )  # fmt: skip
+        _image_axes(fig)
+        fig.update_yaxes(autorange="reversed")
+    elif heat.ndim == 1:
+        fig = _band_figure(series_of(pattern, heat.shape[0]), heat)
+    else:
+        raise ArgumentError(f"a heat map is 1-D or 2-D, got shape {heat.shape}")
+    fig.update_layout(
+        title=dict(text=html.escape(title), font_size=14),
+        template=_TEMPLATE,
+        height=360,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def _band_figure(series: np.ndarray, heat: np.ndarray) -> go.Figure:
+    """Curves (one per channel) above a one-row heat band sharing their time axis."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=(0.8, 0.2),
+                        vertical_spacing=0.04)  # fmt: skip
+    steps = np.arange(series.shape[0], dtype=np.int32)
+    for channel in range(series.shape[1]):
+        fig.add_trace(
+            go.Scatter(x=steps, y=series[:, channel], mode="lines", name=f"channel {channel}",
+                       line=dict(color="#555", width=1),
+                       hovertemplate="t %{x}: %{y:.4g}<extra></extra>"),
+            row=1, col=1,
+        )  # fmt: skip
+    fig.add_trace(
+        go.Heatmap(z=heat[None, :], x=steps, colorscale="Inferno", zmin=0.0, zmax=1.0,
+                   colorbar=dict(thickness=8, outlinewidth=0, title="heat"),
+                   hovertemplate="t %{x}: %{z:.2f}<extra>heat</extra>"),
+        row=2, col=1,
+    )  # fmt: skip
+    fig.update_yaxes(**_AXIS, row=2, col=1)
+    fig.update_layout(showlegend=False)
+    return fig

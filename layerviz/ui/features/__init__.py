@@ -23,12 +23,14 @@ and is listed in ``FEATURES`` below, in page order. Its component ids go into
 - ``ids.ERROR_ALERT`` (``children``, ``is_open``, with ``allow_duplicate=True``) for messages;
   ``common.error_text(exc)`` turns an exception into one.
 - ``layerviz.ui.layout``: ``section(title, icon, children)`` for a control-panel group and
-  ``card(title, icon, body, ...)`` for a results card, so features look like the rest.
+  ``card(title, icon, body, ...)`` for a results card, so features look like the rest. Import
+  them inside ``controls`` / ``panels``, not at a feature module's top: ``layout`` imports
+  ``FEATURES`` from here, so a top-level import of ``layout`` in a feature is circular.
 """
 
 from __future__ import annotations
 
-from layerviz.ui.features import model_upload
+from layerviz.ui.features import architecture, explain, model_upload
 
 #: The feature modules, in page order.
-FEATURES: tuple = (model_upload,)
+FEATURES: tuple = (model_upload, explain, architecture)

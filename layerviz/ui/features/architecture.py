@@ -1,0 +1,354 @@
+"""Dashboard feature: the model's graph (``architecture-graph``), to click through.
+
+A node per layer with its class and output shape, edges as the graph runs, nested models as
+groups a click collapses into one node (and a second click opens again). Nodes are coloured by
+a statistic of the current pattern's activations (mean or fraction of zeros); layers the size
+limit hides from the grid are greyed. A click on a layer node selects that layer
+(``ids.SELECTED_LAYER_STORE``) and the panel under the graph shows its maps.
+
+The server places the nodes (``layerviz.architecture.layered_positions``: rows in the order the
+graph runs, branches side by side) and the page only draws them, so ResNet50's 177 layers show
+at once; dash-cytoscape's script is served by the app itself, never a CDN.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import dash_cytoscape as cyto
+import numpy as np
+from dash import Input, Output, State, dcc, html, no_update
+from plotly.colors import sample_colorscale
+
+from layerviz.architecture import (
+    STATISTICS,
+    ArchGroup,
+    Architecture,
+    ArchNode,
+    architecture,
+    layer_values,
+    layered_positions,
+)
+from layerviz.figures import activation_grid, empty_figure
+from layerviz.grid import grid_pages
+from layerviz.selection import VisibleLayer
+from layerviz.ui import ids
+from layerviz.ui.common import current_run, error_text, grid_settings
+from layerviz.ui.workbench import Workbench
+
+__all__ = ["controls", "elements", "graph_elements", "layer_panel", "panels", "register", "tapped"]
+
+STATISTIC_LABELS = {"mean": "mean activation", "zeros": "fraction of zeros"}
+COLORSCALE = "Viridis"
+#: Positions come with the elements (``layered_positions``): the browser lays out nothing.
+LAYOUT = {"name": "preset", "fit": True, "padding": 12, "animate": False}
+
+STYLESHEET = [
+    {
+        "selector": "node",
+        "style": {
+            "label": "data(label)",
+            "text-wrap": "wrap",
+            "text-valign": "center",
+            "font-size": 7,
+            "width": 90,
+            "height": 30,
+            "shape": "round-rectangle",
+            "background-color": "data(color)",
+            "color": "data(text)",
+            "border-width": 1,
+            "border-color": "#666",
+        },
+    },
+    {
+        "selector": ".group",
+        "style": {
+            "background-color": "#f3f6fa",
+            "background-opacity": 0.6,
+            "border-style": "dashed",
+            "text-valign": "top",
+            "color": "#333",
+            "font-size": 9,
+        },
+    },
+    {"selector": ".collapsed", "style": {"border-style": "double", "border-width": 3}},
+    # Hidden by the size limit: grey, but the label stays readable.
+    {
+        "selector": ".hidden",
+        "style": {"background-color": "#e9ecef", "color": "#666", "border-style": "dashed"},
+    },
+    {"selector": ":selected", "style": {"border-width": 3, "border-color": "#d63384"}},
+    {
+        "selector": "edge",
+        "style": {
+            "width": 1,
+            "curve-style": "bezier",
+            "target-arrow-shape": "triangle",
+            "arrow-scale": 0.6,
+            "line-color": "#999",
+            "target-arrow-color": "#999",
+        },
+    },
+]
+
+
+def controls(workbench: Workbench) -> list:
+    return []
+
+
+def panels(workbench: Workbench) -> list:
+    """The graph's card: statistic picker, graph, selected layer's maps."""
+    from layerviz.ui.layout import card  # not at the top: layout imports the features
+
+    statistic = dcc.Dropdown(
+        id=ids.ARCHITECTURE_STATISTIC,
+        options=[{"label": STATISTIC_LABELS[s], "value": s} for s in STATISTICS],
+        value="mean",
+        clearable=False,
+        style={"width": "14rem"},
+        className="ms-2 d-inline-block align-middle",
+    )
+    graph = cyto.Cytoscape(
+        id=ids.ARCHITECTURE_GRAPH,
+        elements=[],
+        layout=LAYOUT,
+        stylesheet=STYLESHEET,
+        style={"width": "100%", "height": "520px"},
+        minZoom=0.05,
+        maxZoom=3,
+        boxSelectionEnabled=False,
+        autoungrabify=True,
+    )
+    body = [
+        graph,
+        dcc.Store(id=ids.ARCHITECTURE_COLLAPSED, data=[]),
+        html.Div(id=ids.ARCHITECTURE_LAYER_INFO, className="small px-2"),
+        dcc.Graph(id=ids.ARCHITECTURE_LAYER_GRAPH, config={"displaylogo": False}),
+    ]
+    return [
+        card(
+            "Architecture (click a layer; click a group to fold it)",
+            "diagram-3",
+            body,
+            header_extra=[statistic],
+            className="shadow-sm mt-3",
+        )
+    ]
+
+
+def elements(
+    graph: Architecture,
+    values: dict[str, float],
+    hidden: set[str],
+    collapsed: set[str],
+    selected: str | None = None,
+) -> list[dict]:
+    """The cytoscape elements: groups, nodes coloured by ``values`` and placed in rows, edges.
+
+    Args:
+        graph: the model's architecture.
+        values: a number per node id (the statistic), scaled to the colour scale's range.
+        hidden: node ids the size limit hides from the grid: drawn greyed.
+        collapsed: group ids drawn as one node, their insides left out.
+        selected: the node id to draw selected.
+    """
+    stand_in = _stand_ins(graph, collapsed)
+    edges = list(
+        dict.fromkeys(
+            (stand_in[a], stand_in[b])
+            for a, b in graph.edges
+            if stand_in[a] != stand_in[b] or a == b
+        )
+    )
+    # Model order, a folded group standing where its first layer was.
+    leaves = list(dict.fromkeys(stand_in[n.id] for n in graph.nodes))
+    positions = layered_positions(leaves, edges)
+    colours = _colours(values)
+    out = [_group_element(g, g.id in collapsed) for g in graph.groups if stand_in[g.id] == g.id]
+    for node in graph.nodes:
+        if stand_in[node.id] == node.id:
+            colour = colours.get(node.id, ("#ffffff", "#222"))
+            item = _node_element(node, colour, values.get(node.id), node.id in hidden)
+            item["selected"] = node.id == selected
+            out.append(item)
+    for item in out:
+        if item["data"]["id"] in positions:
+            x, y = positions[item["data"]["id"]]
+            item["position"] = {"x": x, "y": y}
+    out.extend({"data": {"source": a, "target": b}} for a, b in edges)
+    return out
+
+
+def _stand_ins(graph: Architecture, collapsed: set[str]) -> dict[str, str]:
+    """For every node and group id, the id drawn for it: its outermost collapsed group, or
+    itself."""
+    parent_of = {g.id: g.group for g in graph.groups}
+    parent_of.update({n.id: n.group for n in graph.nodes})
+    stand_in = {}
+    for item, current in parent_of.items():
+        found = item
+        while current is not None:
+            if current in collapsed:
+                found = current
+            current = parent_of.get(current)
+        stand_in[item] = found
+    return stand_in
+
+
+def _group_element(group: ArchGroup, folded: bool) -> dict:
+    data = {"id": group.id, "label": f"{group.name} ({group.class_name})", "kind": "group"}
+    if group.group is not None:
+        data["parent"] = group.group
+    if folded:
+        data.update(color="#e9ecef", text="#222")
+    return {"data": data, "classes": "group collapsed" if folded else "group"}
+
+
+def _node_element(node: ArchNode, colour: tuple[str, str], value, hidden: bool) -> dict:
+    shape = "?" if node.shape is None else "×".join(str(d) for d in node.shape) or "scalar"
+    data = {
+        "id": node.id,
+        "label": f"{node.name}\n{node.class_name} {shape}",
+        "kind": "layer",
+        "color": colour[0],
+        "text": colour[1],
+    }
+    if node.group is not None:
+        data["parent"] = node.group
+    if value is not None:
+        data["value"] = value
+    return {"data": data, "classes": "hidden" if hidden else ""}
+
+
+def _colours(values: dict[str, float]) -> dict[str, tuple[str, str]]:
+    """Fill and text colour per node: the value's place between the smallest and largest."""
+    if not values:
+        return {}
+    names = list(values)
+    array = np.array([values[n] for n in names], dtype=np.float64)
+    low, high = float(array.min()), float(array.max())
+    scaled = (array - low) / (high - low) if high > low else np.full(array.shape, 0.5)
+    fills = sample_colorscale(COLORSCALE, scaled.tolist())
+    return {
+        n: (f, "#fff" if s < 0.6 else "#000") for n, f, s in zip(names, fills, scaled, strict=True)
+    }
+
+
+class _Graphs:
+    """Each model's architecture, read once."""
+
+    def __init__(self, workbench: Workbench):
+        self.workbench = workbench
+        self._graphs: dict[str, Architecture] = {}
+        self._lock = threading.Lock()
+
+    def of(self, model: str) -> Architecture:
+        with self._lock:
+            if model not in self._graphs:
+                self._graphs[model] = architecture(self.workbench.entry(model).model)
+            return self._graphs[model]
+
+
+def register(app, workbench: Workbench) -> None:
+    """The feature's callbacks: thin wrappers over ``graph_elements``, ``tapped`` and
+    ``layer_panel``."""
+    graphs = _Graphs(workbench)
+
+    @app.callback(
+        Output(ids.ARCHITECTURE_GRAPH, "elements"),
+        Input(ids.PATTERN_STORE, "data"),
+        Input(ids.ARCHITECTURE_STATISTIC, "value"),
+        Input(ids.SIZE_LIMIT, "value"),
+        Input(ids.ARCHITECTURE_COLLAPSED, "data"),
+        State(ids.SELECTED_LAYER_STORE, "data"),
+    )
+    def draw(data, statistic, limit, collapsed, selected):
+        try:
+            return graph_elements(graphs, data, statistic, limit, collapsed, selected)
+        except Exception as exc:  # an empty graph: the shared page reports a bad pattern
+            error_text(exc)  # which logs anything unexpected
+            return []
+
+    @app.callback(
+        Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
+        Output(ids.ARCHITECTURE_COLLAPSED, "data"),
+        Input(ids.ARCHITECTURE_GRAPH, "tapNodeData"),
+        State(ids.ARCHITECTURE_COLLAPSED, "data"),
+        State(ids.PATTERN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def tap(node, collapsed, data):
+        selected, folded = tapped(node, collapsed, data)
+        return (
+            no_update if selected is None else selected,
+            no_update if folded is None else folded,
+        )
+
+    @app.callback(
+        Output(ids.ARCHITECTURE_LAYER_INFO, "children"),
+        Output(ids.ARCHITECTURE_LAYER_GRAPH, "figure"),
+        Input(ids.SELECTED_LAYER_STORE, "data"),
+        Input(ids.PATTERN_STORE, "data"),
+    )
+    def show_layer(selected, data):
+        try:
+            return layer_panel(workbench, selected, data)
+        except Exception as exc:
+            return error_text(exc), empty_figure(error_text(exc))
+
+
+def graph_elements(graphs: _Graphs, data, statistic, limit, collapsed, selected) -> list[dict]:
+    """``architecture-graph``'s elements for the current pattern and settings (browser values
+    checked here).
+
+    Raises:
+        LayervizError: the pattern store names no model or pattern that can be run.
+    """
+    recipe, run = current_run(graphs.workbench, data)
+    graph = graphs.of(recipe.model)
+    statistic = statistic if statistic in STATISTICS else "mean"
+    activations = run.extraction.activations
+    shown = grid_pages(activations, grid_settings(1, 1, limit)).layers
+    hidden = {a.name for a in activations} - {layer.name for layer in shown}
+    folded = set(_group_names(collapsed))
+    chosen = selected.get("layer") if isinstance(selected, dict) else None
+    return elements(graph, layer_values(activations, statistic), hidden, folded, chosen)
+
+
+def _group_names(collapsed) -> list[str]:
+    """The folded groups' names from the browser's store (a list of strings, or garbage)."""
+    return [g for g in collapsed if isinstance(g, str)] if isinstance(collapsed, list) else []
+
+
+def tapped(node, collapsed, data) -> tuple[dict | None, list[str] | None]:
+    """What a tap on a node changes: ``(selected layer, folded groups)``, None for no change.
+
+    A layer selects itself; a group folds, or opens when it was folded.
+    """
+    if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+        return None, None
+    name = node["id"]
+    folded = _group_names(collapsed)
+    if node.get("kind") == "group":
+        return None, [g for g in folded if g != name] if name in folded else [*folded, name]
+    model = data.get("model") if isinstance(data, dict) else None
+    return {"model": model, "layer": name}, None
+
+
+def layer_panel(workbench: Workbench, selected, data):
+    """The selected layer's line of facts and its maps, for the current pattern."""
+    recipe, run = current_run(workbench, data)
+    name = selected.get("layer") if isinstance(selected, dict) else None
+    if not isinstance(name, str) or selected.get("model") != recipe.model:
+        return (
+            "Click a layer in the graph (or a panel of the grid) to see its maps here.",
+            empty_figure("no layer selected"),
+        )
+    act = next((a for a in run.extraction.activations if a.name == name), None)
+    if act is None:
+        return f"{name}: an input, or an output that cannot be drawn as maps.", empty_figure(
+            f"{name} has no maps to draw"
+        )
+    shape = "×".join(str(d) for d in act.shape)
+    info = f"layer {act.index}: {act.name} · {act.class_name} · output {shape}"
+    return info, activation_grid([VisibleLayer(act)], (1, 1), height_per_row=360)

@@ -1,0 +1,216 @@
+"""Dashboard feature: which part of the input made the model say this (``explain-graph``).
+
+Controls: ``explain-method`` (Grad-CAM, saliency, SmoothGrad), ``explain-layer`` (any layer
+with spatial maps; empty means the last one) and ``explain-opacity``. A click on a bar of
+``prediction-graph`` makes that class the target; the "top class" button goes back to the
+model's own answer. Explanations are cached by model, pattern and settings, so moving the
+opacity slider only redraws.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from dash import Input, Output, State, ctx, dcc, html, no_update
+
+from layerviz.explain import METHODS, Explainer, Explanation
+from layerviz.figures import empty_figure, explanation_figure
+from layerviz.ui import ids
+from layerviz.ui.cache import ByteLRU
+from layerviz.ui.common import current_run, error_text
+from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.workbench import Workbench, pattern_digest
+
+__all__ = ["controls", "panels", "register", "target_class"]
+
+LABELS = {"gradcam": "Grad-CAM", "saliency": "Saliency", "smoothgrad": "SmoothGrad (16 copies)"}
+#: Budget of cached heat maps (a 224×224 map is 200 kB).
+CACHE_BYTES = 32 * 2**20
+DEFAULT_OPACITY = 0.5
+
+
+def controls(workbench: Workbench) -> list:
+    """The method, layer and opacity controls, and the store of the clicked class."""
+    from layerviz.ui.layout import section  # not at the top: layout imports the features
+
+    return [
+        section(
+            "Explain",
+            "lightbulb",
+            [
+                dcc.Dropdown(
+                    id=ids.EXPLAIN_METHOD,
+                    options=[{"label": LABELS[m], "value": m} for m in METHODS],
+                    value="gradcam",
+                    clearable=False,
+                    className="mb-2",
+                ),
+                dcc.Dropdown(
+                    id=ids.EXPLAIN_LAYER,
+                    options=[],
+                    placeholder="Grad-CAM layer: the last with maps",
+                    className="mb-2",
+                ),
+                html.Small("heat opacity", className="text-body-secondary d-block"),
+                dcc.Slider(
+                    id=ids.EXPLAIN_OPACITY,
+                    min=0,
+                    max=1,
+                    step=0.05,
+                    value=DEFAULT_OPACITY,
+                    marks={0: "0", 0.5: "0.5", 1: "1"},
+                ),
+                dcc.Store(id=ids.EXPLAIN_CLASS_STORE),
+            ],
+        )
+    ]
+
+
+def panels(workbench: Workbench) -> list:
+    """The card with ``explain-graph``."""
+    from layerviz.ui.layout import card  # not at the top: layout imports the features
+
+    top = html.Button(
+        "top class",
+        id=ids.EXPLAIN_TOP_BUTTON,
+        className="btn btn-sm btn-outline-secondary ms-2 py-0",
+        title="explain the model's top class again",
+    )
+    body = dcc.Loading(dcc.Graph(id=ids.EXPLAIN_GRAPH, config={"displaylogo": False}))
+    return [
+        card(
+            "Why did it say this? (click a prediction bar to explain that class)",
+            "lightbulb",
+            body,
+            header_extra=[top],
+            className="shadow-sm mt-3",
+        )
+    ]
+
+
+def target_class(click_data, outputs: np.ndarray, n_outputs: int) -> int | None:
+    """The class a click on ``prediction-graph`` picked, or None if it picked none.
+
+    The bars are the top classes in descending order (``figures.prediction_bar``), so the
+    clicked bar's position maps back to a class through the same sort. A one-unit head shows
+    one bar, its output ``p``: that is class 1.
+    """
+    try:
+        position = int(click_data["points"][0]["pointNumber"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    if n_outputs == 1:
+        return 1
+    order = np.argsort(-np.asarray(outputs, dtype=np.float64).ravel(), kind="stable")
+    return int(order[position]) if 0 <= position < order.size else None
+
+
+class _Explainers:
+    """One ``Explainer`` per model (built on the workbench's extractor), and cached maps."""
+
+    def __init__(self, workbench: Workbench):
+        self.workbench = workbench
+        self._explainers: dict[str, Explainer] = {}
+        self._lock = threading.Lock()
+        self.maps: ByteLRU[Explanation] = ByteLRU(CACHE_BYTES, lambda e: e.heat.nbytes)
+
+    def of(self, model: str) -> Explainer:
+        with self._lock:
+            if model not in self._explainers:
+                self._explainers[model] = Explainer(self.workbench.entry(model).extractor)
+            return self._explainers[model]
+
+
+def register(app, workbench: Workbench) -> None:
+    """The feature's callbacks."""
+    explainers = _Explainers(workbench)
+
+    @app.callback(
+        Output(ids.EXPLAIN_LAYER, "options"),
+        Output(ids.EXPLAIN_LAYER, "value"),
+        Input(ids.PATTERN_STORE, "data"),
+        State(ids.EXPLAIN_LAYER, "value"),
+    )
+    def layer_choices(data, current):
+        try:
+            layers = explainers.of(recipe_from_store(data).model).spatial_layers
+        except Exception as exc:  # no choices: the explain graph says why
+            error_text(exc)  # which logs anything unexpected
+            return [], None
+        options = [{"label": name, "value": name} for name in layers]
+        return options, current if current in layers else None
+
+    @app.callback(
+        Output(ids.EXPLAIN_CLASS_STORE, "data"),
+        Input(ids.PREDICTION_GRAPH, "clickData"),
+        Input(ids.EXPLAIN_TOP_BUTTON, "n_clicks"),
+        State(ids.PATTERN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def pick_class(click_data, _top, data):
+        if ctx.triggered_id == ids.EXPLAIN_TOP_BUTTON:
+            return None
+        try:
+            recipe, run = current_run(workbench, data)
+            explainer = explainers.of(recipe.model)
+        except Exception as exc:
+            error_text(exc)  # logs anything unexpected; a bad pattern is reported elsewhere
+            return no_update
+        chosen = target_class(click_data, run.extraction.outputs[0], explainer.n_outputs)
+        return no_update if chosen is None else {"model": recipe.model, "class": chosen}
+
+    @app.callback(
+        Output(ids.EXPLAIN_GRAPH, "figure"),
+        Input(ids.PATTERN_STORE, "data"),
+        Input(ids.EXPLAIN_METHOD, "value"),
+        Input(ids.EXPLAIN_LAYER, "value"),
+        Input(ids.EXPLAIN_OPACITY, "value"),
+        Input(ids.EXPLAIN_CLASS_STORE, "data"),
+    )
+    def render(data, method, layer, opacity, target):
+        try:
+            return explanation_view(explainers, data, method, layer, opacity, target)
+        except Exception as exc:  # the page goes on; the message says why
+            return empty_figure(error_text(exc))
+
+
+def explanation_view(explainers: _Explainers, data, method, layer, opacity, target):
+    """The ``explain-graph`` figure for the callback's inputs (checked here, at the boundary).
+
+    Raises:
+        LayervizError: a bad method, a layer without maps, a pattern no longer kept, ...
+    """
+    workbench = explainers.workbench
+    recipe, run = current_run(workbench, data)
+    explainer = explainers.of(recipe.model)
+    method = method if method in METHODS else "gradcam"
+    layer = layer if method == "gradcam" and isinstance(layer, str) and layer else None
+    chosen = _class_of(target, recipe.model, explainer.n_classes)
+    key = (recipe.model, pattern_digest(run.pattern), method, layer, chosen)
+    result, _ = explainers.maps.get_or_compute(
+        key, lambda: explainer.explain(run.pattern, method, layer, chosen)
+    )
+    opacity = opacity if isinstance(opacity, (int, float)) else DEFAULT_OPACITY
+    return explanation_figure(
+        run.pattern, result.heat, _title(result, workbench.entry(recipe.model).class_names, chosen),
+        opacity,
+    )  # fmt: skip
+
+
+def _class_of(target, model: str, n_classes: int) -> int | None:
+    """The clicked class when it was clicked for this model and is in range; else the top."""
+    if not isinstance(target, dict) or target.get("model") != model:
+        return None
+    chosen = target.get("class")
+    ok = isinstance(chosen, int) and not isinstance(chosen, bool) and 0 <= chosen < n_classes
+    return chosen if ok else None
+
+
+def _title(result: Explanation, class_names, chosen: int | None) -> str:
+    names = list(class_names or [])
+    k = result.class_index
+    name = names[k] if k < len(names) else f"class {k}"
+    where = f" at {result.layer}" if result.layer else ""
+    why = "clicked" if chosen is not None else "top class"
+    return f"{LABELS[result.method]}{where}: {name} ({why})"

@@ -1,0 +1,153 @@
+"""Browser tests of the explain and architecture features (issue 10), headless Chromium.
+
+Expected texts come from the app's own workbench and the features' plain functions, so they
+hold whatever the bundled model predicts.
+"""
+
+from __future__ import annotations
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
+
+from layerviz.explain import Explainer
+from layerviz.ui import ids
+from layerviz.ui.app import create_app
+from layerviz.ui.features.explain import LABELS, target_class
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "digits_cnn"
+
+TITLE_JS = f"""
+const gd = document.querySelector('#{ids.EXPLAIN_GRAPH} .js-plotly-plot');
+return (gd && gd.layout && gd.layout.title) ? gd.layout.title.text : null;
+"""
+#: A node's centre relative to the graph container's centre, and the container itself.
+NODE_JS = f"""
+const cy = document.getElementById('{ids.ARCHITECTURE_GRAPH}')._cyreg.cy;
+const node = cy.getElementById(arguments[0]);
+if (!node || node.empty()) {{ return null; }}
+const box = cy.container().getBoundingClientRect();
+const p = node.renderedPosition();
+return [cy.container(), p.x - box.width / 2, p.y - box.height / 2];
+"""
+#: The heat band's shape (rows, steps) in explain-graph, or null when there is none.
+BAND_JS = f"""
+const gd = document.querySelector('#{ids.EXPLAIN_GRAPH} .js-plotly-plot');
+const band = (gd && gd.data) ? gd.data.find(t => t.type === 'heatmap' && t.yaxis === 'y2') : null;
+if (!band) {{ return null; }}
+const z = band.z;
+return z.shape ? z.shape.split(',').map(Number) : [z.length, z[0].length];
+"""
+NODE_COUNT_JS = f"""
+const el = document.getElementById('{ids.ARCHITECTURE_GRAPH}');
+return (el && el._cyreg && el._cyreg.cy) ? el._cyreg.cy.nodes('[kind = "layer"]').length : -1;
+"""
+
+
+def start(dash_duo):
+    app = create_app()
+    dash_duo.start_server(app)
+    until(lambda: explain_title(dash_duo), timeout=30, msg="explain-graph was not drawn")
+    return app
+
+
+def explain_title(dash_duo) -> str | None:
+    return dash_duo.driver.execute_script(TITLE_JS)
+
+
+def click_bar_row(dash_duo, position: int) -> None:
+    """Click the row of the ``position``-th bar of ``prediction-graph``, a little right of the
+    axis: a user aims at the row, as a bar of a near-zero probability has no width to hit."""
+    bars = dash_duo.find_elements(f"#{ids.PREDICTION_GRAPH} g.point path")
+    assert len(bars) > position
+    plot = dash_duo.find_element(f"#{ids.PREDICTION_GRAPH} .nsewdrag")
+    bar, box = bars[position].rect, plot.rect
+    dx = bar["x"] + 10 - (box["x"] + box["width"] / 2)
+    dy = bar["y"] + bar["height"] / 2 - (box["y"] + box["height"] / 2)
+    ActionChains(dash_duo.driver).move_to_element(plot).move_by_offset(
+        int(dx), int(dy)
+    ).click().perform()
+
+
+def choose(dash_duo, dropdown_id: str, label: str) -> None:
+    """Pick a dropdown's option by its label, scrolled into view first (the control panel
+    scrolls on its own, and the explain controls sit at its bottom)."""
+    element = dash_duo.find_element(f"#{dropdown_id}")
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+    )
+    dash_duo.select_dcc_dropdown(f"#{dropdown_id}", label)
+
+
+def current(app):
+    recipe = app.workbench.default_recipe(MODEL)
+    run = app.workbench.extraction(recipe)
+    entry = app.workbench.entry(MODEL)
+    return run, entry, Explainer(entry.extractor)
+
+
+def test_clicking_a_prediction_bar_changes_the_target_class(dash_duo):
+    app = start(dash_duo)
+    run, entry, explainer = current(app)
+    top = explainer.grad_cam(run.pattern).class_index
+    assert explain_title(dash_duo).endswith(f"{entry.class_names[top]} (top class)")
+
+    click_bar_row(dash_duo, 1)
+    second = target_class(
+        {"points": [{"pointNumber": 1}]}, run.extraction.outputs[0], explainer.n_outputs
+    )
+    until(
+        lambda: explain_title(dash_duo).endswith(f"{entry.class_names[second]} (clicked)"),
+        timeout=15,
+        msg=f"explain-graph still says {explain_title(dash_duo)!r}",
+    )
+    dash_duo.find_element(f"#{ids.EXPLAIN_TOP_BUTTON}").click()
+    until(lambda: explain_title(dash_duo).endswith("(top class)"), timeout=15)
+    assert dash_duo.get_logs() == []
+
+
+def test_method_and_layer_change_the_explanation(dash_duo):
+    app = start(dash_duo)
+    _, _, explainer = current(app)
+    choose(dash_duo, ids.EXPLAIN_METHOD, LABELS["saliency"])
+    until(lambda: explain_title(dash_duo).startswith("Saliency:"), timeout=15)
+    choose(dash_duo, ids.EXPLAIN_METHOD, LABELS["gradcam"])
+    first = explainer.spatial_layers[0]
+    choose(dash_duo, ids.EXPLAIN_LAYER, first)
+    until(lambda: explain_title(dash_duo).startswith(f"Grad-CAM at {first}:"), timeout=15)
+    assert dash_duo.get_logs() == []
+
+
+def test_the_graph_has_a_node_per_layer_and_a_click_selects_one(dash_duo):
+    app = start(dash_duo)
+    run, _, _ = current(app)
+    model = app.workbench.entry(MODEL).model
+    until(lambda: dash_duo.driver.execute_script(NODE_COUNT_JS) == len(model.layers), timeout=20)
+
+    target = run.extraction.activations[1]
+    container, dx, dy = dash_duo.driver.execute_script(NODE_JS, target.name)
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", container
+    )
+    container, dx, dy = dash_duo.driver.execute_script(NODE_JS, target.name)
+    ActionChains(dash_duo.driver).move_to_element(container).move_by_offset(
+        int(dx), int(dy)
+    ).click().perform()
+    dash_duo.wait_for_contains_text(
+        f"#{ids.ARCHITECTURE_LAYER_INFO}", f"layer {target.index}: {target.name}", timeout=15
+    )
+    assert dash_duo.get_logs() == []
+
+
+def test_a_sequence_model_gets_a_heat_band_under_its_waveform(dash_duo):
+    app = start(dash_duo)
+    title = app.workbench.entry("signals_conv1d").title
+    choose(dash_duo, ids.MODEL_SELECT, title)
+    until(
+        lambda: dash_duo.driver.execute_script(BAND_JS) == [1, 128],
+        timeout=30,
+        msg="explain-graph drew no heat band under the waveform",
+    )
+    assert dash_duo.get_logs() == []
