@@ -17,7 +17,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
-from conftest import BUILDERS, REPO_MODELS
+from tiny_models import BUILDERS, REPO_MODELS
 
 from layerviz.errors import LayervizError, ModelLoadError, UnsafeModelError
 from layerviz.modelcheck import CheckLimits, ModelReport, check_model_file
