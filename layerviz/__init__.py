@@ -37,11 +37,19 @@ from layerviz.errors import (
 )
 from layerviz.explain import Explainer, Explanation, grad_cam, saliency
 from layerviz.export import plot_pattern_process
+from layerviz.health import (
+    LayerHealth,
+    ModelHealth,
+    model_health,
+    sample_patterns,
+    seeded_patterns,
+)
 from layerviz.loading import load_model
 from layerviz.modelcheck import CheckLimits, ModelReport, check_model_file
 from layerviz.patterns import fit_array, input_shape_of, input_shapes_of, random_pattern
-from layerviz.readers import read_pattern
+from layerviz.readers import read_pattern, read_pattern_batch
 from layerviz.selection import VisibleLayer, paginate, visible_layers
+from layerviz.statistics import ChannelScores, LayerStatistics, channel_scores, layer_statistics
 
 __version__ = _version()
 
@@ -57,12 +65,16 @@ __all__ = [
     "ActivationExtractor",
     "ArgumentError",
     "BundledModel",
+    "ChannelScores",
     "CheckLimits",
     "Explainer",
     "Explanation",
     "GraphvizError",
     "LayerActivation",
+    "LayerHealth",
+    "LayerStatistics",
     "LayervizError",
+    "ModelHealth",
     "ModelLoadError",
     "ModelReport",
     "ModelStructureError",
@@ -73,6 +85,7 @@ __all__ = [
     "VisibleLayer",
     "__version__",
     "bundled_model_of",
+    "channel_scores",
     "check_model_file",
     "extract_activations",
     "fit_array",
@@ -80,13 +93,18 @@ __all__ = [
     "grad_cam",
     "input_shape_of",
     "input_shapes_of",
+    "layer_statistics",
     "list_models",
     "load_model",
+    "model_health",
     "paginate",
     "plot_pattern_process",
     "random_pattern",
     "read_pattern",
+    "read_pattern_batch",
     "saliency",
+    "sample_patterns",
+    "seeded_patterns",
     "show",
     "visible_layers",
 ]

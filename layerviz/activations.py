@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from layerviz.errors import ArgumentError, ModelStructureError, PatternError
-from layerviz.patterns import fit_array, input_dtypes_of, input_shapes_of
+from layerviz.patterns import fit_array, fit_batch, input_dtypes_of, input_shapes_of
 from layerviz.taps import Entry, LayerCall, call_layer, entries_of
 
 __all__ = [
@@ -280,7 +280,40 @@ class ActivationExtractor:
         ]
         return Extraction(activations, [np.asarray(out)[0] for out in final])
 
+    def run_batch(self, batch) -> list[np.ndarray]:
+        """Run a batch of patterns through the same compiled forward pass as ``run``.
+
+        Args:
+            batch: an array shaped ``(n, *input_shape)`` (a trailing channel axis of 1 may
+                be left out); for a model with several inputs, a list with one such array
+                per input, in ``model.inputs`` order, all with the same ``n``.
+
+        Returns:
+            One array per entry of :attr:`layers`, in that order, each with the batch axis
+            first: ``(n, *layer_output_shape)``. The arrays are read-only (they share the
+            forward pass's buffers).
+
+        Raises:
+            PatternError: the batch does not fit the model's input(s), is empty, or its
+                inputs hold different numbers of patterns.
+        """
+        parts = self._per_input(batch, "batch")
+        pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
+        arrays = [fit_batch(p, shape, dtype) for p, shape, dtype in pairs]
+        sizes = {len(a) for a in arrays}
+        if len(sizes) > 1:
+            counts = ", ".join(str(len(a)) for a in arrays)
+            raise PatternError(f"the inputs' batches hold different numbers of patterns: {counts}")
+        outputs = self._forward(arrays if len(arrays) > 1 else arrays[0])
+        return list(outputs[: -self._n_outputs])
+
     def _as_batch(self, pattern) -> list[np.ndarray]:
+        parts = self._per_input(pattern, "pattern")
+        pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
+        return [fit_array(np.asarray(p), shape, dtype) for p, shape, dtype in pairs]
+
+    def _per_input(self, pattern, what: str) -> list:
+        """``pattern`` split into one part per model input (a list for several inputs)."""
         n = len(self.input_shapes)
         if n > 1:
             if not isinstance(pattern, (list, tuple)) or len(pattern) != n:
@@ -288,15 +321,12 @@ class ActivationExtractor:
                 raise PatternError(
                     f"model {self.model.name!r} has {n} inputs ({', '.join(self.input_names)}) "
                     f"with shapes {', '.join(map(str, self.input_shapes))}; got {got}: "
-                    "give one pattern per input, in order"
+                    f"give one {what} per input, in order"
                 )
-            parts = list(pattern)
-        else:
-            if isinstance(pattern, (list, tuple)) and len(pattern) == 1:
-                pattern = pattern[0]
-            parts = [pattern]
-        pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
-        return [fit_array(np.asarray(p), shape, dtype) for p, shape, dtype in pairs]
+            return list(pattern)
+        if isinstance(pattern, (list, tuple)) and len(pattern) == 1:
+            pattern = pattern[0]
+        return [pattern]
 
 
 def extract_activations(model: keras.Model, pattern) -> list[LayerActivation]:

@@ -26,6 +26,7 @@ __all__ = [
     "check_seed",
     "check_shape",
     "fit_array",
+    "fit_batch",
     "input_dtypes_of",
     "input_names_of",
     "input_shape_of",
@@ -281,3 +282,51 @@ def check_dtype(dtype: np.dtype) -> None:
         raise PatternError(f"complex values ({dtype}) are not accepted; give real numbers")
     if dtype.kind not in "biuf":
         raise PatternError(f"pattern dtype {dtype.str!r} is not a number type")
+
+
+def fit_batch(array: Any, input_shape: Sequence[int], dtype: Any = np.float32) -> np.ndarray:
+    """Check that an array is a batch of patterns for ``input_shape`` and return it as one.
+
+    Accepted: ``(n, *input_shape)``, or that with a trailing channel axis of size 1 added or
+    removed, e.g. ``(n, 28, 28)`` for ``(28, 28, 1)``; ``n`` is at least 1. Unlike
+    :func:`fit_array`, the batch axis is never guessed: it must be there.
+
+    Args:
+        array: an array of real numbers.
+        input_shape: the model's input shape *without* the batch axis.
+        dtype: the patterns' dtype: float32 (the default) or an integer type for token ids.
+
+    Returns:
+        A new C-contiguous array of ``dtype`` shaped ``(n, *input_shape)``.
+
+    Raises:
+        PatternError: the shape does not fit (the message names the expected and received
+            shapes), the batch is empty, the dtype is not real numbers, or a value is NaN or
+            infinite.
+        ArgumentError: ``input_shape`` is not a shape (see :func:`check_shape`).
+    """
+    target = check_shape(input_shape)
+    arr = np.asarray(array)
+    check_dtype(arr.dtype)
+    check_batch_fits(arr.shape, target)
+    # Each pattern goes through fit_array's casts and checks; one call on the whole batch,
+    # seen as a single pattern of the batch's own shape, does the same work in one pass.
+    fitted = fit_array(arr.reshape(-1, *target), (arr.shape[0], *target), dtype)
+    return fitted.reshape((arr.shape[0], *target))
+
+
+def check_batch_fits(shape: Sequence[int], target: Shape) -> None:
+    """Refuse an array shape that cannot be a batch of patterns for the input ``target``.
+
+    Raises:
+        PatternError: ``"batch shape (5, 28, 28, 3) does not fit input (28, 28, 1): expected
+            (n, 28, 28, 1)"``, or the batch holds no patterns.
+    """
+    shape = tuple(int(axis) for axis in shape)
+    inner = shape[1:]
+    if shape and (inner == target or (*inner, 1) == target or inner == (*target, 1)):
+        if shape[0] == 0:
+            raise PatternError(f"batch shape {shape} holds no patterns")
+        return
+    expected = ", ".join(map(str, target))
+    raise PatternError(f"batch shape {shape} does not fit input {target}: expected (n, {expected})")

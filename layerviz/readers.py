@@ -16,15 +16,26 @@ import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from layerviz.errors import PatternError
-from layerviz.patterns import Shape, check_dtype, check_fits, check_shape, fit_array
+from layerviz.patterns import (
+    Shape,
+    check_batch_fits,
+    check_dtype,
+    check_fits,
+    check_shape,
+    fit_array,
+    fit_batch,
+)
 
 __all__ = [
     "ACCEPTED_EXTENSIONS",
+    "BATCH_EXTENSIONS",
+    "MAX_BATCH_BYTES",
     "MAX_CSV_LINE_CHARS",
     "MAX_CSV_ROWS",
     "MAX_DECODED_BYTES",
@@ -33,10 +44,14 @@ __all__ = [
     "MAX_PATTERN_BYTES",
     "check_file_size",
     "read_pattern",
+    "read_pattern_batch",
     "read_patterns",
 ]
 
 MAX_PATTERN_BYTES = 16 * 2**20  # any uploaded file, and any .npz member once unpacked
+#: A batch of patterns (``read_pattern_batch``): a file, or an .npz member once unpacked.
+MAX_BATCH_BYTES = 256 * 2**20
+BATCH_EXTENSIONS = (".npy", ".npz")
 MAX_NPZ_MEMBERS = 8
 MAX_CSV_LINE_CHARS = 1_000_000
 MAX_CSV_ROWS = 100_000
@@ -52,23 +67,28 @@ _LARGE_DECODES = threading.BoundedSemaphore(1)
 ACCEPTED_EXTENSIONS = (".npy", ".npz", ".csv", ".png", ".jpg", ".jpeg")
 
 _NPZ_PREFERRED = ("pattern", "pattern.npy", "x", "x.npy")
+_NPZ_PREFERRED_BATCH = ("patterns", "patterns.npy", "x", "x.npy")
 _ZIP_ENTRY, _ZIP_END, _ZIP64_LOCATOR = b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x07"
 _READ_ERRORS = (OSError, EOFError, ValueError, SyntaxError, struct.error)
 
 
-def check_file_size(nbytes: int, label: str) -> None:
-    """Refuse a pattern file of ``nbytes`` bytes if it is over ``MAX_PATTERN_BYTES``.
+def check_file_size(nbytes: int, label: str, limit: int | None = None) -> None:
+    """Refuse a pattern file of ``nbytes`` bytes if it is over ``limit``.
 
     Call it before reading a file whose size is known (``stat``, an upload's header);
     :func:`read_pattern` calls it too.
 
+    Args:
+        nbytes: the file's size.
+        label: the file's name, to start the message.
+        limit: the most bytes allowed; ``MAX_PATTERN_BYTES`` when None.
+
     Raises:
         PatternError: ``"<label>: <nbytes> bytes is over the <limit>-byte limit for patterns"``.
     """
-    if nbytes > MAX_PATTERN_BYTES:
-        raise PatternError(
-            f"{label}: {nbytes} bytes is over the {MAX_PATTERN_BYTES}-byte limit for patterns"
-        )
+    limit = MAX_PATTERN_BYTES if limit is None else limit
+    if nbytes > limit:
+        raise PatternError(f"{label}: {nbytes} bytes is over the {limit}-byte limit for patterns")
 
 
 def read_pattern(
@@ -113,6 +133,54 @@ def read_pattern(
         raise PatternError(f"{filename}: {exc}") from None
 
 
+def read_pattern_batch(
+    data: bytes, filename: str, input_shape: Sequence[int], dtype=np.float32
+) -> np.ndarray:
+    """Read a ``.npy`` or ``.npz`` file holding a batch of patterns, as safely as a pattern.
+
+    The same checks as :func:`read_pattern` (no pickles, sizes refused from the header before
+    anything is allocated), with ``MAX_BATCH_BYTES`` as the size limit. An ``.npz`` holds one
+    array, or names the batch ``patterns`` or ``x``.
+
+    Args:
+        data: the file's bytes, at most ``MAX_BATCH_BYTES``.
+        filename: the file's name; picks the format and starts every error message.
+        input_shape: the model's input shape *without* the batch axis.
+        dtype: the patterns' dtype.
+
+    Returns:
+        A new array shaped ``(n, *input_shape)``.
+
+    Raises:
+        PatternError: as :func:`read_pattern`, and ``"batch shape (5, 28, 28, 3) does not fit
+            input (28, 28, 1): expected (n, 28, 28, 1)"`` when the shape is wrong.
+        ArgumentError: ``input_shape`` is not a shape without a batch axis.
+    """
+    check_file_size(len(data), filename, MAX_BATCH_BYTES)
+    target = check_shape(input_shape)
+    try:
+        extension = os.path.splitext(filename)[1].lower()
+        if extension not in BATCH_EXTENSIONS:
+            raise PatternError(
+                f"a batch of patterns is a .npy or .npz file, got {extension or 'no extension'!r}"
+            )
+        if len(data) == 0:
+            raise PatternError("file is empty")
+        fits = partial(check_batch_fits, target=target)
+        if extension == ".npz":
+            pick = partial(_choose_member, preferred=_NPZ_PREFERRED_BATCH)
+            ((name, data),) = _unpack_npz(bytes(data), lambda i: [pick(i)], MAX_BATCH_BYTES)
+            try:
+                array = _npy_array(data, fits, label="the member")
+            except PatternError as exc:
+                raise PatternError(f"member {name!r}: {exc}") from None
+        else:
+            array = _npy_array(bytes(data), fits)
+        return fit_batch(array, target, np.dtype(dtype))
+    except PatternError as exc:
+        raise PatternError(f"{filename}: {exc}") from None
+
+
 def _refuse_over(value: int, limit: int, what: str, unit: str) -> None:
     """Refuse ``value`` past ``limit``: ``"<what> <value> <unit>, over the limit of ..."``."""
     if value > limit:
@@ -120,6 +188,15 @@ def _refuse_over(value: int, limit: int, what: str, unit: str) -> None:
 
 
 def _read_npy(data: bytes, target: Shape, dtype: np.dtype, label: str = "the file") -> np.ndarray:
+    array = _npy_array(data, partial(check_fits, target=target), label)
+    return fit_array(array, target, dtype)
+
+
+def _npy_array(
+    data: bytes, check_fits_shape: Callable[[tuple[int, ...]], None], label: str = "the file"
+) -> np.ndarray:
+    """The array in ``.npy`` bytes, its header's shape checked before anything is allocated."""
+
     def failed(reason: str) -> PatternError:
         return PatternError(f"could not read {label} as .npy: {reason}")
 
@@ -138,14 +215,14 @@ def _read_npy(data: bytes, target: Shape, dtype: np.dtype, label: str = "the fil
         raise failed("the .npy header is malformed") from None
     # The header is all we trust so far: refuse before anything allocates its shape.
     check_dtype(stored)
-    check_fits(shape, target)
+    check_fits_shape(shape)
     count = int(np.prod(shape, dtype=np.int64))
     if (held := len(data) - stream.tell()) < count * stored.itemsize:
         raise failed(
             f"file is truncated (header declares {count * stored.itemsize} bytes, {held} follow)"
         )
     array = np.frombuffer(data, dtype=stored, count=count, offset=stream.tell())
-    return fit_array(array.reshape(shape, order="F" if fortran_order else "C"), target, dtype)
+    return array.reshape(shape, order="F" if fortran_order else "C")
 
 
 def _check_zip_directory(data: bytes) -> None:
@@ -182,27 +259,31 @@ def _read_npz(data: bytes, target: Shape, dtype: np.dtype) -> np.ndarray:
         raise PatternError(f"member {name!r}: {exc}") from None
 
 
-def _unpack_npz(data: bytes, pick) -> list[tuple[str, bytes]]:
-    """The bytes of the members ``pick(infos)`` chooses, sizes checked before unpacking."""
+def _unpack_npz(data: bytes, pick, limit: int | None = None) -> list[tuple[str, bytes]]:
+    """The bytes of the members ``pick(infos)`` chooses, sizes checked before unpacking.
+
+    ``limit`` caps the bytes unpacked: ``MAX_PATTERN_BYTES`` when None.
+    """
+    limit = MAX_PATTERN_BYTES if limit is None else limit
     _check_zip_directory(data)
     found = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
             declared = sum(info.file_size for info in infos)  # refuse before unpacking any
-            _refuse_over(declared, MAX_PATTERN_BYTES, ".npz members declare", "bytes unpacked")
+            _refuse_over(declared, limit, ".npz members declare", "bytes unpacked")
             for info in pick(infos):
                 if info.flag_bits & 0x1:  # zipfile would say so with the member's raw repr
                     raise PatternError(f"member {info.filename!r} is encrypted; give a plain .npz")
                 with archive.open(info) as member:
-                    found.append((info.filename, member.read(MAX_PATTERN_BYTES + 1)))
+                    found.append((info.filename, member.read(limit + 1)))
     except PatternError:
         raise
     except (*_READ_ERRORS, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
         raise PatternError(f"could not read the file as .npz (a zip archive): {exc}") from None
     for name, member_data in found:
-        if len(member_data) > MAX_PATTERN_BYTES:  # the declared size lied
-            raise PatternError(f"member {name!r} unpacks to over {MAX_PATTERN_BYTES} bytes")
+        if len(member_data) > limit:  # the declared size lied
+            raise PatternError(f"member {name!r} unpacks to over {limit} bytes")
     return found
 
 
@@ -270,19 +351,22 @@ def _members_named(infos: list[zipfile.ZipInfo], names: Sequence[str]) -> list[z
     return [by_name.get(f"{n}.npy") or by_name[n] for n in names]
 
 
-def _choose_member(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
+def _choose_member(
+    infos: list[zipfile.ZipInfo], preferred: tuple[str, ...] = _NPZ_PREFERRED
+) -> zipfile.ZipInfo:
     if not infos:
         raise PatternError(".npz holds no arrays")
     if len(infos) == 1:
         return infos[0]
     by_name = {info.filename: info for info in infos}
-    for name in _NPZ_PREFERRED:
+    for name in preferred:
         if name in by_name:
             return by_name[name]
     names = ", ".join(repr(info.filename) for info in infos)
+    wanted = " or ".join(repr(n) for n in preferred[::2])
     raise PatternError(
         f".npz has several members ({names}) and none is named "
-        "'pattern' or 'x'; keep one array or name it 'pattern'"
+        f"{wanted}; keep one array or name it {preferred[0]!r}"
     )
 
 

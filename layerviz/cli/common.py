@@ -188,8 +188,10 @@ def _patterns_from_files(model, sources: list[tuple[str | None, Path]]):
     return (patterns[0] if len(patterns) == 1 else patterns), source
 
 
-def read_regular_file(path: Path) -> bytes:
+def read_regular_file(path: Path, limit: int | None = None) -> bytes:
     """A pattern file's bytes: regular files only, and never more than the size cap + 1.
+
+    ``limit`` is the size cap, ``layerviz.readers.MAX_PATTERN_BYTES`` when None.
 
     ``/dev/zero`` or a FIFO must not grow the process or block it: the file is opened without
     blocking, checked to be a regular file, and read up to the cap.
@@ -209,9 +211,10 @@ def read_regular_file(path: Path) -> bytes:
         os.close(fd)
         raise PatternError(f"{path}: not a regular file; give a pattern file")
     with os.fdopen(fd, "rb") as handle:
-        check_file_size(info.st_size, path.name)
-        data = handle.read(MAX_PATTERN_BYTES + 1)
-    check_file_size(len(data), path.name)  # it grew while we read it
+        limit = MAX_PATTERN_BYTES if limit is None else limit
+        check_file_size(info.st_size, path.name, limit)
+        data = handle.read(limit + 1)
+    check_file_size(len(data), path.name, limit)  # it grew while we read it
     return data
 
 
