@@ -513,3 +513,63 @@ def test_activations_and_extractions_compare_by_identity(article_model, article_
     assert first == first and first != same
     assert run == run
     assert len({first, same, run}) == 3
+
+
+# --- run_batch ---------------------------------------------------------------------------------
+
+
+def batch_of(model: keras.Model, n: int) -> np.ndarray | list[np.ndarray]:
+    rng = np.random.default_rng(3)
+    arrays = [rng.random((n, *t.shape[1:]), dtype=np.float32) for t in model.inputs]
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+@pytest.mark.parametrize("kind", ["article", "functional_cnn", "nested", "lstm", "multi_input"])
+def test_run_batch_equals_one_pattern_at_a_time(kind, build_model, as_tested):
+    model = as_tested(build_model(kind))
+    extractor = ActivationExtractor(model)
+    batch = batch_of(model, 3)
+    outputs = extractor.run_batch(batch)
+    assert len(outputs) == len(extractor.layers)
+    for i in range(3):
+        one = [b[i : i + 1] for b in batch] if isinstance(batch, list) else batch[i : i + 1]
+        for out, act in zip(outputs, extractor.extract(one), strict=True):
+            assert out.shape == (3, *act.shape)
+            np.testing.assert_allclose(out[i], act.array, rtol=1e-5, atol=1e-6)
+
+
+def test_run_batch_takes_any_batch_size_and_a_dropped_channel_axis(build_model):
+    model = build_model("sequential_cnn")  # input (12, 12, 1)
+    extractor = ActivationExtractor(model)
+    for n in (1, 5, 2):
+        outputs = extractor.run_batch(np.zeros((n, 12, 12), np.float32))
+        assert [o.shape[0] for o in outputs] == [n] * len(extractor.layers)
+        assert not outputs[0].flags.writeable
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [
+        (
+            np.zeros((4, 12, 12, 3)),
+            "batch shape (4, 12, 12, 3) does not fit input (12, 12, 1): expected (n, 12, 12, 1)",
+        ),
+        (np.zeros((12, 12, 1)), "batch shape (12, 12, 1) does not fit input (12, 12, 1)"),
+        (np.zeros((0, 12, 12, 1)), "batch shape (0, 12, 12, 1) holds no patterns"),
+        (np.array([["a"]]), "pattern dtype '<U1' is not a number type"),
+    ],
+)
+def test_run_batch_bad_batches(batch, message, build_model):
+    extractor = ActivationExtractor(build_model("sequential_cnn"))
+    with pytest.raises(PatternError, match=re.escape(message)):
+        extractor.run_batch(batch)
+
+
+def test_run_batch_multi_input_counts_must_agree(build_model):
+    model = build_model("multi_input")
+    extractor = ActivationExtractor(model)
+    vector, image = batch_of(model, 3)
+    with pytest.raises(PatternError, match="hold different numbers of patterns: 3, 2"):
+        extractor.run_batch([vector, image[:2]])
+    with pytest.raises(PatternError, match="give one batch per input, in order"):
+        extractor.run_batch(vector)
