@@ -28,7 +28,7 @@ from layerviz.bundled import BundledModel, bundled_model_of
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.patterns import random_pattern
 from layerviz.readers import read_pattern
-from layerviz.statistics import channel_max, channel_min
+from layerviz.statistics import channel_extremes
 
 __all__ = [
     "LayerHealth",
@@ -237,7 +237,7 @@ def _fold_extremes(
 ) -> None:
     """Fold one batch's per-channel minima and maxima into the running ones (in place)."""
     for i, out in enumerate(outputs):
-        low, high = channel_min(out), channel_max(out)
+        low, high = channel_extremes(out)
         if i == len(lows):
             lows.append(low)
             highs.append(high)

@@ -16,7 +16,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -27,6 +27,7 @@ __all__ = [
     "CHANNEL_SCORES",
     "ChannelScores",
     "LayerStatistics",
+    "channel_extremes",
     "channel_max",
     "channel_min",
     "channel_scores",
@@ -47,6 +48,9 @@ CHANNEL_SCORES = {
 # 16 channels makes numpy loop 100,000 times over 16 values. Folding rows together until a row
 # holds about this many values makes channel_max about 3x faster on MobileNetV2's early layers.
 _ROW_TARGET = 1024
+# Values per block when several reductions read one array: 256 KiB of float32 stays in the
+# L2 cache while they all run over it.
+_BLOCK_VALUES = 1 << 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,6 +204,20 @@ def channel_min(array: np.ndarray) -> np.ndarray:
     return _channel_reduce(np.minimum, array)
 
 
+def channel_extremes(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's smallest and largest value, reading ``array`` from memory once.
+
+    Same as ``(channel_min(array), channel_max(array))``, but both reductions run on one
+    cache-sized chunk before the next is read, which halves the memory traffic on the
+    gigabytes a batch of MobileNetV2 outputs holds.
+    """
+    lows, highs = [], []
+    for block in _blocks(_channel_rows(array)):
+        lows.append(_channel_reduce(np.minimum, block))
+        highs.append(_channel_reduce(np.maximum, block))
+    return np.min(lows, axis=0), np.max(highs, axis=0)
+
+
 def layer_statistics(
     extraction: Extraction | Iterable[LayerActivation],
 ) -> list[LayerStatistics]:
@@ -256,17 +274,46 @@ def _channel_reduce(ufunc: np.ufunc, array: np.ndarray) -> np.ndarray:
     return ufunc.reduce(folded.reshape(fold, channels), axis=0)
 
 
+def _blocks(rows: np.ndarray):
+    """Consecutive row blocks of a ``(values, channels)`` array, each about _BLOCK_VALUES."""
+    step = max(1, _BLOCK_VALUES // rows.shape[1])
+    for start in range(0, len(rows), step):
+        yield rows[start : start + step]
+
+
+@dataclass
+class _Totals:
+    """What one read of a layer output gathers, block by block."""
+
+    lows: list[np.float32] = field(default_factory=list)
+    highs: list[np.ndarray] = field(default_factory=list)
+    total: float = 0.0
+    squares: float = 0.0
+    nonzero: int = 0
+
+
 def _statistics_of(act: LayerActivation) -> LayerStatistics:
     array = act.array
     if array.dtype != np.float32:
         array = array.astype(np.float32)
-    flat = np.ascontiguousarray(array).reshape(-1)
-    highs = channel_max(array)
-    low, high = float(flat.min()), float(highs.max())
+    rows = np.ascontiguousarray(_channel_rows(array))
+    totals = _Totals()
+    # Five reductions over one block while it sits in the cache, instead of five passes over
+    # memory: about 25% less time on MobileNetV2 (bench/inspector.py).
+    scratch = np.empty(min(rows.size, _BLOCK_VALUES + rows.shape[1]), np.uint32)
+    for block in _blocks(rows):
+        flat = block.reshape(-1)
+        totals.highs.append(_channel_reduce(np.maximum, block))
+        totals.lows.append(flat.min())
+        totals.total += float(flat.sum())
+        totals.squares += float(np.dot(flat, flat))
+        totals.nonzero += _nonzero_count(flat, scratch)
+    highs = np.max(totals.highs, axis=0)  # np.min and np.max keep a NaN; Python's min does not
+    low, high, n = float(np.min(totals.lows)), float(highs.max()), rows.size
     nans = infs = 0
     if not (math.isfinite(low) and math.isfinite(high)):  # min and max see any NaN or inf
-        nans, infs = int(np.count_nonzero(np.isnan(flat))), int(np.count_nonzero(np.isinf(flat)))
-    mean, std = _mean_std(flat)
+        nans, infs = int(np.count_nonzero(np.isnan(rows))), int(np.count_nonzero(np.isinf(rows)))
+    mean = totals.total / n
     return LayerStatistics(
         index=act.index,
         name=act.name,
@@ -275,8 +322,8 @@ def _statistics_of(act: LayerActivation) -> LayerStatistics:
         min=low,
         max=high,
         mean=mean,
-        std=std,
-        zero_fraction=_zero_count(flat) / flat.size,
+        std=_std(rows, mean, totals.squares / n),
+        zero_fraction=(n - totals.nonzero) / n,
         nan_count=nans,
         inf_count=infs,
         n_channels=int(array.shape[-1]),
@@ -284,27 +331,24 @@ def _statistics_of(act: LayerActivation) -> LayerStatistics:
     )
 
 
-def _mean_std(flat: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of float32 values, as ``np.mean`` and ``np.std`` give.
+def _std(rows: np.ndarray, mean: float, mean_square: float) -> float:
+    """The standard deviation from ``E[x²] - E[x]²``, as ``np.std`` gives it.
 
-    The sum of squares comes from one BLAS dot product (about 4x faster than ``np.std``'s two
-    passes and a temporary). ``E[x²] - E[x]²`` loses digits when the spread is tiny next to
-    the mean (a saturated layer), so then ``np.std`` does it the careful way.
+    That difference loses digits when the spread is tiny next to the mean (a saturated
+    layer), so then ``np.std`` does it the careful way, in two passes.
     """
-    n = flat.size
-    mean = float(flat.sum()) / n
-    squares = float(np.dot(flat, flat)) / n
-    variance = squares - mean * mean
-    if not math.isfinite(variance) or variance <= 1e-3 * squares:
-        return mean, float(flat.std(dtype=np.float64))
-    return mean, math.sqrt(variance)
+    variance = mean_square - mean * mean
+    if not math.isfinite(variance) or variance <= 1e-3 * mean_square:
+        return float(rows.std(dtype=np.float64))
+    return math.sqrt(variance)
 
 
-def _zero_count(flat: np.ndarray) -> int:
-    """How many float32 values are exactly 0, ``-0.0`` included.
+def _nonzero_count(flat: np.ndarray, scratch: np.ndarray) -> int:
+    """How many float32 values are not 0, counting ``-0.0`` as 0 as ``== 0`` does.
 
-    ``np.count_nonzero`` on floats is about 4x slower than on ints. Shifting the bits left by
-    one drops the sign bit, so both zeros become the integer 0 and nothing else does.
+    ``np.count_nonzero`` on floats is about 4x slower than on ints. Clearing the sign bit
+    turns both zeros into the integer 0 and nothing else.
     """
-    bits = flat.view(np.uint32) << np.uint32(1)
-    return flat.size - int(np.count_nonzero(bits))
+    bits = scratch[: flat.size]
+    np.bitwise_and(flat.view(np.uint32), np.uint32(0x7FFFFFFF), out=bits)
+    return int(np.count_nonzero(bits))

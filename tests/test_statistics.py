@@ -17,6 +17,7 @@ from layerviz.activations import ActivationExtractor, LayerActivation
 from layerviz.errors import ArgumentError
 from layerviz.statistics import (
     CHANNEL_SCORES,
+    channel_extremes,
     channel_max,
     channel_min,
     channel_scores,
@@ -138,6 +139,9 @@ def test_channel_min_and_max_equal_numpy(shape):
     axes = tuple(range(len(shape) - 1))
     np.testing.assert_array_equal(channel_max(array), array.max(axis=axes))
     np.testing.assert_array_equal(channel_min(array), array.min(axis=axes))
+    lows, highs = channel_extremes(array)
+    np.testing.assert_array_equal(lows, array.min(axis=axes))
+    np.testing.assert_array_equal(highs, array.max(axis=axes))
 
 
 # --- layer_statistics --------------------------------------------------------------------------
@@ -180,6 +184,17 @@ def test_statistics_count_zeros_nans_infs_and_dead_channels():
     assert np.isnan(record.min) and np.isnan(record.max) and np.isnan(record.mean)
     assert record.dead_channels == (1,)
     assert record.n_dead == 1
+
+
+@pytest.mark.parametrize("where", [0, -1])
+def test_a_nan_or_inf_anywhere_in_a_large_output_is_counted(where):
+    # Large outputs are read block by block: a NaN in the first or the last block counts.
+    array = np.ones((128, 128, 16), dtype=np.float32)
+    array.reshape(-1)[where] = np.nan
+    array.reshape(-1)[where - 7] = -np.inf
+    (record,) = layer_statistics([activation(array)])
+    assert (record.nan_count, record.inf_count) == (1, 1)
+    assert np.isnan(record.min) and np.isnan(record.max) and np.isnan(record.mean)
 
 
 def test_std_of_a_nearly_constant_layer_is_exact():

@@ -1,0 +1,183 @@
+"""Benchmark: layer statistics and model health on MobileNetV2, side by side with their floors.
+
+On ``keras.applications.MobileNetV2(weights=None)`` at 224×224×3 (155 layers), in one run:
+
+a. ``layer_statistics`` for every layer of one cached extraction, against the plain numpy way
+   (``min``, ``max``, ``mean``, ``std``, ``== 0``, ``isnan``, ``isinf`` and a per-channel max,
+   one call each) and against the forward pass that made the extraction; target ≤ 50 ms;
+b. ``model_health`` over 64 seeded patterns (extractor built once, batch size 32 and 16),
+   against one batch-64 forward pass of the bare model; target ≤ 3×. The extractor's own
+   ``run_batch`` without the reductions is timed too, to show where the time goes.
+
+Rounds alternate between the contenders so that drift in the machine's speed hits all alike;
+each figure is a median. Prints Markdown tables ready to paste into an issue. It measures and
+does not test: it exits 0 whether the targets are met or not.
+
+Usage:
+    .venv/bin/python bench/inspector.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+# isort: split
+import layerviz  # before keras: it imports TensorFlow without the log noise
+
+# isort: split
+
+import keras
+import numpy as np
+import tensorflow as tf
+from benchlib import machine_line  # bench/benchlib.py, beside this script
+
+from layerviz.activations import ActivationExtractor
+from layerviz.health import model_health, seeded_patterns
+from layerviz.statistics import layer_statistics
+
+STATISTICS_TARGET_S = 0.050
+HEALTH_TARGET_RATIO = 3.0
+N_PATTERNS = 64
+
+
+def medians(fns: list[Callable[[], object]], rounds: int) -> list[float]:
+    """Median seconds per call of each of ``fns``, in alternating rounds of one call each."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for n in range(rounds):
+        order = range(len(fns)) if n % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            t0 = time.perf_counter()
+            fns[i]()
+            samples[i].append(time.perf_counter() - t0)
+    return [statistics.median(s) for s in samples]
+
+
+def plain_numpy_statistics(activations) -> list[tuple]:
+    """The statistics as one would first write them: one numpy call per number."""
+    rows = []
+    for act in activations:
+        a = act.array
+        rows.append(
+            (
+                a.min(),
+                a.max(),
+                a.mean(),
+                a.std(),
+                np.mean(a == 0),
+                np.count_nonzero(np.isnan(a)),
+                np.count_nonzero(np.isinf(a)),
+                a.reshape(-1, a.shape[-1]).max(axis=0) <= 0,
+            )
+        )
+    return rows
+
+
+def bench_statistics(extractor, pattern, rounds: int) -> list[str]:
+    extraction = extractor.run(pattern)
+    n_layers = len(extraction.activations)
+    for _ in range(2):  # warm-up
+        layer_statistics(extraction)
+        plain_numpy_statistics(extraction.activations)
+    fast, plain, forward = medians(
+        [
+            lambda: layer_statistics(extraction),
+            lambda: plain_numpy_statistics(extraction.activations),
+            lambda: extractor.run(pattern),
+        ],
+        rounds,
+    )
+    verdict = "PASS" if fast <= STATISTICS_TARGET_S else "MISS"
+    mb = extraction.nbytes / 2**20
+    return [
+        f"### a. `layer_statistics`, all {n_layers} layers ({mb:.0f} MiB of activations)",
+        "",
+        "| what | ms | / layer_statistics |",
+        "|---|--:|--:|",
+        f"| `layer_statistics` | {fast * 1e3:.1f} | 1.00× |",
+        f"| plain numpy, one call per number | {plain * 1e3:.1f} | {plain / fast:.2f}× |",
+        f"| the extraction's forward pass (`run`) | {forward * 1e3:.1f} | {forward / fast:.2f}× |",
+        "",
+        f"- {verdict}: `layer_statistics` ≤ {STATISTICS_TARGET_S * 1e3:.0f} ms: "
+        f"{fast * 1e3:.1f} ms (median of {rounds} rounds)",
+    ]
+
+
+def bench_health(model, extractor, rounds: int) -> list[str]:
+    patterns = seeded_patterns(model, N_PATTERNS)
+    bare_fn = tf.function(lambda x: model(x, training=False))
+
+    def bare():
+        return bare_fn(patterns).numpy()
+
+    def run_batches(size: int):
+        for start in range(0, N_PATTERNS, size):
+            extractor.run_batch(patterns[start : start + size])
+
+    contenders = {
+        "bare model, one batch-64 forward pass": bare,
+        "`model_health`, batch size 32": lambda: model_health(extractor, patterns, batch_size=32),
+        "`model_health`, batch size 16": lambda: model_health(extractor, patterns, batch_size=16),
+        "`run_batch` only, 2 × 32 (no reductions)": lambda: run_batches(32),
+    }
+    for fn in contenders.values():  # traces and first-call costs
+        fn()
+    times = dict(zip(contenders, medians(list(contenders.values()), rounds), strict=True))
+    floor = times["bare model, one batch-64 forward pass"]
+    lines = [
+        f"### b. `model_health` over {N_PATTERNS} seeded patterns (extractor built once)",
+        "",
+        "| what | s | / bare batch-64 forward |",
+        "|---|--:|--:|",
+    ]
+    lines += [f"| {name} | {t:.2f} | {t / floor:.2f}× |" for name, t in times.items()]
+    best = min(times["`model_health`, batch size 32"], times["`model_health`, batch size 16"])
+    default = times["`model_health`, batch size 32"] / floor
+    verdict = "PASS" if default <= HEALTH_TARGET_RATIO else "MISS"
+    lines += [
+        "",
+        f"- {verdict}: `model_health` (default batch size 32) ≤ {HEALTH_TARGET_RATIO:g}× one "
+        f"batch-64 forward pass: {default:.2f}× (best batch size: {best / floor:.2f}×; "
+        f"median of {rounds} rounds)",
+    ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()[0]
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+    extractor = ActivationExtractor(model)
+    pattern = layerviz.random_pattern(model, seed=0)
+    print("measuring layer_statistics ...", file=sys.stderr, flush=True)
+    part_a = bench_statistics(extractor, pattern, rounds=7 if args.quick else 21)
+    print("measuring model_health ...", file=sys.stderr, flush=True)
+    part_b = bench_health(model, extractor, rounds=2 if args.quick else 4)
+
+    print(
+        machine_line(
+            load_at_start,
+            versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+            f"NumPy {np.__version__}",
+        )
+    )
+    print()
+    print("\n".join(part_a))
+    print()
+    print("\n".join(part_b))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
