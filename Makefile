@@ -32,6 +32,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/dashboard.py
 	$(PY) bench/explain.py
 	$(PY) bench/architecture.py
+	$(PY) bench/inspector.py
 
 # Retrain the bundled models (scikit-learn is a development dependency).
 models: $(VENV)/.dev
