@@ -230,7 +230,8 @@ def layer_statistics(
         The records, one per layer.
     """
     activations = extraction.activations if isinstance(extraction, Extraction) else extraction
-    return [_statistics_of(act) for act in activations]
+    scratch = _Scratch()
+    return [_statistics_of(act, scratch) for act in activations]
 
 
 def records_csv(records: Sequence[LayerStatistics]) -> str:
@@ -289,25 +290,34 @@ class _Totals:
     highs: list[np.ndarray] = field(default_factory=list)
     total: float = 0.0
     squares: float = 0.0
-    nonzero: int = 0
+    zeros: int = 0
 
 
-def _statistics_of(act: LayerActivation) -> LayerStatistics:
+class _Scratch:
+    """Buffers the block reductions reuse, grown to the largest block seen."""
+
+    def __init__(self) -> None:
+        self.ones = np.ones(0, np.float32)
+        self.zeros = np.empty(0, np.bool_)
+
+    def fit(self, size: int) -> None:
+        if size > self.ones.size:
+            self.ones = np.ones(size, np.float32)
+            self.zeros = np.empty(size, np.bool_)
+
+
+def _statistics_of(act: LayerActivation, scratch: _Scratch) -> LayerStatistics:
     array = act.array
     if array.dtype != np.float32:
         array = array.astype(np.float32)
     rows = np.ascontiguousarray(_channel_rows(array))
     totals = _Totals()
     # Five reductions over one block while it sits in the cache, instead of five passes over
-    # memory: about 25% less time on MobileNetV2 (bench/inspector.py).
-    scratch = np.empty(min(rows.size, _BLOCK_VALUES + rows.shape[1]), np.uint32)
-    for block in _blocks(rows):
-        flat = block.reshape(-1)
-        totals.highs.append(_channel_reduce(np.maximum, block))
-        totals.lows.append(flat.min())
-        totals.total += float(flat.sum())
-        totals.squares += float(np.dot(flat, flat))
-        totals.nonzero += _nonzero_count(flat, scratch)
+    # memory; sums as BLAS dot products (with ones, and with itself), zeros counted as bools.
+    # Together about 2.5x less CPU than one numpy call per number (bench/inspector.py).
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: the counts say why
+        for block in _blocks(rows):
+            _gather(block.reshape(-1), block, totals, scratch)
     highs = np.max(totals.highs, axis=0)  # np.min and np.max keep a NaN; Python's min does not
     low, high, n = float(np.min(totals.lows)), float(highs.max()), rows.size
     nans = infs = 0
@@ -323,12 +333,23 @@ def _statistics_of(act: LayerActivation) -> LayerStatistics:
         max=high,
         mean=mean,
         std=_std(rows, mean, totals.squares / n),
-        zero_fraction=(n - totals.nonzero) / n,
+        zero_fraction=totals.zeros / n,
         nan_count=nans,
         inf_count=infs,
         n_channels=int(array.shape[-1]),
         dead_channels=tuple(int(c) for c in np.flatnonzero(highs <= 0)),
     )
+
+
+def _gather(flat: np.ndarray, block: np.ndarray, totals: _Totals, scratch: _Scratch) -> None:
+    """Add one block's extremes, sums and zeros to ``totals``."""
+    scratch.fit(flat.size)
+    totals.highs.append(_channel_reduce(np.maximum, block))
+    totals.lows.append(flat.min())
+    totals.total += float(np.dot(flat, scratch.ones[: flat.size]))
+    totals.squares += float(np.dot(flat, flat))
+    zeros = np.equal(flat, 0, out=scratch.zeros[: flat.size])  # -0.0 == 0 too
+    totals.zeros += int(np.count_nonzero(zeros))
 
 
 def _std(rows: np.ndarray, mean: float, mean_square: float) -> float:
@@ -341,14 +362,3 @@ def _std(rows: np.ndarray, mean: float, mean_square: float) -> float:
     if not math.isfinite(variance) or variance <= 1e-3 * mean_square:
         return float(rows.std(dtype=np.float64))
     return math.sqrt(variance)
-
-
-def _nonzero_count(flat: np.ndarray, scratch: np.ndarray) -> int:
-    """How many float32 values are not 0, counting ``-0.0`` as 0 as ``== 0`` does.
-
-    ``np.count_nonzero`` on floats is about 4x slower than on ints. Clearing the sign bit
-    turns both zeros into the integer 0 and nothing else.
-    """
-    bits = scratch[: flat.size]
-    np.bitwise_and(flat.view(np.uint32), np.uint32(0x7FFFFFFF), out=bits)
-    return int(np.count_nonzero(bits))
