@@ -1,0 +1,164 @@
+"""The inspector's callbacks: thin wrappers over ``views`` and ``jobs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, ctx, dcc, no_update
+
+from layerviz.figures import empty_figure
+from layerviz.ui import ids
+from layerviz.ui.common import error_text
+from layerviz.ui.features.inspector import views
+from layerviz.ui.features.inspector.jobs import HealthJob, HealthJobs
+from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.workbench import Workbench
+
+__all__ = ["progress_of", "register"]
+
+
+def register(app, workbench: Workbench) -> None:
+    """Attach the inspector's callbacks to ``app``."""
+    _register_inspector(app, workbench)
+    _register_statistics(app, workbench)
+    _register_health(app, HealthJobs(workbench))
+
+
+def _register_inspector(app, workbench: Workbench) -> None:
+    @app.callback(
+        Output(ids.INSPECTOR_TITLE, "children"),
+        Output(ids.CHANNEL_GRAPH, "figure"),
+        Output(ids.INSPECTOR_SUMMARY, "children"),
+        Output(ids.CHANNEL_PAGE, "max_value"),
+        Output(ids.CHANNEL_PAGE, "active_page"),
+        Input(ids.PATTERN_STORE, "data"),
+        Input(ids.SELECTED_LAYER_STORE, "data"),
+        Input(ids.CHANNEL_SORT, "value"),
+        Input(ids.TOPK_SLIDER, "value"),
+        Input(ids.CHANNEL_PAGE, "active_page"),
+        Input(ids.NORM_MODE, "value"),
+        Input(ids.HEALTH_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _inspect(store_data, selected, by, k, page, norm, health):
+        if not store_data:
+            return (no_update,) * 5
+        # Another layer, sort or k starts at the best channels; colours and health keep the page.
+        if ctx.triggered_id not in (ids.CHANNEL_PAGE, ids.NORM_MODE, ids.HEALTH_STORE):
+            page = 1
+        try:
+            view = views.inspector_view(workbench, store_data, selected, by, k, page, norm, health)
+        except Exception as exc:
+            return "", empty_figure(error_text(exc)), "", 1, 1
+        return view.title, view.figure, view.summary, view.n_pages, view.page
+
+
+def _register_statistics(app, workbench: Workbench) -> None:
+    @app.callback(
+        Output(ids.STATS_TABLE, "rowData"),
+        Input(ids.PATTERN_STORE, "data"),
+        Input(ids.HEALTH_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _rows(store_data, health):
+        try:
+            return views.stats_rows(workbench, store_data, health) if store_data else no_update
+        except Exception as exc:
+            error_text(exc)
+            return []
+
+    @app.callback(
+        Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
+        Input(ids.STATS_TABLE, "selectedRows"),
+        State(ids.PATTERN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _pick(rows, store_data):
+        return table_pick(rows, store_data) or no_update
+
+    @app.callback(
+        Output(ids.STATS_HISTOGRAM, "figure"),
+        Input(ids.SELECTED_LAYER_STORE, "data"),
+        Input(ids.PATTERN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _histogram(selected, store_data):
+        try:
+            return views.histogram(workbench, store_data, selected)
+        except Exception as exc:
+            return empty_figure(error_text(exc))
+
+    @app.callback(
+        Output(ids.STATS_FILE, "data"),
+        Input(ids.STATS_DOWNLOAD, "n_clicks"),
+        State(ids.PATTERN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _download(_clicks, store_data):
+        try:
+            name, text = views.stats_csv(workbench, store_data)
+        except Exception as exc:
+            error_text(exc)
+            return no_update
+        return dcc.send_string(text, name)
+
+
+def table_pick(rows: Any, store_data: Any) -> dict | None:
+    """``{"model", "layer"}`` of the row a user selected in the table, or None."""
+    try:
+        name = rows[0]["name"]
+        model = recipe_from_store(store_data).model
+    except Exception:  # nothing selected, or a malformed message: nothing to pick
+        return None
+    return {"model": model, "layer": name} if isinstance(name, str) else None
+
+
+def _register_health(app, jobs: HealthJobs) -> None:
+    @app.callback(
+        Output(ids.HEALTH_JOB, "data"),
+        Output(ids.HEALTH_POLL, "disabled"),
+        Output(ids.HEALTH_SUMMARY, "children"),
+        Input(ids.HEALTH_BUTTON, "n_clicks"),
+        State(ids.PATTERN_STORE, "data"),
+        State(ids.HEALTH_SOURCE, "value"),
+        State(ids.HEALTH_SEEDS, "value"),
+        prevent_initial_call=True,
+    )
+    def _start(_clicks, store_data, source, seeds):
+        try:
+            model = recipe_from_store(store_data).model
+            job_id = jobs.start(model, source, seeds)
+        except Exception as exc:
+            return no_update, True, error_text(exc)
+        return job_id, False, "running…"
+
+    @app.callback(
+        Output(ids.HEALTH_PROGRESS, "value"),
+        Output(ids.HEALTH_PROGRESS, "label"),
+        Output(ids.HEALTH_POLL, "disabled", allow_duplicate=True),
+        Output(ids.HEALTH_STORE, "data"),
+        Output(ids.HEALTH_SUMMARY, "children", allow_duplicate=True),
+        Input(ids.HEALTH_POLL, "n_intervals"),
+        State(ids.HEALTH_JOB, "data"),
+        prevent_initial_call=True,
+    )
+    def _poll(_n, job_id):
+        return progress_of(jobs.status(job_id))
+
+
+def progress_of(job: HealthJob | None) -> tuple:
+    """The progress bar, poller, result and summary for a job's state."""
+    if job is None:
+        return 0, "", True, no_update, "the health run was lost (the server restarted?)"
+    percent = round(100 * job.done / job.total) if job.total else 0
+    label = f"{job.done}/{job.total} patterns"
+    if not job.finished.is_set():
+        return percent, label, False, no_update, "running…"
+    if job.error is not None:
+        return percent, label, True, no_update, job.error
+    result = job.result
+    summary = (
+        f"{result['n_dead']} dead and {result['n_saturated']} saturated channels over "
+        f"{result['n_patterns']} patterns"
+    )
+    return 100, label, True, result, summary

@@ -1,0 +1,143 @@
+"""What the inspector's callbacks compute, as plain functions (no Dash): tests call them directly.
+
+Every argument is what a browser sent, so each is checked here: an unknown layer, a k that is
+not a number, a page past the end are clear messages (``ArgumentError``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from layerviz.activations import LayerActivation
+from layerviz.channel_figures import channel_grid, value_histogram
+from layerviz.errors import ArgumentError
+from layerviz.figures import empty_figure
+from layerviz.grid import clamp
+from layerviz.inspector import DEFAULT_K, NORM_MODES, channel_page
+from layerviz.statistics import CHANNEL_SCORES, layer_statistics, records_csv
+from layerviz.ui.common import current_run
+from layerviz.ui.workbench import Workbench
+
+__all__ = [
+    "MAX_K",
+    "InspectorView",
+    "find_layer",
+    "health_marks",
+    "histogram",
+    "inspector_view",
+    "stats_csv",
+    "stats_rows",
+]
+
+#: The top-k slider's largest value: 64 panels of 128 px is already a tall page.
+MAX_K = 64
+
+
+@dataclass(frozen=True)
+class InspectorView:
+    """What the inspector card shows."""
+
+    title: str
+    figure: go.Figure
+    summary: str
+    n_pages: int
+    page: int
+
+
+def find_layer(activations: list[LayerActivation], name: Any, model: str) -> LayerActivation:
+    """The activation of the layer called ``name``.
+
+    Raises:
+        ArgumentError: no such layer (the message names the model and a few of its layers).
+    """
+    for act in activations:
+        if act.name == name:
+            return act
+    shown = repr(name) if isinstance(name, str) and len(name) <= 60 else "that name"
+    some = ", ".join(a.name for a in activations[:4])
+    raise ArgumentError(f"model {model!r} has no layer {shown} (its layers: {some}, …)")
+
+
+def inspector_view(
+    workbench: Workbench,
+    store_data: Any,
+    selected: Any,
+    by: Any,
+    k: Any,
+    page: Any,
+    norm: Any,
+    health: Any = None,
+) -> InspectorView:
+    """The inspector for the selected layer of the current pattern's extraction.
+
+    ``page`` counts from 1 (the pager's way). ``k`` is clamped to the layer's channels.
+
+    Raises:
+        ArgumentError: an unknown layer, sort or normalisation.
+        PatternError, ModelLoadError: as ``current_run``.
+    """
+    recipe, run = current_run(workbench, store_data)
+    if not isinstance(selected, dict) or selected.get("model") != recipe.model:
+        return InspectorView(
+            "no layer selected", empty_figure("click a panel of the grid"), "", 1, 1
+        )
+    act = find_layer(run.extraction.activations, selected.get("layer"), recipe.model)
+    by = by if by in CHANNEL_SCORES else "mean"
+    norm = norm if norm in NORM_MODES else "map"
+    n_channels = act.shape[-1]
+    k = min(clamp(k, (1, MAX_K), DEFAULT_K), n_channels)
+    n_pages = math.ceil(n_channels / k)
+    page = clamp(page, (1, n_pages), 1)
+    shown = channel_page(act, by, k, page - 1, norm)
+    dead, saturated = health_marks(health, recipe.model, act.name)
+    figure = channel_grid(shown, dead=dead, saturated=saturated)
+    title = f"{act.index}: {act.name} ({act.class_name}, {'×'.join(map(str, act.shape))})"
+    return InspectorView(title, figure, shown.summary, n_pages, page)
+
+
+def health_marks(health: Any, model: str, layer: str) -> tuple[set[int], set[int]]:
+    """The dead and saturated channels of ``layer`` in a health result, if it is this model's."""
+    if not isinstance(health, dict) or health.get("model") != model:
+        return set(), set()
+    found = (health.get("layers") or {}).get(layer) or {}
+    return set(found.get("dead") or ()), set(found.get("saturated") or ())
+
+
+def stats_rows(workbench: Workbench, store_data: Any, health: Any = None) -> list[dict]:
+    """One row per layer for the statistics table, health counts filled in when known."""
+    recipe, run = current_run(workbench, store_data)
+    rows = []
+    for record in layer_statistics(run.extraction):
+        row = record.as_row()
+        row["zero_fraction"] = round(100 * record.zero_fraction, 2)
+        for key in ("min", "max", "mean", "std"):
+            row[key] = _finite_or_none(row[key])
+        dead, saturated = health_marks(health, recipe.model, record.name)
+        if isinstance(health, dict) and health.get("model") == recipe.model:
+            row["health_dead"], row["health_saturated"] = len(dead), len(saturated)
+        rows.append(row)
+    return rows
+
+
+def stats_csv(workbench: Workbench, store_data: Any) -> tuple[str, str]:
+    """The statistics table as CSV: ``(file name, text)``."""
+    recipe, run = current_run(workbench, store_data)
+    return f"{recipe.model}-statistics.csv", records_csv(layer_statistics(run.extraction))
+
+
+def histogram(workbench: Workbench, store_data: Any, selected: Any) -> go.Figure:
+    """The value histogram of the selected layer, or a hint to pick one."""
+    recipe, run = current_run(workbench, store_data)
+    if not isinstance(selected, dict) or selected.get("model") != recipe.model:
+        return empty_figure("pick a layer in the table or the grid")
+    act = find_layer(run.extraction.activations, selected.get("layer"), recipe.model)
+    return value_histogram(act.array, f"{act.index}: {act.name}")
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or Infinity: the table shows those as blank (the counts say why)."""
+    return value if math.isfinite(value) else None

@@ -1,0 +1,139 @@
+"""End-to-end tests of the layer inspector, the statistics table and the health run.
+
+Headless Chromium through ``dash_duo``, a fresh app per test; expected texts come from the
+feature's own plain functions (``views``) and the library, so they hold for whatever layers the
+bundled model has. Every test ends with an empty browser console.
+"""
+
+from __future__ import annotations
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
+
+from layerviz.health import model_health, seeded_patterns
+from layerviz.ui import ids
+from layerviz.ui.app import create_app
+from layerviz.ui.features.inspector import views
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "digits_cnn"
+
+CHANNELS_JS = f"""
+const gd = document.querySelector('#{ids.CHANNEL_GRAPH} .js-plotly-plot');
+if (!gd || !gd.data) {{ return null; }}
+return gd.data.filter(t => t.type === 'heatmap').map(t => t.meta.channel);
+"""
+ROWS_JS = f"""
+return Array.from(document.querySelectorAll('#{ids.STATS_TABLE} .ag-center-cols-container .ag-row'))
+    .map(r => r.getAttribute('row-id'));
+"""
+
+
+def sel(component_id: str) -> str:
+    return f"#{component_id}"
+
+
+def start(dash_duo):
+    app = create_app()
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text(sel(ids.ACTIVATION_GRAPH), "conv1", timeout=30)
+    return app
+
+
+def shown_channels(dash_duo) -> list[int] | None:
+    return dash_duo.driver.execute_script(CHANNELS_JS)
+
+
+def click(dash_duo, selector: str):
+    """Scroll an element into view at once (Bootstrap scrolls smoothly) and click it."""
+    element = dash_duo.find_element(selector)
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+    )
+    element.click()
+    return element
+
+
+def click_panel(dash_duo, number: int = 0) -> None:
+    """Click panel ``number`` of the grid: Plotly's own click event on that heatmap.
+
+    Selenium's synthetic pointer does not raise Plotly's hover in headless Chromium here (so a
+    real click reports no point); the event is the one Plotly emits for a click, with the point
+    it reports, and dcc.Graph turns it into ``clickData`` as for a user's click.
+    """
+    dash_duo.driver.execute_script(
+        f"""
+        const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
+        gd.emit('plotly_click', {{points: [{{curveNumber: {number}, pointNumber: [2, 2],
+            x: 2, y: 2, z: 0, data: gd.data[{number}], fullData: gd._fullData[{number}]}}]}});
+        """
+    )
+
+
+def expected_view(app, layer: str, by: str = "mean", k: int = 16):
+    store = app.workbench.default_recipe(MODEL).to_store()
+    selected = {"model": MODEL, "layer": layer}
+    return views.inspector_view(app.workbench, store, selected, by, k, 1, "map")
+
+
+def test_click_a_panel_opens_its_layer_in_the_inspector(dash_duo):
+    app = start(dash_duo)
+    click_panel(dash_duo)
+    view = expected_view(app, "conv1")
+    dash_duo.wait_for_text_to_equal(sel(ids.INSPECTOR_TITLE), view.title, timeout=15)
+    dash_duo.wait_for_text_to_equal(sel(ids.INSPECTOR_SUMMARY), view.summary)
+    expected = [t["meta"]["channel"] for t in view.figure.to_plotly_json()["data"]]
+    until(lambda: shown_channels(dash_duo) == expected, timeout=10, msg="k tiles not drawn")
+    assert len(expected) == 16
+    assert dash_duo.get_logs() == []
+
+
+def test_channel_sort_changes_the_order(dash_duo):
+    app = start(dash_duo)
+    click_panel(dash_duo)
+    by_mean = [t["meta"]["channel"] for t in expected_view(app, "conv1").figure.data]
+    by_std = [t["meta"]["channel"] for t in expected_view(app, "conv1", "std").figure.data]
+    assert by_mean != by_std  # the test means something only if the orders differ
+    until(lambda: shown_channels(dash_duo) == by_mean, timeout=15, msg="inspector not drawn")
+    dash_duo.select_dcc_dropdown(sel(ids.CHANNEL_SORT), value="rank by standard deviation")
+    until(lambda: shown_channels(dash_duo) == by_std, timeout=10, msg="order did not change")
+    assert dash_duo.get_logs() == []
+
+
+def test_stats_table_has_one_row_per_layer_and_picks_a_layer(dash_duo):
+    app = start(dash_duo)
+    store = app.workbench.default_recipe(MODEL).to_store()
+    names = [row["name"] for row in views.stats_rows(app.workbench, store)]
+    until(
+        lambda: dash_duo.driver.execute_script(ROWS_JS) == names,
+        timeout=15,
+        msg="the statistics table does not list every layer",
+    )
+    click(dash_duo, f'{sel(ids.STATS_TABLE)} .ag-row[row-id="conv2"] [col-id="name"]')
+    view = expected_view(app, "conv2")
+    dash_duo.wait_for_text_to_equal(sel(ids.INSPECTOR_TITLE), view.title, timeout=15)
+    dash_duo.wait_for_contains_text(sel(ids.STATS_HISTOGRAM), "conv2")
+    assert dash_duo.get_logs() == []
+
+
+def test_health_run_shows_progress_then_counts(dash_duo):
+    app = start(dash_duo)
+    n = 12
+    model = app.workbench.entry(MODEL).model
+    report = model_health(model, seeded_patterns(model, n))
+    seeds = click(dash_duo, sel(ids.HEALTH_SEEDS))
+    seeds.clear()
+    seeds.send_keys(str(n), Keys.TAB)  # the input commits on blur (debounce)
+    click(dash_duo, sel(ids.HEALTH_BUTTON))
+    dash_duo.wait_for_text_to_equal(
+        sel(ids.HEALTH_SUMMARY),
+        f"{report.n_dead} dead and {report.n_saturated} saturated channels over {n} patterns",
+        timeout=60,
+    )
+    dash_duo.wait_for_text_to_equal(sel(ids.HEALTH_PROGRESS), f"{n}/{n} patterns")
+    conv2 = report.layer("conv2")
+    cell = f'{sel(ids.STATS_TABLE)} .ag-row[row-id="conv2"] [col-id="health_dead"]'
+    dash_duo.wait_for_text_to_equal(cell, str(conv2.n_dead), timeout=10)
+    assert dash_duo.get_logs() == []
