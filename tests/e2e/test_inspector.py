@@ -46,12 +46,19 @@ def shown_channels(dash_duo) -> list[int] | None:
     return dash_duo.driver.execute_script(CHANNELS_JS)
 
 
-def click(dash_duo, selector: str):
-    """Scroll an element into view at once (Bootstrap scrolls smoothly) and click it."""
+def scroll_to(dash_duo, selector: str):
+    """Scroll an element into view at once: Bootstrap scrolls smoothly, and a click made while
+    the page still moves misses."""
     element = dash_duo.find_element(selector)
     dash_duo.driver.execute_script(
         "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
     )
+    return element
+
+
+def click(dash_duo, selector: str):
+    """Scroll an element into view and click it."""
+    element = scroll_to(dash_duo, selector)
     element.click()
     return element
 
@@ -97,6 +104,7 @@ def test_channel_sort_changes_the_order(dash_duo):
     by_std = [t["meta"]["channel"] for t in expected_view(app, "conv1", "std").figure.data]
     assert by_mean != by_std  # the test means something only if the orders differ
     until(lambda: shown_channels(dash_duo) == by_mean, timeout=15, msg="inspector not drawn")
+    scroll_to(dash_duo, sel(ids.CHANNEL_SORT))
     dash_duo.select_dcc_dropdown(sel(ids.CHANNEL_SORT), value="rank by standard deviation")
     until(lambda: shown_channels(dash_duo) == by_std, timeout=10, msg="order did not change")
     assert dash_duo.get_logs() == []
@@ -136,4 +144,64 @@ def test_health_run_shows_progress_then_counts(dash_duo):
     conv2 = report.layer("conv2")
     cell = f'{sel(ids.STATS_TABLE)} .ag-row[row-id="conv2"] [col-id="health_dead"]'
     dash_duo.wait_for_text_to_equal(cell, str(conv2.n_dead), timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+# --- shareable links -------------------------------------------------------------------------
+
+
+def open_link(dash_duo, query: str):
+    app = create_app()
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/{query}")
+    return app
+
+
+def test_a_shared_link_opens_the_same_view(dash_duo):
+    app = open_link(dash_duo, "?model=digits_cnn&seed=5&grid=2x2&layer=conv2&sort=max&k=8")
+    dash_duo.wait_for_text_to_equal(sel(ids.PATTERN_INFO), "random pattern, seed 5", timeout=30)
+    store = {"kind": "seed", "model": MODEL, "seed": 5}
+    view = views.inspector_view(
+        app.workbench, store, {"model": MODEL, "layer": "conv2"}, "max", 8, 1, "map"
+    )
+    dash_duo.wait_for_text_to_equal(sel(ids.INSPECTOR_TITLE), view.title, timeout=15)
+    dash_duo.wait_for_text_to_equal(sel(ids.INSPECTOR_SUMMARY), view.summary)
+    expected = [t["meta"]["channel"] for t in view.figure.to_plotly_json()["data"]]
+    until(lambda: shown_channels(dash_duo) == expected, timeout=10, msg="not the linked view")
+    until(lambda: "seed=5" in dash_duo.driver.current_url, timeout=10, msg="URL rewritten")
+    assert dash_duo.get_logs() == []
+
+
+def test_a_link_with_bad_fields_says_so_and_the_page_works(dash_duo):
+    open_link(dash_duo, "?model=digits_cnn&layer=nope&k=1000")
+    dash_duo.wait_for_contains_text(
+        sel(ids.ERROR_ALERT), "this link's k: k must be a whole number from 1 to 64, got '1000'"
+    )
+    dash_duo.wait_for_contains_text(
+        sel(ids.CHANNEL_GRAPH), "model 'digits_cnn' has no layer 'nope'", timeout=15
+    )
+    click_panel(dash_duo)  # the page goes on: a click opens a real layer
+    dash_duo.wait_for_contains_text(sel(ids.INSPECTOR_TITLE), "1: conv1", timeout=15)
+    assert dash_duo.get_logs() == []
+
+
+def test_back_and_forward_move_between_views(dash_duo):
+    app = open_link(dash_duo, "?model=digits_cnn&seed=2&layer=conv1&sort=mean&k=16")
+    store = {"kind": "seed", "model": MODEL, "seed": 2}
+    by_mean, by_max = (
+        [t.meta["channel"] for t in views.inspector_view(
+            app.workbench, store, {"model": MODEL, "layer": "conv1"}, by, 16, 1, "map"
+        ).figure.data]
+        for by in ("mean", "max")
+    )  # fmt: skip
+    assert by_mean != by_max
+    until(lambda: shown_channels(dash_duo) == by_mean, timeout=30, msg="link not opened")
+    scroll_to(dash_duo, sel(ids.CHANNEL_SORT))
+    dash_duo.select_dcc_dropdown(sel(ids.CHANNEL_SORT), value="rank by largest value")
+    until(lambda: "sort=max" in dash_duo.driver.current_url, timeout=10, msg="URL not updated")
+    until(lambda: shown_channels(dash_duo) == by_max, timeout=10, msg="order did not change")
+    dash_duo.driver.back()
+    until(lambda: shown_channels(dash_duo) == by_mean, timeout=15, msg="back did not restore")
+    dash_duo.driver.forward()
+    until(lambda: shown_channels(dash_duo) == by_max, timeout=15, msg="forward did not redo")
     assert dash_duo.get_logs() == []

@@ -11,6 +11,7 @@ from layerviz.ui import ids
 from layerviz.ui.common import error_text
 from layerviz.ui.features.inspector import views
 from layerviz.ui.features.inspector.jobs import HealthJob, HealthJobs
+from layerviz.ui.features.inspector.links import register_links
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench
 
@@ -22,6 +23,7 @@ def register(app, workbench: Workbench) -> None:
     _register_inspector(app, workbench)
     _register_statistics(app, workbench)
     _register_health(app, HealthJobs(workbench))
+    register_links(app, workbench)
 
 
 def _register_inspector(app, workbench: Workbench) -> None:

@@ -11,6 +11,7 @@ from layerviz.inspector import DEFAULT_K, NORM_MODES
 from layerviz.statistics import CHANNEL_SCORES
 from layerviz.ui import ids
 from layerviz.ui.features.inspector.jobs import DEFAULT_SEEDS, MAX_SEEDS
+from layerviz.ui.features.inspector.links import BOOT
 from layerviz.ui.features.inspector.views import MAX_K
 
 __all__ = ["controls", "panels"]
@@ -130,7 +131,12 @@ def _health_controls() -> list:
 
 def panels(workbench) -> list:
     """The inspector card, then the statistics card."""
-    return [_inspector_card(), _stats_card()]
+    links = [
+        dcc.Location(id=ids.URL_VIEW, refresh=False),
+        dcc.Store(id=ids.URL_TARGET, data=BOOT),
+        dcc.Interval(id=ids.URL_BOOT, interval=250, max_intervals=1),
+    ]
+    return [_inspector_card(), _stats_card(), *links]
 
 
 def _inspector_card() -> dbc.Card:
