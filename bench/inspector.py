@@ -7,7 +7,10 @@ a. ``layer_statistics`` for every layer of one cached extraction, against the pl
    one call each) and against the forward pass that made the extraction; target ≤ 50 ms;
 b. ``model_health`` over 64 seeded patterns (extractor built once, batch size 32 and 16),
    against one batch-64 forward pass of the bare model; target ≤ 3×. The extractor's own
-   ``run_batch`` without the reductions is timed too, to show where the time goes.
+   ``run_batch`` without the reductions is timed too, to show where the time goes;
+c. opening the dashboard's inspector on the largest layer of a cached extraction, k = 16: the
+   server's work for the callback (``views.inspector_view``, then the figure as JSON, as Dash
+   sends it), against the grid callback's work for the same cached extraction; target ≤ 100 ms.
 
 Rounds alternate between the contenders so that drift in the machine's speed hits all alike;
 each figure is a median. Prints Markdown tables ready to paste into an issue. It measures and
@@ -42,10 +45,15 @@ from benchlib import machine_line  # bench/benchlib.py, beside this script
 from layerviz.activations import ActivationExtractor
 from layerviz.health import model_health, seeded_patterns
 from layerviz.statistics import layer_statistics
+from layerviz.ui.callbacks import render_grid
+from layerviz.ui.features.inspector.views import inspector_view
+from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.workbench import Workbench
 
 STATISTICS_TARGET_S = 0.050
 HEALTH_TARGET_RATIO = 3.0
 N_PATTERNS = 64
+INSPECTOR_TARGET_S = 0.100
 
 
 def medians(
@@ -155,6 +163,50 @@ def bench_health(model, extractor, rounds: int) -> list[str]:
     return lines
 
 
+def bench_inspector(model, rounds: int) -> list[str]:
+    from plotly.io.json import to_json_plotly  # what Dash's JSON encoder calls for figures
+
+    workbench = Workbench({"mobilenet": model}, include_bundled=False)
+    store = SeedRecipe("mobilenet", 0).to_store()
+    run = workbench.extraction(SeedRecipe("mobilenet", 0))  # the cache now holds it
+    largest = max(run.extraction.activations, key=lambda a: a.array.size)
+    selected = {"model": "mobilenet", "layer": largest.name}
+
+    def inspector(by: str):
+        view = inspector_view(workbench, store, selected, by, 16, 1, "map")
+        return to_json_plotly(view.figure)
+
+    def grid():
+        return to_json_plotly(render_grid(workbench, store, 3, 3, 15, 1)[0])
+
+    fns = {
+        "inspector, k = 16, rank by mean": lambda: inspector("mean"),
+        "inspector, k = 16, rank by std": lambda: inspector("std"),
+        "the grid callback (3×3 page, limit 15)": grid,
+    }
+    for fn in fns.values():
+        fn()
+    times = dict(zip(fns, medians(list(fns.values()), rounds), strict=True))
+    first = times["inspector, k = 16, rank by mean"]
+    slowest = max(times["inspector, k = 16, rank by mean"], times["inspector, k = 16, rank by std"])
+    verdict = "PASS" if slowest <= INSPECTOR_TARGET_S else "MISS"
+    shape = "×".join(map(str, largest.shape))
+    lines = [
+        f"### c. opening the inspector on the cached extraction's largest layer ({largest.name}, "
+        f"{shape})",
+        "",
+        "| server work | ms | / inspector by mean |",
+        "|---|--:|--:|",
+    ]
+    lines += [f"| {name} | {t * 1e3:.1f} | {t / first:.2f}× |" for name, t in times.items()]
+    lines += [
+        "",
+        f"- {verdict}: inspector ≤ {INSPECTOR_TARGET_S * 1e3:.0f} ms server time: "
+        f"{slowest * 1e3:.1f} ms (the slower sort; median of {rounds} rounds)",
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -169,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     part_a = bench_statistics(extractor, pattern, rounds=7 if args.quick else 21)
     print("measuring model_health ...", file=sys.stderr, flush=True)
     part_b = bench_health(model, extractor, rounds=2 if args.quick else 4)
+    print("measuring the inspector ...", file=sys.stderr, flush=True)
+    part_c = bench_inspector(model, rounds=7 if args.quick else 21)
 
     print(
         machine_line(
@@ -181,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(part_a))
     print()
     print("\n".join(part_b))
+    print()
+    print("\n".join(part_c))
     return 0
 
 
