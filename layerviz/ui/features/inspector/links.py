@@ -56,7 +56,7 @@ def register_links(app, workbench: Workbench) -> None:
         current = url.view_of(store, selected, by, k, rows, cols, limit)
         if target == BOOT:
             return no_update, no_update
-        if target:
+        if isinstance(target, dict) and target:
             return no_update, (None if url.matches(current, _typed(target)) else no_update)
         query = url.view_query(current)
         return (query if query and query != search else no_update), no_update
