@@ -14,6 +14,7 @@ Example:
 from layerviz import _quiet  # noqa: F401  (must run before TensorFlow is imported)
 from layerviz.activations import (
     ActivationExtractor,
+    BatchExtraction,
     LayerActivation,
     SkippedLayer,
     extract_activations,
@@ -25,6 +26,7 @@ from layerviz.bundled import (
     get_bundled,
     list_models,
 )
+from layerviz.compare import Comparison, LayerDifference, compare, compare_patterns
 from layerviz.config import version as _version
 from layerviz.errors import (
     ArgumentError,
@@ -47,6 +49,7 @@ from layerviz.health import (
 from layerviz.loading import load_model
 from layerviz.modelcheck import CheckLimits, ModelReport, check_model_file
 from layerviz.patterns import fit_array, input_shape_of, input_shapes_of, random_pattern
+from layerviz.perturb import OcclusionMap, occlusion_sweep, perturb
 from layerviz.readers import read_pattern, read_pattern_batch
 from layerviz.selection import VisibleLayer, paginate, visible_layers
 from layerviz.statistics import ChannelScores, LayerStatistics, channel_scores, layer_statistics
@@ -64,13 +67,16 @@ def show(model, pattern=None, port: int = 8050, **kwargs) -> None:
 __all__ = [
     "ActivationExtractor",
     "ArgumentError",
+    "BatchExtraction",
     "BundledModel",
     "ChannelScores",
     "CheckLimits",
+    "Comparison",
     "Explainer",
     "Explanation",
     "GraphvizError",
     "LayerActivation",
+    "LayerDifference",
     "LayerHealth",
     "LayerStatistics",
     "LayervizError",
@@ -78,6 +84,7 @@ __all__ = [
     "ModelLoadError",
     "ModelReport",
     "ModelStructureError",
+    "OcclusionMap",
     "PatternError",
     "SamplePattern",
     "SkippedLayer",
@@ -87,6 +94,8 @@ __all__ = [
     "bundled_model_of",
     "channel_scores",
     "check_model_file",
+    "compare",
+    "compare_patterns",
     "extract_activations",
     "fit_array",
     "get_bundled",
@@ -97,7 +106,9 @@ __all__ = [
     "list_models",
     "load_model",
     "model_health",
+    "occlusion_sweep",
     "paginate",
+    "perturb",
     "plot_pattern_process",
     "random_pattern",
     "read_pattern",

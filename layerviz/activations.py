@@ -29,6 +29,7 @@ from layerviz.taps import Entry, LayerCall, call_layer, entries_of
 
 __all__ = [
     "ActivationExtractor",
+    "BatchExtraction",
     "Extraction",
     "LayerActivation",
     "SkippedLayer",
@@ -107,6 +108,47 @@ class Extraction:
     def nbytes(self) -> int:
         """Memory held by the arrays, for caches that budget bytes."""
         return sum(a.array.nbytes for a in self.activations) + sum(o.nbytes for o in self.outputs)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchExtraction:
+    """What one forward pass over a batch gives: every drawable layer's outputs, batch axis kept.
+
+    Compared by identity (``eq=False``), as arrays have no single truth value.
+
+    Attributes:
+        layers: ``(index, name, class_name)`` of each layer, as ``ActivationExtractor.layers``.
+        arrays: one array per layer shaped ``(n, *output_shape)``, in the order of ``layers``
+            (read-only: they share the forward pass's buffers).
+        outputs: the model's own outputs, each shaped ``(n, ...)``.
+        details: ``(layer_name, output_index, role)`` of each entry of ``layers``, as
+            ``LayerActivation`` has them (for a layer with several outputs).
+    """
+
+    layers: list[tuple[int, str, str]]
+    arrays: list[np.ndarray]
+    outputs: list[np.ndarray]
+    details: list[tuple[str, int, str]]
+
+    @property
+    def size(self) -> int:
+        """How many patterns the batch held."""
+        return int(self.outputs[0].shape[0]) if self.outputs else 0
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, for caches that budget bytes."""
+        return sum(a.nbytes for a in self.arrays) + sum(o.nbytes for o in self.outputs)
+
+    def item(self, i: int) -> Extraction:
+        """The ``i``-th pattern's extraction, as ``ActivationExtractor.run`` gives it (views)."""
+        activations = [
+            LayerActivation(index, name, class_name, array[i], layer_name, output_index, role)
+            for (index, name, class_name), array, (layer_name, output_index, role) in zip(
+                self.layers, self.arrays, self.details, strict=True
+            )
+        ]
+        return Extraction(activations, [out[i] for out in self.outputs])
 
 
 @dataclass(frozen=True)
@@ -297,6 +339,14 @@ class ActivationExtractor:
             PatternError: the batch does not fit the model's input(s), is empty, or its
                 inputs hold different numbers of patterns.
         """
+        return self.extract_batch(batch).arrays
+
+    def extract_batch(self, batch) -> BatchExtraction:
+        """Like :meth:`run_batch`, and also keep the model's own outputs (its predictions).
+
+        Same arguments and errors as ``run_batch``; one forward pass for both. The result's
+        ``item(i)`` is pattern ``i``'s ``Extraction``, as ``run`` gives it.
+        """
         parts = self._per_input(batch, "batch")
         pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
         arrays = [fit_batch(p, shape, dtype) for p, shape, dtype in pairs]
@@ -304,8 +354,11 @@ class ActivationExtractor:
         if len(sizes) > 1:
             counts = ", ".join(str(len(a)) for a in arrays)
             raise PatternError(f"the inputs' batches hold different numbers of patterns: {counts}")
-        outputs = self._forward(arrays if len(arrays) > 1 else arrays[0])
-        return list(outputs[: -self._n_outputs])
+        outputs = list(self._forward(arrays if len(arrays) > 1 else arrays[0]))
+        taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
+        details = [(k.layer_name, k.entry.output_index, k.entry.role) for k in self._kept]
+        arrays = [np.asarray(t) for t in taps]
+        return BatchExtraction(self.layers, arrays, [np.asarray(f) for f in final], details)
 
     def _as_batch(self, pattern) -> list[np.ndarray]:
         parts = self._per_input(pattern, "pattern")

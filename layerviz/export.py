@@ -37,12 +37,27 @@ __all__ = [
 PANEL_INCHES = 4.0
 DPI = 100
 CMAP = "viridis"
+#: The diverging map for differences B − A: blue below 0, white at 0, red above.
+DIFF_CMAP = "RdBu_r"
 
 
-def page_png(page: Sequence[VisibleLayer], grid_size: Sequence[int] = (3, 3)) -> bytes:
+def page_png(
+    page: Sequence[VisibleLayer],
+    grid_size: Sequence[int] = (3, 3),
+    cmap: str = CMAP,
+    symmetric: bool = False,
+) -> bytes:
     """Draw one page as a PNG: a ``rows × cols`` grid of panels titled ``"{index}: {name}"``.
 
     Axes are off and cells past the last layer stay blank, as in the article.
+
+    Args:
+        page: the layers to draw, in order.
+        grid_size: ``(rows, cols)`` of panels.
+        cmap: a matplotlib colour map name (the article's viridis by default).
+        symmetric: give each panel a colour range symmetric around 0, ``±max|value|`` of
+            its own image, so that 0 is the map's middle colour: for differences with a
+            diverging map such as ``"RdBu_r"``.
     """
     rows, cols = (int(v) for v in grid_size)
     fig = Figure(figsize=(PANEL_INCHES * cols, PANEL_INCHES * rows), dpi=DPI)
@@ -57,7 +72,8 @@ def page_png(page: Sequence[VisibleLayer], grid_size: Sequence[int] = (3, 3)) ->
             # extent as in the article: pixel edges, so the axes read in map coordinates.
             ax.imshow(
                 image,
-                cmap=CMAP,
+                cmap=cmap,
+                **(_symmetric_range(image) if symmetric else {}),
                 extent=(0, w, h, 0),
                 aspect="auto" if h == 1 else "equal",
                 interpolation="nearest",
@@ -69,11 +85,27 @@ def page_png(page: Sequence[VisibleLayer], grid_size: Sequence[int] = (3, 3)) ->
     return buffer.getvalue()
 
 
-def pages_png(pages: GridPages, progress: Callable[[int, int], None] | None = None) -> list[bytes]:
-    """Draw every page as a PNG; ``progress(done, total)`` is called after each page."""
+def _symmetric_range(image: np.ndarray) -> dict[str, float]:
+    """``vmin``/``vmax`` at ``±max|image|`` (NaN gaps ignored; ±1 for an all-zero image)."""
+    finite = image[np.isfinite(image)]
+    half = float(np.abs(finite).max()) if finite.size else 0.0
+    half = half or 1.0
+    return {"vmin": -half, "vmax": half}
+
+
+def pages_png(
+    pages: GridPages,
+    progress: Callable[[int, int], None] | None = None,
+    cmap: str = CMAP,
+    symmetric: bool = False,
+) -> list[bytes]:
+    """Draw every page as a PNG; ``progress(done, total)`` is called after each page.
+
+    ``cmap`` and ``symmetric`` are passed to :func:`page_png`.
+    """
     out = []
     for number, page in enumerate(pages.pages, start=1):
-        out.append(page_png(page, pages.settings.grid))
+        out.append(page_png(page, pages.settings.grid, cmap=cmap, symmetric=symmetric))
         if progress:
             progress(number, len(pages.pages))
     return out

@@ -1,0 +1,211 @@
+"""``layerviz compare``: how each layer's output changes from pattern A to pattern B."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+from layerviz.cli.common import (
+    parse_grid,
+    parse_limit,
+    parse_seed,
+    progress_bar,
+    read_regular_file,
+)
+
+#: Channels listed per layer in the table and the CSV, the most changed first.
+TOP_CHANNELS = 3
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "compare",
+        help="compare two patterns layer by layer: divergences, and PNGs of A, B and B−A",
+        description="A is the first --pattern (by default the bundled model's sample, or "
+        "seed 0); B is the second --pattern, a random pattern (--seed) or a perturbation of A "
+        "(--perturb).",
+    )
+    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    parser.add_argument(
+        "--pattern",
+        type=Path,
+        action="append",
+        default=[],
+        help="pattern A; given twice, the second is pattern B (.npy, .npz, .csv, .png, .jpg)",
+    )
+    parser.add_argument("--seed", type=parse_seed, help="B: a random pattern from this seed")
+    parser.add_argument(
+        "--perturb",
+        metavar="KIND:VALUES",
+        help="B: A perturbed, e.g. noise:0.1, shift:2,0 (dx,dy), occlude:x=8,y=8,size=6, scale:0.5",
+    )
+    parser.add_argument(
+        "--perturb-seed", type=parse_seed, default=0, help="the noise's seed (default 0)"
+    )
+    parser.add_argument("--csv", type=Path, help="also write the table as CSV to this file")
+    parser.add_argument(
+        "--out", type=Path, help="write PNG pages of A, B and B−A into a/, b/ and diff/ here"
+    )
+    parser.add_argument(
+        "--grid", type=parse_grid, default=(3, 3), metavar="RxC", help="panels per page (3x3)"
+    )
+    parser.add_argument(
+        "--limit",
+        type=parse_limit,
+        default=(15, 15),
+        metavar="HxW",
+        help="draw a layer when its maps are larger than this (default 15x15)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import layerviz
+
+    model = layerviz.load_model(args.model)
+    a, a_source = _pattern_a(model, args)
+    b, b_source = _pattern_b(model, a, args)
+    comparison = layerviz.compare_patterns(model, a, b)
+    classes = _class_names(args.model)
+    print(f"model: {model.name}")
+    print(f"A: {a_source}   prediction: {_prediction(comparison.a.outputs, classes)}")
+    print(f"B: {b_source}   prediction: {_prediction(comparison.b.outputs, classes)}")
+    print()
+    rows = table_rows(comparison.layers)
+    print(format_table(rows))
+    if args.csv is not None:
+        write_csv(rows, args.csv)
+        print(f"wrote {args.csv}")
+    if args.out is not None:
+        counts = write_pages(comparison, args.out, args.grid, args.limit)
+        print(f"wrote {counts} page(s) each to {args.out}/a, {args.out}/b and {args.out}/diff")
+    return 0
+
+
+def _pattern_a(model, args: argparse.Namespace):
+    from layerviz.cli.common import pattern_from_args
+
+    if len(args.pattern) > 2:
+        from layerviz.errors import ArgumentError
+
+        raise ArgumentError(
+            f"--pattern is given once for A and once more for B, got {len(args.pattern)}"
+        )
+    first = args.pattern[0] if args.pattern else None
+    # pattern_from_args reads --pattern / --seed; here --seed belongs to B, so A gets neither.
+    return pattern_from_args(model, args.model, argparse.Namespace(pattern=first, seed=None))
+
+
+def _pattern_b(model, a, args: argparse.Namespace):
+    """B from exactly one of: a second --pattern, --seed, --perturb."""
+    import layerviz
+    from layerviz.errors import ArgumentError
+    from layerviz.patterns import input_dtypes_of
+    from layerviz.perturb import format_spec, parse_spec
+
+    chosen = [len(args.pattern) == 2, args.seed is not None, args.perturb is not None]
+    if sum(chosen) != 1:
+        raise ArgumentError(
+            "give pattern B once: a second --pattern, --seed N or --perturb KIND:VALUES "
+            f"(got {sum(chosen)} of them)"
+        )
+    if args.seed is not None:
+        return layerviz.random_pattern(model, seed=args.seed), f"random pattern, seed {args.seed}"
+    if args.perturb is not None:
+        kind, params = parse_spec(args.perturb)
+        b = layerviz.perturb(a, kind, seed=args.perturb_seed, **params)
+        seed = f", seed {args.perturb_seed}" if kind == "noise" else ""
+        return b, f"A perturbed by {format_spec(kind, params)}{seed}"
+    path = args.pattern[1]
+    shape, dtype = layerviz.input_shape_of(model), input_dtypes_of(model)[0]
+    return layerviz.read_pattern(read_regular_file(path), path.name, shape, dtype), str(path)
+
+
+def _class_names(model_arg: str) -> tuple[str, ...]:
+    from layerviz.bundled import bundled_model_of
+
+    bundled = bundled_model_of(model_arg)
+    return tuple(bundled.classes) if bundled and bundled.classes else ()
+
+
+def _prediction(outputs, classes: tuple[str, ...]) -> str:
+    """``"3 (p=0.998)"``: the top class of the first output and its probability."""
+    from layerviz.perturb import probabilities
+
+    probs = probabilities(outputs[0][None])[0]
+    top = int(probs.argmax())
+    name = classes[top] if top < len(classes) else f"class {top}"
+    return f"{name} (p={probs[top]:.3f})"
+
+
+def table_rows(layers) -> list[dict[str, str]]:
+    """One row of text cells per layer: index, name, shape, both divergences, top channels."""
+    return [
+        {
+            "index": str(layer.index),
+            "layer": layer.name,
+            "shape": "x".join(map(str, layer.shape)),
+            "cosine_distance": _number(layer.cosine),
+            "relative_l2": _number(layer.relative_l2),
+            "top_channels": " ".join(map(str, layer.ranked_channels[:TOP_CHANNELS])),
+        }
+        for layer in layers
+    ]
+
+
+def _number(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.6g}"
+
+
+def format_table(rows: list[dict[str, str]]) -> str:
+    """The rows as aligned columns under a header line."""
+    headers = {
+        "index": "#",
+        "layer": "layer",
+        "shape": "shape",
+        "cosine_distance": "cosine dist",
+        "relative_l2": "rel. L2",
+        "top_channels": "most changed channels",
+    }
+    widths = {k: max([len(h)] + [len(r[k]) for r in rows]) for k, h in headers.items()}
+    right = {"index", "cosine_distance", "relative_l2"}
+
+    def line(cells: dict[str, str]) -> str:
+        parts = [cells[k].rjust(w) if k in right else cells[k].ljust(w) for k, w in widths.items()]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers)] + [line(r) for r in rows])
+
+
+def write_csv(rows: list[dict[str, str]], path: Path) -> None:
+    """The table as CSV with a header row (the column names are ``table_rows``' keys)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["index"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_pages(comparison, out: Path, grid, limit) -> int:
+    """Write the article's pages of A, of B and of B − A; returns the pages per set."""
+    from layerviz.activations import LayerActivation
+    from layerviz.export import CMAP, DIFF_CMAP, pages_png
+    from layerviz.grid import GridSettings, grid_pages
+
+    settings = GridSettings.checked(grid, limit)
+    diffs = [LayerActivation(d.index, d.name, d.class_name, d.diff) for d in comparison.layers]
+    sets = (
+        ("a", comparison.a.activations, CMAP, False),
+        ("b", comparison.b.activations, CMAP, False),
+        ("diff", diffs, DIFF_CMAP, True),
+    )
+    n_pages = 0
+    for folder_name, activations, cmap, symmetric in sets:
+        pages = grid_pages(activations, settings)
+        folder = out / folder_name
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, png in enumerate(pages_png(pages, progress_bar, cmap, symmetric)):
+            (folder / f"{number}.png").write_bytes(png)
+        n_pages = len(pages.pages)
+    return n_pages
