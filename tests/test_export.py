@@ -69,9 +69,9 @@ def page_spy(monkeypatch) -> list[list[VisibleLayer]]:
     pages: list[list[VisibleLayer]] = []
     real = export.page_png
 
-    def spy(page, grid_size=(3, 3)):
+    def spy(page, grid_size=(3, 3), **options):
         pages.append(list(page))
-        return real(page, grid_size)
+        return real(page, grid_size, **options)
 
     monkeypatch.setattr(export, "page_png", spy)
     return pages
@@ -215,6 +215,25 @@ def test_page_png_draws_the_maps():
     drawn = np.asarray(Image.open(io.BytesIO(page_png(fake_layers(1), (1, 1)))).convert("RGB"))
     assert (blank == 255).all()
     assert (drawn != 255).any(axis=-1).mean() > 0.3  # the viridis map fills most of the panel
+
+
+def test_page_png_symmetric_range_puts_zero_at_the_middle_colour():
+    """Values in [0, 1] on RdBu_r: with a range symmetric around 0 nothing is drawn blue."""
+    ramp = np.tile(np.linspace(0, 1, 20, dtype=np.float32), (20, 1))
+    layer = [VisibleLayer(LayerActivation(1, "diff", "Conv2D", ramp))]
+
+    def blue_pixels(**options) -> int:
+        rgb = np.asarray(Image.open(io.BytesIO(page_png(layer, (1, 1), **options))).convert("RGB"))
+        rgb = rgb.astype(int)
+        return int(((rgb[..., 2] - rgb[..., 0]) > 60).sum())
+
+    assert blue_pixels(cmap="RdBu_r") > 1000  # 0 is the low end: dark blue
+    assert blue_pixels(cmap="RdBu_r", symmetric=True) == 0
+
+
+def test_page_png_symmetric_all_zero_map_is_drawn():
+    zeros = [VisibleLayer(LayerActivation(1, "diff", "Conv2D", np.zeros((20, 20), np.float32)))]
+    assert png_size(page_png(zeros, (1, 1), cmap="RdBu_r", symmetric=True)) == panel_pixels(1, 1)
 
 
 def test_progress_is_called_after_each_page(tmp_path, keras_session):
