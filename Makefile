@@ -33,6 +33,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/explain.py
 	$(PY) bench/architecture.py
 	$(PY) bench/inspector.py
+	$(PY) bench/compare.py
 
 # Retrain the bundled models (scikit-learn is a development dependency).
 models: $(VENV)/.dev
