@@ -1,0 +1,149 @@
+"""Pure Plotly builders for comparing two patterns: A, B and B − A per layer, divergence vs depth.
+
+Like :mod:`layerviz.figures`, these import neither Dash nor Keras. The A/B/B − A grid is an
+``activation_grid`` of three panels per layer, its difference panels recoloured with a
+diverging scale whose range is symmetric around 0 and set per layer (``±max|B − A|`` at full
+resolution), so 0 is always white and each layer's change fills its own scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from layerviz.activations import LayerActivation
+from layerviz.compare import LayerDifference
+from layerviz.errors import ArgumentError
+from layerviz.figures import activation_grid, empty_figure
+from layerviz.selection import VisibleLayer
+
+__all__ = ["DIFF_COLORSCALE", "compare_grid", "divergence_figure", "visible_differences"]
+
+#: Blue below 0, white at 0, red above: the diverging scale of every B − A panel.
+DIFF_COLORSCALE = "RdBu_r"
+#: The three panels of a layer's row, left to right.
+COLUMNS = ("A", "B", "B − A")
+
+
+def visible_differences(
+    layers: Sequence[LayerDifference], limit_size_layer: Sequence[int] = (15, 15)
+) -> list[LayerDifference]:
+    """The layers whose maps are larger than the limit on both sides (the grid's own rule)."""
+    from layerviz.selection import visible_layers
+
+    shown = {
+        v.index
+        for v in visible_layers(
+            (LayerActivation(d.index, d.name, d.class_name, d.diff) for d in layers),
+            limit_size_layer,
+        )
+    }
+    return [d for d in layers if d.index in shown]
+
+
+def compare_grid(
+    rows: Sequence[LayerDifference],
+    *,
+    max_panel_pixels: int | None = 160,
+    height_per_row: int = 260,
+) -> go.Figure:
+    """One page of the comparison: a row per layer with panels A, B and B − A.
+
+    A and B share one colour range per layer (so they can be compared by eye); B − A has a
+    diverging scale, symmetric around 0, of its own per layer.
+
+    Args:
+        rows: the layers of this page, in order (at most 6).
+        max_panel_pixels, height_per_row: as in ``figures.activation_grid``.
+
+    Returns:
+        The figure; trace ``3 i + k`` is layer ``i``'s panel ``COLUMNS[k]``.
+
+    Raises:
+        ArgumentError: more than 6 layers.
+    """
+    if not rows:
+        return empty_figure("no layers to show")
+    if len(rows) > 6:
+        raise ArgumentError(f"a comparison page shows 1 to 6 layers, got {len(rows)}")
+    panels = []
+    for d in rows:
+        for label, array in zip(COLUMNS, (d.a, d.b, d.diff), strict=True):
+            panels.append(VisibleLayer(LayerActivation(d.index, f"{d.name} · {label}", "", array)))
+    fig = activation_grid(
+        panels,
+        (len(rows), 3),
+        max_panel_pixels=max_panel_pixels,
+        height_per_row=height_per_row,
+    )
+    for i, d in enumerate(rows):
+        low, high = _shared_range(panels[3 * i].image, panels[3 * i + 1].image)
+        fig.data[3 * i].update(zmin=low, zmax=high)
+        fig.data[3 * i + 1].update(zmin=low, zmax=high)
+        half = d.max_abs or 1.0
+        fig.data[3 * i + 2].update(colorscale=DIFF_COLORSCALE, zmin=-half, zmax=half, zmid=0)
+    return fig
+
+
+def divergence_figure(layers: Sequence[LayerDifference], selected: int | None = None) -> go.Figure:
+    """Cosine distance and relative L2 against depth, one point per layer.
+
+    Each point's ``customdata`` is the layer's index, so a click names the layer. Relative L2
+    is drawn on its own axis (right); an infinite value (A silent, B not) is drawn at the top
+    of that axis as a triangle and reads "inf" on hover.
+
+    Args:
+        layers: every compared layer, in model order.
+        selected: a layer index to ring, e.g. the one open in the inspector.
+    """
+    if not layers:
+        return empty_figure("no layers to compare")
+    index = np.array([d.index for d in layers], dtype=np.int32)
+    names = [f"{d.index}: {d.name}" for d in layers]
+    cosine = np.array([d.cosine for d in layers], dtype=np.float64)
+    rel = np.array([d.relative_l2 for d in layers], dtype=np.float64)
+    finite = rel[np.isfinite(rel)]
+    top = float(finite.max()) * 1.1 if finite.size and finite.max() > 0 else 1.0
+    shown = np.where(np.isfinite(rel), rel, top)
+    rel_text = ["inf" if math.isinf(v) else f"{v:.4g}" for v in rel]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=index, y=cosine, customdata=index, text=names, name="cosine distance",
+            mode="lines+markers",
+            hovertemplate="%{text}<br>cosine distance %{y:.4g}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=index, y=shown, customdata=index, text=names, name="relative L2 ‖B−A‖/‖A‖",
+            yaxis="y2", mode="lines+markers", hovertext=rel_text,
+            marker=dict(symbol=["triangle-up" if math.isinf(v) else "circle" for v in rel]),
+            hovertemplate="%{text}<br>relative L2 %{hovertext}<extra></extra>",
+        )
+    )  # fmt: skip
+    if selected is not None and selected in set(index.tolist()):
+        at = int(np.flatnonzero(index == selected)[0])
+        fig.add_vline(x=int(index[at]), line=dict(color="#888", dash="dot"))
+    fig.update_layout(
+        template="plotly_white",
+        height=260,
+        margin=dict(l=50, r=60, t=30, b=40),
+        xaxis=dict(title="layer (depth)", tickmode="array", tickvals=index),
+        yaxis=dict(title="cosine distance", rangemode="tozero"),
+        yaxis2=dict(title="relative L2", overlaying="y", side="right", rangemode="tozero"),
+        legend=dict(orientation="h", y=1.12, x=0),
+        clickmode="event",
+    )
+    return fig
+
+
+def _shared_range(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
+    """The finite min and max over both images (None, None when there are none)."""
+    values = np.concatenate([a[np.isfinite(a)], b[np.isfinite(b)]])
+    if not values.size:
+        return None, None
+    return float(values.min()), float(values.max())

@@ -1,0 +1,83 @@
+"""Tests for ``layerviz.compare_figures``: the A/B/B − A grid and the divergence graph."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from layerviz.compare import LayerDifference, divergences
+from layerviz.compare_figures import (
+    DIFF_COLORSCALE,
+    compare_grid,
+    divergence_figure,
+    visible_differences,
+)
+from layerviz.errors import ArgumentError
+
+
+def difference(index: int, a: np.ndarray, b: np.ndarray) -> LayerDifference:
+    diff = (b - a).astype(np.float32)
+    cosine, relative = divergences(a, b)
+    change = np.sqrt((diff.reshape(-1, diff.shape[-1]) ** 2).sum(axis=0))
+    return LayerDifference(index, f"l{index}", "Conv2D", a, b, diff, cosine, relative, change)
+
+
+@pytest.fixture
+def layers() -> list[LayerDifference]:
+    rng = np.random.default_rng(0)
+    a1, a2 = rng.random((20, 20, 4), np.float32), rng.random((18, 18), np.float32)
+    return [
+        difference(1, a1, a1 + rng.normal(0, 0.1, a1.shape).astype(np.float32)),
+        difference(2, a2, a2 * 0.5),
+        difference(3, np.zeros(10, np.float32), np.ones(10, np.float32)),  # 1×10: below the limit
+    ]
+
+
+def test_visible_differences_use_the_size_limit(layers):
+    assert [d.index for d in visible_differences(layers, (15, 15))] == [1, 2]
+    assert [d.index for d in visible_differences(layers, (0, 0))] == [1, 2, 3]
+
+
+def test_compare_grid_has_three_panels_per_layer(layers):
+    fig = compare_grid(layers[:2])
+    assert len(fig.data) == 6
+    titles = [a.text.split("<br>")[0] for a in fig.layout.annotations]
+    assert titles == [f"{i}: l{i} · {c}" for i in (1, 2) for c in ("A", "B", "B − A")]
+    for i, d in enumerate(layers[:2]):
+        a, b, diff = fig.data[3 * i : 3 * i + 3]
+        assert (a.zmin, a.zmax) == (b.zmin, b.zmax)
+        assert a.zmin == pytest.approx(min(d.a.min(), d.b.min()))
+        assert diff.zmin == -diff.zmax == pytest.approx(-d.max_abs)
+        assert diff.zmid == 0
+        assert diff.colorscale == go.Heatmap(colorscale=DIFF_COLORSCALE).colorscale
+        assert a.colorscale == go.Heatmap(colorscale="Viridis").colorscale
+    pio.to_json(fig)  # serialisable as Dash sends it
+
+
+def test_compare_grid_limits(layers):
+    with pytest.raises(ArgumentError, match="1 to 6 layers, got 7"):
+        compare_grid(layers[:1] * 7)
+    assert compare_grid([]).layout.annotations[0].text == "no layers to show"
+
+
+def test_divergence_figure_points_carry_the_layer_index(layers):
+    fig = divergence_figure(layers, selected=2)
+    cosine, rel = fig.data
+    assert list(cosine.customdata) == list(rel.customdata) == [1, 2, 3]
+    assert list(cosine.x) == [1, 2, 3]
+    assert cosine.y[1] == pytest.approx(0.0, abs=1e-9)  # a scaled map keeps its direction
+    assert rel.y[1] == pytest.approx(0.5)
+    # Layer 3: A is all zeros, so relative L2 is inf: drawn at the axis top, read "inf".
+    assert math.isinf(layers[2].relative_l2)
+    assert rel.hovertext[2] == "inf" and rel.marker.symbol[2] == "triangle-up"
+    assert rel.y[2] == pytest.approx(max(rel.y[:2]) * 1.1)
+    assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].x0 == 2
+    pio.to_json(fig)
+
+
+def test_divergence_figure_of_nothing():
+    assert divergence_figure([]).layout.annotations[0].text == "no layers to compare"
