@@ -18,9 +18,16 @@ from layerviz.activations import LayerActivation
 from layerviz.compare import LayerDifference
 from layerviz.errors import ArgumentError
 from layerviz.figures import activation_grid, empty_figure
+from layerviz.perturb import OcclusionMap
 from layerviz.selection import VisibleLayer
 
-__all__ = ["DIFF_COLORSCALE", "compare_grid", "divergence_figure", "visible_differences"]
+__all__ = [
+    "DIFF_COLORSCALE",
+    "compare_grid",
+    "divergence_figure",
+    "occlusion_figure",
+    "visible_differences",
+]
 
 #: Blue below 0, white at 0, red above: the diverging scale of every B − A panel.
 DIFF_COLORSCALE = "RdBu_r"
@@ -137,6 +144,48 @@ def divergence_figure(layers: Sequence[LayerDifference], selected: int | None = 
         yaxis2=dict(title="relative L2", overlaying="y", side="right", rangemode="tozero"),
         legend=dict(orientation="h", y=1.12, x=0),
         clickmode="event",
+    )
+    return fig
+
+
+def occlusion_figure(result: OcclusionMap, class_name: str | None = None) -> go.Figure:
+    """The occlusion sweep's map: the class's probability drop with the box at each position.
+
+    Positions are drawn at the boxes' centres in input coordinates, on a diverging scale
+    symmetric around 0 (red: covering there hurts the class; blue: it helps). A 1-D signal's
+    sweep is a curve over time.
+    """
+    name = class_name if class_name is not None else f"class {result.class_index}"
+    offset = (result.size - 1) / 2
+    title = (
+        f"drop in p({name}) with a {result.size}-wide box, stride {result.stride} "
+        f"(uncovered p = {result.base_probability:.3f})"
+    )
+    fig = go.Figure()
+    if len(result.space) == 1:
+        fig.add_trace(
+            go.Scatter(
+                x=result.xs + offset, y=result.drop[0], mode="lines+markers",
+                hovertemplate="box centre t %{x}: drop %{y:.4g}<extra></extra>",
+            )
+        )  # fmt: skip
+        fig.update_yaxes(title="probability drop", zeroline=True)
+    else:
+        half = float(np.abs(result.drop).max()) or 1.0
+        fig.add_trace(
+            go.Heatmap(
+                z=result.drop, x=result.xs + offset, y=result.ys + offset,
+                colorscale=DIFF_COLORSCALE, zmin=-half, zmax=half, zmid=0,
+                colorbar=dict(thickness=8, outlinewidth=0),
+                hovertemplate="box centre row %{y}, col %{x}: drop %{z:.4g}<extra></extra>",
+            )
+        )  # fmt: skip
+        fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1)
+    fig.update_layout(
+        title=dict(text=title, font_size=13),
+        template="plotly_white",
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=30),
     )
     return fig
 

@@ -158,6 +158,7 @@ class OcclusionMap:
         size, stride: the box's side and the step between positions.
         class_index: the class whose probability is followed.
         base_probability: its probability with nothing covered.
+        space: the input's spatial shape (``spatial_shape``): ``(t,)`` or ``(h, w)``.
     """
 
     drop: np.ndarray
@@ -168,6 +169,7 @@ class OcclusionMap:
     stride: int
     class_index: int
     base_probability: float
+    space: tuple[int, ...]
 
 
 def occlusion_sweep(
@@ -237,7 +239,7 @@ def occlusion_sweep(
     probability = found.reshape(len(ys), len(xs))
     base_p = float(base_probs[class_index])
     drop = (np.float32(base_p) - probability).astype(np.float32)
-    return OcclusionMap(drop, probability, ys, xs, size, stride, class_index, base_p)
+    return OcclusionMap(drop, probability, ys, xs, size, stride, class_index, base_p, space)
 
 
 def probabilities(outputs: np.ndarray) -> np.ndarray:

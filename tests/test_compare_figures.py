@@ -14,9 +14,11 @@ from layerviz.compare_figures import (
     DIFF_COLORSCALE,
     compare_grid,
     divergence_figure,
+    occlusion_figure,
     visible_differences,
 )
 from layerviz.errors import ArgumentError
+from layerviz.perturb import OcclusionMap
 
 
 def difference(index: int, a: np.ndarray, b: np.ndarray) -> LayerDifference:
@@ -81,3 +83,32 @@ def test_divergence_figure_points_carry_the_layer_index(layers):
 
 def test_divergence_figure_of_nothing():
     assert divergence_figure([]).layout.annotations[0].text == "no layers to compare"
+
+
+def occlusion_map(ys, xs, drop, space) -> OcclusionMap:
+    drop = np.asarray(drop, np.float32)
+    return OcclusionMap(drop, 0.9 - drop, np.asarray(ys), np.asarray(xs), 4, 2, 3, 0.9, space)
+
+
+def test_occlusion_figure_of_an_image_is_a_symmetric_heatmap():
+    fig = occlusion_figure(
+        occlusion_map([0, 2], [0, 2, 4], [[0.1, -0.3, 0], [0, 0, 0.2]], (8, 10)), "3"
+    )
+    (heat,) = fig.data
+    assert heat.type == "heatmap"
+    assert list(heat.x) == [1.5, 3.5, 5.5] and list(heat.y) == [1.5, 3.5]
+    assert heat.zmin == pytest.approx(-0.3) and heat.zmax == pytest.approx(0.3)
+    assert "drop in p(3)" in fig.layout.title.text and "p = 0.900" in fig.layout.title.text
+
+
+def test_occlusion_figure_of_a_signal_is_a_curve():
+    fig = occlusion_figure(occlusion_map([0], [0, 2, 4], [[0.0, 0.5, 0.1]], (10,)))
+    (curve,) = fig.data
+    assert curve.type == "scatter"
+    assert list(curve.y) == pytest.approx([0.0, 0.5, 0.1])
+    assert "p(class 3)" in fig.layout.title.text
+
+
+def test_occlusion_figure_of_an_image_one_box_high_is_still_a_heatmap():
+    fig = occlusion_figure(occlusion_map([0], [0, 2], [[0.1, 0.2]], (4, 6)))
+    assert fig.data[0].type == "heatmap"

@@ -270,6 +270,7 @@ def test_occlusion_over_a_signal(keras_session):
     model = keras.Model(inputs, keras.layers.Dense(3)(x))  # logits: a softmax is applied
     result = occlusion_sweep(model, np.ones((1, 20, 1), np.float32), size=5, stride=5)
     assert result.drop.shape == (1, 4)
+    assert result.space == (20,)
     np.testing.assert_array_equal(result.ys, [0])
     np.testing.assert_array_equal(result.xs, [0, 5, 10, 15])
 
