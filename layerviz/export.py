@@ -18,7 +18,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from layerviz.activations import ActivationExtractor
+from layerviz.activations import ActivationExtractor, LayerActivation
+from layerviz.compare import Comparison
 from layerviz.errors import GraphvizError
 from layerviz.grid import GridPages, GridSettings, grid_pages
 from layerviz.loading import load_model
@@ -27,6 +28,7 @@ from layerviz.selection import VisibleLayer
 __all__ = [
     "ExportedPages",
     "architecture_png",
+    "comparison_pngs",
     "export_pattern",
     "page_png",
     "pages_png",
@@ -109,6 +111,31 @@ def pages_png(
         if progress:
             progress(number, len(pages.pages))
     return out
+
+
+def comparison_pngs(
+    comparison: Comparison,
+    settings: GridSettings,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, list[bytes]]:
+    """The article's pages of A, of B and of B − A, cut alike by ``settings``.
+
+    A and B are drawn as ``plot_pattern_process`` draws one pattern; B − A with the diverging
+    ``DIFF_CMAP``, each panel's range symmetric around 0.
+
+    Returns:
+        ``{"a": [...], "b": [...], "diff": [...]}``: page PNGs, the same number in each.
+    """
+    diffs = [LayerActivation(d.index, d.name, d.class_name, d.diff) for d in comparison.layers]
+    sets = {
+        "a": (comparison.a.activations, CMAP, False),
+        "b": (comparison.b.activations, CMAP, False),
+        "diff": (diffs, DIFF_CMAP, True),
+    }
+    return {
+        name: pages_png(grid_pages(acts, settings), progress, cmap, symmetric)
+        for name, (acts, cmap, symmetric) in sets.items()
+    }
 
 
 def architecture_png(model) -> bytes:

@@ -189,23 +189,13 @@ def write_csv(rows: list[dict[str, str]], path: Path) -> None:
 
 def write_pages(comparison, out: Path, grid, limit) -> int:
     """Write the article's pages of A, of B and of B − A; returns the pages per set."""
-    from layerviz.activations import LayerActivation
-    from layerviz.export import CMAP, DIFF_CMAP, pages_png
-    from layerviz.grid import GridSettings, grid_pages
+    from layerviz.export import comparison_pngs
+    from layerviz.grid import GridSettings
 
-    settings = GridSettings.checked(grid, limit)
-    diffs = [LayerActivation(d.index, d.name, d.class_name, d.diff) for d in comparison.layers]
-    sets = (
-        ("a", comparison.a.activations, CMAP, False),
-        ("b", comparison.b.activations, CMAP, False),
-        ("diff", diffs, DIFF_CMAP, True),
-    )
-    n_pages = 0
-    for folder_name, activations, cmap, symmetric in sets:
-        pages = grid_pages(activations, settings)
+    sets = comparison_pngs(comparison, GridSettings.checked(grid, limit), progress_bar)
+    for folder_name, pngs in sets.items():
         folder = out / folder_name
         folder.mkdir(parents=True, exist_ok=True)
-        for number, png in enumerate(pages_png(pages, progress_bar, cmap, symmetric)):
+        for number, png in enumerate(pngs):
             (folder / f"{number}.png").write_bytes(png)
-        n_pages = len(pages.pages)
-    return n_pages
+    return len(sets["a"])
