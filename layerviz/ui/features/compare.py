@@ -1,0 +1,330 @@
+"""The compare section: pattern B beside A, A | B | B − A per layer, divergence across depth.
+
+With ``compare-switch`` on, the control panel offers pattern B (a perturbation of A, another
+seed, a sample or an upload) and the results column shows the divergence graph, both
+predictions and a paged grid with a row of three panels per visible layer. Clicking a point of
+the divergence graph opens that layer: it turns this grid and the activation grid to the
+layer's page and names it in ``ids.SELECTED_LAYER_STORE`` for the inspector. The server side
+is :mod:`layerviz.ui.features.compare_state`; the callbacks here only unpack and pack.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, ctx, dcc, html, no_update
+
+from layerviz.figures import empty_figure
+from layerviz.perturb import KINDS
+from layerviz.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
+from layerviz.ui import ids
+from layerviz.ui.callbacks import decode_upload
+from layerviz.ui.common import error_text
+from layerviz.ui.features.compare_state import CompareView, b_store
+from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.workbench import Workbench
+
+__all__ = ["controls", "panels", "register"]
+
+GRAPH_CONFIG = {"displaylogo": False}
+SOURCE_LABELS = {
+    "perturb": "A, perturbed",
+    "seed": "a random pattern (seed)",
+    "sample": "a bundled sample",
+    "upload": "an uploaded file",
+}
+#: What the perturbation's values box takes, per kind (``layerviz.perturb.parse_spec``).
+VALUE_HINTS = {
+    "noise": "sigma, e.g. 0.1",
+    "shift": "dx,dy in pixels, e.g. 2,0",
+    "occlude": "x,y,size[,value], e.g. 8,8,6",
+    "scale": "factor, e.g. 0.5",
+}
+_B_INPUTS = (
+    ids.COMPARE_SWITCH,
+    ids.PATTERN_B_SOURCE,
+    ids.PERTURB_SELECT,
+    ids.PERTURB_VALUES,
+    ids.PATTERN_B_SEED,
+    ids.PATTERN_B_SAMPLE,
+)
+
+
+# --- layout --------------------------------------------------------------------------------
+
+
+def controls(workbench: Workbench) -> list:
+    """The "Compare" section of the control panel."""
+    perturbation = dbc.InputGroup(
+        [
+            dbc.Select(
+                id=ids.PERTURB_SELECT,
+                options=[{"label": kind, "value": kind} for kind in KINDS],
+                value="noise",
+                style={"maxWidth": "7.5rem"},
+            ),
+            dbc.Input(
+                id=ids.PERTURB_VALUES, value="0.1", debounce=True, placeholder=VALUE_HINTS["noise"]
+            ),
+        ],
+        size="sm",
+        className="mb-1",
+    )
+    seed = dbc.InputGroup(
+        [
+            dbc.InputGroupText("seed"),
+            dbc.Input(id=ids.PATTERN_B_SEED, type="number", min=0, step=1, value=0, debounce=True),
+        ],
+        size="sm",
+        className="mb-1",
+    )
+    upload = dcc.Upload(
+        id=ids.PATTERN_B_UPLOAD,
+        max_size=MAX_PATTERN_BYTES,
+        accept=",".join(ACCEPTED_EXTENSIONS),
+        className="upload-zone",
+        children=html.Small(["Drop pattern B or ", html.A("choose a file")]),
+    )
+    body = [
+        dbc.RadioItems(
+            id=ids.PATTERN_B_SOURCE,
+            options=[{"label": label, "value": key} for key, label in SOURCE_LABELS.items()],
+            value="perturb",
+            className="mb-2",
+        ),
+        perturbation,
+        html.Small(
+            "noise: sigma · shift: dx,dy · occlude: x,y,size · scale: factor",
+            className="text-body-secondary d-block mb-2",
+        ),
+        seed,
+        html.Small(
+            "B's random pattern, or the noise's seed", className="text-body-secondary d-block mb-2"
+        ),
+        dcc.Dropdown(id=ids.PATTERN_B_SAMPLE, placeholder="sample for B", className="mb-2"),
+        upload,
+    ]
+    switch = dbc.Switch(id=ids.COMPARE_SWITCH, label="compare with a pattern B", value=False)
+    collapse = dbc.Collapse(body, id=ids.COMPARE_COLLAPSE, is_open=False, className="mt-2")
+    from layerviz.ui.layout import section  # here: layout imports the feature list
+
+    return [section("Compare", "layout-split", [switch, collapse], "mb-3 mt-3")]
+
+
+def panels(workbench: Workbench) -> list:
+    """The compare card of the results column (open while compare mode is on)."""
+    pager = dbc.Pagination(
+        id=ids.COMPARE_PAGE,
+        min_value=1,
+        max_value=1,
+        active_page=1,
+        first_last=True,
+        previous_next=True,
+        fully_expanded=False,
+        size="sm",
+        class_name="mb-0",
+    )
+    export = dbc.Button(
+        [html.I(className="bi bi-file-earmark-zip me-1"), "Download A, B, B − A"],
+        id=ids.COMPARE_EXPORT_BUTTON,
+        color="primary",
+        size="sm",
+        n_clicks=0,
+        className="ms-2",
+    )
+    predictions = dbc.Row(
+        [dbc.Col(_graph(ids.COMPARE_PREDICTION_A, 240), md=6),
+         dbc.Col(_graph(ids.COMPARE_PREDICTION_B, 240), md=6)],
+        className="g-2",
+    )  # fmt: skip
+    body = [
+        html.Small(id=ids.COMPARE_SELECTED, className="text-body-secondary d-block px-2"),
+        _graph(ids.DIVERGENCE_GRAPH, 260),
+        predictions,
+        html.Div(
+            [
+                html.Small(
+                    id=ids.COMPARE_SUMMARY, className="text-body-secondary flex-grow-1 px-2"
+                ),
+                pager,
+                export,
+            ],
+            className="d-flex align-items-center flex-wrap my-2",
+        ),
+        dcc.Loading(
+            dcc.Graph(id=ids.COMPARE_GRAPH, figure=empty_figure(""), config=GRAPH_CONFIG),
+            type="dot",
+            delay_show=150,
+        ),
+        dcc.Download(id=ids.COMPARE_DOWNLOAD),
+        dcc.Store(id=ids.COMPARE_STORE),
+    ]
+    from layerviz.ui.layout import card  # here: layout imports the feature list
+
+    compare_card = card("Compare A / B", "layout-split", body, className="shadow-sm mb-3")
+    return [dbc.Collapse(compare_card, id=ids.COMPARE_PANEL, is_open=False)]
+
+
+def _graph(graph_id: str, height: int) -> dcc.Graph:
+    return dcc.Graph(
+        id=graph_id, figure=empty_figure(""), config=GRAPH_CONFIG, style={"height": f"{height}px"}
+    )
+
+
+# --- callbacks -----------------------------------------------------------------------------
+
+
+def register(app, workbench: Workbench) -> None:
+    """Attach the compare section's callbacks to ``app``."""
+    view = CompareView(workbench)
+    _register_toggle(app, workbench)
+    _register_choice(app, view)
+    _register_render(app, view)
+    _register_jump(app, view)
+    _register_export(app, view)
+
+
+def _register_toggle(app, workbench: Workbench) -> None:
+    @app.callback(
+        Output(ids.COMPARE_COLLAPSE, "is_open"),
+        Output(ids.COMPARE_PANEL, "is_open"),
+        Input(ids.COMPARE_SWITCH, "value"),
+    )
+    def _toggle(on):
+        return on is True, on is True
+
+    @app.callback(
+        Output(ids.PATTERN_B_SAMPLE, "options"),
+        Output(ids.PERTURB_VALUES, "placeholder"),
+        Input(ids.PATTERN_STORE, "data"),
+        Input(ids.PERTURB_SELECT, "value"),
+    )
+    def _b_options(a_store, kind):
+        hint = VALUE_HINTS.get(kind, "")
+        try:
+            entry = workbench.entry(recipe_from_store(a_store).model)
+        except Exception:  # no pattern yet, or a model that failed: no samples to offer
+            return [], hint
+        return [{"label": s.name, "value": s.name} for s in entry.samples], hint
+
+
+def _register_choice(app, view: CompareView) -> None:
+    @app.callback(
+        Output(ids.COMPARE_STORE, "data"),
+        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
+        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        Output(ids.PATTERN_B_UPLOAD, "contents"),
+        *(Input(component, "value") for component in _B_INPUTS),
+        Input(ids.PATTERN_B_UPLOAD, "contents"),
+        State(ids.PATTERN_B_UPLOAD, "filename"),
+        State(ids.PATTERN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _choose(on, source, kind, values, seed, sample, upload, filename, a_store):
+        clear = None if upload else no_update
+        if on is not True or not a_store:
+            return no_update, no_update, no_update, clear
+        try:
+            data = _b_data(view, a_store, source, kind, values, seed, sample, upload, filename)
+            if data is None:
+                return no_update, no_update, no_update, clear
+            view.comparison(a_store, data)  # the one batch of two; renders hit the cache
+        except Exception as exc:
+            return no_update, error_text(exc), True, clear
+        return data, no_update, False, clear
+
+
+def _b_data(view, a_store, source, kind, values, seed, sample, upload, filename) -> dict | None:
+    """B's store form from the controls; None when there is nothing new to show."""
+    if source == "upload":
+        if ctx.triggered_id != ids.PATTERN_B_UPLOAD or not upload:
+            return None
+        name = filename if isinstance(filename, str) and filename else "upload"
+        model = recipe_from_store(a_store).model
+        recipe = view.workbench.add_upload(model, decode_upload(upload, name), name[:200])
+        return {"source": "upload", "digest": recipe.digest, "filename": recipe.filename}
+    return b_store(source, seed=seed, sample=sample, kind=kind, values=values)
+
+
+def _register_render(app, view: CompareView) -> None:
+    #: A new A, B or layout starts at page 1; a page click or a layer pick keeps its page.
+    repaging = {ids.COMPARE_STORE, ids.PATTERN_STORE, ids.GRID_ROWS, ids.SIZE_LIMIT}
+
+    @app.callback(
+        Output(ids.DIVERGENCE_GRAPH, "figure"),
+        Output(ids.COMPARE_GRAPH, "figure"),
+        Output(ids.COMPARE_PAGE, "max_value"),
+        Output(ids.COMPARE_PAGE, "active_page"),
+        Output(ids.COMPARE_SUMMARY, "children"),
+        Output(ids.COMPARE_PREDICTION_A, "figure"),
+        Output(ids.COMPARE_PREDICTION_B, "figure"),
+        Output(ids.COMPARE_SELECTED, "children"),
+        Input(ids.COMPARE_STORE, "data"),
+        Input(ids.PATTERN_STORE, "data"),
+        Input(ids.GRID_ROWS, "value"),
+        Input(ids.SIZE_LIMIT, "value"),
+        Input(ids.COMPARE_PAGE, "active_page"),
+        Input(ids.SELECTED_LAYER_STORE, "data"),
+        State(ids.COMPARE_SWITCH, "value"),
+        prevent_initial_call=True,
+    )
+    def _render(b_data, a_store, rows, limit, page, selected, on):
+        if on is not True or not b_data or not a_store:
+            return (no_update,) * 8
+        if ctx.triggered_id in repaging:
+            page = 1
+        try:
+            r = view.render(a_store, b_data, rows, limit, page, selected)
+        except Exception as exc:
+            blank = empty_figure("")
+            return empty_figure(error_text(exc)), blank, 1, 1, "", blank, blank, ""
+        return (
+            r.divergence, r.grid, r.n_pages, r.page, r.summary,
+            r.prediction_a, r.prediction_b, r.selected_info,
+        )  # fmt: skip
+
+
+def _register_jump(app, view: CompareView) -> None:
+    @app.callback(
+        Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
+        Output(ids.COMPARE_PAGE, "active_page", allow_duplicate=True),
+        Output(ids.PAGE_SELECT, "active_page", allow_duplicate=True),
+        Input(ids.DIVERGENCE_GRAPH, "clickData"),
+        State(ids.PATTERN_STORE, "data"),
+        State(ids.COMPARE_STORE, "data"),
+        State(ids.GRID_ROWS, "value"),
+        State(ids.GRID_COLS, "value"),
+        State(ids.SIZE_LIMIT, "value"),
+        prevent_initial_call=True,
+    )
+    def _jump(click, a_store, b_data, rows, cols, limit):
+        try:
+            picked, compare_page, grid_page = view.jump(a_store, b_data, click, rows, cols, limit)
+        except Exception as exc:
+            error_text(exc)
+            return no_update, no_update, no_update
+        keep = no_update
+        return picked, compare_page or keep, grid_page or keep
+
+
+def _register_export(app, view: CompareView) -> None:
+    @app.callback(
+        Output(ids.COMPARE_DOWNLOAD, "data"),
+        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
+        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        Input(ids.COMPARE_EXPORT_BUTTON, "n_clicks"),
+        State(ids.PATTERN_STORE, "data"),
+        State(ids.COMPARE_STORE, "data"),
+        State(ids.GRID_ROWS, "value"),
+        State(ids.GRID_COLS, "value"),
+        State(ids.SIZE_LIMIT, "value"),
+        prevent_initial_call=True,
+    )
+    def _export(_clicks, a_store, b_data, rows, cols, limit):
+        if not a_store or not b_data:
+            return no_update, no_update, no_update
+        try:
+            data = view.zip_bytes(a_store, b_data, rows, cols, limit)
+            model = recipe_from_store(a_store).model
+        except Exception as exc:
+            return no_update, error_text(exc), True
+        return dcc.send_bytes(data, f"layerviz-{model}-compare.zip"), no_update, no_update

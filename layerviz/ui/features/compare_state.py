@@ -1,0 +1,287 @@
+"""The compare section's server side, without Dash: pattern B's recipe, the comparison, renders.
+
+The browser keeps B as a small recipe beside A's (``ids.PATTERN_STORE``), in one of four forms:
+
+===========  ====================================================  =========================
+source       store form                                            pattern B
+===========  ====================================================  =========================
+``seed``     ``{"source": "seed", "seed": 7}``                     ``random_pattern``
+``sample``   ``{"source": "sample", "sample": "digit_7.png"}``     a sample of A's model
+``upload``   ``{"source": "upload", "digest", "filename"}``        an upload (workbench)
+``perturb``  ``{"source": "perturb", "spec": "noise:sigma=0.1",    A, perturbed
+             "seed": 0}``
+===========  ====================================================  =========================
+
+B always belongs to A's model, so a perturbation follows A when A changes. Store data comes
+from a browser: :func:`b_pattern` checks every field (``PatternError`` / ``ArgumentError``).
+Comparisons are cached by model and the two patterns' contents, so turning a page or clicking
+a divergence point runs nothing again.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from layerviz.compare import Comparison, compare_patterns
+from layerviz.compare_figures import compare_grid, divergence_figure, visible_differences
+from layerviz.errors import ArgumentError, PatternError
+from layerviz.export import comparison_pngs
+from layerviz.figures import empty_figure, prediction_bar
+from layerviz.grid import GridSettings, clamp, grid_pages
+from layerviz.patterns import check_seed
+from layerviz.perturb import format_spec, parse_spec, perturb
+from layerviz.ui.cache import ByteLRU
+from layerviz.ui.common import current_run
+from layerviz.ui.recipe import Recipe, recipe_from_store
+from layerviz.ui.workbench import Workbench, pattern_digest
+
+__all__ = [
+    "DEFAULT_B",
+    "SOURCES",
+    "CompareRender",
+    "CompareView",
+    "b_pattern",
+    "b_store",
+]
+
+#: Where pattern B can come from, as ``pattern-b-source`` offers it.
+SOURCES = ("perturb", "seed", "sample", "upload")
+#: B when compare mode is switched on: A with a little Gaussian noise.
+DEFAULT_B = {"source": "perturb", "spec": "noise:sigma=0.1", "seed": 0}
+#: Budget of the comparison cache (each holds A's, B's and B − A's outputs).
+CACHE_BYTES = 256 * 2**20
+
+
+def b_store(
+    source: Any, *, seed: Any = None, sample: Any = None, kind: Any = None, values: Any = None
+) -> dict:
+    """B's store form from the controls (an upload's comes from ``Workbench.add_upload``).
+
+    Raises:
+        ArgumentError: an unknown source or perturbation, or a parameter that is not a number.
+        PatternError: a bad seed, or no sample chosen.
+    """
+    if source == "seed":
+        return {"source": "seed", "seed": check_seed(0 if seed in (None, "") else seed)}
+    if source == "sample":
+        if not isinstance(sample, str) or not sample:
+            raise PatternError("choose one of the model's samples for pattern B")
+        return {"source": "sample", "sample": sample}
+    if source == "perturb":
+        text = f"{kind}:{values}" if isinstance(values, str) and values.strip() else f"{kind}"
+        name, params = parse_spec(text)
+        noise_seed = check_seed(0 if seed in (None, "") else seed)
+        return {"source": "perturb", "spec": format_spec(name, params), "seed": noise_seed}
+    shown = source if isinstance(source, str) and len(source) <= 20 else type(source).__name__
+    raise ArgumentError(f"pattern B comes from one of {', '.join(SOURCES)}; got {shown!r}")
+
+
+def b_pattern(workbench: Workbench, a_recipe: Recipe, a: np.ndarray, data: Any) -> np.ndarray:
+    """Pattern B for A's model from its store form (checked field by field).
+
+    Raises:
+        PatternError: malformed store data, an unknown sample, an upload no longer kept.
+        ArgumentError: a perturbation out of range.
+    """
+    if not isinstance(data, dict):
+        raise PatternError("malformed recipe for pattern B: expected an object")
+    source = data.get("source")
+    if source == "perturb":
+        spec = data.get("spec")
+        if not isinstance(spec, str) or len(spec) > 200:
+            raise PatternError("malformed recipe for pattern B: 'spec' is not a perturbation")
+        kind, params = parse_spec(spec)
+        return perturb(a, kind, seed=check_seed(data.get("seed", 0)), **params)
+    if source in ("seed", "sample", "upload"):
+        fields = {k: v for k, v in data.items() if k != "source"}
+        recipe = recipe_from_store({**fields, "model": a_recipe.model, "kind": source})
+        return workbench.pattern(recipe)
+    raise PatternError("malformed recipe for pattern B: unknown source")
+
+
+def describe_b(data: dict) -> str:
+    """B's recipe as people read it: ``"A perturbed by noise:sigma=0.1 (seed 0)"``."""
+    source = data.get("source")
+    if source == "perturb":
+        seed = (
+            f" (seed {data.get('seed', 0)})"
+            if str(data.get("spec", "")).startswith("noise")
+            else ""
+        )
+        return f"A perturbed by {data.get('spec')}{seed}"
+    if source == "seed":
+        return f"random pattern, seed {data.get('seed')}"
+    if source == "sample":
+        return f"sample {data.get('sample')}"
+    return f"uploaded {data.get('filename')}"
+
+
+@dataclass(frozen=True)
+class CompareRender:
+    """Everything the compare panel shows for one A, B, page and size limit."""
+
+    divergence: go.Figure
+    grid: go.Figure
+    n_pages: int
+    page: int
+    summary: str
+    prediction_a: go.Figure
+    prediction_b: go.Figure
+    selected_info: str
+
+
+class CompareView:
+    """A and B compared for the dashboard, with a cache of comparisons.
+
+    Args:
+        workbench: the app's workbench (models, extractors, A's recipes and uploads).
+        cache_bytes: budget of the comparison cache.
+    """
+
+    def __init__(self, workbench: Workbench, cache_bytes: int = CACHE_BYTES):
+        self.workbench = workbench
+        self.cache: ByteLRU[Comparison] = ByteLRU(cache_bytes, sizeof=_nbytes)
+
+    def comparison(self, a_store: Any, b_data: Any) -> tuple[Recipe, Comparison]:
+        """A's recipe and A compared with B: one batch of two, or the cached result.
+
+        Raises:
+            PatternError, ArgumentError, ModelLoadError: as ``current_run`` and ``b_pattern``.
+        """
+        recipe, run = current_run(self.workbench, a_store)
+        b = b_pattern(self.workbench, recipe, run.pattern, b_data)
+        extractor = self.workbench.entry(recipe.model).extractor
+        key = (recipe.model, pattern_digest(run.pattern), pattern_digest(b))
+        result, _ = self.cache.get_or_compute(
+            key, lambda: compare_patterns(extractor, run.pattern, b)
+        )
+        return recipe, result
+
+    def render(
+        self, a_store: Any, b_data: Any, rows: Any, limit: Any, page: Any, selected: Any = None
+    ) -> CompareRender:
+        """The panel: divergence graph, one page of A | B | B − A rows, both predictions."""
+        recipe, result = self.comparison(a_store, b_data)
+        settings = GridSettings(rows, 3, limit)
+        shown = visible_differences(result.layers, settings.limit)
+        per_page = settings.rows
+        n_pages = max(1, -(-len(shown) // per_page))
+        number = clamp(page, (1, n_pages), 1)
+        rows_shown = shown[(number - 1) * per_page : number * per_page]
+        picked = _picked_layer(result, recipe.model, selected)
+        classes = self.workbench.entry(recipe.model).class_names
+        summary = (
+            f"layers {(number - 1) * per_page + 1}–{(number - 1) * per_page + len(rows_shown)} "
+            f"of {len(shown)} shown (maps larger than {settings.limit_text}); "
+            f"B: {describe_b(b_data)}"
+            if shown
+            else f"no layer output is larger than {settings.limit_text} — lower the size limit"
+        )
+        return CompareRender(
+            divergence=divergence_figure(result.layers, picked.index if picked else None),
+            grid=compare_grid(rows_shown) if rows_shown else empty_figure(summary),
+            n_pages=n_pages,
+            page=number,
+            summary=summary,
+            prediction_a=_prediction(result.a.outputs[0], classes, "A"),
+            prediction_b=_prediction(result.b.outputs[0], classes, "B"),
+            selected_info=_selected_text(picked),
+        )
+
+    def jump(
+        self, a_store: Any, b_data: Any, click: Any, rows: Any, cols: Any, limit: Any
+    ) -> tuple[dict, int | None, int | None]:
+        """Where a click on a divergence point leads.
+
+        Returns:
+            ``({"model", "layer"}, compare page, activation-grid page)``; a page is None when
+            the layer is below the size limit there (it still opens in the inspector).
+
+        Raises:
+            ArgumentError: the click names no layer of this comparison.
+        """
+        index = _clicked_index(click)
+        recipe, result = self.comparison(a_store, b_data)
+        layer = next((d for d in result.layers if d.index == index), None)
+        if layer is None:
+            raise ArgumentError(f"no compared layer has index {index!r}")
+        settings = GridSettings(rows, cols, limit)
+        shown = [d.index for d in visible_differences(result.layers, settings.limit)]
+        compare_page = shown.index(index) // settings.rows + 1 if index in shown else None
+        pages = grid_pages(result.a.activations, settings)
+        grid_order = [v.index for v in pages.layers]
+        per_page = settings.rows * settings.cols
+        grid_page = grid_order.index(index) // per_page + 1 if index in grid_order else None
+        return {"model": recipe.model, "layer": layer.name}, compare_page, grid_page
+
+    def zip_bytes(self, a_store: Any, b_data: Any, rows: Any, cols: Any, limit: Any) -> bytes:
+        """The three page sets in one zip: ``a/0.png…``, ``b/0.png…``, ``diff/0.png…``.
+
+        Raises:
+            PatternError: no layer is larger than the size limit (nothing to draw).
+        """
+        _, result = self.comparison(a_store, b_data)
+        settings = GridSettings(rows, cols, limit)
+        sets = comparison_pngs(result, settings)
+        if not sets["a"]:
+            raise PatternError(
+                "there is nothing to download: no layer output is larger than "
+                f"{settings.limit_text}"
+            )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNGs: stored
+            for folder, pngs in sets.items():
+                for number, png in enumerate(pngs):
+                    entry = zipfile.ZipInfo(
+                        f"{folder}/{number}.png", date_time=(1980, 1, 1, 0, 0, 0)
+                    )
+                    archive.writestr(entry, png)
+        return buffer.getvalue()
+
+
+def _nbytes(result: Comparison) -> int:
+    layers = sum(d.a.nbytes + d.b.nbytes + d.diff.nbytes for d in result.layers)
+    return layers + sum(o.nbytes for o in result.a.outputs + result.b.outputs)
+
+
+def _prediction(output: np.ndarray, classes, label: str) -> go.Figure:
+    figure = prediction_bar(output, classes)
+    figure.update_layout(title=dict(text=f"prediction of {label}", font_size=13), height=240)
+    return figure
+
+
+def _clicked_index(click: Any) -> int:
+    """The layer index a click on the divergence graph carries (its point's ``customdata``)."""
+    try:
+        value = click["points"][0]["customdata"]
+    except (TypeError, KeyError, IndexError):
+        raise ArgumentError("the click on the divergence graph names no point") from None
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError("the click on the divergence graph names no layer")
+    return value
+
+
+def _picked_layer(result: Comparison, model: str, selected: Any):
+    """The compared layer the shared selected-layer store names, if it is of this model."""
+    if not isinstance(selected, dict) or selected.get("model") != model:
+        return None
+    return next((d for d in result.layers if d.name == selected.get("layer")), None)
+
+
+def _selected_text(layer) -> str:
+    if layer is None:
+        return "click a point to open its layer"
+    top = ", ".join(str(int(c)) for c in layer.ranked_channels[:5])
+    relative = "inf" if layer.relative_l2 == float("inf") else f"{layer.relative_l2:.3g}"
+    return (
+        f"{layer.index}: {layer.name} — cosine distance {layer.cosine:.3g}, relative L2 "
+        f"{relative}; most changed channels: {top}"
+    )

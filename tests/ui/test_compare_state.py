@@ -1,0 +1,173 @@
+"""The compare section's server side without a browser: B's recipe, renders, jumps, the zip."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from helpers import PNG_MAGIC, npy_bytes
+
+from layerviz.errors import ArgumentError, LayervizError, PatternError
+from layerviz.perturb import perturb
+from layerviz.ui.features.compare_state import DEFAULT_B, CompareView, b_pattern, b_store
+from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.workbench import Workbench
+
+MODEL = "digits_cnn"
+
+
+@pytest.fixture(scope="module")
+def view() -> CompareView:
+    return CompareView(Workbench())
+
+
+@pytest.fixture(scope="module")
+def a_store(view) -> dict:
+    return view.workbench.default_recipe(MODEL).to_store()
+
+
+# --- B's recipe --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "store"),
+    [
+        (dict(source="perturb", kind="noise", values="0.1"), DEFAULT_B),
+        (
+            dict(source="perturb", kind="shift", values="2,-1", seed=5),
+            {"source": "perturb", "spec": "shift:dx=2,dy=-1", "seed": 5},
+        ),
+        (dict(source="perturb", kind="scale", values=" "), {"source": "perturb",
+                                                            "spec": "scale:factor=1", "seed": 0}),
+        (dict(source="seed", seed=7), {"source": "seed", "seed": 7}),
+        (dict(source="seed", seed=None), {"source": "seed", "seed": 0}),
+        (dict(source="sample", sample="digit_7.png"),
+         {"source": "sample", "sample": "digit_7.png"}),
+    ],
+)  # fmt: skip
+def test_b_store_from_the_controls(kwargs, store):
+    assert b_store(**kwargs) == store
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        (dict(source="perturb", kind="blur", values="1"), ArgumentError, "got 'blur'"),
+        (dict(source="perturb", kind="noise", values="a lot"), ArgumentError, "sigma must be"),
+        (dict(source="seed", seed=-3), PatternError, "seed"),
+        (dict(source="sample", sample=None), PatternError, "choose one of the model's samples"),
+        (dict(source=["x"]), ArgumentError, "perturb, seed, sample, upload; got 'list'"),
+    ],
+)
+def test_b_store_refuses(kwargs, error, fragment):
+    with pytest.raises(error) as info:
+        b_store(**kwargs)
+    assert fragment in str(info.value)
+
+
+def test_b_pattern_of_each_source(view, a_store):
+    recipe, run = recipe_from_store(a_store), view.workbench.extraction(recipe_from_store(a_store))
+    a = run.pattern
+    noisy = b_pattern(view.workbench, recipe, a, DEFAULT_B)
+    np.testing.assert_array_equal(noisy, perturb(a, "noise", seed=0, sigma=0.1))
+    seeded = b_pattern(view.workbench, recipe, a, {"source": "seed", "seed": 4})
+    assert seeded.shape == a.shape and not np.array_equal(seeded, a)
+    sample = b_pattern(view.workbench, recipe, a, {"source": "sample", "sample": "digit_7.png"})
+    assert sample.shape == a.shape
+    shape = view.workbench.input_shape(MODEL)
+    upload = view.workbench.add_upload(MODEL, npy_bytes(np.ones(shape, np.float32)), "b.npy")
+    data = {"source": "upload", "digest": upload.digest, "filename": "b.npy"}
+    np.testing.assert_array_equal(b_pattern(view.workbench, recipe, a, data), np.ones((1, *shape)))
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (None, "expected an object"),
+        ({"source": "magic"}, "unknown source"),
+        ({"source": "perturb", "spec": 3}, "'spec' is not a perturbation"),
+        ({"source": "perturb", "spec": "shift:dx=500"}, "dx must be a whole number"),
+        ({"source": "perturb", "spec": "noise:0.1", "seed": "x"}, "seed"),
+        ({"source": "sample", "sample": "nope.png"}, "has no sample 'nope.png'"),
+        ({"source": "upload", "digest": "0" * 24, "filename": "b.npy"}, "no longer kept"),
+        ({"source": "seed"}, "seed"),
+    ],
+)
+def test_b_pattern_refuses_what_a_browser_may_send(view, a_store, data, fragment):
+    recipe = recipe_from_store(a_store)
+    a = view.workbench.extraction(recipe).pattern
+    with pytest.raises(LayervizError) as info:
+        b_pattern(view.workbench, recipe, a, data)
+    assert fragment in str(info.value)
+
+
+# --- renders -------------------------------------------------------------------------------
+
+
+def test_render_shows_three_panels_per_visible_layer(view, a_store):
+    r = view.render(a_store, DEFAULT_B, rows=2, limit=15, page=1)
+    assert len(r.grid.data) == 6  # two layers, A | B | B − A each
+    titles = [a.text.split("<br>")[0] for a in r.grid.layout.annotations]
+    assert titles[:3] == [f"1: conv1 · {c}" for c in ("A", "B", "B − A")]
+    _, result = view.comparison(a_store, DEFAULT_B)
+    visible = [d for d in result.layers if d.shape[0] > 15 and len(d.shape) == 3]
+    assert r.n_pages == -(-len(visible) // 2)
+    assert list(r.divergence.data[0].customdata) == [d.index for d in result.layers]
+    assert "A perturbed by noise:sigma=0.1 (seed 0)" in r.summary
+    assert r.prediction_a.layout.title.text == "prediction of A"
+    assert r.selected_info == "click a point to open its layer"
+
+
+def test_render_is_cached_and_pages_clamp(view, a_store):
+    view.render(a_store, DEFAULT_B, 2, 15, 1)
+    before = len(view.cache)
+    r = view.render(a_store, DEFAULT_B, 1, 15, 99)
+    assert len(view.cache) == before
+    assert r.page == r.n_pages
+
+
+def test_render_names_the_selected_layer(view, a_store):
+    selected = {"model": MODEL, "layer": "conv2"}
+    r = view.render(a_store, DEFAULT_B, 3, 15, 1, selected)
+    assert r.selected_info.startswith("3: conv2 — cosine distance ")
+    assert "most changed channels: " in r.selected_info
+    assert r.divergence.layout.shapes[0].x0 == 3
+
+
+def test_render_with_nothing_visible(view, a_store):
+    r = view.render(a_store, DEFAULT_B, 3, 128, 1)
+    assert "lower the size limit" in r.summary
+    assert r.grid.layout.annotations[0].text.startswith("no layer output is larger")
+
+
+def test_jump_to_a_layer(view, a_store):
+    click = {"points": [{"curveNumber": 0, "customdata": 3}]}
+    picked, compare_page, grid_page = view.jump(a_store, DEFAULT_B, click, 1, 1, 15)
+    assert picked == {"model": MODEL, "layer": "conv2"}
+    assert compare_page == grid_page == 3  # one layer per page: conv1, pool1, conv2
+    picked, compare_page, grid_page = view.jump(a_store, DEFAULT_B, click, 1, 1, 31)
+    assert compare_page is None and grid_page is None  # below the limit: opens, no page
+
+
+@pytest.mark.parametrize(
+    "click",
+    [None, {}, {"points": []}, {"points": [{"customdata": "3"}]}, {"points": [{"customdata": 99}]}],
+)
+def test_jump_refuses_clicks_that_name_no_layer(view, a_store, click):
+    with pytest.raises(ArgumentError):
+        view.jump(a_store, DEFAULT_B, click, 3, 3, 15)
+
+
+def test_zip_holds_the_three_sets(view, a_store):
+    data = view.zip_bytes(a_store, DEFAULT_B, 3, 3, 15)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert all(archive.read(n).startswith(PNG_MAGIC) for n in names)
+    n = len([x for x in names if x.startswith("a/")])
+    assert n >= 1
+    assert names == [f"{s}/{i}.png" for s in ("a", "b", "diff") for i in range(n)]
+    assert data == view.zip_bytes(a_store, DEFAULT_B, 3, 3, 15)  # the same bytes each time
+    with pytest.raises(PatternError, match="nothing to download"):
+        view.zip_bytes(a_store, DEFAULT_B, 3, 3, 128)
