@@ -109,6 +109,9 @@ def divergence_figure(layers: Sequence[LayerDifference], selected: int | None = 
     if not layers:
         return empty_figure("no layers to compare")
     index = np.array([d.index for d in layers], dtype=np.int32)
+    # customdata as a plain list: a typed array does not reach Dash's clickData (plotly.js
+    # leaves it out of the click event's points).
+    custom = index.tolist()
     names = [f"{d.index}: {d.name}" for d in layers]
     cosine = np.array([d.cosine for d in layers], dtype=np.float64)
     rel = np.array([d.relative_l2 for d in layers], dtype=np.float64)
@@ -119,14 +122,14 @@ def divergence_figure(layers: Sequence[LayerDifference], selected: int | None = 
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=index, y=cosine, customdata=index, text=names, name="cosine distance",
+            x=index, y=cosine, customdata=custom, text=names, name="cosine distance",
             mode="lines+markers",
             hovertemplate="%{text}<br>cosine distance %{y:.4g}<extra></extra>",
         )
     )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=index, y=shown, customdata=index, text=names, name="relative L2 ‖B−A‖/‖A‖",
+            x=index, y=shown, customdata=custom, text=names, name="relative L2 ‖B−A‖/‖A‖",
             yaxis="y2", mode="lines+markers", hovertext=rel_text,
             marker=dict(symbol=["triangle-up" if math.isinf(v) else "circle" for v in rel]),
             hovertemplate="%{text}<br>relative L2 %{hovertext}<extra></extra>",

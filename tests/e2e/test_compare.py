@@ -1,0 +1,100 @@
+"""Browser tests of the compare section: three panels per layer, a divergence point opens its
+layer, bad input keeps the page working, and the console stays clean."""
+
+from __future__ import annotations
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from layerviz.ui import ids
+from layerviz.ui.app import create_app
+from layerviz.ui.callbacks import render_grid
+from layerviz.ui.features.compare_state import DEFAULT_B, CompareView
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "digits_cnn"
+
+
+def sel(component_id: str) -> str:
+    return f"#{component_id}"
+
+
+def heatmaps(dash_duo, graph_id: str) -> int:
+    return dash_duo.driver.execute_script(
+        f"const gd = document.querySelector('#{graph_id} .js-plotly-plot');"
+        "return (gd && gd.data) ? gd.data.filter(t => t.type === 'heatmap').length : -1;"
+    )
+
+
+def click(dash_duo, selector: str) -> None:
+    """Scroll into view at once (Bootstrap's smooth scrolling makes clicks miss), then click."""
+    element = dash_duo.find_element(selector)
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+    )
+    element.click()
+
+
+def start_compare(dash_duo):
+    """Serve a fresh app, wait for the default grid, switch compare mode on; returns the app."""
+    app = create_app()
+    dash_duo.start_server(app)
+    recipe = app.workbench.default_recipe(MODEL)
+    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 15, 1)[3]
+    dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
+    click(dash_duo, sel(ids.COMPARE_SWITCH))
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.1", timeout=20)
+    return app
+
+
+def test_compare_mode_renders_three_panels_per_layer(dash_duo):
+    start_compare(dash_duo)
+    # The default grid has 3 rows: three layers on the first page, A | B | B − A each.
+    until(lambda: heatmaps(dash_duo, ids.COMPARE_GRAPH) == 9, timeout=15, msg="not 3×3 panels")
+    graph = dash_duo.find_element(sel(ids.COMPARE_GRAPH)).text
+    for column in ("1: conv1 · A", "1: conv1 · B", "1: conv1 · B − A"):
+        assert column in graph
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_PREDICTION_A), "prediction of A")
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_PREDICTION_B), "prediction of B")
+    assert dash_duo.get_logs() == []
+
+
+def test_clicking_a_divergence_point_opens_that_layer(dash_duo):
+    app = start_compare(dash_duo)
+    store = app.workbench.default_recipe(MODEL).to_store()
+    layers = CompareView(app.workbench).comparison(store, DEFAULT_B)[1].layers
+    target = next(i for i, d in enumerate(layers) if d.name == "conv2")
+    traces = f"{sel(ids.DIVERGENCE_GRAPH)} .scatterlayer .trace"
+    until(lambda: len(dash_duo.find_elements(traces)) == 2, timeout=15, msg="no divergence")
+    cosine = dash_duo.find_elements(traces)[0]  # the cosine-distance curve, one point a layer
+    until(lambda: len(cosine.find_elements("css selector", ".points path")) == len(layers), 10)
+    point = cosine.find_elements("css selector", ".points path")[target]
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", point
+    )
+    ActionChains(dash_duo.driver).move_to_element(point).click().perform()
+
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SELECTED), "3: conv2 — cosine distance")
+    assert "most changed channels" in dash_duo.find_element(sel(ids.COMPARE_SELECTED)).text
+    assert dash_duo.get_logs() == []
+
+
+def test_bad_perturbation_keeps_the_page_working(dash_duo):
+    start_compare(dash_duo)
+    alert = sel(ids.ERROR_ALERT)
+    values = dash_duo.find_element(sel(ids.PERTURB_VALUES))
+    dash_duo.clear_input(values)
+    values.send_keys("-2", Keys.ENTER)
+    dash_duo.wait_for_element(f"{alert}.show")
+    dash_duo.wait_for_contains_text(alert, "sigma must be a number from 0 to 100, got -2")
+    assert "noise:sigma=0.1" in dash_duo.find_element(sel(ids.COMPARE_SUMMARY)).text
+
+    dash_duo.clear_input(values)
+    values.send_keys("0.3", Keys.ENTER)
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.3")
+    dash_duo.wait_for_no_elements(f"{alert}.show")
+    until(lambda: heatmaps(dash_duo, ids.COMPARE_GRAPH) == 9, timeout=15)
+    assert dash_duo.get_logs() == []
