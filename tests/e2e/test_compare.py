@@ -3,6 +3,7 @@ layer, bad input keeps the page working, and the console stays clean."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
@@ -97,4 +98,28 @@ def test_bad_perturbation_keeps_the_page_working(dash_duo):
     dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.3")
     dash_duo.wait_for_no_elements(f"{alert}.show")
     until(lambda: heatmaps(dash_duo, ids.COMPARE_GRAPH) == 9, timeout=15)
+    assert dash_duo.get_logs() == []
+
+
+def test_b_from_an_upload_of_another_shape_is_refused_then_a_good_one_shows(dash_duo, tmp_path):
+    app = start_compare(dash_duo)
+    shape = app.workbench.input_shape(MODEL)
+    alert = sel(ids.ERROR_ALERT)
+    field = f"{sel(ids.PATTERN_B_UPLOAD)} input[type=file]"
+
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((shape[0] + 3, shape[1]), dtype=np.float32))
+    dash_duo.find_element(field).send_keys(str(wrong))
+    dash_duo.wait_for_element(f"{alert}.show")
+    dash_duo.wait_for_contains_text(alert, "wrong.npy")
+    assert "does not fit input" in dash_duo.find_element(alert).text
+    assert "noise:sigma=0.1" in dash_duo.find_element(sel(ids.COMPARE_SUMMARY)).text
+
+    good = tmp_path / "good.npy"
+    np.save(good, np.ones(shape, dtype=np.float32))
+    dash_duo.find_element(field).send_keys(str(good))
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "B: uploaded good.npy")
+    dash_duo.wait_for_no_elements(f"{alert}.show")
+    checked = dash_duo.find_element(f"{sel(ids.PATTERN_B_SOURCE)} input:checked")
+    assert checked.get_attribute("value") == "upload"
     assert dash_duo.get_logs() == []

@@ -207,9 +207,19 @@ def _register_toggle(app, workbench: Workbench) -> None:
         return [{"label": s.name, "value": s.name} for s in entry.samples], hint
 
 
+#: The control a user touched says where B comes from (a seed may be B's or the noise's).
+_SOURCE_OF = {
+    ids.PERTURB_SELECT: "perturb",
+    ids.PERTURB_VALUES: "perturb",
+    ids.PATTERN_B_SAMPLE: "sample",
+    ids.PATTERN_B_UPLOAD: "upload",
+}
+
+
 def _register_choice(app, view: CompareView) -> None:
     @app.callback(
         Output(ids.COMPARE_STORE, "data"),
+        Output(ids.PATTERN_B_SOURCE, "value"),
         Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
         Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
         Output(ids.PATTERN_B_UPLOAD, "contents"),
@@ -222,15 +232,18 @@ def _register_choice(app, view: CompareView) -> None:
     def _choose(on, source, kind, values, seed, sample, upload, filename, a_store):
         clear = None if upload else no_update
         if on is not True or not a_store:
-            return no_update, no_update, no_update, clear
+            return no_update, no_update, no_update, no_update, clear
+        touched = _SOURCE_OF.get(ctx.triggered_id)
+        shown = touched if touched and touched != source else no_update
+        source = touched or source
         try:
             data = _b_data(view, a_store, source, kind, values, seed, sample, upload, filename)
             if data is None:
-                return no_update, no_update, no_update, clear
+                return no_update, shown, no_update, no_update, clear
             view.comparison(a_store, data)  # the one batch of two; renders hit the cache
         except Exception as exc:
-            return no_update, error_text(exc), True, clear
-        return data, no_update, False, clear
+            return no_update, shown, error_text(exc), True, clear
+        return data, shown, no_update, False, clear
 
 
 def _b_data(view, a_store, source, kind, values, seed, sample, upload, filename) -> dict | None:
