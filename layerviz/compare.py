@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerviz.activations import ActivationExtractor, Extraction
+from layerviz.activations import ActivationExtractor, Extraction, LayerActivation
 from layerviz.errors import PatternError
 from layerviz.patterns import fit_array
 
@@ -42,7 +42,10 @@ class LayerDifference:
         diff: ``b − a`` as float32.
         cosine: cosine distance in ``[0, 2]`` (see the module's docstring for the zero cases).
         relative_l2: ``‖b − a‖ / ‖a‖``; 0 or ``inf`` when ``‖a‖ = 0``.
-        channel_change: per channel (the last axis), the L2 norm of its part of ``diff``.
+        channel_change: per channel (the last axis; the heads, for attention scores), the L2
+            norm of its part of ``diff``.
+        layer_name, output_index, role: which output of the layer this is, as in
+            ``LayerActivation`` (a layer with several outputs gives one difference per output).
     """
 
     index: int
@@ -54,6 +57,9 @@ class LayerDifference:
     cosine: float
     relative_l2: float
     channel_change: np.ndarray
+    layer_name: str = ""
+    output_index: int = 0
+    role: str = "output"
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -64,6 +70,15 @@ class LayerDifference:
     def ranked_channels(self) -> np.ndarray:
         """Channel indices, the most changed first (ties keep channel order)."""
         return np.argsort(-self.channel_change, kind="stable")
+
+    def activation(self, which: str) -> LayerActivation:
+        """``"a"``, ``"b"`` or ``"diff"`` as a ``LayerActivation`` of this layer, for the grid
+        and PNG builders (attention scores stay attention scores: one panel per head)."""
+        array = {"a": self.a, "b": self.b, "diff": self.diff}[which]
+        return LayerActivation(
+            self.index, self.name, self.class_name, array,
+            self.layer_name or self.name, self.output_index, self.role,
+        )  # fmt: skip
 
     @property
     def max_abs(self) -> float:
@@ -110,7 +125,7 @@ def compare_patterns(model_or_extractor, a, b) -> Comparison:
         # in the last bits (~1e-8), which must not read as a change.
         run_b = run_a
     layers = [
-        _difference(act_a.index, act_a.name, act_a.class_name, act_a.array, act_b.array)
+        _difference(act_a, act_b.array)
         for act_a, act_b in zip(run_a.activations, run_b.activations, strict=True)
     ]
     return Comparison(layers, run_a, run_b)
@@ -147,13 +162,19 @@ def _sum(values: np.ndarray) -> float:
     return float(np.add.reduce(values))
 
 
-def _difference(index, name, class_name, a: np.ndarray, b: np.ndarray) -> LayerDifference:
+def _difference(act: LayerActivation, b: np.ndarray) -> LayerDifference:
+    """A's activation ``act`` against B's array of the same layer output."""
+    a = act.array
     diff = np.subtract(b, a, dtype=np.float32)
     cosine, relative = divergences(a, b)
-    channels = diff.reshape(-1, diff.shape[-1]) if diff.ndim else diff.reshape(1, 1)
-    channels = channels.astype(np.float64)
+    # Channels are the last axis, except for attention scores (heads, query, key): the heads.
+    by_channel = np.moveaxis(diff, 0, -1) if act.role == "attention" else diff
+    channels = by_channel.reshape(-1, by_channel.shape[-1]).astype(np.float64)
     change = np.sqrt(np.add.reduce(channels * channels, axis=0))
-    return LayerDifference(index, name, class_name, a, b, diff, cosine, relative, change)
+    return LayerDifference(
+        act.index, act.name, act.class_name, a, b, diff, cosine, relative, change,
+        act.layer_name, act.output_index, act.role,
+    )  # fmt: skip
 
 
 def _extractor(model_or_extractor) -> ActivationExtractor:

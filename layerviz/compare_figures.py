@@ -1,32 +1,34 @@
 """Pure Plotly builders for comparing two patterns: A, B and B − A per layer, divergence vs depth.
 
 Like :mod:`layerviz.figures`, these import neither Dash nor Keras. The A/B/B − A grid is an
-``activation_grid`` of three panels per layer, its difference panels recoloured with a
-diverging scale whose range is symmetric around 0 and set per layer (``±max|B − A|`` at full
-resolution), so 0 is always white and each layer's change fills its own scale.
+``activation_grid`` of three panels per row (a layer output, or one attention head), its
+difference panels recoloured with a diverging scale whose range is symmetric around 0 and set
+per row (``±max|B − A|`` at full resolution), so 0 is always white and each layer's change
+fills its own scale.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
 
-from layerviz.activations import LayerActivation
 from layerviz.compare import LayerDifference
 from layerviz.errors import ArgumentError
 from layerviz.figures import activation_grid, empty_figure
 from layerviz.perturb import OcclusionMap
-from layerviz.selection import VisibleLayer
+from layerviz.selection import VisibleLayer, visible_layers
 
 __all__ = [
     "DIFF_COLORSCALE",
+    "Row",
     "compare_grid",
     "divergence_figure",
     "occlusion_figure",
-    "visible_differences",
+    "visible_rows",
 ]
 
 #: Blue below 0, white at 0, red above: the diverging scale of every B − A panel.
@@ -35,83 +37,83 @@ DIFF_COLORSCALE = "RdBu_r"
 COLUMNS = ("A", "B", "B − A")
 
 
-def visible_differences(
-    layers: Sequence[LayerDifference], limit_size_layer: Sequence[int] = (15, 15)
-) -> list[LayerDifference]:
-    """The layers whose maps are larger than the limit on both sides (the grid's own rule)."""
-    from layerviz.selection import visible_layers
+#: One row of the comparison grid: a layer output and, for attention scores, one head.
+Row = tuple[LayerDifference, int | None]
 
-    shown = {
-        v.index
-        for v in visible_layers(
-            (LayerActivation(d.index, d.name, d.class_name, d.diff) for d in layers),
-            limit_size_layer,
-        )
-    }
-    return [d for d in layers if d.index in shown]
+
+def visible_rows(
+    layers: Sequence[LayerDifference], limit_size_layer: Sequence[int] = (15, 15)
+) -> list[Row]:
+    """The rows the grid shows: each output larger than the limit (the grid's own rule), one
+    row per head for attention scores, in model order."""
+    by_name = {d.name: d for d in layers}
+    panels = visible_layers((d.activation("diff") for d in layers), limit_size_layer)
+    return [(by_name[p.name], p.head) for p in panels]
 
 
 def compare_grid(
-    rows: Sequence[LayerDifference],
+    rows: Sequence[Row],
     *,
     max_panel_pixels: int | None = 160,
     height_per_row: int = 260,
 ) -> go.Figure:
-    """One page of the comparison: a row per layer with panels A, B and B − A.
+    """One page of the comparison: a row per layer output with panels A, B and B − A.
 
-    A and B share one colour range per layer (so they can be compared by eye); B − A has a
-    diverging scale, symmetric around 0, of its own per layer.
+    A and B share one colour range per row (so they can be compared by eye); B − A has a
+    diverging scale, symmetric around 0, of its own per row.
 
     Args:
-        rows: the layers of this page, in order (at most 6).
+        rows: this page's rows (``visible_rows``), in order, at most 6.
         max_panel_pixels, height_per_row: as in ``figures.activation_grid``.
 
     Returns:
-        The figure; trace ``3 i + k`` is layer ``i``'s panel ``COLUMNS[k]``.
+        The figure; trace ``3 i + k`` is row ``i``'s panel ``COLUMNS[k]``.
 
     Raises:
-        ArgumentError: more than 6 layers.
+        ArgumentError: more than 6 rows.
     """
     if not rows:
         return empty_figure("no layers to show")
     if len(rows) > 6:
         raise ArgumentError(f"a comparison page shows 1 to 6 layers, got {len(rows)}")
-    panels = []
-    for d in rows:
-        for label, array in zip(COLUMNS, (d.a, d.b, d.diff), strict=True):
-            panels.append(VisibleLayer(LayerActivation(d.index, f"{d.name} · {label}", "", array)))
+    panels = [
+        VisibleLayer(replace(d.activation(which), name=f"{d.name} · {label}"), head)
+        for d, head in rows
+        for which, label in zip(("a", "b", "diff"), COLUMNS, strict=True)
+    ]
     fig = activation_grid(
         panels,
         (len(rows), 3),
         max_panel_pixels=max_panel_pixels,
         height_per_row=height_per_row,
     )
-    for i, d in enumerate(rows):
+    for i in range(len(rows)):
         low, high = _shared_range(panels[3 * i].image, panels[3 * i + 1].image)
         fig.data[3 * i].update(zmin=low, zmax=high)
         fig.data[3 * i + 1].update(zmin=low, zmax=high)
-        half = d.max_abs or 1.0
+        half = _max_abs(panels[3 * i + 2].image) or 1.0
         fig.data[3 * i + 2].update(colorscale=DIFF_COLORSCALE, zmin=-half, zmax=half, zmid=0)
     return fig
 
 
-def divergence_figure(layers: Sequence[LayerDifference], selected: int | None = None) -> go.Figure:
-    """Cosine distance and relative L2 against depth, one point per layer.
+def divergence_figure(layers: Sequence[LayerDifference], selected: str | None = None) -> go.Figure:
+    """Cosine distance and relative L2 against depth, one point per layer output.
 
-    Each point's ``customdata`` is the layer's index, so a click names the layer. Relative L2
-    is drawn on its own axis (right); an infinite value (A silent, B not) is drawn at the top
-    of that axis as a triangle and reads "inf" on hover.
+    Each point's ``customdata`` is the output's position in ``layers``, so a click names it
+    (a layer with several outputs has several points at its depth). Relative L2 is drawn on
+    its own axis (right); an infinite value (A silent, B not) is drawn at the top of that axis
+    as a triangle and reads "inf" on hover.
 
     Args:
-        layers: every compared layer, in model order.
-        selected: a layer index to ring, e.g. the one open in the inspector.
+        layers: every compared layer output, in model order.
+        selected: the name of an output to mark, e.g. the one open in the inspector.
     """
     if not layers:
         return empty_figure("no layers to compare")
     index = np.array([d.index for d in layers], dtype=np.int32)
     # customdata as a plain list: a typed array does not reach Dash's clickData (plotly.js
     # leaves it out of the click event's points).
-    custom = index.tolist()
+    custom = list(range(len(layers)))
     names = [f"{d.index}: {d.name}" for d in layers]
     cosine = np.array([d.cosine for d in layers], dtype=np.float64)
     rel = np.array([d.relative_l2 for d in layers], dtype=np.float64)
@@ -135,9 +137,9 @@ def divergence_figure(layers: Sequence[LayerDifference], selected: int | None = 
             hovertemplate="%{text}<br>relative L2 %{hovertext}<extra></extra>",
         )
     )  # fmt: skip
-    if selected is not None and selected in set(index.tolist()):
-        at = int(np.flatnonzero(index == selected)[0])
-        fig.add_vline(x=int(index[at]), line=dict(color="#888", dash="dot"))
+    picked = next((d.index for d in layers if d.name == selected), None)
+    if picked is not None:
+        fig.add_vline(x=picked, line=dict(color="#888", dash="dot"))
     fig.update_layout(
         template="plotly_white",
         height=260,
@@ -191,6 +193,11 @@ def occlusion_figure(result: OcclusionMap, class_name: str | None = None) -> go.
         margin=dict(l=40, r=10, t=40, b=30),
     )
     return fig
+
+
+def _max_abs(image: np.ndarray) -> float:
+    finite = image[np.isfinite(image)]
+    return float(np.abs(finite).max()) if finite.size else 0.0
 
 
 def _shared_range(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from layerviz.activations import ActivationExtractor, LayerActivation
+from layerviz.activations import ActivationExtractor
 from layerviz.compare import Comparison
 from layerviz.errors import GraphvizError
 from layerviz.grid import GridPages, GridSettings, grid_pages
@@ -126,7 +126,7 @@ def comparison_pngs(
     Returns:
         ``{"a": [...], "b": [...], "diff": [...]}``: page PNGs, the same number in each.
     """
-    diffs = [LayerActivation(d.index, d.name, d.class_name, d.diff) for d in comparison.layers]
+    diffs = [d.activation("diff") for d in comparison.layers]
     sets = {
         "a": (comparison.a.activations, CMAP, False),
         "b": (comparison.b.activations, CMAP, False),

@@ -255,3 +255,23 @@ def test_cli_b_of_another_shape(saved_cnn, tmp_path, capsys):
     assert code == 2
     assert "pattern shape (20, 20) does not fit input (24, 24, 1)" in stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_attention_scores_are_compared_per_head(keras_session):
+    inputs = keras.Input((6, 4), name="tokens")
+    attended = keras.layers.MultiHeadAttention(3, 2, name="mha")(inputs, inputs)
+    model = keras.Model(inputs, keras.layers.Flatten(name="flat")(attended))
+    rng = np.random.default_rng(0)
+    a = rng.random((1, 6, 4), dtype=np.float32)
+    b = a + rng.normal(0, 0.5, a.shape).astype(np.float32)
+
+    by_name = {d.name: d for d in compare(model, a, b)}
+    scores = by_name["mha:attention"]
+    assert scores.role == "attention" and scores.layer_name == "mha" and scores.output_index == 1
+    assert scores.shape == (3, 6, 6)
+    assert scores.channel_change.shape == (3,)  # one score per head
+    np.testing.assert_allclose(
+        scores.channel_change, np.linalg.norm(scores.diff.reshape(3, -1), axis=1), rtol=1e-5
+    )
+    assert scores.activation("diff").role == "attention"
+    assert all(d.relative_l2 == 0 for d in compare(model, a, a))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,7 +16,7 @@ from layerviz.compare_figures import (
     compare_grid,
     divergence_figure,
     occlusion_figure,
-    visible_differences,
+    visible_rows,
 )
 from layerviz.errors import ArgumentError
 from layerviz.perturb import OcclusionMap
@@ -39,13 +40,26 @@ def layers() -> list[LayerDifference]:
     ]
 
 
-def test_visible_differences_use_the_size_limit(layers):
-    assert [d.index for d in visible_differences(layers, (15, 15))] == [1, 2]
-    assert [d.index for d in visible_differences(layers, (0, 0))] == [1, 2, 3]
+def test_visible_rows_use_the_size_limit(layers):
+    assert [(d.index, head) for d, head in visible_rows(layers, (15, 15))] == [(1, None), (2, None)]
+    assert [d.index for d, _ in visible_rows(layers, (0, 0))] == [1, 2, 3]
+
+
+def test_attention_scores_give_a_row_per_head():
+    rng = np.random.default_rng(1)
+    a = rng.random((2, 20, 20), np.float32)
+    scores = replace(difference(4, a, a[::-1].copy()), role="attention", name="mha:attention")
+    rows = visible_rows([scores], (15, 15))
+    assert [(d.name, head) for d, head in rows] == [("mha:attention", 0), ("mha:attention", 1)]
+    fig = compare_grid(rows)
+    titles = [t.text.split("<br>")[0] for t in fig.layout.annotations]
+    assert titles[:3] == [f"4: mha:attention · {c} head 0" for c in ("A", "B", "B − A")]
+    # Head 0's B − A is a[1] − a[0] (B is A with its heads swapped), on its own symmetric range.
+    assert fig.data[2].zmax == pytest.approx(np.abs(a[1] - a[0]).max())
 
 
 def test_compare_grid_has_three_panels_per_layer(layers):
-    fig = compare_grid(layers[:2])
+    fig = compare_grid([(d, None) for d in layers[:2]])
     assert len(fig.data) == 6
     titles = [a.text.split("<br>")[0] for a in fig.layout.annotations]
     assert titles == [f"{i}: l{i} · {c}" for i in (1, 2) for c in ("A", "B", "B − A")]
@@ -62,14 +76,14 @@ def test_compare_grid_has_three_panels_per_layer(layers):
 
 def test_compare_grid_limits(layers):
     with pytest.raises(ArgumentError, match="1 to 6 layers, got 7"):
-        compare_grid(layers[:1] * 7)
+        compare_grid([(layers[0], None)] * 7)
     assert compare_grid([]).layout.annotations[0].text == "no layers to show"
 
 
 def test_divergence_figure_points_carry_the_layer_index(layers):
-    fig = divergence_figure(layers, selected=2)
+    fig = divergence_figure(layers, selected="l2")
     cosine, rel = fig.data
-    assert list(cosine.customdata) == list(rel.customdata) == [1, 2, 3]
+    assert list(cosine.customdata) == list(rel.customdata) == [0, 1, 2]  # positions
     assert list(cosine.x) == [1, 2, 3]
     assert cosine.y[1] == pytest.approx(0.0, abs=1e-9)  # a scaled map keeps its direction
     assert rel.y[1] == pytest.approx(0.5)

@@ -114,7 +114,7 @@ def test_render_shows_three_panels_per_visible_layer(view, a_store):
     _, result = view.comparison(a_store, DEFAULT_B)
     visible = [d for d in result.layers if d.shape[0] > 15 and len(d.shape) == 3]
     assert r.n_pages == -(-len(visible) // 2)
-    assert list(r.divergence.data[0].customdata) == [d.index for d in result.layers]
+    assert list(r.divergence.data[0].customdata) == list(range(len(result.layers)))
     assert "A perturbed by noise:sigma=0.1 (seed 0)" in r.summary
     assert r.prediction_a.layout.title.text == "prediction of A"
     assert r.selected_info == "click a point to open its layer"
@@ -143,7 +143,7 @@ def test_render_with_nothing_visible(view, a_store):
 
 
 def test_jump_to_a_layer(view, a_store):
-    click = {"points": [{"curveNumber": 0, "customdata": 3}]}
+    click = {"points": [{"curveNumber": 0, "customdata": 2}]}  # conv1, pool1, conv2
     picked, compare_page, grid_page = view.jump(a_store, DEFAULT_B, click, 1, 1, 15)
     assert picked == {"model": MODEL, "layer": "conv2"}
     assert compare_page == grid_page == 3  # one layer per page: conv1, pool1, conv2
@@ -153,7 +153,14 @@ def test_jump_to_a_layer(view, a_store):
 
 @pytest.mark.parametrize(
     "click",
-    [None, {}, {"points": []}, {"points": [{"customdata": "3"}]}, {"points": [{"customdata": 99}]}],
+    [
+        None,
+        {},
+        {"points": []},
+        {"points": [{"customdata": "3"}]},
+        {"points": [{"customdata": 99}]},
+        {"points": [{"customdata": -1}]},
+    ],
 )
 def test_jump_refuses_clicks_that_name_no_layer(view, a_store, click):
     with pytest.raises(ArgumentError):

@@ -29,7 +29,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from layerviz.compare import Comparison, compare_patterns
-from layerviz.compare_figures import compare_grid, divergence_figure, visible_differences
+from layerviz.compare_figures import compare_grid, divergence_figure, visible_rows
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.export import comparison_pngs
 from layerviz.figures import empty_figure, prediction_bar
@@ -169,7 +169,7 @@ class CompareView:
         """The panel: divergence graph, one page of A | B | B − A rows, both predictions."""
         recipe, result = self.comparison(a_store, b_data)
         settings = GridSettings(rows, 3, limit)
-        shown = visible_differences(result.layers, settings.limit)
+        shown = visible_rows(result.layers, settings.limit)
         per_page = settings.rows
         n_pages = max(1, -(-len(shown) // per_page))
         number = clamp(page, (1, n_pages), 1)
@@ -184,7 +184,7 @@ class CompareView:
             else f"no layer output is larger than {settings.limit_text} — lower the size limit"
         )
         return CompareRender(
-            divergence=divergence_figure(result.layers, picked.index if picked else None),
+            divergence=divergence_figure(result.layers, picked.name if picked else None),
             grid=compare_grid(rows_shown) if rows_shown else empty_figure(summary),
             n_pages=n_pages,
             page=number,
@@ -206,19 +206,18 @@ class CompareView:
         Raises:
             ArgumentError: the click names no layer of this comparison.
         """
-        index = _clicked_index(click)
+        position = _clicked_index(click)
         recipe, result = self.comparison(a_store, b_data)
-        layer = next((d for d in result.layers if d.index == index), None)
-        if layer is None:
-            raise ArgumentError(f"no compared layer has index {index!r}")
+        if not 0 <= position < len(result.layers):
+            raise ArgumentError(f"no compared layer output at position {position}")
+        name = result.layers[position].name
         settings = GridSettings(rows, cols, limit)
-        shown = [d.index for d in visible_differences(result.layers, settings.limit)]
-        compare_page = shown.index(index) // settings.rows + 1 if index in shown else None
-        pages = grid_pages(result.a.activations, settings)
-        grid_order = [v.index for v in pages.layers]
+        shown = [d.name for d, _ in visible_rows(result.layers, settings.limit)]
+        compare_page = shown.index(name) // settings.rows + 1 if name in shown else None
+        grid_order = [panel.name for panel in grid_pages(result.a.activations, settings).layers]
         per_page = settings.rows * settings.cols
-        grid_page = grid_order.index(index) // per_page + 1 if index in grid_order else None
-        return {"model": recipe.model, "layer": layer.name}, compare_page, grid_page
+        grid_page = grid_order.index(name) // per_page + 1 if name in grid_order else None
+        return {"model": recipe.model, "layer": name}, compare_page, grid_page
 
     def zip_bytes(self, a_store: Any, b_data: Any, rows: Any, cols: Any, limit: Any) -> bytes:
         """The three page sets in one zip: ``a/0.png…``, ``b/0.png…``, ``diff/0.png…``.
@@ -257,7 +256,8 @@ def _prediction(output: np.ndarray, classes, label: str) -> go.Figure:
 
 
 def _clicked_index(click: Any) -> int:
-    """The layer index a click on the divergence graph carries (its point's ``customdata``)."""
+    """The output a click on the divergence graph names: its point's ``customdata``, the
+    output's position in the comparison."""
     try:
         value = click["points"][0]["customdata"]
     except (TypeError, KeyError, IndexError):
