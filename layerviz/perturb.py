@@ -260,7 +260,10 @@ def probabilities(outputs: np.ndarray) -> np.ndarray:
 
 def _as_pattern(pattern: Any) -> np.ndarray:
     if isinstance(pattern, (list, tuple)) and pattern and isinstance(pattern[0], np.ndarray):
-        raise ArgumentError("perturb takes one pattern array; perturb each input on its own")
+        raise ArgumentError(
+            f"perturb takes one pattern array, got {len(pattern)} (a model with several "
+            "inputs): perturb each input's array on its own"
+        )
     try:
         arr = np.asarray(pattern)
     except ValueError:

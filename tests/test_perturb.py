@@ -160,7 +160,7 @@ def test_bad_noise_seed(image):
     [
         (np.zeros((6, 5), np.float32), "shaped (1, *input_shape), got float32 (6, 5)"),
         (np.zeros((1, 6, 5), np.int32), "int32 (token ids?)"),
-        ([np.zeros((1, 4)), np.zeros((1, 3))], "each input on its own"),
+        ([np.zeros((1, 4)), np.zeros((1, 3))], "perturb each input's array on its own"),
         (np.zeros((1, 2, 3, 4, 5), np.float32), "neither a signal"),
     ],
 )

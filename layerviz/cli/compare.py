@@ -12,7 +12,6 @@ from layerviz.cli.common import (
     parse_limit,
     parse_seed,
     progress_bar,
-    read_regular_file,
 )
 
 #: Channels listed per layer in the table and the CSV, the most changed first.
@@ -33,7 +32,8 @@ def register(sub) -> None:
         type=Path,
         action="append",
         default=[],
-        help="pattern A; given twice, the second is pattern B (.npy, .npz, .csv, .png, .jpg)",
+        help="pattern A; given twice, the second is pattern B (.npy, .npz, .csv, .png, .jpg; "
+        "for a model with several inputs, a .npz with an array named after each input)",
     )
     parser.add_argument("--seed", type=parse_seed, help="B: a random pattern from this seed")
     parser.add_argument(
@@ -93,7 +93,7 @@ def _pattern_a(model, args: argparse.Namespace):
         raise ArgumentError(
             f"--pattern is given once for A and once more for B, got {len(args.pattern)}"
         )
-    first = args.pattern[0] if args.pattern else None
+    first = [(None, args.pattern[0])] if args.pattern else None
     # pattern_from_args reads --pattern / --seed; here --seed belongs to B, so A gets neither.
     return pattern_from_args(model, args.model, argparse.Namespace(pattern=first, seed=None))
 
@@ -101,8 +101,8 @@ def _pattern_a(model, args: argparse.Namespace):
 def _pattern_b(model, a, args: argparse.Namespace):
     """B from exactly one of: a second --pattern, --seed, --perturb."""
     import layerviz
+    from layerviz.cli.common import pattern_from_args
     from layerviz.errors import ArgumentError
-    from layerviz.patterns import input_dtypes_of
     from layerviz.perturb import format_spec, parse_spec
 
     chosen = [len(args.pattern) == 2, args.seed is not None, args.perturb is not None]
@@ -118,9 +118,8 @@ def _pattern_b(model, a, args: argparse.Namespace):
         b = layerviz.perturb(a, kind, seed=args.perturb_seed, **params)
         seed = f", seed {args.perturb_seed}" if kind == "noise" else ""
         return b, f"A perturbed by {format_spec(kind, params)}{seed}"
-    path = args.pattern[1]
-    shape, dtype = layerviz.input_shape_of(model), input_dtypes_of(model)[0]
-    return layerviz.read_pattern(read_regular_file(path), path.name, shape, dtype), str(path)
+    second = argparse.Namespace(pattern=[(None, args.pattern[1])], seed=None)
+    return pattern_from_args(model, args.model, second)
 
 
 def _class_names(model_arg: str) -> tuple[str, ...]:
