@@ -121,36 +121,37 @@ def divergence_figure(layers: Sequence[LayerDifference], selected: str | None = 
     top = float(finite.max()) * 1.1 if finite.size and finite.max() > 0 else 1.0
     shown = np.where(np.isfinite(rel), rel, top)
     rel_text = ["inf" if math.isinf(v) else f"{v:.4g}" for v in rel]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=index, y=cosine, customdata=custom, text=names, name="cosine distance",
-            mode="lines+markers",
-            hovertemplate="%{text}<br>cosine distance %{y:.4g}<extra></extra>",
-        )
+    cosine_trace = dict(
+        type="scatter", x=index, y=cosine, customdata=custom, text=names,
+        name="cosine distance", mode="lines+markers",
+        hovertemplate="%{text}<br>cosine distance %{y:.4g}<extra></extra>",
     )  # fmt: skip
-    fig.add_trace(
-        go.Scatter(
-            x=index, y=shown, customdata=custom, text=names, name="relative L2 ‖B−A‖/‖A‖",
-            yaxis="y2", mode="lines+markers", hovertext=rel_text,
-            marker=dict(symbol=["triangle-up" if math.isinf(v) else "circle" for v in rel]),
-            hovertemplate="%{text}<br>relative L2 %{hovertext}<extra></extra>",
-        )
+    rel_trace = dict(
+        type="scatter", x=index, y=shown, customdata=custom, text=names,
+        name="relative L2 ‖B−A‖/‖A‖", yaxis="y2", mode="lines+markers", hovertext=rel_text,
+        marker=dict(symbol=["triangle-up" if math.isinf(v) else "circle" for v in rel]),
+        hovertemplate="%{text}<br>relative L2 %{hovertext}<extra></extra>",
     )  # fmt: skip
     picked = next((d.index for d in layers if d.name == selected), None)
-    if picked is not None:
-        fig.add_vline(x=picked, line=dict(color="#888", dash="dot"))
-    fig.update_layout(
+    mark = dict(
+        type="line", x0=picked, x1=picked, xref="x", y0=0, y1=1, yref="paper",
+        line=dict(color="#888", dash="dot"),
+    )  # fmt: skip
+    # One Figure built from plain dicts: validated once, not once per add_trace/update call.
+    layout = dict(
         template="plotly_white",
         height=260,
         margin=dict(l=50, r=60, t=30, b=40),
-        xaxis=dict(title="layer (depth)", tickmode="array", tickvals=index),
-        yaxis=dict(title="cosine distance", rangemode="tozero"),
-        yaxis2=dict(title="relative L2", overlaying="y", side="right", rangemode="tozero"),
+        xaxis=dict(title=dict(text="layer (depth)"), tickmode="array", tickvals=index),
+        yaxis=dict(title=dict(text="cosine distance"), rangemode="tozero"),
+        yaxis2=dict(
+            title=dict(text="relative L2"), overlaying="y", side="right", rangemode="tozero"
+        ),
         legend=dict(orientation="h", y=1.12, x=0),
         clickmode="event",
+        shapes=[] if picked is None else [mark],
     )
-    return fig
+    return go.Figure({"data": [cosine_trace, rel_trace], "layout": layout})
 
 
 def occlusion_figure(result: OcclusionMap, class_name: str | None = None) -> go.Figure:

@@ -58,8 +58,8 @@ def test_compare_mode_renders_three_panels_per_layer(dash_duo):
     graph = dash_duo.find_element(sel(ids.COMPARE_GRAPH)).text
     for column in ("1: conv1 · A", "1: conv1 · B", "1: conv1 · B − A"):
         assert column in graph
-    dash_duo.wait_for_contains_text(sel(ids.COMPARE_PREDICTION_A), "prediction of A")
-    dash_duo.wait_for_contains_text(sel(ids.COMPARE_PREDICTION_B), "prediction of B")
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_PREDICTION_A), "prediction: ")
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_PREDICTION_B), "prediction: ")
     assert dash_duo.get_logs() == []
 
 

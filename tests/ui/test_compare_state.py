@@ -116,7 +116,8 @@ def test_render_shows_three_panels_per_visible_layer(view, a_store):
     assert r.n_pages == -(-len(visible) // 2)
     assert list(r.divergence.data[0].customdata) == list(range(len(result.layers)))
     assert "A perturbed by noise:sigma=0.1 (seed 0)" in r.summary
-    assert r.prediction_a.layout.title.text == "prediction of A"
+    assert r.prediction_a.layout.title.text.startswith("prediction: ")
+    assert r.prediction_b.layout.title.text.startswith("prediction: ")
     assert r.selected_info == "click a point to open its layer"
 
 

@@ -132,8 +132,8 @@ def panels(workbench: Workbench) -> list:
         className="ms-2",
     )
     predictions = dbc.Row(
-        [dbc.Col(_graph(ids.COMPARE_PREDICTION_A, 240), md=6),
-         dbc.Col(_graph(ids.COMPARE_PREDICTION_B, 240), md=6)],
+        [dbc.Col([_caption("pattern A"), _graph(ids.COMPARE_PREDICTION_A, 320)], md=6),
+         dbc.Col([_caption("pattern B"), _graph(ids.COMPARE_PREDICTION_B, 320)], md=6)],
         className="g-2",
     )  # fmt: skip
     body = [
@@ -162,6 +162,10 @@ def panels(workbench: Workbench) -> list:
 
     compare_card = card("Compare A / B", "layout-split", body, className="shadow-sm mb-3")
     return [dbc.Collapse(compare_card, id=ids.COMPARE_PANEL, is_open=False)]
+
+
+def _caption(text: str) -> html.Small:
+    return html.Small(text, className="fw-semibold d-block px-2")
 
 
 def _graph(graph_id: str, height: int) -> dcc.Graph:

@@ -189,8 +189,8 @@ class CompareView:
             n_pages=n_pages,
             page=number,
             summary=summary,
-            prediction_a=_prediction(result.a.outputs[0], classes, "A"),
-            prediction_b=_prediction(result.b.outputs[0], classes, "B"),
+            prediction_a=prediction_bar(result.a.outputs[0], classes),
+            prediction_b=prediction_bar(result.b.outputs[0], classes),
             selected_info=_selected_text(picked),
         )
 
@@ -247,12 +247,6 @@ class CompareView:
 def _nbytes(result: Comparison) -> int:
     layers = sum(d.a.nbytes + d.b.nbytes + d.diff.nbytes for d in result.layers)
     return layers + sum(o.nbytes for o in result.a.outputs + result.b.outputs)
-
-
-def _prediction(output: np.ndarray, classes, label: str) -> go.Figure:
-    figure = prediction_bar(output, classes)
-    figure.update_layout(title=dict(text=f"prediction of {label}", font_size=13), height=240)
-    return figure
 
 
 def _clicked_index(click: Any) -> int:
