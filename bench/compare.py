@@ -6,7 +6,7 @@ a. **occlusion sweep** (4×4 box, stride 2: 15×15 = 225 positions, batches of 6
    extractor's one compiled pass, against **one batch forward pass of the same size**: the bare
    model as ``tf.function(lambda x: model(x, training=False))`` on 225 patterns at once,
    ``.numpy()`` on its output. Target: the sweep within 3× of it.
-   ``ActivationExtractor.run_batch`` on the same 225 patterns is shown as a breakdown.
+   ``ActivationExtractor.extract_batch`` on the same 225 patterns is shown as a breakdown.
 b. **compare** A against a noisy B (``compare_patterns``: one batch of two, differences and
    divergences for every layer) against **two single passes** (``extract(a)``, ``extract(b)``),
    the way a caller would get both without it.
@@ -14,7 +14,7 @@ c. **a new B in the dashboard** (A cached): what the server does when B's noise 
    the compare section's ``CompareView.comparison`` (the batch of two, a cache miss each time)
    and ``render`` (divergence graph, one 3-row page of A | B | B − A, both predictions), its
    figures serialised as Dash sends them (``plotly.io.to_json``), against the forward pass it
-   cannot avoid (``run_batch`` on the same two patterns). Target: the rest within 150 ms.
+   cannot avoid (``extract_batch`` on the same two patterns). Target: the rest within 150 ms.
 
 Each pair is timed in alternating rounds (one call of each per round) after warm-up, so that
 drift in the machine's speed hits both alike; figures are medians. Prints one Markdown table
@@ -82,7 +82,7 @@ def measure(quick: bool) -> list[tuple[str, float, str, float, int]]:
         return bare_fn(batch).numpy()
 
     def taps_batch():
-        return extractor.run_batch(batch)
+        return extractor.extract_batch(batch)
 
     def compared():
         return compare_patterns(extractor, a, b)
@@ -99,7 +99,7 @@ def measure(quick: bool) -> list[tuple[str, float, str, float, int]]:
     (compare_s, singles_s), n2 = time_alternately([compared, two_singles], budget, 5, max_n)
     return [
         (f"occlusion sweep ({n_positions} positions)", sweep_s, "bare batch forward", bare_s, n1),
-        (f"run_batch ({n_positions} patterns)", taps_s, "bare batch forward", bare_s, n1),
+        (f"extract_batch ({n_positions} patterns)", taps_s, "bare batch forward", bare_s, n1),
         ("compare A/B (batch of 2)", compare_s, "two extract calls", singles_s, n2),
     ]
 
@@ -122,7 +122,7 @@ def measure_new_b(quick: bool) -> tuple[float, float, int]:
     pair = np.concatenate([run.pattern, perturb(run.pattern, "noise", seed=1, sigma=0.1)])
 
     def forward():
-        return extractor.run_batch(pair)
+        return extractor.extract_batch(pair)
 
     for fn in (new_b, forward, new_b, forward):
         fn()

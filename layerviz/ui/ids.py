@@ -77,7 +77,6 @@ URL_TARGET = "store-url-target"
 URL_BOOT = "interval-url-boot"
 
 
-
 # Compare two patterns (layerviz.ui.features.compare). Stable: the first four.
 COMPARE_SWITCH = "compare-switch"
 PATTERN_B_SOURCE = "pattern-b-source"
