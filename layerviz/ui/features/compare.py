@@ -203,7 +203,7 @@ def _register_toggle(app, workbench: Workbench) -> None:
         Input(ids.PERTURB_SELECT, "value"),
     )
     def _b_options(a_store, kind):
-        hint = VALUE_HINTS.get(kind, "")
+        hint = VALUE_HINTS.get(kind, "") if isinstance(kind, str) else ""
         try:
             entry = workbench.entry(recipe_from_store(a_store).model)
         except Exception:  # no pattern yet, or a model that failed: no samples to offer
