@@ -11,6 +11,7 @@ import functools
 import io
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ __all__ = [
     "page_png",
     "pages_png",
     "plot_pattern_process",
+    "zip_of",
 ]
 
 #: Size of one panel in inches; at ``DPI`` a 3×3 page is 1200×1200 pixels.
@@ -201,6 +203,25 @@ def comparison_pngs(
         name: pages_png(grid_pages(acts, settings), progress, cmap, symmetric)
         for name, (acts, cmap, symmetric) in sets.items()
     }
+
+
+def zip_of(pngs: Sequence[bytes], architecture: bytes | None = None) -> bytes:
+    """Pages as ``0.png, 1.png, …`` (then ``model.png`` when given) in one stored zip.
+
+    Entries carry a fixed timestamp, so the same export is the same bytes; PNGs are compressed
+    already, so they are stored.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for number, png in enumerate(pngs):
+            archive.writestr(_zip_entry(f"{number}.png"), png)
+        if architecture is not None:
+            archive.writestr(_zip_entry("model.png"), architecture)
+    return buffer.getvalue()
+
+
+def _zip_entry(name: str) -> zipfile.ZipInfo:
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
 
 
 def architecture_png(model) -> bytes:

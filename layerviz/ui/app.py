@@ -15,7 +15,10 @@ from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import guard
 from layerviz.ui.callbacks import register_callbacks
 from layerviz.ui.features import FEATURES
+from layerviz.ui.jobs import job_manager
 from layerviz.ui.layout import page
+from layerviz.ui.session import install as install_sessions
+from layerviz.ui.store import StoreUnavailableError, UploadStore, store_from_environment
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["MAX_REQUEST_BYTES", "create_app"]
@@ -32,6 +35,7 @@ def create_app(
     include_bundled: bool = True,
     cache_bytes: int | None = None,
     embeddable: bool = False,
+    uploads: UploadStore | None = None,
 ) -> Dash:
     """Build a dashboard app.
 
@@ -43,9 +47,12 @@ def create_app(
         cache_bytes: budget of the server-side activation cache.
         embeddable: let other pages show this one in a frame (``layerviz.show`` in Jupyter);
             by default ``frame-ancestors 'none'``.
+        uploads: where uploads are kept; default: Redis when ``LAYERVIZ_REDIS_URL`` is set
+            (long work then runs on Celery workers, ``app.celery_app``), else this process.
 
     Returns:
-        A ``Dash`` app; ``app.server`` is the Flask app for gunicorn.
+        A ``Dash`` app; ``app.server`` is the Flask app for gunicorn; ``GET /healthz`` says
+        what it checked.
 
     Raises:
         ModelLoadError: ``model`` cannot be loaded.
@@ -53,20 +60,25 @@ def create_app(
     """
     extra, first = _models_of(model, include_bundled)
     kwargs = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
-    workbench = Workbench(extra, include_bundled=include_bundled, **kwargs)
+    uploads = uploads if uploads is not None else store_from_environment()
+    workbench = Workbench(extra, include_bundled=include_bundled, uploads=uploads, **kwargs)
     first = first or workbench.model_names[0]
     workbench.entry(first)  # fail now, with a clear error, rather than in the browser
     if pattern is not None:
         workbench.set_default_pattern(first, pattern)
 
+    manager, celery_app = job_manager()
     app = _Page(
         __name__,
         title="layerviz",
         update_title=None,
         assets_folder=str(assets_dir()),
         serve_locally=True,
+        background_callback_manager=manager,
     )
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    install_sessions(app.server)
+    _add_health(app.server, workbench, "celery" if celery_app else "threads")
     app.layout = page(workbench, first)
     register_callbacks(app, workbench)
     for feature in FEATURES:
@@ -74,6 +86,7 @@ def create_app(
     # After every callback is registered: the CSP names each inline script by its hash.
     guard.install(app.server, list(app.csp_hashes()), embeddable=embeddable)
     app.workbench = workbench  # for tests and benchmarks
+    app.celery_app = celery_app  # for the Celery worker: celery -A app:celery_app worker
     return app
 
 
@@ -88,6 +101,18 @@ class _Page(Dash):
 
 #: The ``"python_version": "3.11.7 (main, ...)"`` entry of Dash's page config.
 _PYTHON_VERSION = re.compile(r'"python_version":\s*"(?:[^"\\]|\\.)*",\s*')
+
+
+def _add_health(server, workbench: Workbench, jobs: str) -> None:
+    """``GET /healthz``: 200 and what was checked, or 503 when the shared store is away."""
+
+    @server.get("/healthz")
+    def _healthz():
+        try:
+            uploads = workbench.uploads.health()
+        except StoreUnavailableError:
+            return {"status": "unavailable", "uploads": "redis unreachable", "jobs": jobs}, 503
+        return {"status": "ok", "uploads": uploads, "jobs": jobs}, 200
 
 
 def _models_of(model, include_bundled: bool) -> tuple[dict[str, keras.Model], str | None]:

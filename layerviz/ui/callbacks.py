@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, no_update
 
 from layerviz.errors import PatternError
-from layerviz.export import architecture_png, page_png, pages_png
+from layerviz.export import architecture_png, page_png, pages_png, zip_of
 from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
 from layerviz.grid import GridPages, grid_pages, rows_needed
 from layerviz.patterns import SEED_LIMIT, check_seed
@@ -207,19 +205,7 @@ def export_files(
 
 def _zip_of(pages: GridPages, model=None) -> bytes:
     """The pages as ``0.png, 1.png, …`` (and ``model.png`` when a model is given), stored."""
-    buffer = io.BytesIO()
-    # PNGs are compressed already: store them.
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for number, png in enumerate(pages_png(pages)):
-            archive.writestr(_zip_entry(f"{number}.png"), png)
-        if model is not None:
-            archive.writestr(_zip_entry("model.png"), architecture_png(model))
-    return buffer.getvalue()
-
-
-def _zip_entry(name: str) -> zipfile.ZipInfo:
-    """A zip entry with a fixed timestamp, so the same export is the same bytes."""
-    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    return zip_of(pages_png(pages), architecture_png(model) if model is not None else None)
 
 
 def selected_layer(
@@ -356,21 +342,18 @@ def _register_export(app, workbench: Workbench) -> None:
         Output(ids.EXPORT_DOWNLOAD, "data"),
         Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
         Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
-        Input(ids.EXPORT_BUTTON, "n_clicks"),
         Input(ids.PAGE_EXPORT_BUTTON, "n_clicks"),
         State(ids.PATTERN_STORE, "data"),
         *GRID_STATES,
         State(ids.PLOT_MODEL_SWITCH, "value"),
         prevent_initial_call=True,
     )
-    def _export(_all, _page, store_data, rows, cols, limit, page, plot_model):
+    def _export(_page, store_data, rows, cols, limit, page, plot_model):
+        # The zip is a background job with progress (layerviz.ui.features.export_zip).
         if not store_data:
             return no_update, no_update, no_update
-        one_page = page if ctx.triggered_id == ids.PAGE_EXPORT_BUTTON else None
         try:
-            name, data = export_files(
-                workbench, store_data, rows, cols, limit, one_page, plot_model
-            )
+            name, data = export_files(workbench, store_data, rows, cols, limit, page, plot_model)
         except Exception as exc:
             return no_update, error_text(exc), True
         return dcc.send_bytes(data, name), no_update, no_update

@@ -97,3 +97,7 @@ COMPARE_PREDICTION_A = "graph-compare-prediction-a"
 COMPARE_PREDICTION_B = "graph-compare-prediction-b"
 COMPARE_EXPORT_BUTTON = "button-compare-export"
 COMPARE_DOWNLOAD = "download-compare"
+# Background export (serve a team): stable ids from the issue, then internal ones.
+EXPORT_PROGRESS = "export-progress"
+EXPORT_CANCEL = "export-cancel"
+EXPORT_ZIP_DOWNLOAD = "download-export-zip"

@@ -2,9 +2,10 @@
 
 A ``Workbench`` holds the models a dashboard offers (bundled ones, loaded on first use, and any
 in-memory model given by ``layerviz.show``), one ``ActivationExtractor`` per model, the uploaded
-patterns, and a byte-bounded LRU cache of extractions keyed by (model, pattern content). The
-browser holds only a recipe (``layerviz.ui.recipe``); the workbench turns it back into the
-pattern and its extraction.
+patterns (in an upload store: this process's memory, or Redis shared by every worker; see
+``layerviz.ui.store``), and a byte-bounded LRU cache of extractions keyed by (model, pattern
+content), per process (a forward pass is cheap to redo). The browser holds only a recipe
+(``layerviz.ui.recipe``); the workbench turns it back into the pattern and its extraction.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from layerviz.patterns import fit_array, input_shape_of, random_pattern
 from layerviz.readers import read_pattern, read_patterns
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.recipe import CodeRecipe, Recipe, SampleRecipe, SeedRecipe, UploadRecipe
+from layerviz.ui.store import MemoryStore, UploadStore, current_session
 from layerviz.ui.user_models import UserModels
 
 __all__ = [
@@ -38,8 +40,6 @@ __all__ = [
 
 #: Default budget for cached extractions (MobileNetV2 at 224×224 holds about 80 MB of them).
 CACHE_BYTES = 512 * 2**20
-#: Default budget for uploaded patterns kept for re-rendering.
-UPLOAD_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -115,6 +115,7 @@ class Workbench:
             classes and description.
         include_bundled: also offer the models bundled in ``models/``.
         cache_bytes: budget of the extraction cache.
+        uploads: where uploaded patterns are kept (default: a ``MemoryStore``).
     """
 
     def __init__(
@@ -122,6 +123,7 @@ class Workbench:
         models: dict[str, keras.Model] | None = None,
         include_bundled: bool = True,
         cache_bytes: int = CACHE_BYTES,
+        uploads: UploadStore | None = None,
     ):
         bundled = {b.name: b for b in (list_models() if include_bundled else [])}
         self._entries: dict[str, ModelEntry] = {}
@@ -135,7 +137,7 @@ class Workbench:
         self._defaults: dict[str, Recipe] = {}
         self._pinned: dict[str, np.ndarray] = {}  # patterns given in code; never evicted
         self.extractions: ByteLRU[Extraction] = ByteLRU(cache_bytes, lambda e: e.nbytes)
-        self.uploads: ByteLRU[Pattern] = ByteLRU(UPLOAD_BYTES, pattern_nbytes)
+        self.uploads: UploadStore = uploads if uploads is not None else MemoryStore()
         #: Models uploaded by browser sessions, each under a name only its session knows.
         self.user_models: UserModels[ModelEntry] = UserModels()
 
@@ -224,14 +226,20 @@ class Workbench:
         return SeedRecipe(name, 0)
 
     def add_upload(self, name: str, data: bytes, filename: str) -> UploadRecipe:
-        """Read an uploaded file for model ``name``, keep it, and return its recipe.
+        """Read an uploaded file for model ``name``, keep it for this session, return its recipe.
 
         Raises:
-            PatternError: the file is unsafe, unreadable or does not fit the model.
+            PatternError: the file is unsafe, unreadable, does not fit the model, or is larger
+                than one session's share of the upload store.
+            StoreUnavailableError: the shared store (Redis) cannot be reached.
         """
         pattern = _read(self.entry(name).extractor, data, filename)
         digest = pattern_digest(pattern)
-        self.uploads.put(digest, pattern)
+        if not self.uploads.put(current_session.get(), digest, pattern):
+            raise PatternError(
+                f"{filename}: the pattern ({pattern_nbytes(pattern) / 2**20:.1f} MiB) is larger "
+                "than one session may keep on this server"
+            )
         return UploadRecipe(name, digest, filename)
 
     def pattern(self, recipe: Recipe) -> Pattern:
@@ -240,6 +248,7 @@ class Workbench:
         Raises:
             PatternError: an unknown sample, or an upload no longer kept.
             ModelLoadError: an unknown model.
+            StoreUnavailableError: the shared store (Redis) cannot be reached.
         """
         entry = self.entry(recipe.model)
         if isinstance(recipe, SeedRecipe):
@@ -248,8 +257,10 @@ class Workbench:
         if isinstance(recipe, SampleRecipe):
             sample = _sample_of(entry, recipe.sample)
             return _read(entry.extractor, sample.path.read_bytes(), sample.name)
-        kept = self._pinned if isinstance(recipe, CodeRecipe) else self.uploads
-        pattern = kept.get(recipe.digest)
+        if isinstance(recipe, CodeRecipe):
+            pattern = self._pinned.get(recipe.digest)
+        else:
+            pattern = self.uploads.get(current_session.get(), recipe.digest)
         shapes = [part.shape[1:] for part in _parts(pattern)] if pattern is not None else None
         if shapes != list(entry.extractor.input_shapes):
             raise PatternError(

@@ -30,7 +30,14 @@ and is listed in ``FEATURES`` below, in page order. Its component ids go into
 
 from __future__ import annotations
 
-from layerviz.ui.features import architecture, compare, explain, inspector, model_upload
+from layerviz.ui.features import (
+    architecture,
+    compare,
+    explain,
+    export_zip,
+    inspector,
+    model_upload,
+)
 
 #: The feature modules, in page order.
-FEATURES: tuple = (model_upload, explain, compare, architecture, inspector)
+FEATURES: tuple = (model_upload, explain, compare, architecture, inspector, export_zip)

@@ -1,0 +1,155 @@
+"""Where the dashboard's long work runs: threads of this process, or Celery workers on Redis.
+
+Dash background callbacks need a manager. Its two homes here:
+
+- **embedded** (no ``LAYERVIZ_REDIS_URL``): :class:`ThreadJobManager`, Dash's
+  ``DiskcacheManager`` with its jobs on threads of the server process instead of forked
+  processes. The server has imported TensorFlow, and a forked child that runs TensorFlow can
+  hang on the thread pools and locks it inherits. No other service is needed.
+- **team** (``LAYERVIZ_REDIS_URL`` set): Dash's ``CeleryManager`` with Redis as broker and
+  result store. Run the worker with ``--pool threads`` (see the README, "Serving a team"): the
+  prefork pool forks children after the app module has imported TensorFlow.
+
+A job that wants to stop when its user presses cancel calls :func:`check_cancelled` between
+steps: Dash's cancel kills a process, which a thread cannot be, so cancelling is cooperative.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+import threading
+from contextvars import ContextVar
+
+from dash import DiskcacheManager
+
+from layerviz.errors import LayervizError
+from layerviz.ui.store import REDIS_URL_VARIABLE
+
+__all__ = [
+    "JobCancelledError",
+    "ThreadJobManager",
+    "check_cancelled",
+    "job_manager",
+]
+
+#: The cancel flag of the job running in this thread (None outside a thread job).
+_cancel_flag: ContextVar[threading.Event | None] = ContextVar("layerviz_cancel", default=None)
+
+
+class JobCancelledError(LayervizError):
+    """The user cancelled the job."""
+
+
+class ThreadJobManager(DiskcacheManager):
+    """Dash background callbacks on daemon threads of this process; results in a diskcache.
+
+    Args:
+        directory: where the diskcache keeps results (default: a fresh temporary folder).
+    """
+
+    def __init__(self, directory: str | None = None):
+        import diskcache
+
+        directory = directory or tempfile.mkdtemp(prefix="layerviz-jobs-")
+        super().__init__(diskcache.Cache(directory), expire=600)
+        self._jobs: dict[int, tuple[threading.Thread, threading.Event]] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def call_job_fn(self, key, job_fn, args, context):
+        """Start the job on a thread; its id stands where Dash expects a process id."""
+        flag = threading.Event()
+        with self._lock:
+            job = next(self._ids)
+            thread = threading.Thread(
+                target=self._run,
+                args=(flag, job_fn, (key, self._make_progress_key(key), args, context)),
+                name=f"layerviz-job-{job}",
+                daemon=True,
+            )
+            self._jobs[job] = (thread, flag)
+        thread.start()
+        return job
+
+    @staticmethod
+    def _run(flag, job_fn, job_args) -> None:
+        _cancel_flag.set(flag)
+        job_fn(*job_args)
+
+    def job_running(self, job) -> bool:
+        item = self._jobs.get(_job_id(job))
+        return item is not None and item[0].is_alive()
+
+    def terminate_job(self, job) -> None:
+        """Ask the job to stop (it does at its next :func:`check_cancelled`)."""
+        with self._lock:
+            item = self._jobs.pop(_job_id(job), None)
+        if item is not None:
+            item[1].set()
+
+    def terminate_unhealthy_job(self, job) -> bool:
+        job = _job_id(job)
+        if job in self._jobs and not self.job_running(job):
+            self.terminate_job(job)
+            return True
+        return False
+
+
+def _job_id(job) -> int:
+    try:
+        return int(job)
+    except (TypeError, ValueError):
+        return 0
+
+
+def check_cancelled() -> None:
+    """Stop the current job if its user cancelled it (thread jobs and Celery tasks alike).
+
+    Raises:
+        JobCancelledError: the job was cancelled.
+    """
+    flag = _cancel_flag.get()
+    if flag is not None and flag.is_set():
+        raise JobCancelledError("the export was cancelled")
+    if flag is None and _celery_task_revoked():
+        raise JobCancelledError("the export was cancelled")
+
+
+def _celery_task_revoked() -> bool:
+    """Whether the Celery task running here was revoked (Dash's cancel revokes it)."""
+    try:
+        from celery import current_task
+        from celery.worker import state
+    except ImportError:
+        return False
+    task = current_task
+    return bool(task and task.request.id and task.request.id in state.revoked)
+
+
+def job_manager(redis_url: str | None = None):
+    """The manager for this server's background callbacks, and its Celery app (or None).
+
+    Args:
+        redis_url: Redis for broker and results; default ``$LAYERVIZ_REDIS_URL``, and
+            without one, jobs run on threads of this process.
+    """
+    redis_url = redis_url or os.environ.get(REDIS_URL_VARIABLE)
+    if not redis_url:
+        return ThreadJobManager(), None
+    from celery import Celery
+    from dash import CeleryManager
+
+    celery_app = Celery("layerviz", broker=redis_url, backend=redis_url)
+    celery_app.conf.update(
+        broker_connection_retry_on_startup=True,
+        # One export at a time per worker thread: a long job must not hold back queued ones.
+        worker_prefetch_multiplier=1,
+        result_expires=600,
+        # When Redis is away, a request fails within seconds instead of retrying forever.
+        broker_transport_options={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+        redis_socket_connect_timeout=2,
+        redis_socket_timeout=5,
+    )
+    return CeleryManager(celery_app, expire=600), celery_app
