@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from layerviz.ui.features import FEATURES
 from layerviz.ui.jobs import job_manager
 from layerviz.ui.layout import page
 from layerviz.ui.session import install as install_sessions
-from layerviz.ui.store import StoreUnavailableError, UploadStore, store_from_environment
+from layerviz.ui.store import (
+    SECRET_VARIABLE,
+    StoreUnavailableError,
+    UploadStore,
+    store_from_environment,
+)
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["MAX_REQUEST_BYTES", "create_app"]
@@ -77,6 +83,8 @@ def create_app(
         background_callback_manager=manager,
     )
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    # Dash signs background-job handles with it: every worker must agree (see README).
+    app.server.secret_key = os.environ.get(SECRET_VARIABLE) or None
     install_sessions(app.server)
     _add_health(app.server, workbench, "celery" if celery_app else "threads")
     app.layout = page(workbench, first)

@@ -34,6 +34,7 @@ from layerviz.errors import LayervizError
 
 __all__ = [
     "REDIS_URL_VARIABLE",
+    "SECRET_VARIABLE",
     "SESSION_SHARE",
     "TTL_SECONDS",
     "UPLOAD_BYTES",
@@ -47,6 +48,8 @@ __all__ = [
 
 #: Set to ``redis://host:port/db`` to keep uploads (and background jobs) in Redis.
 REDIS_URL_VARIABLE = "LAYERVIZ_REDIS_URL"
+#: A secret shared by every worker: HMAC key of stored names, and Dash's signing key.
+SECRET_VARIABLE = "LAYERVIZ_SECRET"
 #: Total budget for uploaded patterns.
 UPLOAD_BYTES = 64 * 2**20
 #: What one session may hold of it: a quarter, so four busy sessions cannot evict a fifth's
@@ -232,7 +235,9 @@ class RedisStore:
         url: ``redis://host:port/db``.
         budget, share, ttl: as for :class:`MemoryStore`.
         secret: the HMAC key of stored names; every worker must use the same one
-            (default: ``$LAYERVIZ_SECRET``, else one made once and kept in Redis).
+            (default: ``$LAYERVIZ_SECRET``). Without one, names are plain SHA-256 hashes of
+            the session id (128 random bits) and the digest: still neither guessable nor
+            reversible.
         prefix: the namespace of every key this store writes.
     """
 
@@ -254,21 +259,12 @@ class RedisStore:
         )
         self.budget, self.share, self.ttl = int(budget), int(share), int(ttl)
         self._prefix = prefix
-        self._secret = secret or os.environb.get(b"LAYERVIZ_SECRET") or None
+        self.secret = secret or os.environb.get(SECRET_VARIABLE.encode()) or b"layerviz"
         self._put = self._redis.register_script(_PUT)
 
     def _names(self, session: str) -> list[str]:
         p, session_key = self._prefix, _key(self.secret, session, "")
         return [f"{p}:session:{session_key}", f"{p}:uploads", f"{p}:sizes", f"{p}:bytes"]
-
-    @property
-    def secret(self) -> bytes:
-        """The HMAC key: given, or shared through Redis (the first worker's wins)."""
-        if self._secret is None:
-            name = f"{self._prefix}:secret"
-            self._call(self._redis.set, name, secrets.token_bytes(32), nx=True)
-            self._secret = self._call(self._redis.get, name)
-        return self._secret
 
     def put(self, session: str, digest: str, pattern: Pattern) -> bool:
         """Keep ``pattern`` for ``session`` (as ``.npy`` bytes), evicting past the limits.

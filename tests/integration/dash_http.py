@@ -82,8 +82,9 @@ class DashSession:
             return {"status": status}
         return json.loads(data)
 
-    def call_background(self, output: str, values: dict[str, Any], trigger: str,
-                        limit_s: float = 120) -> tuple[dict, list]:
+    def call_background(
+        self, output: str, values: dict[str, Any], trigger: str, limit_s: float = 120
+    ) -> tuple[dict, list]:
         """Start a background callback and poll it as the renderer does, until it answers.
 
         Returns:
@@ -123,7 +124,7 @@ class DashSession:
 
 def _outputs(spec: str) -> list[dict] | dict:
     parts = [p for p in spec.strip(".").split("...") if p]
-    outs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in parts]
+    outs = [dict(zip(("id", "property"), p.rsplit(".", 1), strict=True)) for p in parts]
     return outs if spec.startswith("..") else outs[0]
 
 

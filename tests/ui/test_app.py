@@ -259,3 +259,22 @@ def test_icon_font_is_served(client):
     css = client.get(f"/assets/{name}").get_data(as_text=True)
     font = re.search(r'url\("?(fonts/[^")?]+)', css).group(1)
     assert client.get(f"/assets/{font}").status_code == 200
+
+
+def test_first_visit_gets_a_session_cookie_and_keeps_it(app):
+    client = app.server.test_client()
+    first = client.get("/")
+    cookie = first.headers.get("Set-Cookie", "")
+    assert cookie.startswith("layerviz_session=") and "HttpOnly" in cookie
+    assert "Set-Cookie" not in client.get("/").headers  # the browser's id is kept
+
+
+def test_healthz_says_what_it_checked(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "uploads": "in process", "jobs": "threads"}
+
+
+def test_export_progress_and_cancel_are_on_the_page(app):
+    assert component(app, ids.EXPORT_PROGRESS) is not None
+    assert component(app, ids.EXPORT_CANCEL).disabled is True

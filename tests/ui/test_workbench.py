@@ -162,3 +162,20 @@ def test_token_id_models_get_integer_patterns(keras_session):
     assert run.pattern.min() >= 0 and run.pattern.max() < 9
     embedded = run.extraction.activations[0].array
     assert np.abs(embedded).sum() > 0  # ids, not float noise cast to zeros
+
+
+def test_uploads_belong_to_the_session_that_made_them(workbench):
+    from layerviz.ui.store import current_session
+
+    token = current_session.set("alice-session-id-000000")
+    try:
+        recipe = workbench.add_upload("article", npy_bytes(np.ones((50, 50), np.float32)), "a.npy")
+        assert workbench.pattern(recipe) is not None
+    finally:
+        current_session.reset(token)
+    token = current_session.set("bob-session-id-00000000")
+    try:
+        with pytest.raises(PatternError, match="upload it again"):
+            workbench.pattern(recipe)
+    finally:
+        current_session.reset(token)

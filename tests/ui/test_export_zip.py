@@ -1,0 +1,116 @@
+"""The zip export as a background job: same bytes as plot_pattern_process, progress, cache,
+a queue of at most EXPORT_SLOTS, and cooperative cancel (layerviz.ui.features.export_zip)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import zipfile
+
+import pytest
+
+from layerviz.errors import PatternError
+from layerviz.export import plot_pattern_process
+from layerviz.ui.features import export_zip as feature
+from layerviz.ui.jobs import JobCancelledError, ThreadJobManager, _cancel_flag, check_cancelled
+from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.workbench import Workbench
+
+
+@pytest.fixture
+def workbench(article_model):
+    feature._cache._items.clear()
+    feature._cache._nbytes = 0
+    return Workbench({"article": article_model}, include_bundled=False)
+
+
+def test_zip_is_plot_pattern_process_byte_for_byte(workbench, article_model, tmp_path):
+    recipe = SeedRecipe("article", 3)
+    seen = []
+    name, data = feature.export_zip(
+        workbench, recipe.to_store(), 1, 1, 15, progress=lambda *a: seen.append(a)
+    )
+    pattern = workbench.pattern(recipe)
+    written = plot_pattern_process(article_model, pattern, tmp_path, (1, 1), (15, 15))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == [p.name for p in written]
+        for path in written:
+            assert archive.read(path.name) == path.read_bytes()
+    assert name == "layerviz-article.zip"
+    assert seen[0] == (0, 3, "queued") and seen[-1] == (3, 3, "3 of 3 pages")
+
+
+def test_the_same_export_again_comes_from_the_cache(workbench, monkeypatch):
+    store = SeedRecipe("article", 4).to_store()
+    _, first = feature.export_zip(workbench, store, 2, 2, 15)
+    monkeypatch.setattr(feature, "pages_png", lambda *a: pytest.fail("drawn again"))
+    seen = []
+    _, again = feature.export_zip(workbench, store, 2, 2, 15, progress=lambda *a: seen.append(a))
+    assert again == first and seen == [(1, 1, "ready")]
+
+
+def test_nothing_visible_is_a_pattern_error(workbench):
+    with pytest.raises(PatternError, match="nothing to download"):
+        feature.export_zip(workbench, SeedRecipe("article", 0).to_store(), 3, 3, 4000)
+
+
+def test_at_most_export_slots_draw_at_once(workbench, monkeypatch):
+    drawing, most = [0], [0]
+    lock = threading.Lock()
+    real = feature.pages_png
+
+    def slow(pages, progress=None):
+        with lock:
+            drawing[0] += 1
+            most[0] = max(most[0], drawing[0])
+        time.sleep(0.2)
+        with lock:
+            drawing[0] -= 1
+        return real(pages, progress)
+
+    monkeypatch.setattr(feature, "pages_png", slow)
+    threads = [
+        threading.Thread(
+            target=feature.export_zip,
+            args=(workbench, SeedRecipe("article", s).to_store(), 3, 3, 15),
+        )
+        for s in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == feature.EXPORT_SLOTS
+
+
+def test_a_cancelled_thread_job_stops_at_its_next_step():
+    flag = threading.Event()
+    token = _cancel_flag.set(flag)
+    try:
+        check_cancelled()  # not cancelled: nothing happens
+        flag.set()
+        with pytest.raises(JobCancelledError):
+            check_cancelled()
+    finally:
+        _cancel_flag.reset(token)
+
+
+def test_thread_job_manager_runs_jobs_on_threads_and_cancels_them(tmp_path):
+    manager = ThreadJobManager(str(tmp_path))
+    started, stopped = threading.Event(), threading.Event()
+
+    def job_fn(key, progress_key, args, context):
+        started.set()
+        try:
+            while True:
+                check_cancelled()
+                time.sleep(0.01)
+        except JobCancelledError:
+            stopped.set()
+
+    job = manager.call_job_fn("k", job_fn, (), {})
+    assert started.wait(5) and manager.job_running(job)
+    manager.terminate_job(job)
+    assert stopped.wait(5)
+    assert not manager.job_running(job)
