@@ -116,11 +116,14 @@ def _add_health(server, workbench: Workbench, jobs: str) -> None:
 
     @server.get("/healthz")
     def _healthz():
+        status = 200
         try:
             uploads = workbench.uploads.health()
         except StoreUnavailableError:
-            return {"status": "unavailable", "uploads": "redis unreachable", "jobs": jobs}, 503
-        return {"status": "ok", "uploads": uploads, "jobs": jobs}, 200
+            uploads, status = "redis unreachable", 503
+        # The worker's pid tells which process answered, behind a balancer or gunicorn.
+        state = "ok" if status == 200 else "unavailable"
+        return {"status": state, "uploads": uploads, "jobs": jobs, "worker": os.getpid()}, status
 
 
 def _models_of(model, include_bundled: bool) -> tuple[dict[str, keras.Model], str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 from html.parser import HTMLParser
 
@@ -272,7 +273,12 @@ def test_first_visit_gets_a_session_cookie_and_keeps_it(app):
 def test_healthz_says_what_it_checked(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "uploads": "in process", "jobs": "threads"}
+    assert response.get_json() == {
+        "status": "ok",
+        "uploads": "in process",
+        "jobs": "threads",
+        "worker": os.getpid(),
+    }
 
 
 def test_export_progress_and_cancel_are_on_the_page(app):

@@ -1,0 +1,107 @@
+"""A team deployment on loopback: redis-server, gunicorn with two workers, a Celery worker.
+
+Started once for the module that asks for ``team`` (about 20 s on two cores: three processes
+import TensorFlow); every process is ours and is stopped by its own handle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from servers import free_port, http_status, redis_server, stop, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Team:
+    """The running deployment: its URL, and Redis that a test may stop and bring back."""
+
+    def __init__(self, base: str, redis_port: int):
+        self.base = base
+        self.redis_port = redis_port
+        self._redis = None
+
+    def workers_answering(self, seen: set[int], n: int = 8) -> set[int]:
+        """The pids of the gunicorn workers that answered ``n`` fresh connections."""
+        for _ in range(n):
+            with urllib.request.urlopen(self.base + "/healthz", timeout=10) as response:
+                seen.add(json.loads(response.read())["worker"])
+        return seen
+
+    def start_redis(self):
+        self._redis = redis_server(self.redis_port)
+        return self._redis.__enter__()
+
+    def stop_redis(self):
+        self._redis.__exit__(None, None, None)
+
+
+def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("team")
+    redis_port, web_port = free_port(), free_port()
+    team = Team(f"http://127.0.0.1:{web_port}", redis_port)
+    url = team.start_redis()
+    env = {
+        **os.environ,
+        "LAYERVIZ_REDIS_URL": url,
+        "LAYERVIZ_SECRET": "integration-test-secret",
+        "PYTHONPATH": str(REPO),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    web = _spawn(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{web_port}",
+            "app:server",
+        ],
+        env,
+        logs / "gunicorn.log",
+    )
+    worker = _spawn(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "app:celery_app",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "warning",
+        ],
+        env,
+        logs / "celery.log",
+    )
+    try:
+        wait_for(lambda: http_status(team.base + "/healthz") == 200, 120, "gunicorn")
+        # Both workers import TensorFlow: wait until each has answered once.
+        seen: set[int] = set()
+        wait_for(lambda: len(seen.union(team.workers_answering(seen))) == 2, 120, "2 workers")
+        yield team
+    finally:
+        stop(worker)
+        stop(web)
+        team.stop_redis()

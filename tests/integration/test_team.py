@@ -1,0 +1,129 @@
+"""A team deployment for real: two gunicorn workers and a Celery worker sharing a redis-server.
+
+Every request goes on a fresh connection, so a session's consecutive requests land on either
+worker (as behind a load balancer); before uploads lived in Redis, most sessions were told
+their upload was "no longer kept".
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from dash_http import DashSession
+
+pytestmark = pytest.mark.integration
+
+MODEL = "digits_cnn"
+
+
+def npy_url(seed: int) -> str:
+    buffer = io.BytesIO()
+    np.save(buffer, np.random.default_rng(seed).random((32, 32), np.float32))
+    return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def upload(session: DashSession, seed: int) -> dict:
+    answer = session.call(
+        "store-pattern.data",
+        {
+            "model-select.value": MODEL,
+            "pattern-upload.contents": npy_url(seed),
+            "pattern-upload.filename": f"p{seed}.npy",
+        },
+        "pattern-upload.contents",
+    )["response"]
+    assert answer["error-alert"]["is_open"] is False, answer["error-alert"]
+    return answer["store-pattern"]["data"]
+
+
+def grid(session: DashSession, recipe: dict, rows: int, limit: int = 15) -> dict:
+    values = {
+        "store-pattern.data": recipe,
+        "grid-rows.value": rows,
+        "grid-cols.value": 2,
+        "size-limit.value": limit,
+        "page-select.active_page": 1,
+    }
+    return session.call("activation-graph.figure", values, "grid-rows.value")["response"]
+
+
+def test_fresh_connections_reach_both_workers(team):
+    assert len(team.workers_answering(set(), 30)) == 2
+
+
+def test_uploads_and_slider_moves_work_on_any_worker(team):
+    for seed in range(6):
+        session = DashSession(team.base)
+        session.open_page()
+        recipe = upload(session, seed)
+        figures = [grid(session, recipe, rows) for rows in (1, 2, 3, 1)]
+        for figure in figures:
+            assert "no longer kept" not in json.dumps(figure)
+            assert figure["text-grid-summary"]["children"].startswith("3 of 10 layers")
+        # The same request answers the same, whichever worker took it.
+        assert figures[0] == figures[3]
+
+
+def test_another_session_cannot_use_an_upload(team):
+    alice, mallory = DashSession(team.base), DashSession(team.base)
+    alice.open_page()
+    mallory.open_page()
+    recipe = upload(alice, 99)
+    assert "no longer kept" in json.dumps(grid(mallory, recipe, 2))
+
+
+def test_an_export_through_celery_reports_progress_and_finishes(team):
+    session = DashSession(team.base)
+    session.open_page()
+    recipe = upload(session, 7)
+    values = {
+        "export-button.n_clicks": 1,
+        "store-pattern.data": recipe,
+        "grid-rows.value": 1,
+        "grid-cols.value": 1,
+        "size-limit.value": 0,
+    }
+    answer, progress = session.call_background(
+        "download-export-zip.data", values, "export-button.n_clicks"
+    )
+    sent = answer["response"]["download-export-zip"]["data"]
+    assert sent["filename"] == f"layerviz-{MODEL}.zip"
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(sent["content"]))) as archive:
+        pages = archive.namelist()
+    assert len(pages) > 1 and pages[0] == "0.png"
+    labels = [p["export-progress.label"] for p in progress]
+    assert any(label.endswith(f"of {len(pages)} pages") for label in labels), labels
+
+
+def test_redis_away_then_back_without_a_restart(team):
+    session = DashSession(team.base)
+    session.open_page()
+    team.stop_redis()
+    try:
+        assert session.request("/healthz")[0] == 503
+        seed = session.call(
+            "store-pattern.data",
+            {"model-select.value": MODEL, "seed-input.value": 3},
+            "seed-input.value",
+        )["response"]
+        assert seed["store-pattern"]["data"]["seed"] == 3
+        failed = session.call(
+            "store-pattern.data",
+            {
+                "model-select.value": MODEL,
+                "pattern-upload.contents": npy_url(1),
+                "pattern-upload.filename": "p.npy",
+            },
+            "pattern-upload.contents",
+        )["response"]["error-alert"]
+        assert failed["is_open"] is True and "Redis" in failed["children"]
+    finally:
+        team.start_redis()
+    assert session.request("/healthz")[0] == 200
+    recipe = upload(session, 2)
+    assert grid(session, recipe, 2)["text-grid-summary"]["children"].startswith("3 of 10")
