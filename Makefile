@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    virtualenv + installs + Graphviz, then serves the dashboard on http://127.0.0.1:8050
-#   make test   the same plus test tools, Debian's chromium + chromium-driver and redis-server,
+#   make test   the same plus test tools, Debian's chromium + chromium-driver, redis-server and
+#               nginx-light (the team deployment's integration tests),
 #               then ruff (lint and format) and the whole suite
 #   make test-fast   ruff and the tests that need no browser (no Chromium installed)
 PYTHON ?= python3
@@ -34,6 +35,8 @@ bench: $(VENV)/.dev
 	$(PY) bench/architecture.py
 	$(PY) bench/inspector.py
 	$(PY) bench/compare.py
+	$(PY) bench/export.py
+	$(PY) bench/load.py
 
 # Retrain the bundled models (scikit-learn is a development dependency).
 models: $(VENV)/.dev
@@ -64,8 +67,9 @@ system-run:
 
 system-test: system-run
 	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null \
-	   && command -v redis-server >/dev/null; } || \
-	  { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver redis-server; }
+	   && command -v redis-server >/dev/null && command -v nginx >/dev/null; } || \
+	  { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver redis-server \
+	      nginx-light; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache layerviz-export *.egg-info

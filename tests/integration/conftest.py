@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -22,8 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 class Team:
     """The running deployment: its URL, and Redis that a test may stop and bring back."""
 
-    def __init__(self, base: str, redis_port: int):
-        self.base = base
+    def __init__(self, web_port: int, redis_port: int):
+        self.web_port = web_port
+        self.base = f"http://127.0.0.1:{web_port}"
         self.redis_port = redis_port
         self._redis = None
 
@@ -48,11 +50,53 @@ def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
     )
 
 
+def nginx_config(web_port: int, listen: int, folder: Path) -> Path:
+    """deploy/nginx.conf pointed at our gunicorn and port, its files under ``folder``."""
+    text = (REPO / "deploy" / "nginx.conf").read_text()
+    text = text.replace("server web:8050;", f"server 127.0.0.1:{web_port};")
+    text = text.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
+    path = folder / "nginx.conf"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def proxy(team, tmp_path_factory):
+    """nginx with the deployment's config in front of the team's gunicorn; yields its URL."""
+    binary = shutil.which("nginx")
+    if binary is None:
+        pytest.skip("nginx is not installed (make test installs Debian's nginx-light)")
+    folder = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    config = nginx_config(team.web_port, port, folder)
+    process = subprocess.Popen(
+        [
+            binary,
+            "-p",
+            str(folder),
+            "-c",
+            str(config),
+            "-e",
+            "stderr",
+            "-g",
+            f"daemon off; pid {folder}/nginx.pid;",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / "nginx.log").open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_status(base + "/healthz") == 200, 30, "nginx")
+        yield base
+    finally:
+        stop(process)
+
+
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
     logs = tmp_path_factory.mktemp("team")
     redis_port, web_port = free_port(), free_port()
-    team = Team(f"http://127.0.0.1:{web_port}", redis_port)
+    team = Team(web_port, redis_port)
     url = team.start_redis()
     env = {
         **os.environ,
