@@ -1,0 +1,231 @@
+"""Benchmark: concurrent dashboard sessions against gunicorn, over HTTP on loopback.
+
+Each session does what the "serve a team" issue measured: open the page, choose a seed, move
+the grid slider three times, upload a ``.npy``, and re-render twice; every request on a fresh
+connection (as behind a load balancer). Two deployments, started here and stopped after:
+
+- **1 worker**: ``gunicorn --workers 1 --threads 4``, state in the process (the embedded store);
+- **2 workers + Redis**: ``--workers 2 --threads 4`` with ``LAYERVIZ_REDIS_URL`` on a throwaway
+  ``redis-server`` (no Celery worker is needed: no export is made).
+
+Columns: requests, errors (a non-200, an open error alert, a "no longer kept"), answers that
+differ from the same request made alone first, p50 and p95 latency, and the largest worker
+RSS. Sessions run on threads of this process, ``--sessions`` at once. Prints one Markdown
+table; exits 0 whether the targets are met or not.
+
+Usage:
+    .venv/bin/python bench/load.py [--sessions 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
+
+# isort: split
+import numpy as np
+import psutil
+from benchlib import machine_line
+from dash_http import DashSession  # tests/integration/dash_http.py
+from servers import free_port, http_status, redis_server, stop, wait_for  # tests/servers.py
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL = "digits_cnn"
+VARIANTS = 5  # session i uses seed / upload i % VARIANTS, so answers can be compared
+
+
+def npy_url(variant: int) -> str:
+    buffer = io.BytesIO()
+    np.save(buffer, np.random.default_rng(variant).random((32, 32), np.float32))
+    return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def grid_values(recipe, rows) -> dict:
+    return {
+        "store-pattern.data": recipe,
+        "grid-rows.value": rows,
+        "grid-cols.value": 3,
+        "size-limit.value": 15,
+        "page-select.active_page": 1,
+    }
+
+
+def one_session(base: str, variant: int) -> list[tuple[str, float, dict | None]]:
+    """The session's requests: ``(step, seconds, answer or None when it failed)``."""
+    session = DashSession(base, timeout=120)
+    log = []
+
+    def step(name, fn):
+        start = time.perf_counter()
+        try:
+            answer = fn()
+        except Exception:
+            answer = None
+        log.append((name, time.perf_counter() - start, answer))
+        return answer
+
+    step("page", lambda: session.open_page() or {})
+    seed = step(
+        "seed",
+        lambda: session.call(
+            "store-pattern.data",
+            {"model-select.value": MODEL, "seed-input.value": variant},
+            "seed-input.value",
+        ),
+    )
+    recipe = (seed or {}).get("response", {}).get("store-pattern", {}).get("data")
+    for rows in (1, 2, 4):
+        step(
+            f"slider {rows}",
+            lambda r=rows: session.call(
+                "activation-graph.figure", grid_values(recipe, r), "grid-rows.value"
+            ),
+        )
+    up = step(
+        "upload",
+        lambda: session.call(
+            "store-pattern.data",
+            {
+                "model-select.value": MODEL,
+                "pattern-upload.contents": npy_url(variant),
+                "pattern-upload.filename": "p.npy",
+            },
+            "pattern-upload.contents",
+        ),
+    )
+    recipe = (up or {}).get("response", {}).get("store-pattern", {}).get("data")
+    for rows in (2, 3):
+        step(
+            f"upload grid {rows}",
+            lambda r=rows: session.call(
+                "activation-graph.figure", grid_values(recipe, r), "grid-rows.value"
+            ),
+        )
+    return log
+
+
+def failed(answer) -> bool:
+    if not answer:
+        return True
+    if "status" in answer:  # no JSON: a non-200 or an empty answer
+        return True
+    text = json.dumps(answer)
+    alert = answer.get("response", {}).get("error-alert", {})
+    return alert.get("is_open") is True or "no longer kept" in text or "went wrong" in text
+
+
+def comparable(answer) -> str:
+    return json.dumps((answer or {}).get("response"), sort_keys=True)
+
+
+def serve(workers: int, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "app:server",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: http_status(base + "/healthz") == 200, 180, "gunicorn")
+    # Every worker imports TensorFlow: wait until each has answered.
+    seen: set[int] = set()
+
+    def all_up():
+        for _ in range(6):
+            seen.add(json.loads(DashSession(base).request("/healthz")[1])["worker"])
+        return len(seen) == workers
+
+    wait_for(all_up, 180, f"{workers} workers")
+    return process, base
+
+
+def run(name: str, workers: int, env: dict, sessions: int, log: Path) -> dict:
+    process, base = serve(workers, env, log)
+    try:
+        reference = {v: one_session(base, v) for v in range(VARIANTS)}  # each alone
+        start = time.perf_counter()
+        with ThreadPoolExecutor(sessions) as pool:
+            logs = list(pool.map(lambda i: one_session(base, i % VARIANTS), range(sessions)))
+        wall = time.perf_counter() - start
+        rss = max(child.memory_info().rss for child in psutil.Process(process.pid).children())
+    finally:
+        stop(process)
+    times = [t for log_ in logs for _, t, _ in log_]
+    errors = sum(failed(a) for log_ in logs for step, _, a in log_ if step != "page")
+    differ = sum(
+        comparable(a) != comparable(reference[i % VARIANTS][k][2])
+        for i, log_ in enumerate(logs)
+        for k, (step, _, a) in enumerate(log_)
+        if step != "page" and not failed(a)
+    )
+    q = statistics.quantiles(times, n=20)
+    return {
+        "name": name,
+        "requests": len(times),
+        "errors": errors,
+        "differ": differ,
+        "p50": statistics.median(times),
+        "p95": q[18],
+        "rss": rss / 2**20,
+        "wall": wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=50)
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("LAYERVIZ_REDIS_URL", None)
+    logs = Path(os.environ.get("TMPDIR", "/tmp"))
+    rows = [run("gunicorn, 1 worker (in process)", 1, env, args.sessions, logs / "load-1.log")]
+    with redis_server() as url:
+        team_env = {**env, "LAYERVIZ_REDIS_URL": url, "LAYERVIZ_SECRET": "bench"}
+        rows.append(
+            run("gunicorn, 2 workers + Redis", 2, team_env, args.sessions, logs / "load-2.log")
+        )
+    print(machine_line(load, versions=f"{args.sessions} concurrent sessions, {MODEL}"))
+    print()
+    print(
+        "| deployment | requests | errors | differ from alone | p50 | p95 | worker RSS (max) "
+        "| wall |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(
+            f"| {r['name']} | {r['requests']} | {r['errors']} | {r['differ']} | "
+            f"{r['p50'] * 1000:.0f} ms | {r['p95'] * 1000:.0f} ms | {r['rss']:.0f} MiB | "
+            f"{r['wall']:.1f} s |"
+        )
+    print()
+    print("Targets: 0 errors, 0 answers that differ, p95 ≤ 1.5 s with 2 workers.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The embedded default (``layerviz serve``): no other service, exports on the server's threads."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from conftest import REPO
+from dash_http import DashSession
+from servers import free_port, http_status, stop, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "LAYERVIZ_REDIS_URL"}
+    log = tmp_path_factory.mktemp("embedded") / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "layerviz", "serve", "--port", str(port)],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_status(base + "/healthz") == 200, 120, "layerviz serve")
+        yield base
+    finally:
+        stop(process)
+
+
+def test_health_needs_no_other_service(embedded):
+    health = json.loads(DashSession(embedded).request("/healthz")[1])
+    assert (health["uploads"], health["jobs"]) == ("in process", "threads")
+
+
+def test_an_export_on_threads_reports_progress_and_finishes(embedded):
+    session = DashSession(embedded)
+    session.open_page()
+    recipe = {"kind": "seed", "model": "digits_cnn", "seed": 4}
+    values = {
+        "export-button.n_clicks": 1,
+        "store-pattern.data": recipe,
+        "grid-rows.value": 1,
+        "grid-cols.value": 1,
+        "size-limit.value": 0,
+    }
+    answer, progress = session.call_background(
+        "download-export-zip.data", values, "export-button.n_clicks"
+    )
+    content = answer["response"]["download-export-zip"]["data"]["content"]
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(content))) as archive:
+        assert len(archive.namelist()) > 1
+    assert progress and progress[-1]["export-progress.label"].endswith("pages")
