@@ -60,15 +60,13 @@ def nginx_config(web_port: int, listen: int, folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def proxy(team, tmp_path_factory):
-    """nginx with the deployment's config in front of the team's gunicorn; yields its URL."""
+def start_nginx(web_port: int, folder: Path) -> tuple[subprocess.Popen, str]:
+    """nginx with the deployment's config in front of gunicorn on ``web_port``: its URL."""
     binary = shutil.which("nginx")
     if binary is None:
         pytest.skip("nginx is not installed (make test installs Debian's nginx-light)")
-    folder = tmp_path_factory.mktemp("nginx")
     port = free_port()
-    config = nginx_config(team.web_port, port, folder)
+    config = nginx_config(web_port, port, folder)
     process = subprocess.Popen(
         [
             binary,
@@ -85,11 +83,20 @@ def proxy(team, tmp_path_factory):
         stderr=(folder / "nginx.log").open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: http_status(base + "/healthz") == 200, 30, "nginx")
-        yield base
-    finally:
-        stop(process)
+    wait_for(lambda: http_status(base + "/healthz") == 200, 30, "nginx")
+    return process, base
+
+
+def start_gunicorn(args: list[str], env: dict, log: Path) -> tuple[subprocess.Popen, str, int]:
+    """gunicorn serving app:server on a free loopback port: process, URL, port."""
+    port = free_port()
+    process = _spawn(
+        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", "app:server"],
+        env,
+        log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    return process, base, port
 
 
 @pytest.fixture(scope="module")
