@@ -2,9 +2,10 @@
 
 Each session does what the "serve a team" issue measured: open the page, choose a seed, move
 the grid slider three times, upload a ``.npy``, and re-render twice; every request on a fresh
-connection (as behind a load balancer). Two deployments, started here and stopped after:
+connection (as behind a load balancer). Three deployments, started here and stopped after:
 
 - **1 worker**: ``gunicorn --workers 1 --threads 4``, state in the process (the embedded store);
+- **2 workers, in process**: the same state per worker, as before Redis (uploads go missing);
 - **2 workers + Redis**: ``--workers 2 --threads 4`` with ``LAYERVIZ_REDIS_URL`` on a throwaway
   ``redis-server`` (no Celery worker is needed: no export is made).
 
@@ -204,7 +205,11 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("LAYERVIZ_REDIS_URL", None)
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
-    rows = [run("gunicorn, 1 worker (in process)", 1, env, args.sessions, logs / "load-1.log")]
+    rows = [
+        run("gunicorn, 1 worker (in process)", 1, env, args.sessions, logs / "load-1.log"),
+        # What a team got before: two workers, each with its own uploads.
+        run("gunicorn, 2 workers, in process", 2, env, args.sessions, logs / "load-2p.log"),
+    ]
     with redis_server() as url:
         team_env = {**env, "LAYERVIZ_REDIS_URL": url, "LAYERVIZ_SECRET": "bench"}
         rows.append(
