@@ -130,3 +130,14 @@ def test_the_environment_chooses_the_store(monkeypatch, redis_url):
 
 def test_code_outside_a_request_is_the_local_session():
     assert current_session.get() == "local"
+
+
+def test_a_multi_input_pattern_comes_back_as_a_tuple(make_store):
+    store = make_store()
+    pattern = (kb(1, 3.0), np.arange(8, dtype=np.int32).reshape(1, 8))
+    assert store.put("alice", "multi", pattern)
+    back = store.get("alice", "multi")
+    assert isinstance(back, tuple) and len(back) == 2
+    np.testing.assert_array_equal(back[0], pattern[0])
+    np.testing.assert_array_equal(back[1], pattern[1])
+    assert back[1].dtype == np.int32
