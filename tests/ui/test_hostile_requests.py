@@ -39,7 +39,8 @@ def client(app):
 
 def bodies(app, value):
     """One request body per callback, every input and state set to ``value``."""
-    for key, spec in app.callback_map.items():
+    # A snapshot: Dash finishes its callback map on the first request it serves.
+    for key, spec in list(app.callback_map.items()):
         if spec.get("background") or not spec["inputs"]:
             continue
 
