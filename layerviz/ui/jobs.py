@@ -62,6 +62,9 @@ class ThreadJobManager(DiskcacheManager):
         """Start the job on a thread; its id stands where Dash expects a process id."""
         flag = threading.Event()
         with self._lock:
+            # Jobs whose page went away are never fetched: forget the finished ones here.
+            for done in [j for j, (t, _) in self._jobs.items() if not t.is_alive()]:
+                del self._jobs[done]
             job = next(self._ids)
             thread = threading.Thread(
                 target=self._run,

@@ -114,3 +114,13 @@ def test_thread_job_manager_runs_jobs_on_threads_and_cancels_them(tmp_path):
     manager.terminate_job(job)
     assert stopped.wait(5)
     assert not manager.job_running(job)
+
+
+def test_thread_job_manager_forgets_finished_jobs_nobody_fetched(tmp_path):
+    manager = ThreadJobManager(str(tmp_path))
+    first = manager.call_job_fn("a", lambda *args: None, (), {})
+    until = time.monotonic() + 5
+    while manager.job_running(first) and time.monotonic() < until:
+        time.sleep(0.01)
+    second = manager.call_job_fn("b", lambda *args: time.sleep(0.2), (), {})
+    assert list(manager._jobs) == [second]
