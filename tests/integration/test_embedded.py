@@ -11,9 +11,10 @@ import sys
 import zipfile
 
 import pytest
-from conftest import REPO
-from dash_http import DashSession
 from servers import free_port, http_status, stop, wait_for
+
+from integration.dash_http import DashSession
+from integration.deploy import REPO
 
 pytestmark = pytest.mark.integration
 

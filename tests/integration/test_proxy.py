@@ -16,8 +16,9 @@ import urllib.request
 from contextlib import ExitStack
 
 import pytest
-from conftest import REPO, start_gunicorn, start_nginx
 from servers import http_status, stop, wait_for
+
+from integration.deploy import REPO, start_gunicorn, start_nginx
 
 pytestmark = pytest.mark.integration
 

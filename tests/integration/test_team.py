@@ -14,7 +14,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from dash_http import DashSession
+
+from integration.dash_http import DashSession
 
 pytestmark = pytest.mark.integration
 
