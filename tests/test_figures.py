@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from PIL import Image
 
 from layerviz.activations import LayerActivation
 from layerviz.errors import ArgumentError
@@ -317,14 +319,27 @@ def test_pattern_grayscale(shape):
 def test_pattern_rgb_is_an_image():
     fig = pattern_figure(np.random.rand(32, 32, 3))
     (trace,) = fig.data
-    assert trace.type == "image"
-    assert trace.z.dtype == np.uint8 and trace.z.shape == (32, 32, 3)
+    assert trace.type == "image" and trace.z is None
+    assert decoded_source(trace).shape == (32, 32, 3)
     assert fig.layout.title.text == "input 32×32×3"
+
+
+def decoded_source(trace) -> np.ndarray:
+    """The pixels of an image trace's PNG data URL."""
+    head, _, b64 = trace.source.partition(",")
+    assert head == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
+
+
+def test_pattern_rgb_in_0_1_is_scaled_exactly():
+    pixels = np.random.default_rng(0).random((6, 5, 3)).astype(np.float32)
+    shown = decoded_source(pattern_figure(pixels).data[0])
+    np.testing.assert_array_equal(shown, np.rint(pixels * 255).astype(np.uint8))
 
 
 def test_pattern_rgb_in_0_255():
     fig = pattern_figure(np.full((4, 4, 3), 200.0))
-    assert int(fig.data[0].z.max()) == 200
+    assert int(decoded_source(fig.data[0]).max()) == 200
 
 
 def test_pattern_waveform_is_a_line_per_channel():

@@ -27,11 +27,32 @@ from layerviz.ui.store import (
 )
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["MAX_REQUEST_BYTES", "create_app"]
+__all__ = ["INDEX_STRING", "MAX_REQUEST_BYTES", "create_app"]
 
 #: Largest request the server reads: an upload at the pattern limit, base64-encoded (4/3),
 #: plus room for the rest of the callback's JSON. Flask answers 413 past it.
 MAX_REQUEST_BYTES = MAX_PATTERN_BYTES * 4 // 3 + 2**20
+
+
+#: Dash's page template with the document's language declared (screen readers pick their
+#: voice by it).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
 
 
 def create_app(
@@ -87,6 +108,7 @@ def create_app(
     app.server.secret_key = os.environ.get(SECRET_VARIABLE) or None
     install_sessions(app.server)
     _add_health(app.server, workbench, "celery" if celery_app else "threads")
+    app.index_string = INDEX_STRING
     app.layout = page(workbench, first)
     register_callbacks(app, workbench)
     for feature in FEATURES:

@@ -1,8 +1,11 @@
 """The dashboard's core callbacks: parse what the browser sent, call the core, return figures.
 
-Each callback is a thin wrapper over a plain function of this module (``choose_pattern``,
-``render_pattern``, ``render_grid``, ``export_files``) that takes the ``Workbench`` and plain
-values, so tests can call them without a server or a browser. Feature sections register their
+Each callback is a thin wrapper over a plain function of this module (``update_page``, built
+from ``choose_pattern``, ``render_pattern`` and ``render_grid``; ``export_files``) that takes the
+``Workbench`` and plain values, so tests can call them without a server or a browser. A new
+pattern reaches the screen in one round trip: the callback that runs the forward pass also
+returns the pattern, the prediction and the grid drawn from it (and still writes the pattern
+store, which feature sections read). Feature sections register their
 own callbacks (``layerviz.ui.features``).
 """
 
@@ -28,6 +31,8 @@ from layerviz.ui.workbench import Workbench
 
 __all__ = [
     "GRID_STATES",
+    "PAGE_OUTPUTS",
+    "PageControls",
     "PatternChoice",
     "choose_pattern",
     "decode_upload",
@@ -35,6 +40,7 @@ __all__ = [
     "register_callbacks",
     "render_grid",
     "render_pattern",
+    "update_page",
 ]
 
 
@@ -237,63 +243,156 @@ GRID_STATES = (
     State(ids.PAGE_SELECT, "active_page"),
 )
 
+#: Controls that choose a new pattern, and so run the forward pass (None: the page loaded).
+_PATTERN_TRIGGERS = {
+    None,
+    ids.MODEL_SELECT,
+    ids.SAMPLE_SELECT,
+    ids.SEED_BUTTON,
+    ids.SEED_INPUT,
+    ids.PATTERN_UPLOAD,
+}
 #: Controls whose change re-pages the grid (the pager and the colour controls do not).
-_REPAGING = {ids.PATTERN_STORE, ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT, None}
+_REPAGING = _PATTERN_TRIGGERS | {ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT}
+
+#: What ``update_page`` answers, in order: the pattern choice, the pattern's figures, the grid.
+PAGE_OUTPUTS = (
+    Output(ids.PATTERN_STORE, "data"),
+    Output(ids.SAMPLE_SELECT, "options"),
+    Output(ids.SAMPLE_SELECT, "value"),
+    Output(ids.SEED_INPUT, "value"),
+    Output(ids.MODEL_INFO, "children"),
+    Output(ids.ERROR_ALERT, "children"),
+    Output(ids.ERROR_ALERT, "is_open"),
+    Output(ids.PATTERN_UPLOAD, "contents"),
+    Output(ids.PATTERN_GRAPH, "figure"),
+    Output(ids.PREDICTION_GRAPH, "figure"),
+    Output(ids.PATTERN_INFO, "children"),
+    Output(ids.ACTIVATION_GRAPH, "figure"),
+    Output(ids.PAGE_SELECT, "max_value"),
+    Output(ids.PAGE_SELECT, "active_page"),
+    Output(ids.GRID_SUMMARY, "children"),
+)
+
+
+@dataclass
+class PageControls:
+    """What the browser sent with a page update: the pattern and grid controls' values."""
+
+    model: Any = None
+    sample: Any = None
+    seed: Any = None
+    upload: Any = None
+    filename: Any = None
+    rows: Any = None
+    cols: Any = None
+    limit: Any = None
+    page: Any = None
+    colorscale: Any = "Viridis"
+    shared_colorbar: Any = False
+
+
+def update_page(
+    workbench: Workbench, trigger: str | None, controls: PageControls, store_data: Any
+) -> tuple:
+    """Everything one control change redraws, in one response (``PAGE_OUTPUTS``' order).
+
+    A pattern control (or the page load) chooses the pattern and runs the forward pass once,
+    then draws the pattern, the prediction and page 1 of the grid from that run; a grid or
+    colour control redraws the grid alone from the cached run. Whatever is not redrawn is
+    ``no_update``, so one round trip carries a new pattern to the screen.
+    """
+    c = controls
+    choice = PatternChoice()
+    if trigger in _PATTERN_TRIGGERS:
+        choice = choose_pattern(workbench, trigger, c.model, c.sample, c.seed, c.upload, c.filename)
+    new_pattern = choice.recipe is not no_update
+    store = choice.recipe if new_pattern else store_data
+    if trigger == ids.MODEL_SELECT and choice.error is not None:
+        choice.model_info = "could not open this model"  # replaces "Opening …"
+    head = (
+        choice.recipe,
+        choice.sample_options,
+        choice.sample_value,
+        choice.seed,
+        choice.model_info,
+        choice.error,
+        choice.error is not None,
+        None if c.upload else no_update,
+    )
+    pattern = _pattern_outputs(workbench, store) if new_pattern else (no_update,) * 3
+    if store and (new_pattern or trigger not in _PATTERN_TRIGGERS):
+        page = 1 if trigger in _REPAGING else c.page
+        grid = _grid_outputs(workbench, store, c, page)
+    else:
+        grid = (no_update,) * 4
+    return (*head, *pattern, *grid)
+
+
+def _pattern_outputs(workbench: Workbench, store: Any) -> tuple:
+    """``render_pattern``, or an error figure in its place."""
+    try:
+        return render_pattern(workbench, store)
+    except Exception as exc:
+        return empty_figure(error_text(exc)), empty_figure(""), ""
+
+
+def _grid_outputs(workbench: Workbench, store: Any, c: PageControls, page: Any) -> tuple:
+    """``render_grid``, or an error figure in its place."""
+    try:
+        return render_grid(
+            workbench, store, c.rows, c.cols, c.limit, page, c.colorscale, c.shared_colorbar
+        )
+    except Exception as exc:
+        return empty_figure(error_text(exc)), 1, 1, ""
+
+
+#: Says at once, in the browser, what a model choice sets off: the first load of a large model
+#: takes seconds (the server's answer then replaces the text with the model's description).
+_OPENING_JS = """function (model) {
+    return model ? "Opening " + model + ": loading it and running a pattern through it…" : "";
+}"""
 
 
 def register_callbacks(app, workbench: Workbench) -> None:
     """Attach the core callbacks to ``app`` (never the global ``dash.callback``)."""
-    _register_pattern_choice(app, workbench)
-    _register_pattern_view(app, workbench)
-    _register_grid(app, workbench)
+    app.clientside_callback(
+        _OPENING_JS,
+        Output(ids.MODEL_INFO, "children", allow_duplicate=True),
+        Input(ids.MODEL_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    _register_page(app, workbench)
+    _register_layer_pick(app, workbench)
     _register_export(app, workbench)
 
 
-def _register_pattern_choice(app, workbench: Workbench) -> None:
+def _register_page(app, workbench: Workbench) -> None:
     @app.callback(
-        Output(ids.PATTERN_STORE, "data"),
-        Output(ids.SAMPLE_SELECT, "options"),
-        Output(ids.SAMPLE_SELECT, "value"),
-        Output(ids.SEED_INPUT, "value"),
-        Output(ids.MODEL_INFO, "children"),
-        Output(ids.ERROR_ALERT, "children"),
-        Output(ids.ERROR_ALERT, "is_open"),
-        Output(ids.PATTERN_UPLOAD, "contents"),
+        *PAGE_OUTPUTS,
         Input(ids.MODEL_SELECT, "value"),
         Input(ids.SAMPLE_SELECT, "value"),
         Input(ids.SEED_BUTTON, "n_clicks"),
         Input(ids.SEED_INPUT, "value"),
         Input(ids.PATTERN_UPLOAD, "contents"),
+        Input(ids.GRID_ROWS, "value"),
+        Input(ids.GRID_COLS, "value"),
+        Input(ids.SIZE_LIMIT, "value"),
+        Input(ids.PAGE_SELECT, "active_page"),
+        Input(ids.COLORSCALE_SELECT, "value"),
+        Input(ids.COLORBAR_SWITCH, "value"),
         State(ids.PATTERN_UPLOAD, "filename"),
+        State(ids.PATTERN_STORE, "data"),
     )
-    def _choose(model, sample, _clicks, seed, upload, filename):
-        choice = choose_pattern(workbench, ctx.triggered_id, model, sample, seed, upload, filename)
-        return (
-            choice.recipe,
-            choice.sample_options,
-            choice.sample_value,
-            choice.seed,
-            choice.model_info,
-            choice.error,
-            choice.error is not None,
-            None if upload else no_update,
+    def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
+        colorscale, shared, filename, store_data = rest
+        controls = PageControls(
+            model, sample, seed, upload, filename, rows, cols, limit, page, colorscale, shared
         )
+        return update_page(workbench, ctx.triggered_id, controls, store_data)
 
 
-def _register_pattern_view(app, workbench: Workbench) -> None:
-    @app.callback(
-        Output(ids.PATTERN_GRAPH, "figure"),
-        Output(ids.PREDICTION_GRAPH, "figure"),
-        Output(ids.PATTERN_INFO, "children"),
-        Input(ids.PATTERN_STORE, "data"),
-        prevent_initial_call=True,
-    )
-    def _pattern(store_data):
-        try:
-            return render_pattern(workbench, store_data)
-        except Exception as exc:
-            return empty_figure(error_text(exc)), empty_figure(""), ""
-
+def _register_layer_pick(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.SELECTED_LAYER_STORE, "data"),
         Input(ids.ACTIVATION_GRAPH, "clickData"),
@@ -308,33 +407,6 @@ def _register_pattern_view(app, workbench: Workbench) -> None:
         except Exception as exc:
             error_text(exc)
             return no_update
-
-
-def _register_grid(app, workbench: Workbench) -> None:
-    @app.callback(
-        Output(ids.ACTIVATION_GRAPH, "figure"),
-        Output(ids.PAGE_SELECT, "max_value"),
-        Output(ids.PAGE_SELECT, "active_page"),
-        Output(ids.GRID_SUMMARY, "children"),
-        Input(ids.PATTERN_STORE, "data"),
-        Input(ids.GRID_ROWS, "value"),
-        Input(ids.GRID_COLS, "value"),
-        Input(ids.SIZE_LIMIT, "value"),
-        Input(ids.PAGE_SELECT, "active_page"),
-        Input(ids.COLORSCALE_SELECT, "value"),
-        Input(ids.COLORBAR_SWITCH, "value"),
-        prevent_initial_call=True,
-    )
-    def _grid(store_data, rows, cols, limit, page, colorscale, shared):
-        if not store_data:
-            return no_update, no_update, no_update, no_update
-        # A new pattern or a new layout starts at page 1; colours keep the page.
-        if ctx.triggered_id in _REPAGING:
-            page = 1
-        try:
-            return render_grid(workbench, store_data, rows, cols, limit, page, colorscale, shared)
-        except Exception as exc:
-            return empty_figure(error_text(exc)), 1, 1, ""
 
 
 def _register_export(app, workbench: Workbench) -> None:

@@ -27,14 +27,17 @@ LIMIT_SLIDER = (0, 128)
 LIMIT_MARKS = (0, 15, 32, 64, 96, 128)
 
 
-def section(title: str, icon: str, children: list, class_name: str = "mb-3") -> html.Div:
-    """A group of controls in the control panel, under a labelled heading."""
-    return html.Div([_label(title, icon), *children], className=class_name)
+def section(title: str, icon: str, children: list, class_name: str = "mb-3") -> html.Section:
+    """A group of controls in the control panel, under a heading that names the group."""
+    heading = _heading(title, icon)
+    return html.Section(
+        [heading, *children], className=class_name, **{"aria-labelledby": heading.id}
+    )
 
 
 def card(title: str, icon: str, body, *, header_extra: list | None = None, **kwargs) -> dbc.Card:
     """A results card: an icon and a title in the header (plus ``header_extra``), then ``body``."""
-    header = [html.I(className=f"bi bi-{icon} me-1"), title, *(header_extra or [])]
+    header = [_icon(icon), title, *(header_extra or [])]
     return dbc.Card(
         [dbc.CardHeader(header), dbc.CardBody(body, className="p-1")],
         className=kwargs.pop("className", "shadow-sm"),
@@ -42,17 +45,37 @@ def card(title: str, icon: str, body, *, header_extra: list | None = None, **kwa
     )
 
 
-def _label(text: str, icon: str) -> html.Label:
-    return html.Label(
-        [html.I(className=f"bi bi-{icon} me-1"), text], className="form-label fw-semibold d-block"
+def _heading(text: str, icon: str) -> html.H2:
+    # A level-two heading (styled as a form label): screen readers list the groups by it.
+    return html.H2(
+        [_icon(icon), text],
+        id="heading-" + "-".join(text.lower().split()),
+        className="form-label fw-semibold d-block fs-6",
     )
 
 
-def _hint(text: str) -> html.Small:
-    return html.Small(text, className="text-body-secondary d-block")
+def _icon(name: str) -> html.I:
+    """A decorative Bootstrap icon, hidden from screen readers."""
+    return html.I(className=f"bi bi-{name} me-1", **{"aria-hidden": "true"})
 
 
-def _slider(id_: str, bounds: tuple[int, int], value: int, marks) -> dcc.Slider:
+def _hint(text: str, id_: str | None = None) -> html.Small:
+    kwargs = {"id": id_} if id_ else {}
+    return html.Small(text, className="text-body-secondary d-block", **kwargs)
+
+
+def _named(control, name: str) -> html.Div:
+    """``control`` in a wrapper whose ``data-a11y-label`` names the inputs Dash renders inside
+    it without a way to name them (a slider's thumb and number box, the upload's file input);
+    ``assets/a11y.js`` copies it onto them as ``aria-label``."""
+    return html.Div(control, **{"data-a11y-label": name})
+
+
+def _slider(id_: str, bounds: tuple[int, int], value: int, marks, name: str) -> html.Div:
+    return _named(_dash_slider(id_, bounds, value, marks), name)
+
+
+def _dash_slider(id_: str, bounds: tuple[int, int], value: int, marks) -> dcc.Slider:
     return dcc.Slider(
         id=id_,
         min=bounds[0],
@@ -74,8 +97,19 @@ def _model_section(workbench: Workbench, model_name: str) -> html.Div:
         "Model",
         "diagram-3",
         [
-            dcc.Dropdown(id=ids.MODEL_SELECT, options=options, value=model_name, clearable=False),
-            html.Small(id=ids.MODEL_INFO, className="text-body-secondary d-block mt-1"),
+            _named(
+                dcc.Dropdown(
+                    id=ids.MODEL_SELECT, options=options, value=model_name, clearable=False
+                ),
+                "model",
+            ),
+            # A live region: "opening …" while a model loads, then its description.
+            html.Small(
+                id=ids.MODEL_INFO,
+                className="text-body-secondary d-block mt-1",
+                role="status",
+                **{"aria-live": "polite"},
+            ),
         ],
     )
 
@@ -85,20 +119,23 @@ def _upload_zone() -> html.Div:
     # data-max-bytes feeds assets/upload-guard.js, which reports a file over the limit
     # (dcc.Upload drops those silently).
     return html.Div(
-        dcc.Upload(
-            id=ids.PATTERN_UPLOAD,
-            max_size=MAX_PATTERN_BYTES,
-            accept=",".join(ACCEPTED_EXTENSIONS),
-            className="upload-zone",
-            className_active="upload-zone active",
-            children=html.Div(
-                [
-                    html.I(className="bi bi-cloud-arrow-up fs-4 d-block"),
-                    html.Span("Drop a pattern or "),
-                    html.A("choose a file", className="link-primary"),
-                    _hint(f"{' '.join(ACCEPTED_EXTENSIONS)} — up to {mb} MB"),
-                ]
+        _named(
+            dcc.Upload(
+                id=ids.PATTERN_UPLOAD,
+                max_size=MAX_PATTERN_BYTES,
+                accept=",".join(ACCEPTED_EXTENSIONS),
+                className="upload-zone",
+                className_active="upload-zone active",
+                children=html.Div(
+                    [
+                        html.I(className="bi bi-cloud-arrow-up fs-4 d-block"),
+                        html.Span("Drop a pattern or "),
+                        html.A("choose a file", className="link-primary"),
+                        _hint(f"{' '.join(ACCEPTED_EXTENSIONS)} — up to {mb} MB"),
+                    ]
+                ),
             ),
+            "pattern file",
         ),
         className="mb-2",
         **{"data-max-bytes": str(MAX_PATTERN_BYTES)},
@@ -108,7 +145,7 @@ def _upload_zone() -> html.Div:
 def _seed_group() -> dbc.InputGroup:
     return dbc.InputGroup(
         [
-            dbc.InputGroupText("seed"),
+            html.Label("seed", htmlFor=ids.SEED_INPUT, className="input-group-text"),
             dbc.Input(
                 id=ids.SEED_INPUT,
                 type="number",
@@ -119,7 +156,7 @@ def _seed_group() -> dbc.InputGroup:
                 debounce=True,
             ),
             dbc.Button(
-                [html.I(className="bi bi-shuffle me-1"), "New random pattern"],
+                [_icon("shuffle"), "New random pattern"],
                 id=ids.SEED_BUTTON,
                 color="secondary",
                 outline=True,
@@ -131,11 +168,14 @@ def _seed_group() -> dbc.InputGroup:
 
 
 def _pattern_section() -> html.Div:
-    samples = dcc.Dropdown(
-        id=ids.SAMPLE_SELECT,
-        placeholder="bundled sample patterns",
-        clearable=False,
-        className="mb-2",
+    samples = _named(
+        dcc.Dropdown(
+            id=ids.SAMPLE_SELECT,
+            placeholder="bundled sample patterns",
+            clearable=False,
+            className="mb-2",
+        ),
+        "sample pattern",
     )
     return section("Pattern", "image", [samples, _upload_zone(), _seed_group()])
 
@@ -146,11 +186,11 @@ def _grid_section() -> html.Div:
         "grid-3x3",
         [
             _hint("rows"),
-            _slider(ids.GRID_ROWS, GRID_SIDES, DEFAULT_GRID[0], GRID_MARKS),
+            _slider(ids.GRID_ROWS, GRID_SIDES, DEFAULT_GRID[0], GRID_MARKS, "grid rows"),
             _hint("columns"),
-            _slider(ids.GRID_COLS, GRID_SIDES, DEFAULT_GRID[1], GRID_MARKS),
+            _slider(ids.GRID_COLS, GRID_SIDES, DEFAULT_GRID[1], GRID_MARKS, "grid columns"),
             _hint("size limit: show a layer when its maps are larger than N×N"),
-            _slider(ids.SIZE_LIMIT, LIMIT_SLIDER, DEFAULT_LIMIT, LIMIT_MARKS),
+            _slider(ids.SIZE_LIMIT, LIMIT_SLIDER, DEFAULT_LIMIT, LIMIT_MARKS, "size limit"),
         ],
     )
 
@@ -160,12 +200,15 @@ def _display_section() -> html.Div:
         "Display",
         "palette",
         [
-            dcc.Dropdown(
-                id=ids.COLORSCALE_SELECT,
-                options=list(COLORSCALES),
-                value=DEFAULT_COLORSCALE,
-                clearable=False,
-                className="mb-2",
+            _named(
+                dcc.Dropdown(
+                    id=ids.COLORSCALE_SELECT,
+                    options=list(COLORSCALES),
+                    value=DEFAULT_COLORSCALE,
+                    clearable=False,
+                    className="mb-2",
+                ),
+                "colour scale",
             ),
             dbc.Switch(
                 id=ids.COLORBAR_SWITCH, label="one colour scale for all panels", value=False
@@ -176,7 +219,7 @@ def _display_section() -> html.Div:
 
 def _export_button(text: str, icon: str, id_: str, outline: bool) -> dbc.Button:
     return dbc.Button(
-        [html.I(className=f"bi bi-{icon} me-1"), text],
+        [_icon(icon), text],
         id=id_,
         color="primary",
         outline=outline,
@@ -230,7 +273,7 @@ def _graph_card(title: str, icon: str, graph_id: str, header_extra: list | None 
 def _grid_header() -> html.Div:
     return html.Div(
         [
-            html.Span([html.I(className="bi bi-layers me-1"), "Layer outputs"]),
+            html.H2([_icon("layers"), "Layer outputs"], className="fs-6 fw-semibold m-0"),
             html.Small(id=ids.GRID_SUMMARY, className="text-body-secondary mx-2 flex-grow-1"),
             dbc.Pagination(
                 id=ids.PAGE_SELECT,
@@ -249,11 +292,15 @@ def _grid_header() -> html.Div:
 
 
 def _grid_card() -> dbc.Card:
+    # The spinner overlays the old grid (dimmed) instead of hiding it: nothing to re-lay out
+    # when the new one comes, and the page does not blink on a fast update.
     graph = dcc.Loading(
         dcc.Graph(id=ids.ACTIVATION_GRAPH, figure=empty_figure("loading…"), config=GRAPH_CONFIG),
         id=ids.LOADING,
         type="dot",
-        delay_show=150,
+        delay_show=300,
+        show_initially=False,
+        overlay_style={"visibility": "visible", "opacity": 0.6},
     )
     return dbc.Card(
         [dbc.CardHeader(_grid_header()), dbc.CardBody(graph, className="p-1")],
@@ -285,7 +332,13 @@ def _navbar() -> dbc.Navbar:
         dbc.Container(
             [
                 dbc.NavbarBrand(
-                    [html.I(className="bi bi-layers-half me-2"), "layerviz"],
+                    html.H1(
+                        [
+                            html.I(className="bi bi-layers-half me-2", **{"aria-hidden": "true"}),
+                            "layerviz",
+                        ],
+                        className="h5 m-0 fw-bold",
+                    ),
                     class_name="fw-bold",
                 ),
                 html.Span(
@@ -309,10 +362,11 @@ def page(workbench: Workbench, model_name: str) -> html.Div:
             dbc.Col(results(workbench), lg=9, md=8),
         ]
     )
+    # Landmarks: the banner (header) and everything else in main, for screen readers.
     return html.Div(
         [
-            _navbar(),
-            dbc.Container(columns, fluid=True),
+            html.Header(_navbar()),
+            html.Main(dbc.Container(columns, fluid=True)),
             dcc.Store(id=ids.PATTERN_STORE),
             dcc.Store(id=ids.SELECTED_LAYER_STORE),
         ]
