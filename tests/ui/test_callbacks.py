@@ -24,11 +24,14 @@ from layerviz.errors import PatternError
 from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.callbacks import (
+    PAGE_OUTPUTS,
+    PageControls,
     choose_pattern,
     decode_upload,
     export_files,
     render_grid,
     render_pattern,
+    update_page,
 )
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench
@@ -446,3 +449,67 @@ def test_the_server_clamps_grid_and_limit_whatever_the_request_says(workbench, s
 
     with Image.open(io.BytesIO(data)) as image:
         assert image.size == (2400, 2400)  # 6 × 4 in × 100 dpi, not a million panels
+
+
+# --- update_page: one response per control change ------------------------------------------
+
+
+def page_controls(**kw) -> PageControls:
+    return PageControls(**{"model": MODEL, "rows": 3, "cols": 3, "limit": 15, "page": 1, **kw})
+
+
+def outputs(result: tuple) -> dict:
+    """``update_page``'s answer keyed by ``"id.property"``."""
+    pairs = zip(PAGE_OUTPUTS, result, strict=True)
+    return {f"{o.component_id}.{o.component_property}": v for o, v in pairs}
+
+
+@pytest.mark.parametrize("trigger", [None, ids.SEED_INPUT])
+def test_a_new_pattern_comes_back_with_its_figures_and_grid(workbench, trigger):
+    out = outputs(update_page(workbench, trigger, page_controls(seed=4, page=2), None))
+    assert len(out) == len(PAGE_OUTPUTS)
+    recipe = recipe_from_store(out[f"{ids.PATTERN_STORE}.data"])
+    expected = render_grid(workbench, recipe.to_store(), 3, 3, 15, 1)
+    assert out[f"{ids.ACTIVATION_GRAPH}.figure"] == expected[0]
+    assert out[f"{ids.PAGE_SELECT}.active_page"] == 1  # a new pattern starts at page 1
+    pattern = render_pattern(workbench, recipe.to_store())
+    assert out[f"{ids.PATTERN_GRAPH}.figure"] == pattern[0]
+    assert out[f"{ids.PATTERN_INFO}.children"] == recipe.describe()
+    assert out[f"{ids.ERROR_ALERT}.is_open"] is False
+
+
+def test_a_grid_control_redraws_the_grid_only_from_the_cache(workbench, seed_recipe, monkeypatch):
+    calls = []
+    extractor = workbench.entry(MODEL).extractor
+    monkeypatch.setattr(extractor, "run", lambda p: calls.append(p))
+    out = outputs(update_page(workbench, ids.SIZE_LIMIT, page_controls(limit=5), seed_recipe))
+    assert calls == []
+    assert out[f"{ids.PATTERN_STORE}.data"] is no_update
+    assert out[f"{ids.PATTERN_GRAPH}.figure"] is no_update
+    assert (
+        out[f"{ids.ACTIVATION_GRAPH}.figure"] == render_grid(workbench, seed_recipe, 3, 3, 5, 1)[0]
+    )
+
+
+def test_a_page_turn_keeps_the_page(workbench, seed_recipe):
+    out = outputs(
+        update_page(
+            workbench, ids.PAGE_SELECT, page_controls(limit=0, rows=1, cols=1, page=2), seed_recipe
+        )
+    )
+    assert out[f"{ids.PAGE_SELECT}.active_page"] == 2
+
+
+def test_a_bad_seed_is_a_message_and_nothing_redraws(workbench, seed_recipe):
+    out = outputs(update_page(workbench, ids.SEED_INPUT, page_controls(seed=-1), seed_recipe))
+    assert out[f"{ids.ERROR_ALERT}.is_open"] is True
+    assert out[f"{ids.ACTIVATION_GRAPH}.figure"] is no_update
+    assert out[f"{ids.PATTERN_STORE}.data"] is no_update
+
+
+def test_an_unknown_model_says_it_could_not_open(workbench, seed_recipe):
+    out = outputs(
+        update_page(workbench, ids.MODEL_SELECT, page_controls(model="no-such"), seed_recipe)
+    )
+    assert out[f"{ids.ERROR_ALERT}.is_open"] is True
+    assert out[f"{ids.MODEL_INFO}.children"] == "could not open this model"

@@ -1,0 +1,122 @@
+"""A new pattern reaches the screen in one round trip, and hover reads the original map
+(headless Chromium, ``dash_duo``)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import keras
+import numpy as np
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from layerviz.grid import GridSettings, grid_pages
+from layerviz.ui import ids
+from layerviz.ui.app import create_app
+from layerviz.ui.recipe import SeedRecipe
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "digits_cnn"
+GRID_JS = f"""
+const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
+if (!gd || !gd.data) {{ return null; }}
+const z = gd.data.filter(t => t.type === 'heatmap').map(t => t.z && t.z.bdata);
+return z.length ? z.join('|') : null;
+"""
+CALLBACK_REQUESTS_JS = """
+return performance.getEntriesByType('resource')
+  .filter(e => e.name.includes('_dash-update-component')).length;
+"""
+
+
+def wait_for_grid(dash_duo, before=None) -> str:
+    return until(
+        lambda: (z := dash_duo.driver.execute_script(GRID_JS)) not in (None, before) and z,
+        timeout=30,
+        msg="the activation grid was not (re)drawn",
+    )
+
+
+def count_forward_passes(app, model: str) -> list:
+    """Wrap the model's extractor so that each forward pass appends to the returned list."""
+    extractor = app.workbench.entry(model).extractor
+    calls, run = [], extractor.run
+
+    def counted(pattern):
+        calls.append(pattern.shape)
+        return run(pattern)
+
+    extractor.run = counted
+    return calls
+
+
+def test_a_typed_seed_is_one_request_with_one_forward_pass(dash_duo):
+    app = create_app()
+    dash_duo.start_server(app)
+    before = wait_for_grid(dash_duo)
+    dash_duo.wait_for_contains_text(f"#{ids.PREDICTION_GRAPH}", "prediction:")
+    time.sleep(0.5)  # the page load's requests are over
+    passes = count_forward_passes(app, MODEL)
+    driver = dash_duo.driver
+    driver.execute_script("performance.clearResourceTimings()")
+    seed = dash_duo.find_element(f"#{ids.SEED_INPUT}")
+    seed.send_keys("5", Keys.ENTER)
+    wait_for_grid(dash_duo, before)
+    dash_duo.wait_for_text_to_equal(
+        f"#{ids.PATTERN_INFO}", SeedRecipe(MODEL, 5).describe(), timeout=10
+    )
+    time.sleep(1.0)  # room for a second request, were there one
+    assert driver.execute_script(CALLBACK_REQUESTS_JS) == 1
+    assert len(passes) == 1
+    # A grid control redraws from the cache: one request, no forward pass.
+    before = driver.execute_script(GRID_JS)
+    driver.execute_script("performance.clearResourceTimings()")
+    dash_duo.find_element(f"#{ids.SIZE_LIMIT} [role=slider]").send_keys(Keys.HOME)
+    wait_for_grid(dash_duo, before)
+    time.sleep(0.5)
+    assert driver.execute_script(CALLBACK_REQUESTS_JS) == 1
+    assert len(passes) == 1
+    assert dash_duo.get_logs() == []
+
+
+def wide_model() -> keras.Model:
+    """16 maps of 64×64: a montage over 160 px, so the panel is drawn at 1/2."""
+    inputs = keras.Input((64, 64, 1))
+    outputs = keras.layers.Conv2D(16, 3, padding="same", name="wide")(inputs)
+    return keras.Model(inputs, outputs, name="wide_model")
+
+
+def test_hover_on_a_downsampled_panel_reports_original_coordinates(dash_duo):
+    app = create_app(wide_model(), include_bundled=False)
+    dash_duo.start_server(app)
+    wait_for_grid(dash_duo)
+    recipe = app.workbench.default_recipe("wide_model")
+    acts = app.workbench.extraction(recipe).extraction.activations
+    shown = grid_pages(acts, GridSettings(3, 3, 15)).page(1)
+    panel = next(i for i, lay in enumerate(shown) if lay.name == "wide")
+    layer = shown[panel]
+    suffix = "" if panel == 0 else str(panel + 1)
+    drag = dash_duo.find_element(
+        f"#{ids.ACTIVATION_GRAPH} .nsewdrag[data-subplot='x{suffix}y{suffix}']"
+    )
+    ActionChains(dash_duo.driver).move_to_element(drag).perform()
+    text = until(
+        lambda: " ".join(
+            e.text for e in dash_duo.find_elements(f"#{ids.ACTIVATION_GRAPH} .hovertext")
+        ),
+        timeout=10,
+        msg="no hover label",
+    )
+    found = re.search(r"block mean of 2×2 around row ([\d.]+), col ([\d.]+)\s*value (\S+)", text)
+    assert found, text
+    row, col, shown = float(found[1]), float(found[2]), float(found[3].replace("−", "-"))
+    # The coordinates are the block's centre in the full-size montage, the value its mean.
+    top, left = int(row - 0.5), int(col - 0.5)
+    assert (row - 0.5) % 2 == 0 and (col - 0.5) % 2 == 0
+    block = layer.image[top : top + 2, left : left + 2]
+    np.testing.assert_allclose(shown, np.nanmean(block), rtol=1e-3, atol=1e-6)
+    assert dash_duo.get_logs() == []
