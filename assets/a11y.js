@@ -24,11 +24,19 @@
       }
     }
   }
+  // Watch the control panel only: the whole document would also record every node Plotly
+  // adds while it draws a grid, for nothing.
   var pending = false;
-  new MutationObserver(function () {
+  var observer = new MutationObserver(function () {
     if (pending) { return; }
     pending = true;  // once per frame, however many nodes React touched
     requestAnimationFrame(function () { pending = false; name(document); });
-  }).observe(document.documentElement, { childList: true, subtree: true });
-  document.addEventListener("DOMContentLoaded", function () { name(document); });
+  });
+  function watch() {
+    var panel = document.querySelector(".control-panel");
+    if (!panel) { setTimeout(watch, 100); return; }
+    name(document);
+    observer.observe(panel, { childList: true, subtree: true });
+  }
+  watch();
 })();

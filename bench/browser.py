@@ -256,6 +256,7 @@ def main() -> int:
         "last byte → frame, ms |",
         "|---|---|--:|--:|--:|--:|",
     ]
+    notes = []
     with tempfile.TemporaryDirectory() as tmp:
         driver = browser()
         try:
@@ -265,6 +266,7 @@ def main() -> int:
                 proc = serve(ref, args.checkout.resolve(), port)
                 try:
                     limits = limits_that_change(ref)
+                    notes.append(f"{MODELS[key]}: size limit {limits[0]} ↔ {limits[1]}")
                     res = measure(
                         driver, f"http://127.0.0.1:{port}/", limits, args.repeats, key != "cnn"
                     )
@@ -277,7 +279,10 @@ def main() -> int:
         finally:
             driver.quit()
     print("\n".join(lines))
-    print(f"\nSize limit moves alternate {LIMIT} and the nearest limit that changes page 1.")
+    print(
+        f"\nSize limit moves alternate {LIMIT} and the nearest limit that changes page 1 "
+        f"({'; '.join(notes)})."
+    )
     print(machine_line(load, extra="headless Chromium " + _chromium_version()))
     print(
         "Targets: MobileNetV2 seed → heatmaps ≤ 350 ms, size limit or page turn → redraw "

@@ -265,9 +265,7 @@ PAGE_OUTPUTS = (
     Output(ids.ERROR_ALERT, "children"),
     Output(ids.ERROR_ALERT, "is_open"),
     Output(ids.PATTERN_UPLOAD, "contents"),
-    Output(ids.PATTERN_GRAPH, "figure"),
-    Output(ids.PREDICTION_GRAPH, "figure"),
-    Output(ids.PATTERN_INFO, "children"),
+    Output(ids.PATTERN_VIEW_STORE, "data"),
     Output(ids.ACTIVATION_GRAPH, "figure"),
     Output(ids.PAGE_SELECT, "max_value"),
     Output(ids.PAGE_SELECT, "active_page"),
@@ -300,7 +298,8 @@ def update_page(
     A pattern control (or the page load) chooses the pattern and runs the forward pass once,
     then draws the pattern, the prediction and page 1 of the grid from that run; a grid or
     colour control redraws the grid alone from the cached run. Whatever is not redrawn is
-    ``no_update``, so one round trip carries a new pattern to the screen.
+    ``no_update``, so one round trip carries a new pattern to the screen. The pattern and
+    prediction figures go to ``ids.PATTERN_VIEW_STORE``, which the browser draws after the grid.
     """
     c = controls
     choice = PatternChoice()
@@ -320,21 +319,22 @@ def update_page(
         choice.error is not None,
         None if c.upload else no_update,
     )
-    pattern = _pattern_outputs(workbench, store) if new_pattern else (no_update,) * 3
+    pattern = _pattern_view(workbench, store) if new_pattern else no_update
     if store and (new_pattern or trigger not in _PATTERN_TRIGGERS):
         page = 1 if trigger in _REPAGING else c.page
         grid = _grid_outputs(workbench, store, c, page)
     else:
         grid = (no_update,) * 4
-    return (*head, *pattern, *grid)
+    return (*head, pattern, *grid)
 
 
-def _pattern_outputs(workbench: Workbench, store: Any) -> tuple:
-    """``render_pattern``, or an error figure in its place."""
+def _pattern_view(workbench: Workbench, store: Any) -> dict:
+    """``render_pattern`` as the pattern-view store holds it (an error figure on failure)."""
     try:
-        return render_pattern(workbench, store)
+        figures = render_pattern(workbench, store)
     except Exception as exc:
-        return empty_figure(error_text(exc)), empty_figure(""), ""
+        figures = empty_figure(error_text(exc)), empty_figure(""), ""
+    return dict(zip(("pattern", "prediction", "info"), figures, strict=True))
 
 
 def _grid_outputs(workbench: Workbench, store: Any, c: PageControls, page: Any) -> tuple:
@@ -354,8 +354,29 @@ _OPENING_JS = """function (model) {
 }"""
 
 
+#: Draws the new pattern's figures from the pattern-view store a frame after the response
+#: that brought them, so the browser draws the activation grid (what a user waits for) first.
+_PATTERN_VIEW_JS = """function (view) {
+    const nu = window.dash_clientside.no_update;
+    if (!view) { return [nu, nu, nu]; }
+    return new Promise(function (resolve) {
+        requestAnimationFrame(function () {
+            setTimeout(function () { resolve([view.pattern, view.prediction, view.info]); }, 0);
+        });
+    });
+}"""
+
+
 def register_callbacks(app, workbench: Workbench) -> None:
     """Attach the core callbacks to ``app`` (never the global ``dash.callback``)."""
+    app.clientside_callback(
+        _PATTERN_VIEW_JS,
+        Output(ids.PATTERN_GRAPH, "figure"),
+        Output(ids.PREDICTION_GRAPH, "figure"),
+        Output(ids.PATTERN_INFO, "children"),
+        Input(ids.PATTERN_VIEW_STORE, "data"),
+        prevent_initial_call=True,
+    )
     app.clientside_callback(
         _OPENING_JS,
         Output(ids.MODEL_INFO, "children", allow_duplicate=True),

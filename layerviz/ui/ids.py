@@ -101,3 +101,8 @@ COMPARE_DOWNLOAD = "download-compare"
 EXPORT_PROGRESS = "export-progress"
 EXPORT_CANCEL = "export-cancel"
 EXPORT_ZIP_DOWNLOAD = "download-export-zip"
+
+
+# The core page's internals (issue 13).
+#: The new pattern's figures (``{"pattern", "prediction", "info"}``), drawn after the grid.
+PATTERN_VIEW_STORE = "store-pattern-view"

@@ -368,6 +368,7 @@ def page(workbench: Workbench, model_name: str) -> html.Div:
             html.Header(_navbar()),
             html.Main(dbc.Container(columns, fluid=True)),
             dcc.Store(id=ids.PATTERN_STORE),
+            dcc.Store(id=ids.PATTERN_VIEW_STORE),
             dcc.Store(id=ids.SELECTED_LAYER_STORE),
         ]
     )

@@ -473,8 +473,9 @@ def test_a_new_pattern_comes_back_with_its_figures_and_grid(workbench, trigger):
     assert out[f"{ids.ACTIVATION_GRAPH}.figure"] == expected[0]
     assert out[f"{ids.PAGE_SELECT}.active_page"] == 1  # a new pattern starts at page 1
     pattern = render_pattern(workbench, recipe.to_store())
-    assert out[f"{ids.PATTERN_GRAPH}.figure"] == pattern[0]
-    assert out[f"{ids.PATTERN_INFO}.children"] == recipe.describe()
+    view = out[f"{ids.PATTERN_VIEW_STORE}.data"]
+    assert (view["pattern"], view["prediction"], view["info"]) == pattern
+    assert view["info"] == recipe.describe()
     assert out[f"{ids.ERROR_ALERT}.is_open"] is False
 
 
@@ -485,7 +486,7 @@ def test_a_grid_control_redraws_the_grid_only_from_the_cache(workbench, seed_rec
     out = outputs(update_page(workbench, ids.SIZE_LIMIT, page_controls(limit=5), seed_recipe))
     assert calls == []
     assert out[f"{ids.PATTERN_STORE}.data"] is no_update
-    assert out[f"{ids.PATTERN_GRAPH}.figure"] is no_update
+    assert out[f"{ids.PATTERN_VIEW_STORE}.data"] is no_update
     assert (
         out[f"{ids.ACTIVATION_GRAPH}.figure"] == render_grid(workbench, seed_recipe, 3, 3, 5, 1)[0]
     )
