@@ -17,8 +17,10 @@
         if (input.classList.contains("dash-dropdown-focus-target")) {
           input.removeAttribute("aria-hidden");
         }
-        if (!input.getAttribute("aria-label") && !input.getAttribute("aria-labelledby")) {
-          var kind = input.type === "number" ? " (number)" : "";
+        // An input inside a <label> (a dropdown's options) is named by it already.
+        var labelled = input.closest("label") || input.getAttribute("aria-labelledby");
+        if (!labelled && !input.getAttribute("aria-label")) {
+          var kind = input.type === "number" ? " (number)" : input.type === "search" ? " search" : "";
           input.setAttribute("aria-label", label + kind);
         }
       }
