@@ -2,21 +2,16 @@
 // slider's thumb and number box, the upload's hidden file input, a dropdown's search box.
 // The layout wraps each such component in an element with data-a11y-label (ui/layout.py,
 // `_named`); this copies that name onto every focusable input inside it, now and whenever
-// React re-renders them. It also un-hides the element Dash 4's dropdown focuses (below).
+// React re-renders them. It also un-hides the element Dash 4's dropdowns focus (below).
 (function () {
   var TARGETS = "input, [role='slider'], [role='combobox'], [role='button'], button";
-  function name(root) {
-    var wrappers = root.querySelectorAll ? root.querySelectorAll("[data-a11y-label]") : [];
+  function nameWrapped(root) {
+    var wrappers = root.querySelectorAll("[data-a11y-label]");
     for (var i = 0; i < wrappers.length; i++) {
       var label = wrappers[i].getAttribute("data-a11y-label");
       var inputs = wrappers[i].querySelectorAll(TARGETS);
       for (var j = 0; j < inputs.length; j++) {
         var input = inputs[j];
-        // Dash 4's dropdown takes keyboard focus on an input it hides from screen readers
-        // (aria-hidden on a focusable element): a keyboard user would land on nothing.
-        if (input.classList.contains("dash-dropdown-focus-target")) {
-          input.removeAttribute("aria-hidden");
-        }
         // An input inside a <label> (a dropdown's options) is named by it already.
         var labelled = input.closest("label") || input.getAttribute("aria-labelledby");
         if (!labelled && !input.getAttribute("aria-label")) {
@@ -26,19 +21,55 @@
       }
     }
   }
-  // Watch the control panel only: the whole document would also record every node Plotly
-  // adds while it draws a grid, for nothing.
+  // Dash 4's dropdown takes keyboard focus on an input it hides from screen readers
+  // (aria-hidden on a focusable element): a keyboard user would land on nothing. Un-hide it
+  // and, where the page did not name it, name it by its section's heading and current value.
+  function fixDropdowns(root) {
+    var targets = root.querySelectorAll(".dash-dropdown-focus-target");
+    for (var i = 0; i < targets.length; i++) {
+      var target = targets[i];
+      target.removeAttribute("aria-hidden");
+      if (target.getAttribute("aria-label") || target.getAttribute("aria-labelledby")) {
+        continue;
+      }
+      var button = target.parentElement && target.parentElement.querySelector("button");
+      var section = target.closest("[aria-labelledby]");
+      var ids = [section && section.getAttribute("aria-labelledby"),
+                 button && button.getAttribute("aria-labelledby")].filter(Boolean).join(" ");
+      if (ids) { target.setAttribute("aria-labelledby", ids); }
+    }
+  }
+  // A slider or upload the page did not wrap (a feature's) is named after its component's id
+  // ("explain-opacity" → "explain opacity"): better than no name at all.
+  function nameSliders(root) {
+    var inputs = root.querySelectorAll(".dash-slider-container [role='slider'], " +
+                                       ".dash-slider-container input, input[type='file']");
+    for (var i = 0; i < inputs.length; i++) {
+      var input = inputs[i];
+      var container = input.closest(".dash-slider-container") || input.closest("[id]");
+      if (input.getAttribute("aria-label") || !container || !container.id) { continue; }
+      var kind = input.tagName === "INPUT" ? " (number)" : "";
+      input.setAttribute("aria-label", container.id.replace(/[-_]+/g, " ") + kind);
+    }
+  }
+  function nameAll() {
+    nameWrapped(document);
+    fixDropdowns(document);
+    nameSliders(document);
+  }
   var pending = false;
   var observer = new MutationObserver(function () {
     if (pending) { return; }
     pending = true;  // once per frame, however many nodes React touched
-    requestAnimationFrame(function () { pending = false; name(document); });
+    requestAnimationFrame(function () {
+      pending = false;
+      nameAll();
+    });
   });
   function watch() {
-    var panel = document.querySelector(".control-panel");
-    if (!panel) { setTimeout(watch, 100); return; }
-    name(document);
-    observer.observe(panel, { childList: true, subtree: true });
+    if (!document.body) { setTimeout(watch, 50); return; }
+    nameAll();
+    observer.observe(document.body, { childList: true, subtree: true });
   }
   watch();
 })();
