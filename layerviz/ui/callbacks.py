@@ -37,6 +37,7 @@ __all__ = [
     "choose_pattern",
     "decode_upload",
     "export_files",
+    "main_trigger",
     "register_callbacks",
     "render_grid",
     "render_pattern",
@@ -328,6 +329,15 @@ def update_page(
     return (*head, pattern, *grid)
 
 
+def main_trigger(triggered: list) -> str | None:
+    """The control an update answers when several changed at once (a shared link sets the
+    model and the grid together): a pattern control first, as it redraws everything."""
+    for trigger in triggered:
+        if trigger in _PATTERN_TRIGGERS:
+            return trigger
+    return triggered[0] if triggered else None
+
+
 def _pattern_view(workbench: Workbench, store: Any) -> dict:
     """``render_pattern`` as the pattern-view store holds it (an error figure on failure)."""
     try:
@@ -410,7 +420,8 @@ def _register_page(app, workbench: Workbench) -> None:
         controls = PageControls(
             model, sample, seed, upload, filename, rows, cols, limit, page, colorscale, shared
         )
-        return update_page(workbench, ctx.triggered_id, controls, store_data)
+        trigger = main_trigger(list(ctx.triggered_prop_ids.values()))
+        return update_page(workbench, trigger, controls, store_data)
 
 
 def _register_layer_pick(app, workbench: Workbench) -> None:

@@ -29,6 +29,7 @@ from layerviz.ui.callbacks import (
     choose_pattern,
     decode_upload,
     export_files,
+    main_trigger,
     render_grid,
     render_pattern,
     update_page,
@@ -514,3 +515,16 @@ def test_an_unknown_model_says_it_could_not_open(workbench, seed_recipe):
     )
     assert out[f"{ids.ERROR_ALERT}.is_open"] is True
     assert out[f"{ids.MODEL_INFO}.children"] == "could not open this model"
+
+
+@pytest.mark.parametrize(
+    "triggered, expected",
+    [
+        ([], None),
+        ([ids.SIZE_LIMIT], ids.SIZE_LIMIT),
+        ([ids.GRID_ROWS, ids.MODEL_SELECT, ids.SIZE_LIMIT], ids.MODEL_SELECT),
+        ([ids.PAGE_SELECT, ids.SEED_INPUT], ids.SEED_INPUT),
+    ],
+)
+def test_several_controls_at_once_answer_the_pattern_one(triggered, expected):
+    assert main_trigger(triggered) == expected
