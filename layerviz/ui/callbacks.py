@@ -258,7 +258,6 @@ _REPAGING = _PATTERN_TRIGGERS | {ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT}
 
 #: What ``update_page`` answers, in order: the pattern choice, the pattern's figures, the grid.
 PAGE_OUTPUTS = (
-    Output(ids.PATTERN_STORE, "data"),
     Output(ids.SAMPLE_SELECT, "options"),
     Output(ids.SAMPLE_SELECT, "value"),
     Output(ids.SEED_INPUT, "value"),
@@ -299,8 +298,11 @@ def update_page(
     A pattern control (or the page load) chooses the pattern and runs the forward pass once,
     then draws the pattern, the prediction and page 1 of the grid from that run; a grid or
     colour control redraws the grid alone from the cached run. Whatever is not redrawn is
-    ``no_update``, so one round trip carries a new pattern to the screen. The pattern and
-    prediction figures go to ``ids.PATTERN_VIEW_STORE``, which the browser draws after the grid.
+    ``no_update``, so one round trip carries a new pattern to the screen. The new recipe and
+    the pattern and prediction figures go to ``ids.PATTERN_VIEW_STORE``
+    (``{"recipe", "pattern", "prediction", "info"}``); the browser draws the grid first, then
+    copies them into the figures and ``ids.PATTERN_STORE`` (so feature sections start their
+    own work after the grid is on screen). ``store_data`` is the current recipe (store form).
     """
     c = controls
     choice = PatternChoice()
@@ -311,7 +313,6 @@ def update_page(
     if trigger == ids.MODEL_SELECT and choice.error is not None:
         choice.model_info = "could not open this model"  # replaces "Opening …"
     head = (
-        choice.recipe,
         choice.sample_options,
         choice.sample_value,
         choice.seed,
@@ -320,13 +321,13 @@ def update_page(
         choice.error is not None,
         None if c.upload else no_update,
     )
-    pattern = _pattern_view(workbench, store) if new_pattern else no_update
+    view = {"recipe": store, **_pattern_view(workbench, store)} if new_pattern else no_update
     if store and (new_pattern or trigger not in _PATTERN_TRIGGERS):
         page = 1 if trigger in _REPAGING else c.page
         grid = _grid_outputs(workbench, store, c, page)
     else:
         grid = (no_update,) * 4
-    return (*head, pattern, *grid)
+    return (*head, view, *grid)
 
 
 def main_trigger(triggered: list) -> str | None:
@@ -364,15 +365,23 @@ _OPENING_JS = """function (model) {
 }"""
 
 
-#: Draws the new pattern's figures from the pattern-view store a frame after the response
-#: that brought them, so the browser draws the activation grid (what a user waits for) first.
+#: After the frame that shows the new grid (or 100 ms, in a hidden tab that draws no frames):
+#: the pattern's figures, and the recipe into the pattern store, whose readers (feature
+#: sections) then start their own requests, no longer competing with the grid for the CPU.
 _PATTERN_VIEW_JS = """function (view) {
     const nu = window.dash_clientside.no_update;
-    if (!view) { return [nu, nu, nu]; }
+    if (!view) { return [nu, nu, nu, nu]; }
     return new Promise(function (resolve) {
-        requestAnimationFrame(function () {
-            setTimeout(function () { resolve([view.pattern, view.prediction, view.info]); }, 0);
-        });
+        let done = false;
+        const go = function () {
+            if (done) { return; }
+            done = true;
+            setTimeout(function () {
+                resolve([view.recipe, view.pattern, view.prediction, view.info]);
+            }, 0);
+        };
+        requestAnimationFrame(go);
+        setTimeout(go, 100);
     });
 }"""
 
@@ -381,6 +390,7 @@ def register_callbacks(app, workbench: Workbench) -> None:
     """Attach the core callbacks to ``app`` (never the global ``dash.callback``)."""
     app.clientside_callback(
         _PATTERN_VIEW_JS,
+        Output(ids.PATTERN_STORE, "data"),
         Output(ids.PATTERN_GRAPH, "figure"),
         Output(ids.PREDICTION_GRAPH, "figure"),
         Output(ids.PATTERN_INFO, "children"),
@@ -413,10 +423,12 @@ def _register_page(app, workbench: Workbench) -> None:
         Input(ids.COLORSCALE_SELECT, "value"),
         Input(ids.COLORBAR_SWITCH, "value"),
         State(ids.PATTERN_UPLOAD, "filename"),
-        State(ids.PATTERN_STORE, "data"),
+        # The recipe as this callback last sent it (the pattern store follows a frame later).
+        State(ids.PATTERN_VIEW_STORE, "data"),
     )
     def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
-        colorscale, shared, filename, store_data = rest
+        colorscale, shared, filename, view = rest
+        store_data = view.get("recipe") if isinstance(view, dict) else None
         controls = PageControls(
             model, sample, seed, upload, filename, rows, cols, limit, page, colorscale, shared
         )

@@ -104,5 +104,6 @@ EXPORT_ZIP_DOWNLOAD = "download-export-zip"
 
 
 # The core page's internals (issue 13).
-#: The new pattern's figures (``{"pattern", "prediction", "info"}``), drawn after the grid.
+#: A new pattern's recipe and figures (``{"recipe", "pattern", "prediction", "info"}``), from
+#: the response that drew the grid; copied into the figures and ``PATTERN_STORE`` after it.
 PATTERN_VIEW_STORE = "store-pattern-view"

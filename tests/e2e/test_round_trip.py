@@ -42,7 +42,7 @@ if (!window.__fetchWrapped) {
 }
 """
 GRID_OUTPUT = f"{ids.ACTIVATION_GRAPH}.figure"
-STORE_OUTPUT = f"{ids.PATTERN_STORE}.data"
+STORE_OUTPUT = f"{ids.PATTERN_VIEW_STORE}.data"  # the new recipe, then the pattern store
 
 
 def requests_with(dash_duo, output: str) -> list[str]:

@@ -469,7 +469,7 @@ def outputs(result: tuple) -> dict:
 def test_a_new_pattern_comes_back_with_its_figures_and_grid(workbench, trigger):
     out = outputs(update_page(workbench, trigger, page_controls(seed=4, page=2), None))
     assert len(out) == len(PAGE_OUTPUTS)
-    recipe = recipe_from_store(out[f"{ids.PATTERN_STORE}.data"])
+    recipe = recipe_from_store(out[f"{ids.PATTERN_VIEW_STORE}.data"]["recipe"])
     expected = render_grid(workbench, recipe.to_store(), 3, 3, 15, 1)
     assert out[f"{ids.ACTIVATION_GRAPH}.figure"] == expected[0]
     assert out[f"{ids.PAGE_SELECT}.active_page"] == 1  # a new pattern starts at page 1
@@ -486,7 +486,6 @@ def test_a_grid_control_redraws_the_grid_only_from_the_cache(workbench, seed_rec
     monkeypatch.setattr(extractor, "run", lambda p: calls.append(p))
     out = outputs(update_page(workbench, ids.SIZE_LIMIT, page_controls(limit=5), seed_recipe))
     assert calls == []
-    assert out[f"{ids.PATTERN_STORE}.data"] is no_update
     assert out[f"{ids.PATTERN_VIEW_STORE}.data"] is no_update
     assert (
         out[f"{ids.ACTIVATION_GRAPH}.figure"] == render_grid(workbench, seed_recipe, 3, 3, 5, 1)[0]
@@ -506,7 +505,7 @@ def test_a_bad_seed_is_a_message_and_nothing_redraws(workbench, seed_recipe):
     out = outputs(update_page(workbench, ids.SEED_INPUT, page_controls(seed=-1), seed_recipe))
     assert out[f"{ids.ERROR_ALERT}.is_open"] is True
     assert out[f"{ids.ACTIVATION_GRAPH}.figure"] is no_update
-    assert out[f"{ids.PATTERN_STORE}.data"] is no_update
+    assert out[f"{ids.PATTERN_VIEW_STORE}.data"] is no_update
 
 
 def test_an_unknown_model_says_it_could_not_open(workbench, seed_recipe):
