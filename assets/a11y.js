@@ -52,10 +52,25 @@
       input.setAttribute("aria-label", container.id.replace(/[-_]+/g, " ") + kind);
     }
   }
+  // Last resort for what a feature section left unnamed: an input by its name attribute or
+  // id, a progress bar by its component's id ("health-progress" → "health progress").
+  function words(text) { return text.replace(/^(input|select|text)-/, "").replace(/[-_]+/g, " "); }
+  function nameStragglers(root) {
+    var inputs = root.querySelectorAll("input:not([type='hidden']), [role='progressbar']");
+    for (var i = 0; i < inputs.length; i++) {
+      var el = inputs[i];
+      if (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")) { continue; }
+      if ((el.labels && el.labels.length) || el.closest("label")) { continue; }
+      var owner = el.id ? el : el.closest("[id]");
+      var text = el.getAttribute("name") || (owner && words(owner.id));
+      if (text) { el.setAttribute("aria-label", text); }
+    }
+  }
   function nameAll() {
     nameWrapped(document);
     fixDropdowns(document);
     nameSliders(document);
+    nameStragglers(document);
   }
   var pending = false;
   var observer = new MutationObserver(function () {
