@@ -160,13 +160,14 @@ def test_request_over_the_limit_gets_413(app, client):
 def test_real_callback_request_is_served(app, client):
     body = callback_body(
         app,
-        f"..{ids.PATTERN_STORE}.data",
+        f"..{ids.SAMPLE_SELECT}.options",  # the core page callback
         f"{ids.SEED_INPUT}.value",
         {f"{ids.MODEL_SELECT}.value": "digits_cnn", f"{ids.SEED_INPUT}.value": 11},
     )
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
-    store = response.get_json()["response"][ids.PATTERN_STORE]["data"]
+    # The new recipe rides in the pattern-view store (the browser copies it to the pattern store).
+    store = response.get_json()["response"][ids.PATTERN_VIEW_STORE]["data"]["recipe"]
     assert store == {"model": "digits_cnn", "kind": "seed", "seed": 11}
 
 
@@ -177,7 +178,7 @@ def test_upload_request_under_the_limit_is_served(app, client):
     url = "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
     body = callback_body(
         app,
-        f"..{ids.PATTERN_STORE}.data",
+        f"..{ids.SAMPLE_SELECT}.options",  # the core page callback
         f"{ids.PATTERN_UPLOAD}.contents",
         {
             f"{ids.MODEL_SELECT}.value": "digits_cnn",
@@ -188,7 +189,7 @@ def test_upload_request_under_the_limit_is_served(app, client):
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
     outputs = response.get_json()["response"]
-    assert outputs[ids.PATTERN_STORE]["data"]["kind"] == "upload"
+    assert outputs[ids.PATTERN_VIEW_STORE]["data"]["recipe"]["kind"] == "upload"
     assert outputs[ids.PATTERN_UPLOAD]["contents"] is None  # the same file can be sent again
 
 

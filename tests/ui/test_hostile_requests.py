@@ -43,6 +43,8 @@ def bodies(app, value):
     for key, spec in list(app.callback_map.items()):
         if spec.get("background") or not spec["inputs"]:
             continue
+        if "callback" not in spec:  # a clientside callback: the browser runs it, not the server
+            continue
 
         def items(deps):
             return [{**d, "value": value} for d in deps]
