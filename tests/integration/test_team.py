@@ -28,9 +28,14 @@ def npy_url(seed: int) -> str:
     return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+#: The core page callback: it chooses the pattern and draws the grid in one round trip; the
+#: recipe rides in the pattern-view store (the browser copies it to the pattern store).
+PAGE = "store-pattern-view.data"
+
+
 def upload(session: DashSession, seed: int) -> dict:
     answer = session.call(
-        "store-pattern.data",
+        PAGE,
         {
             "model-select.value": MODEL,
             "pattern-upload.contents": npy_url(seed),
@@ -39,18 +44,19 @@ def upload(session: DashSession, seed: int) -> dict:
         "pattern-upload.contents",
     )["response"]
     assert answer["error-alert"]["is_open"] is False, answer["error-alert"]
-    return answer["store-pattern"]["data"]
+    return answer["store-pattern-view"]["data"]["recipe"]
 
 
 def grid(session: DashSession, recipe: dict, rows: int, limit: int = 15) -> dict:
     values = {
-        "store-pattern.data": recipe,
+        "model-select.value": MODEL,
+        "store-pattern-view.data": {"recipe": recipe},
         "grid-rows.value": rows,
         "grid-cols.value": 2,
         "size-limit.value": limit,
         "page-select.active_page": 1,
     }
-    return session.call("activation-graph.figure", values, "grid-rows.value")["response"]
+    return session.call(PAGE, values, "grid-rows.value")["response"]
 
 
 def test_fresh_connections_reach_both_workers(team):
@@ -108,13 +114,11 @@ def test_redis_away_then_back_without_a_restart(team):
     try:
         assert session.request("/healthz")[0] == 503
         seed = session.call(
-            "store-pattern.data",
-            {"model-select.value": MODEL, "seed-input.value": 3},
-            "seed-input.value",
+            PAGE, {"model-select.value": MODEL, "seed-input.value": 3}, "seed-input.value"
         )["response"]
-        assert seed["store-pattern"]["data"]["seed"] == 3
+        assert seed["store-pattern-view"]["data"]["recipe"]["seed"] == 3
         failed = session.call(
-            "store-pattern.data",
+            PAGE,
             {
                 "model-select.value": MODEL,
                 "pattern-upload.contents": npy_url(1),
