@@ -12,6 +12,7 @@ can be matched with its activations.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,20 +20,27 @@ import keras
 import numpy as np
 
 from layerviz.activations import LayerActivation
+from layerviz.compare import LayerDifference
 from layerviz.errors import ArgumentError, ModelStructureError
 
 __all__ = [
+    "DIVERGENCES",
     "STATISTICS",
     "ArchGroup",
     "ArchNode",
     "Architecture",
     "architecture",
+    "colour_positions",
+    "divergence_values",
     "layer_values",
     "layered_positions",
 ]
 
 #: What a node's colour can show: the mean activation, or the fraction of exact zeros.
 STATISTICS = ("mean", "zeros")
+#: What it can show in compare mode: each layer's divergence between patterns A and B
+#: (``layerviz.compare``), as cosine distance or relative L2.
+DIVERGENCES = ("cosine", "relative_l2")
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,53 @@ def layer_values(activations: Iterable[LayerActivation], statistic: str) -> dict
         else:
             values[act.name] = float(np.count_nonzero(array == 0) / array.size)
     return values
+
+
+def divergence_values(layers: Iterable[LayerDifference], measure: str) -> dict[str, float]:
+    """One divergence per compared layer output for colouring its node.
+
+    Args:
+        layers: a ``Comparison``'s ``layers`` (A against B).
+        measure: ``"cosine"`` (cosine distance) or ``"relative_l2"``; a relative L2 may be
+            ``inf`` (a layer silent for A that B wakes up), kept as it is.
+
+    Returns:
+        ``{layer output name: divergence}``; a layer that was not compared has no entry.
+
+    Raises:
+        ArgumentError: an unknown measure.
+    """
+    if measure not in DIVERGENCES:
+        raise ArgumentError(f"divergence must be one of {', '.join(DIVERGENCES)}, got {measure!r}")
+    return {layer.name: float(getattr(layer, measure)) for layer in layers}
+
+
+def colour_positions(values: dict[str, float], low: float | None = None) -> dict[str, float]:
+    """Each value's place on a colour scale, in [0, 1].
+
+    Finite values are placed between ``low`` and the largest finite value (all at 0.5 when
+    they are equal and no ``low`` is given, at 0 when they all equal ``low``); ``inf`` goes to
+    the top, ``-inf`` to the bottom, NaN is left out (drawn neutral).
+
+    Args:
+        values: a number per node id.
+        low: the bottom of the range (0 for a divergence, so that "no change" is always the
+            bottom colour); ``None``: the smallest finite value.
+
+    Returns:
+        ``{node id: position}`` for every value that is not NaN.
+    """
+    finite = [v for v in values.values() if math.isfinite(v)]
+    bottom = min(finite, default=0.0) if low is None else low
+    top = max(finite, default=bottom)
+    flat = 0.5 if low is None else 0.0  # one value everywhere: no range to place it in
+
+    def place(value: float) -> float:
+        if not math.isfinite(value):
+            return 1.0 if value > 0 else 0.0
+        return min(1.0, max(0.0, (value - bottom) / (top - bottom))) if top > bottom else flat
+
+    return {n: place(v) for n, v in values.items() if not math.isnan(v)}
 
 
 def layered_positions(

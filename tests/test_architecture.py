@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 import pytest
 
 import layerviz
 from layerviz.activations import LayerActivation
-from layerviz.architecture import architecture, layer_values, layered_positions
+from layerviz.architecture import (
+    architecture,
+    colour_positions,
+    divergence_values,
+    layer_values,
+    layered_positions,
+)
+from layerviz.compare import compare
 from layerviz.errors import ArgumentError, ModelStructureError
 
 layers = keras.layers
@@ -111,6 +120,34 @@ def test_layer_values_colour_by_mean_or_zeros():
     assert layer_values(acts, "zeros") == {"relu": 0.5}
     with pytest.raises(ArgumentError, match="mean, zeros, got 'max'"):
         layer_values(acts, "max")
+
+
+def test_divergence_values_colour_by_cosine_or_relative_l2():
+    model = keras.Sequential(
+        [keras.Input((4,)), layers.Dense(3, name="d1"), layers.ReLU(name="relu")]
+    )
+    a = np.array([[1.0, 2.0, -1.0, 0.5]], np.float32)
+    compared = compare(model, a, a * 2)
+    cosine = divergence_values(compared, "cosine")
+    relative = divergence_values(compared, "relative_l2")
+
+    assert set(cosine) == set(relative) == {d.name for d in compared} == {"d1", "relu"}
+    assert cosine["d1"] == pytest.approx(0.0, abs=1e-6)  # a linear layer: same direction
+    assert relative["d1"] == pytest.approx(1.0, rel=1e-5)  # twice as large
+    assert divergence_values([], "cosine") == {}
+    with pytest.raises(ArgumentError, match="cosine, relative_l2, got 'mean'"):
+        divergence_values(compared, "mean")
+
+
+def test_colour_positions_place_values_between_their_ends():
+    values = {"a": 1.0, "b": 3.0, "c": 2.0, "woke": math.inf, "cold": -math.inf, "x": math.nan}
+    assert colour_positions(values) == {"a": 0.0, "b": 1.0, "c": 0.5, "woke": 1.0, "cold": 0.0}
+    # A divergence is placed from 0: "no change" is always the bottom colour.
+    assert colour_positions({"a": 1.0, "b": 4.0}, low=0.0) == {"a": 0.25, "b": 1.0}
+    assert colour_positions({"a": 0.0, "b": 0.0}, low=0.0) == {"a": 0.0, "b": 0.0}
+    assert colour_positions({"a": 2.0, "b": 2.0}) == {"a": 0.5, "b": 0.5}
+    assert colour_positions({"only": math.inf}, low=0.0) == {"only": 1.0}
+    assert colour_positions({}) == {}
 
 
 def test_layered_positions_put_a_merge_below_its_branches_and_branches_side_by_side():

@@ -10,9 +10,12 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 
+from layerviz.architecture import layer_values
 from layerviz.explain import Explainer
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
+from layerviz.ui.features.architecture import STATISTIC_LABELS
+from layerviz.ui.features.compare_state import DEFAULT_B, compare_view
 from layerviz.ui.features.explain import LABELS, target_class
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +42,13 @@ const band = (gd && gd.data) ? gd.data.find(t => t.type === 'heatmap' && t.yaxis
 if (!band) {{ return null; }}
 const z = band.z;
 return z.shape ? z.shape.split(',').map(Number) : [z.length, z[0].length];
+"""
+#: The value a node is coloured by (null when it has none, or before the graph is drawn).
+NODE_VALUE_JS = f"""
+const el = document.getElementById('{ids.ARCHITECTURE_GRAPH}');
+const cy = (el && el._cyreg) ? el._cyreg.cy : null;
+const node = cy ? cy.getElementById(arguments[0]) : null;
+return (node && !node.empty()) ? node.data('value') : null;
 """
 NODE_COUNT_JS = f"""
 const el = document.getElementById('{ids.ARCHITECTURE_GRAPH}');
@@ -79,6 +89,15 @@ def choose(dash_duo, dropdown_id: str, label: str) -> None:
         "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
     )
     dash_duo.select_dcc_dropdown(f"#{dropdown_id}", label)
+
+
+def toggle_compare(dash_duo) -> None:
+    """Click ``compare-switch``, scrolled into view first."""
+    switch = dash_duo.find_element(f"#{ids.COMPARE_SWITCH}")
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", switch
+    )
+    switch.click()
 
 
 def current(app):
@@ -150,4 +169,31 @@ def test_a_sequence_model_gets_a_heat_band_under_its_waveform(dash_duo):
         timeout=30,
         msg="explain-graph drew no heat band under the waveform",
     )
+    assert dash_duo.get_logs() == []
+
+
+def test_in_compare_mode_nodes_are_coloured_by_divergence(dash_duo):
+    app = start(dash_duo)
+    run, _, _ = current(app)
+    store = app.workbench.default_recipe(MODEL).to_store()
+    mean = layer_values(run.extraction.activations, "mean")["conv2"]
+
+    def node_value():
+        return dash_duo.driver.execute_script(NODE_VALUE_JS, "conv2")
+
+    until(lambda: node_value() == pytest.approx(mean), timeout=20, msg="no mean on conv2")
+    toggle_compare(dash_duo)
+    dash_duo.wait_for_contains_text(f"#{ids.COMPARE_SUMMARY}", "noise:sigma=0.1", timeout=20)
+    # The compare section's own view: the browser's request ran the comparison it caches.
+    comparison = compare_view(app.workbench).comparison(store, DEFAULT_B)[1]
+    cosine = next(d.cosine for d in comparison.layers if d.name == "conv2")
+    assert cosine != pytest.approx(mean)
+    choose(dash_duo, ids.ARCHITECTURE_STATISTIC, STATISTIC_LABELS["cosine"])
+    until(lambda: node_value() == pytest.approx(cosine), timeout=20, msg="no divergence")
+
+    toggle_compare(dash_duo)  # compare off: back to a statistic of the pattern itself
+    dash_duo.wait_for_contains_text(
+        f"#{ids.ARCHITECTURE_STATISTIC}", STATISTIC_LABELS["mean"], timeout=15
+    )
+    until(lambda: node_value() == pytest.approx(mean), timeout=20, msg="still a divergence")
     assert dash_duo.get_logs() == []

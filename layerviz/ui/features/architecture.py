@@ -2,8 +2,10 @@
 
 A node per layer with its class and output shape, edges as the graph runs, nested models as
 groups a click collapses into one node (and a second click opens again). Nodes are coloured by
-a statistic of the current pattern's activations (mean or fraction of zeros); layers the size
-limit hides from the grid are greyed. A click on a layer node selects that layer
+a statistic of the current pattern's activations (mean or fraction of zeros) or, while the
+compare section is on with a pattern B, by each layer's divergence between A and B (cosine or
+relative L2, from the compare section's own cache of comparisons); layers the size limit hides
+from the grid are greyed. A click on a layer node selects that layer
 (``ids.SELECTED_LAYER_STORE``) and the panel under the graph shows its maps.
 
 The server places the nodes (``layerviz.architecture.layered_positions``: rows in the order the
@@ -13,32 +15,53 @@ at once; dash-cytoscape's script is served by the app itself, never a CDN.
 
 from __future__ import annotations
 
+import math
 import threading
+from typing import Any
 
 import dash_cytoscape as cyto
-import numpy as np
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 from plotly.colors import sample_colorscale
 
 from layerviz.architecture import (
+    DIVERGENCES,
     STATISTICS,
     ArchGroup,
     Architecture,
     ArchNode,
     architecture,
+    colour_positions,
+    divergence_values,
     layer_values,
     layered_positions,
 )
+from layerviz.compare import Comparison
+from layerviz.errors import LayervizError
 from layerviz.figures import activation_grid, empty_figure
 from layerviz.grid import grid_pages
 from layerviz.selection import VisibleLayer
 from layerviz.ui import ids
 from layerviz.ui.common import current_run, error_text, grid_settings
+from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["controls", "elements", "graph_elements", "layer_panel", "panels", "register", "tapped"]
+__all__ = [
+    "controls",
+    "elements",
+    "graph_elements",
+    "layer_panel",
+    "panels",
+    "register",
+    "statistic_options",
+    "tapped",
+]
 
-STATISTIC_LABELS = {"mean": "mean activation", "zeros": "fraction of zeros"}
+STATISTIC_LABELS = {
+    "mean": "mean activation",
+    "zeros": "fraction of zeros",
+    "cosine": "divergence (cosine)",
+    "relative_l2": "divergence (relative L2)",
+}
 COLORSCALE = "Viridis"
 #: Positions come with the elements (``layered_positions``): the browser lays out nothing.
 LAYOUT = {"name": "preset", "fit": True, "padding": 12, "animate": False}
@@ -102,7 +125,7 @@ def panels(workbench: Workbench) -> list:
 
     statistic = dcc.Dropdown(
         id=ids.ARCHITECTURE_STATISTIC,
-        options=[{"label": STATISTIC_LABELS[s], "value": s} for s in STATISTICS],
+        options=_options(STATISTICS),
         value="mean",
         clearable=False,
         style={"width": "14rem"},
@@ -142,6 +165,7 @@ def elements(
     hidden: set[str],
     collapsed: set[str],
     selected: str | None = None,
+    low: float | None = None,
 ) -> list[dict]:
     """The cytoscape elements: groups, nodes coloured by ``values`` and placed in rows, edges.
 
@@ -151,6 +175,7 @@ def elements(
         hidden: node ids the size limit hides from the grid: drawn greyed.
         collapsed: group ids drawn as one node, their insides left out.
         selected: the node id to draw selected.
+        low: the bottom of the colour range (0 for a divergence); ``None``: the smallest value.
     """
     stand_in = _stand_ins(graph, collapsed)
     edges = list(
@@ -163,7 +188,7 @@ def elements(
     # Model order, a folded group standing where its first layer was.
     leaves = list(dict.fromkeys(stand_in[n.id] for n in graph.nodes))
     positions = layered_positions(leaves, edges)
-    colours = _colours(values)
+    colours = _colours(values, low)
     out = [_group_element(g, g.id in collapsed) for g in graph.groups if stand_in[g.id] == g.id]
     for node in graph.nodes:
         if stand_in[node.id] == node.id:
@@ -215,22 +240,20 @@ def _node_element(node: ArchNode, colour: tuple[str, str], value, hidden: bool) 
     }
     if node.group is not None:
         data["parent"] = node.group
-    if value is not None:
+    if value is not None and math.isfinite(value):  # JSON has no inf
         data["value"] = value
     return {"data": data, "classes": "hidden" if hidden else ""}
 
 
-def _colours(values: dict[str, float]) -> dict[str, tuple[str, str]]:
-    """Fill and text colour per node: the value's place between the smallest and largest."""
-    if not values:
+def _colours(values: dict[str, float], low: float | None = None) -> dict[str, tuple[str, str]]:
+    """Fill and text colour per node: the value's place on the scale (``colour_positions``)."""
+    positions = colour_positions(values, low)
+    if not positions:
         return {}
-    names = list(values)
-    array = np.array([values[n] for n in names], dtype=np.float64)
-    low, high = float(array.min()), float(array.max())
-    scaled = (array - low) / (high - low) if high > low else np.full(array.shape, 0.5)
-    fills = sample_colorscale(COLORSCALE, scaled.tolist())
+    fills = sample_colorscale(COLORSCALE, list(positions.values()))
     return {
-        n: (f, "#fff" if s < 0.6 else "#000") for n, f, s in zip(names, fills, scaled, strict=True)
+        n: (f, "#fff" if s < 0.6 else "#000")
+        for (n, s), f in zip(positions.items(), fills, strict=True)
     }
 
 
@@ -250,9 +273,10 @@ class _Graphs:
 
 
 def register(app, workbench: Workbench) -> None:
-    """The feature's callbacks: thin wrappers over ``graph_elements``, ``tapped`` and
-    ``layer_panel``."""
+    """The feature's callbacks: thin wrappers over ``graph_elements``, ``statistic_options``,
+    ``tapped`` and ``layer_panel``."""
     graphs = _Graphs(workbench)
+    view = compare_view(workbench)  # the compare section's: its comparisons are cached there
 
     @app.callback(
         Output(ids.ARCHITECTURE_GRAPH, "elements"),
@@ -260,14 +284,33 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.ARCHITECTURE_STATISTIC, "value"),
         Input(ids.SIZE_LIMIT, "value"),
         Input(ids.ARCHITECTURE_COLLAPSED, "data"),
+        Input(ids.COMPARE_STORE, "data"),
+        State(ids.COMPARE_SWITCH, "value"),
         State(ids.SELECTED_LAYER_STORE, "data"),
     )
-    def draw(data, statistic, limit, collapsed, selected):
+    def draw(data, statistic, limit, collapsed, b_data, on, selected):
+        if ctx.triggered_id == ids.COMPARE_STORE and statistic not in DIVERGENCES:
+            return no_update  # a new B changes no colour of a pattern's own statistic
+        b_data = b_data if on is True else None
         try:
-            return graph_elements(graphs, data, statistic, limit, collapsed, selected)
+            return graph_elements(
+                graphs, data, statistic, limit, collapsed, selected, b_data=b_data, view=view
+            )
         except Exception as exc:  # an empty graph: the shared page reports a bad pattern
             error_text(exc)  # which logs anything unexpected
             return []
+
+    @app.callback(
+        Output(ids.ARCHITECTURE_STATISTIC, "options"),
+        Output(ids.ARCHITECTURE_STATISTIC, "value"),
+        Input(ids.COMPARE_SWITCH, "value"),
+        Input(ids.COMPARE_STORE, "data"),
+        State(ids.ARCHITECTURE_STATISTIC, "value"),
+        prevent_initial_call=True,
+    )
+    def offer(on, b_data, current):
+        options, value = statistic_options(on, b_data, current)
+        return options, no_update if value == current else value
 
     @app.callback(
         Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
@@ -297,22 +340,69 @@ def register(app, workbench: Workbench) -> None:
             return error_text(exc), empty_figure(error_text(exc))
 
 
-def graph_elements(graphs: _Graphs, data, statistic, limit, collapsed, selected) -> list[dict]:
+def graph_elements(
+    graphs: _Graphs,
+    data,
+    statistic,
+    limit,
+    collapsed,
+    selected,
+    b_data=None,
+    view: CompareView | None = None,
+) -> list[dict]:
     """``architecture-graph``'s elements for the current pattern and settings (browser values
     checked here).
+
+    Args:
+        graphs, data, statistic, limit, collapsed, selected: the architectures and the
+            browser's values (pattern store, statistic, size limit, folded groups, selected
+            layer).
+        b_data: pattern B's store form while compare mode is on, else None; a divergence
+            statistic without it colours by the mean.
+        view: the compare section's ``CompareView``, whose cached comparison gives the
+            divergences.
 
     Raises:
         LayervizError: the pattern store names no model or pattern that can be run.
     """
     recipe, run = current_run(graphs.workbench, data)
     graph = graphs.of(recipe.model)
-    statistic = statistic if statistic in STATISTICS else "mean"
     activations = run.extraction.activations
     shown = grid_pages(activations, grid_settings(1, 1, limit)).layers
     hidden = {a.name for a in activations} - {layer.name for layer in shown}
     folded = set(_group_names(collapsed))
     chosen = selected.get("layer") if isinstance(selected, dict) else None
+    if statistic in DIVERGENCES and view is not None and b_data:
+        comparison = _comparison(view, data, b_data)
+        values = divergence_values(comparison.layers, statistic) if comparison else {}
+        return elements(graph, values, hidden, folded, chosen, low=0.0)
+    statistic = statistic if statistic in STATISTICS else "mean"
     return elements(graph, layer_values(activations, statistic), hidden, folded, chosen)
+
+
+def _comparison(view: CompareView, a_store, b_data) -> Comparison | None:
+    """A compared with B (from the compare section's cache); None when B cannot be made: the
+    compare section says why, the graph stays drawn, its nodes neutral."""
+    try:
+        return view.comparison(a_store, b_data)[1]
+    except LayervizError:
+        return None
+
+
+def statistic_options(on: Any, b_data: Any, current: Any) -> tuple[list[dict], str]:
+    """The statistics the picker offers and the one it shows: the divergences too while
+    compare mode is on with a pattern B; a choice no longer offered falls back to the mean.
+
+    Returns:
+        ``(dropdown options, value)``.
+    """
+    offered = STATISTICS + DIVERGENCES if on is True and bool(b_data) else STATISTICS
+    value = current if isinstance(current, str) and current in offered else "mean"
+    return _options(offered), value
+
+
+def _options(statistics) -> list[dict]:
+    return [{"label": STATISTIC_LABELS[s], "value": s} for s in statistics]
 
 
 def _group_names(collapsed) -> list[str]:

@@ -21,6 +21,8 @@ a divergence point runs nothing again.
 from __future__ import annotations
 
 import io
+import threading
+import weakref
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,7 @@ __all__ = [
     "CompareView",
     "b_pattern",
     "b_store",
+    "compare_view",
 ]
 
 #: Where pattern B can come from, as ``pattern-b-source`` offers it.
@@ -242,6 +245,23 @@ class CompareView:
                     )
                     archive.writestr(entry, png)
         return buffer.getvalue()
+
+
+_VIEWS: weakref.WeakKeyDictionary[Workbench, CompareView] = weakref.WeakKeyDictionary()
+_VIEWS_LOCK = threading.Lock()
+
+
+def compare_view(workbench: Workbench) -> CompareView:
+    """The workbench's one ``CompareView``, made on first use.
+
+    The compare section and the architecture graph's divergence colours ask the same view, so
+    a comparison runs once and both read it from one cache.
+    """
+    with _VIEWS_LOCK:
+        view = _VIEWS.get(workbench)
+        if view is None:
+            view = _VIEWS[workbench] = CompareView(workbench)
+        return view
 
 
 def _nbytes(result: Comparison) -> int:

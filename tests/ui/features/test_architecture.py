@@ -3,10 +3,20 @@ the cytoscape elements, and the selected layer's panel."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from layerviz.architecture import architecture
-from layerviz.ui.features.architecture import _Graphs, elements, graph_elements, layer_panel, tapped
+from layerviz.ui.features.architecture import (
+    _Graphs,
+    elements,
+    graph_elements,
+    layer_panel,
+    statistic_options,
+    tapped,
+)
+from layerviz.ui.features.compare_state import DEFAULT_B, CompareView, compare_view
 from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
@@ -114,3 +124,90 @@ def test_graph_elements_grey_the_layers_the_size_limit_hides(workbench):
     assert len(items) == len(workbench.entry(MODEL).model.layers)
     bogus = graph_elements(graphs, store, "<bogus>", "x", "y", None)  # defaults, no crash
     assert len(by_id(bogus)) == len(items)
+
+
+# --- compare mode: nodes coloured by divergence --------------------------------------------
+
+
+def values_of(options: list[dict]) -> list[str]:
+    return [o["value"] for o in options]
+
+
+@pytest.mark.parametrize(
+    ("on", "b_data", "current", "offered", "value"),
+    [
+        (True, DEFAULT_B, "cosine", ["mean", "zeros", "cosine", "relative_l2"], "cosine"),
+        (True, DEFAULT_B, "zeros", ["mean", "zeros", "cosine", "relative_l2"], "zeros"),
+        (False, DEFAULT_B, "relative_l2", ["mean", "zeros"], "mean"),  # switched off
+        (True, None, "cosine", ["mean", "zeros"], "mean"),  # on, but no B yet
+        ("yes", DEFAULT_B, "zeros", ["mean", "zeros"], "zeros"),
+        (True, DEFAULT_B, ["cosine"], ["mean", "zeros", "cosine", "relative_l2"], "mean"),
+    ],
+)
+def test_the_divergences_are_offered_while_compare_mode_has_a_pattern_b(
+    on, b_data, current, offered, value
+):
+    options, chosen = statistic_options(on, b_data, current)
+    assert values_of(options) == offered
+    assert chosen == value
+    labels = {o["value"]: o["label"] for o in options}
+    if "cosine" in labels:
+        assert labels["cosine"] == "divergence (cosine)"
+        assert labels["relative_l2"] == "divergence (relative L2)"
+
+
+def test_one_compare_view_per_workbench(workbench, build_model):
+    other = Workbench({"tiny": build_model("functional_cnn")}, include_bundled=False)
+    assert compare_view(workbench) is compare_view(workbench)
+    assert compare_view(other) is not compare_view(workbench)
+    assert compare_view(other).workbench is other
+
+
+@pytest.mark.parametrize("measure", ["cosine", "relative_l2"])
+def test_nodes_are_coloured_by_the_cached_divergence_between_a_and_b(workbench, measure):
+    graphs, view = _Graphs(workbench), CompareView(workbench)
+    store = workbench.default_recipe(MODEL).to_store()
+    _, comparison = view.comparison(store, DEFAULT_B)  # as the compare section does first
+
+    items = by_id(graph_elements(graphs, store, measure, 1, [], None, b_data=DEFAULT_B, view=view))
+    assert len(view.cache) == 1  # the section's comparison, read again, not run again
+    expected = {d.name: getattr(d, measure) for d in comparison.layers}
+    assert expected  # the model's layers were compared
+    for name, value in expected.items():
+        if math.isfinite(value):
+            assert items[name]["data"]["value"] == pytest.approx(value), name
+        assert items[name]["data"]["color"] != "#ffffff", name
+    # The input layer has no divergence: neutral.
+    assert set(items) - set(expected) == {"input_layer"}
+    assert items["input_layer"]["data"]["color"] == "#ffffff"
+    assert "value" not in items["input_layer"]["data"]
+
+    mean = by_id(graph_elements(graphs, store, "mean", 1, [], None, b_data=DEFAULT_B, view=view))
+    assert [mean[n]["data"]["value"] for n in expected] != [
+        items[n]["data"].get("value") for n in expected
+    ]
+
+
+def test_a_divergence_without_b_or_with_a_broken_b_keeps_the_graph_drawn(workbench):
+    graphs, view = _Graphs(workbench), CompareView(workbench)
+    store = workbench.default_recipe(MODEL).to_store()
+    mean = graph_elements(graphs, store, "mean", 1, [], None)
+
+    # Compare mode off (no B): the mean, as if no divergence had been chosen.
+    assert graph_elements(graphs, store, "cosine", 1, [], None, b_data=None, view=view) == mean
+    # A B that cannot be made (an upload no longer kept): every node neutral, none missing.
+    gone = {"source": "upload", "digest": "0" * 64, "filename": "b.npy"}
+    items = by_id(graph_elements(graphs, store, "cosine", 1, [], None, b_data=gone, view=view))
+    assert set(items) == set(by_id(mean))
+    assert {item["data"]["color"] for item in items.values()} == {"#ffffff"}
+    assert len(view.cache) == 0
+
+
+def test_an_unbounded_divergence_takes_the_top_colour_and_no_value(build_model):
+    graph = architecture(build_model("functional_cnn"))
+    values = {"conv_a": 0.0, "conv_b": math.inf, "bn": 1.0}
+    items = by_id(elements(graph, values, set(), set(), low=0.0))
+
+    assert "value" not in items["conv_b"]["data"]  # JSON has no inf
+    assert items["conv_b"]["data"]["color"] == items["bn"]["data"]["color"]  # both at the top
+    assert items["conv_a"]["data"]["color"] != items["bn"]["data"]["color"]
