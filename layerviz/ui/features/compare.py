@@ -19,7 +19,7 @@ from layerviz.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.callbacks import decode_upload
 from layerviz.ui.common import error_text
-from layerviz.ui.features.compare_state import CompareView, b_store
+from layerviz.ui.features.compare_state import CompareView, b_store, view_of
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench
 
@@ -179,7 +179,7 @@ def _graph(graph_id: str, height: int) -> dcc.Graph:
 
 def register(app, workbench: Workbench) -> None:
     """Attach the compare section's callbacks to ``app``."""
-    view = CompareView(workbench)
+    view = view_of(workbench)
     _register_toggle(app, workbench)
     _register_choice(app, view)
     _register_render(app, view)

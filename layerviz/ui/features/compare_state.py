@@ -21,7 +21,9 @@ a divergence point runs nothing again.
 from __future__ import annotations
 
 import io
+import weakref
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,7 @@ __all__ = [
     "CompareView",
     "b_pattern",
     "b_store",
+    "view_of",
 ]
 
 #: Where pattern B can come from, as ``pattern-b-source`` offers it.
@@ -219,15 +222,25 @@ class CompareView:
         grid_page = grid_order.index(name) // per_page + 1 if name in grid_order else None
         return {"model": recipe.model, "layer": name}, compare_page, grid_page
 
-    def zip_bytes(self, a_store: Any, b_data: Any, rows: Any, cols: Any, limit: Any) -> bytes:
+    def zip_bytes(
+        self,
+        a_store: Any,
+        b_data: Any,
+        rows: Any,
+        cols: Any,
+        limit: Any,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> bytes:
         """The three page sets in one zip: ``a/0.png…``, ``b/0.png…``, ``diff/0.png…``.
+
+        ``progress(done, total)`` hears each page drawn, counted over the three sets.
 
         Raises:
             PatternError: no layer is larger than the size limit (nothing to draw).
         """
         _, result = self.comparison(a_store, b_data)
         settings = GridSettings(rows, cols, limit)
-        sets = comparison_pngs(result, settings)
+        sets = comparison_pngs(result, settings, _over_three_sets(progress))
         if not sets["a"]:
             raise PatternError(
                 "there is nothing to download: no layer output is larger than "
@@ -242,6 +255,31 @@ class CompareView:
                     )
                     archive.writestr(entry, png)
         return buffer.getvalue()
+
+
+_views: weakref.WeakKeyDictionary[Workbench, CompareView] = weakref.WeakKeyDictionary()
+
+
+def view_of(workbench: Workbench) -> CompareView:
+    """The one ``CompareView`` of ``workbench``: the compare card and the core "Download PNGs"
+    share its cache, so an export after a render runs nothing again."""
+    view = _views.get(workbench)
+    if view is None:
+        view = _views.setdefault(workbench, CompareView(workbench))
+    return view
+
+
+def _over_three_sets(progress: Callable[[int, int], None] | None):
+    """``comparison_pngs`` counts each set's pages from 1; a bar wants one count of all."""
+    if progress is None:
+        return None
+    done = [0]
+
+    def step(_number: int, total: int) -> None:
+        done[0] += 1
+        progress(done[0], 3 * total)
+
+    return step
 
 
 def _nbytes(result: Comparison) -> int:
