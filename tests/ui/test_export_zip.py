@@ -13,7 +13,7 @@ import pytest
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.export import plot_pattern_process
 from layerviz.ui.features import export_zip as feature
-from layerviz.ui.features.compare_state import DEFAULT_B, view_of
+from layerviz.ui.features.compare_state import DEFAULT_B, active_b, view_of
 from layerviz.ui.jobs import JobCancelledError, ThreadJobManager, _cancel_flag, check_cancelled
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.workbench import Workbench
@@ -140,8 +140,8 @@ def test_thread_job_manager_forgets_finished_jobs_nobody_fetched(tmp_path):
         ("true", DEFAULT_B, None),  # only a real switch value turns it on
     ],
 )
-def test_b_to_export_only_with_the_switch_on_and_a_b(on, b_data, expected):
-    assert feature.b_to_export(on, b_data) == expected
+def test_active_b_only_with_the_switch_on_and_a_b(on, b_data, expected):
+    assert active_b(on, b_data) == expected
 
 
 def test_compare_mode_zip_is_the_compare_cards_zip(workbench):

@@ -48,6 +48,7 @@ __all__ = [
     "SOURCES",
     "CompareRender",
     "CompareView",
+    "active_b",
     "b_pattern",
     "b_store",
     "view_of",
@@ -83,6 +84,11 @@ def b_store(
         return {"source": "perturb", "spec": format_spec(name, params), "seed": noise_seed}
     shown = source if isinstance(source, str) and len(source) <= 20 else type(source).__name__
     raise ArgumentError(f"pattern B comes from one of {', '.join(SOURCES)}; got {shown!r}")
+
+
+def active_b(compare_on: Any, b_data: Any) -> Any:
+    """Pattern B's store form when compare mode is on with a B, else None."""
+    return b_data if compare_on is True and b_data else None
 
 
 def b_pattern(workbench: Workbench, a_recipe: Recipe, a: np.ndarray, data: Any) -> np.ndarray:

@@ -25,13 +25,13 @@ from layerviz.ui import ids
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.callbacks import GRID_STATES
 from layerviz.ui.common import current_run, error_text, grid_settings
-from layerviz.ui.features.compare_state import view_of
+from layerviz.ui.features.compare_state import active_b, view_of
 from layerviz.ui.jobs import check_cancelled
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench, pattern_digest
 
-__all__ = ["EXPORT_SLOTS", "b_to_export", "controls", "export_zip", "panels", "register"]
+__all__ = ["EXPORT_SLOTS", "controls", "export_zip", "panels", "register"]
 
 #: Exports drawn at once in one process (each already uses two threads for its pages).
 EXPORT_SLOTS = 2
@@ -40,11 +40,6 @@ EXPORT_CACHE_BYTES = 64 * 2**20
 
 _slots = threading.BoundedSemaphore(EXPORT_SLOTS)
 _cache: ByteLRU[bytes] = ByteLRU(EXPORT_CACHE_BYTES, len)
-
-
-def b_to_export(compare_on: Any, b_data: Any) -> Any:
-    """Pattern B's store form when compare mode is on with a B, else None (A's pages only)."""
-    return b_data if compare_on is True and b_data else None
 
 
 def export_zip(
@@ -59,7 +54,7 @@ def export_zip(
 ) -> tuple[str, bytes]:
     """The zip of every page (``model.png`` too when ``plot_model is True``), cached.
 
-    With ``b_data`` (B's store form, see :func:`b_to_export`) it is the compare card's zip
+    With ``b_data`` (B's store form, see ``compare_state.active_b``) it is the compare card's zip
     instead: ``a/``, ``b/`` and ``diff/`` pages, the same bytes (``plot_model`` is ignored).
     ``progress(done, total, label)`` hears "queued", then each page drawn.
 
@@ -181,7 +176,7 @@ def register(app, workbench: Workbench) -> None:
                 limit,
                 plot_model,
                 lambda done, total, label: set_progress((done, total, label)),
-                b_to_export(compare_on, b_data),
+                active_b(compare_on, b_data),
             )
         except Exception as exc:
             set_props(ids.ERROR_ALERT, {"children": error_text(exc), "is_open": True})

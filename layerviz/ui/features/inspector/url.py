@@ -19,8 +19,7 @@ from layerviz.errors import ArgumentError, PatternError
 from layerviz.grid import GRID_SIDES, LIMIT_SIDES
 from layerviz.patterns import check_seed
 from layerviz.perturb import format_spec, parse_spec
-from layerviz.statistics import CHANNEL_SCORES
-from layerviz.ui.features.inspector.views import MAX_K
+from layerviz.ui.features.inspector.views import MAX_K, SORTS
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe, recipe_from_store
 
 __all__ = ["MAX_FIELD_CHARS", "b_view", "matches", "parse_view", "view_of", "view_query"]
@@ -60,7 +59,7 @@ def view_of(
         view["limit"] = limit
     if isinstance(selected, dict) and selected.get("model") == recipe.model:
         view["layer"] = selected.get("layer")
-    if by in CHANNEL_SCORES:
+    if by in SORTS:
         view["sort"] = by
     if isinstance(k, int):
         view["k"] = k
@@ -170,8 +169,8 @@ def _parse_field(key: str, value: str, models: list[str]) -> Any:
         return (_whole(rows, GRID_SIDES, "grid side"), _whole(cols, GRID_SIDES, "grid side"))
     if key == "limit":
         return _whole(value, LIMIT_SIDES, "size limit")
-    if key == "sort" and value not in CHANNEL_SCORES:
-        choices = ", ".join(CHANNEL_SCORES)
+    if key == "sort" and value not in SORTS:
+        choices = ", ".join(SORTS)
         raise ValueError(f"unknown channel score {value!r}; choose from {choices}")
     if key == "k":
         return _whole(value, (1, MAX_K), "k")
