@@ -119,14 +119,16 @@ def _register_b_from_link(app, workbench: Workbench) -> None:
         Output(ids.URL_TARGET, "data", allow_duplicate=True),
         Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
         Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
-        Input(ids.PATTERN_STORE, "data"),
+        # B's sample list follows every new pattern (compare's ``_b_options``): listening to it
+        # rather than to the pattern store itself costs no extra request per pattern.
         Input(ids.URL_TARGET, "data"),
         Input(ids.PATTERN_B_SAMPLE, "options"),
+        State(ids.PATTERN_STORE, "data"),
         State(ids.COMPARE_SWITCH, "value"),
         State(ids.COMPARE_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _b_from_link(store, target, options, compare_on, b_data):
+    def _b_from_link(target, options, store, compare_on, b_data):
         return b_outputs(workbench, store, target, options, compare_on, b_data)
 
 
