@@ -184,7 +184,7 @@ def _cells(rows: int, cols: int, panel_px: int, width: int, height: int):
 def _trace(page: ChannelPage, panel: ChannelPanel, cell: _Cell, max_px: int, shared: bool):
     image, factor = downsample(np.asarray(panel.image, dtype=np.float32), max_px)
     where = f"block mean of {factor}×{factor} around " if factor > 1 else ""
-    score = CHANNEL_SCORES[page.scores.by]
+    score = CHANNEL_SCORES.get(page.scores.by, page.scores.by)  # a caller's own order: its name
     trace = dict(
         type="heatmap",
         z=typed_array(image),

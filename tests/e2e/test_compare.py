@@ -13,6 +13,7 @@ from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.callbacks import render_grid
 from layerviz.ui.features.compare_state import DEFAULT_B, CompareView
+from layerviz.ui.features.inspector import views
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +81,50 @@ def test_clicking_a_divergence_point_opens_that_layer(dash_duo):
 
     dash_duo.wait_for_contains_text(sel(ids.COMPARE_SELECTED), "3: conv2 — cosine distance")
     assert "most changed channels" in dash_duo.find_element(sel(ids.COMPARE_SELECTED)).text
+    # ... and the inspector shows conv2's channels, the most changed first
+    picked = {"model": MODEL, "layer": "conv2"}
+    view = views.inspector_view(
+        app.workbench, store, picked, views.CHANGE, 16, 1, "map", None, DEFAULT_B
+    )
+    dash_duo.wait_for_text_to_equal(sel(ids.INSPECTOR_TITLE), view.title, timeout=15)
+    expected = [t.meta["channel"] for t in view.figure.data]
+    until(lambda: channels(dash_duo) == expected, timeout=15, msg="not ranked by change")
+    assert "rank by change (B − A)" in dash_duo.find_element(sel(ids.CHANNEL_SORT)).text
+    assert dash_duo.get_logs() == []
+
+
+def channels(dash_duo) -> list[int] | None:
+    """The channels the inspector shows, in its order."""
+    return dash_duo.driver.execute_script(
+        f"const gd = document.querySelector('#{ids.CHANNEL_GRAPH} .js-plotly-plot');"
+        "return (gd && gd.data) ? gd.data.filter(t => t.type === 'heatmap')"
+        ".map(t => t.meta.channel) : null;"
+    )
+
+
+def test_a_link_with_b_opens_compare_mode_with_that_b(dash_duo):
+    app = create_app()
+    dash_duo.start_server(app)
+    query = "?model=digits_cnn&seed=5&b_seed=1&b_perturb=shift:2,0"
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/{query}")
+    summary = sel(ids.COMPARE_SUMMARY)
+    dash_duo.wait_for_contains_text(summary, "B: A perturbed by shift:dx=2,dy=0", timeout=30)
+    until(lambda: heatmaps(dash_duo, ids.COMPARE_GRAPH) == 9, timeout=15, msg="no panels")
+    assert dash_duo.find_element(sel(ids.COMPARE_SWITCH)).is_selected()
+    until(lambda: "b_perturb=shift" in dash_duo.driver.current_url, timeout=10, msg="URL lost B")
+    assert "seed=5" in dash_duo.driver.current_url
+    assert dash_duo.get_logs() == []
+
+
+def test_a_link_with_a_b_that_does_not_fit_says_so(dash_duo):
+    app = create_app()
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/?model=digits_cnn&b_perturb=noise:-2")
+    alert = sel(ids.ERROR_ALERT)
+    dash_duo.wait_for_contains_text(alert, "this link's pattern B: ", timeout=30)
+    assert "sigma must be a number from 0 to 100, got -2" in dash_duo.find_element(alert).text
+    click(dash_duo, sel(ids.COMPARE_SWITCH))  # the page goes on: compare mode still works
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.1", timeout=20)
     assert dash_duo.get_logs() == []
 
 

@@ -10,9 +10,10 @@ import zipfile
 
 import pytest
 
-from layerviz.errors import PatternError
+from layerviz.errors import ArgumentError, PatternError
 from layerviz.export import plot_pattern_process
 from layerviz.ui.features import export_zip as feature
+from layerviz.ui.features.compare_state import DEFAULT_B, active_b, compare_view
 from layerviz.ui.jobs import JobCancelledError, ThreadJobManager, _cancel_flag, check_cancelled
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.workbench import Workbench
@@ -124,3 +125,61 @@ def test_thread_job_manager_forgets_finished_jobs_nobody_fetched(tmp_path):
         time.sleep(0.01)
     second = manager.call_job_fn("b", lambda *args: time.sleep(0.2), (), {})
     assert list(manager._jobs) == [second]
+
+
+# --- compare mode: the three sets, the compare card's bytes --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("on", "b_data", "expected"),
+    [
+        (True, DEFAULT_B, DEFAULT_B),
+        (False, DEFAULT_B, None),
+        (True, None, None),
+        (True, {}, None),
+        ("true", DEFAULT_B, None),  # only a real switch value turns it on
+    ],
+)
+def test_active_b_only_with_the_switch_on_and_a_b(on, b_data, expected):
+    assert active_b(on, b_data) == expected
+
+
+def test_compare_mode_zip_is_the_compare_cards_zip(workbench):
+    store = SeedRecipe("article", 3).to_store()
+    seen = []
+    name, data = feature.export_zip(
+        workbench, store, 1, 1, 15, True, lambda *a: seen.append(a), b_data=DEFAULT_B
+    )
+    assert name == "layerviz-article-compare.zip"
+    assert data == compare_view(workbench).zip_bytes(store, DEFAULT_B, 1, 1, 15)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+    assert names == [f"{s}/{i}.png" for s in ("a", "b", "diff") for i in range(3)]
+    assert seen[0] == (0, 9, "queued") and seen[-1] == (9, 9, "9 of 9 pages")
+    _, plain = feature.export_zip(workbench, store, 1, 1, 15)  # switch off: A's pages, as before
+    with zipfile.ZipFile(io.BytesIO(plain)) as archive:
+        assert archive.namelist() == ["0.png", "1.png", "2.png"]
+
+
+def test_compare_mode_zips_of_two_bs_differ(workbench):
+    store = SeedRecipe("article", 3).to_store()
+    _, first = feature.export_zip(workbench, store, 3, 3, 15, b_data=DEFAULT_B)
+    other = {"source": "seed", "seed": 9}
+    _, second = feature.export_zip(workbench, store, 3, 3, 15, b_data=other)
+    assert first != second
+    assert second == compare_view(workbench).zip_bytes(store, other, 3, 3, 15)
+
+
+@pytest.mark.parametrize(
+    ("b_data", "error", "fragment"),
+    [
+        ({"source": "perturb", "spec": "noise:sigma=-1", "seed": 0}, ArgumentError, "sigma"),
+        ({"source": "nowhere"}, PatternError, "unknown source"),
+        ("not a recipe", PatternError, "expected an object"),
+    ],
+)
+def test_a_bad_b_is_a_clear_error(workbench, b_data, error, fragment):
+    store = SeedRecipe("article", 3).to_store()
+    with pytest.raises(error, match=fragment):
+        feature.export_zip(workbench, store, 3, 3, 15, b_data=b_data)
+    assert feature.export_zip(workbench, store, 3, 3, 15)[1]  # and the export still works

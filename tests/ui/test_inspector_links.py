@@ -6,7 +6,7 @@ import pytest
 from dash import no_update
 
 from layerviz.ui.features.inspector import url
-from layerviz.ui.features.inspector.links import link_outputs, pattern_outputs
+from layerviz.ui.features.inspector.links import b_outputs, link_outputs, pattern_outputs
 from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
@@ -88,3 +88,115 @@ def test_pattern_outputs_set_the_seed_or_sample_once_the_model_is_open():
     assert pattern_outputs(other, target) == (no_update, no_update)
     assert pattern_outputs(None, target) == (no_update, no_update)
     assert pattern_outputs(SEED_STORE, None) == (no_update, no_update)
+
+
+# --- pattern B in the link -------------------------------------------------------------------
+
+PERTURB_B = {"source": "perturb", "spec": "shift:dx=2,dy=-1", "seed": 3}
+
+
+@pytest.mark.parametrize(
+    ("b_data", "query"),
+    [
+        ({"source": "seed", "seed": 7}, "&b_seed=7"),
+        ({"source": "sample", "sample": "digit_7.png"}, "&b_sample=digit_7.png"),
+        (PERTURB_B, "&b_seed=3&b_perturb=shift%3Adx%3D2%2Cdy%3D-1"),
+    ],
+)
+def test_b_round_trips_through_the_query(b_data, query):
+    view = url.view_of(SEED_STORE, None, None, None, None, None, None, True, b_data)
+    assert view["b"] == b_data
+    assert url.view_query(view) == "?model=digits_cnn&seed=4" + query
+    assert url.parse_view(url.view_query(view), [MODEL]) == (view, [])
+
+
+def test_b_leaves_the_link_when_compare_is_off_or_b_is_an_upload():
+    upload = {"source": "upload", "digest": "0" * 24, "filename": "mine.npy"}
+    for on, b_data in ((False, PERTURB_B), (True, upload), (True, None), (True, {"source": 1})):
+        view = url.view_of(SEED_STORE, None, None, None, None, None, None, on, b_data)
+        assert "b" not in view and "b_" not in url.view_query(view)
+
+
+def test_a_perturbation_in_a_link_is_read_as_the_controls_write_it():
+    view, problems = url.parse_view("?b_perturb=noise:0.2", [MODEL])
+    assert problems == []
+    assert view == {"b": {"source": "perturb", "spec": "noise:sigma=0.2", "seed": 0}}
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("?b_perturb=blur:1&b_seed=2", "this link's b_perturb: perturbation kind must be one of"),
+        ("?b_perturb=noise:x&b_seed=2", "this link's b_perturb: sigma must be a number"),
+        ("?b_seed=-3&b_perturb=noise:0.1", "this link's b_seed: a random seed must be"),
+        (f"?b_sample={'x' * 300}", "this link's b_sample: more than 200 characters"),
+    ],
+)
+def test_a_bad_b_field_is_named_and_drops_all_of_b(query, problem):
+    view, problems = url.parse_view(query + "&limit=20", [MODEL])
+    assert problems and problems[0].startswith(problem)
+    assert view == {"limit": 20}
+
+
+def test_link_outputs_carry_b_in_the_target(workbench):
+    out = link_outputs(workbench, "?model=digits_cnn&seed=5&b_seed=9", MODEL, {})
+    assert out[7] == {"model": MODEL, "seed": 5, "b": {"source": "seed", "seed": 9}}
+    current = {"model": MODEL, "seed": 5, "b": {"source": "seed", "seed": 9}}
+    assert link_outputs(workbench, "?model=digits_cnn&seed=5&b_seed=9", MODEL, current)[7] is None
+
+
+def test_link_with_an_unknown_b_sample_says_so(workbench):
+    out = link_outputs(workbench, "?model=digits_cnn&b_sample=nope.png&k=8", MODEL, {})
+    assert "this link's b_sample: model 'digits_cnn' has no sample 'nope.png'" in out[8]
+    assert out[9] is True and out[7] == {"model": MODEL, "k": 8}
+
+
+def _options(workbench):
+    return [{"label": s.name, "value": s.name} for s in workbench.entry(MODEL).samples]
+
+
+@pytest.mark.parametrize(
+    ("b", "controls"),
+    [
+        ({"source": "seed", "seed": 9}, (True, "seed", no_update, no_update, 9, no_update)),
+        (PERTURB_B, (True, "perturb", "shift", "dx=2,dy=-1", 3, no_update)),
+        (
+            {"source": "sample", "sample": "digit_7.png"},
+            (True, "sample", no_update, no_update, no_update, "digit_7.png"),
+        ),
+    ],
+)
+def test_b_outputs_set_the_compare_controls(workbench, b, controls):
+    target = {"model": MODEL, "b": b}
+    out = b_outputs(workbench, SEED_STORE, target, _options(workbench), False, None)
+    assert out == (*controls, no_update, no_update, no_update)
+    # once compare mode shows that B, nothing more to set
+    assert b_outputs(workbench, SEED_STORE, target, [], True, b) == (no_update,) * 9
+
+
+def test_b_outputs_wait_for_the_model_and_the_sample_list(workbench):
+    sample = {"model": MODEL, "b": {"source": "sample", "sample": "digit_7.png"}}
+    assert b_outputs(workbench, SEED_STORE, sample, [], False, None) == (no_update,) * 9
+    other = {"kind": "seed", "model": "article_dense", "seed": 1}
+    seed_b = {"model": MODEL, "b": {"source": "seed", "seed": 9}}
+    assert b_outputs(workbench, other, seed_b, [], False, None) == (no_update,) * 9
+    assert b_outputs(workbench, None, seed_b, [], False, None) == (no_update,) * 9
+    assert b_outputs(workbench, SEED_STORE, None, [], False, None) == (no_update,) * 9
+
+
+@pytest.mark.parametrize(
+    ("b", "fragment"),
+    [
+        ({"source": "perturb", "spec": "noise:sigma=-1", "seed": 0}, "sigma"),
+        ({"source": "perturb", "spec": "shift:dx=500,dy=0", "seed": 0}, "dx"),
+        ({"source": "upload", "digest": "0" * 24, "filename": "x.npy"}, "unknown source"),
+        ({"source": "seed", "seed": "x"}, "seed"),
+    ],
+)
+def test_a_b_that_does_not_fit_a_is_named_and_dropped(workbench, b, fragment):
+    target = {"model": MODEL, "k": 8, "b": b}
+    out = b_outputs(workbench, SEED_STORE, target, [], False, None)
+    assert out[:6] == (no_update,) * 6
+    assert out[6] == {"model": MODEL, "k": 8}
+    assert out[7].startswith("this link's pattern B: ") and fragment in out[7]
+    assert out[8] is True

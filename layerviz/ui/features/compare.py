@@ -4,8 +4,10 @@ With ``compare-switch`` on, the control panel offers pattern B (a perturbation o
 seed, a sample or an upload) and the results column shows the divergence graph, both
 predictions and a paged grid with a row of three panels per visible layer. Clicking a point of
 the divergence graph opens that layer: it turns this grid and the activation grid to the
-layer's page and names it in ``ids.SELECTED_LAYER_STORE`` for the inspector. The server side
-is :mod:`layerviz.ui.features.compare_state`; the callbacks here only unpack and pack.
+layer's page, names it in ``ids.SELECTED_LAYER_STORE`` for the inspector and sets the
+inspector's ``channel-sort`` to "change (B − A)", the layer's most changed channels first.
+The server side is :mod:`layerviz.ui.features.compare_state`; the callbacks here only unpack
+and pack.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from layerviz.ui import ids
 from layerviz.ui.callbacks import decode_upload
 from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
+from layerviz.ui.features.inspector.views import CHANGE
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench
 
@@ -305,6 +308,7 @@ def _register_jump(app, view: CompareView) -> None:
         Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
         Output(ids.COMPARE_PAGE, "active_page", allow_duplicate=True),
         Output(ids.PAGE_SELECT, "active_page", allow_duplicate=True),
+        Output(ids.CHANNEL_SORT, "value", allow_duplicate=True),
         Input(ids.DIVERGENCE_GRAPH, "clickData"),
         State(ids.PATTERN_STORE, "data"),
         State(ids.COMPARE_STORE, "data"),
@@ -318,9 +322,9 @@ def _register_jump(app, view: CompareView) -> None:
             picked, compare_page, grid_page = view.jump(a_store, b_data, click, rows, cols, limit)
         except Exception as exc:
             error_text(exc)
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         keep = no_update
-        return picked, compare_page or keep, grid_page or keep
+        return picked, compare_page or keep, grid_page or keep, CHANGE
 
 
 def _register_export(app, view: CompareView) -> None:

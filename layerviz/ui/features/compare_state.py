@@ -24,6 +24,7 @@ import io
 import threading
 import weakref
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,7 @@ __all__ = [
     "SOURCES",
     "CompareRender",
     "CompareView",
+    "active_b",
     "b_pattern",
     "b_store",
     "compare_view",
@@ -83,6 +85,11 @@ def b_store(
         return {"source": "perturb", "spec": format_spec(name, params), "seed": noise_seed}
     shown = source if isinstance(source, str) and len(source) <= 20 else type(source).__name__
     raise ArgumentError(f"pattern B comes from one of {', '.join(SOURCES)}; got {shown!r}")
+
+
+def active_b(compare_on: Any, b_data: Any) -> Any:
+    """Pattern B's store form when compare mode is on with a B, else None."""
+    return b_data if compare_on is True and b_data else None
 
 
 def b_pattern(workbench: Workbench, a_recipe: Recipe, a: np.ndarray, data: Any) -> np.ndarray:
@@ -222,15 +229,25 @@ class CompareView:
         grid_page = grid_order.index(name) // per_page + 1 if name in grid_order else None
         return {"model": recipe.model, "layer": name}, compare_page, grid_page
 
-    def zip_bytes(self, a_store: Any, b_data: Any, rows: Any, cols: Any, limit: Any) -> bytes:
+    def zip_bytes(
+        self,
+        a_store: Any,
+        b_data: Any,
+        rows: Any,
+        cols: Any,
+        limit: Any,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> bytes:
         """The three page sets in one zip: ``a/0.png…``, ``b/0.png…``, ``diff/0.png…``.
+
+        ``progress(done, total)`` hears each page drawn, counted over the three sets.
 
         Raises:
             PatternError: no layer is larger than the size limit (nothing to draw).
         """
         _, result = self.comparison(a_store, b_data)
         settings = GridSettings(rows, cols, limit)
-        sets = comparison_pngs(result, settings)
+        sets = comparison_pngs(result, settings, _over_three_sets(progress))
         if not sets["a"]:
             raise PatternError(
                 "there is nothing to download: no layer output is larger than "
@@ -262,6 +279,19 @@ def compare_view(workbench: Workbench) -> CompareView:
         if view is None:
             view = _VIEWS[workbench] = CompareView(workbench)
         return view
+
+
+def _over_three_sets(progress: Callable[[int, int], None] | None):
+    """``comparison_pngs`` counts each set's pages from 1; a bar wants one count of all."""
+    if progress is None:
+        return None
+    done = [0]
+
+    def step(_number: int, total: int) -> None:
+        done[0] += 1
+        progress(done[0], 3 * total)
+
+    return step
 
 
 def _nbytes(result: Comparison) -> int:

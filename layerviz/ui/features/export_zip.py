@@ -5,10 +5,13 @@ is a Dash background callback: on threads of the server (embedded) or on Celery 
 ``LAYERVIZ_REDIS_URL``; ``layerviz.ui.jobs``), while the rest of the page stays usable. Exports
 are cached per (model, pattern, settings), and at most ``EXPORT_SLOTS`` draw at once per
 process; the others wait, shown as "queued", so a burst of exports cannot starve slider moves.
+In compare mode (``compare-switch`` on, with a B) the zip holds A's, B's and B − A's pages
+(``a/0.png…``, ``b/…``, ``diff/…``): the compare card's own zip, from the same code.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -22,6 +25,7 @@ from layerviz.ui import ids
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.callbacks import GRID_STATES
 from layerviz.ui.common import current_run, error_text, grid_settings
+from layerviz.ui.features.compare_state import active_b, compare_view
 from layerviz.ui.jobs import check_cancelled
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
@@ -39,14 +43,24 @@ _cache: ByteLRU[bytes] = ByteLRU(EXPORT_CACHE_BYTES, len)
 
 
 def export_zip(
-    workbench: Workbench, store_data: Any, rows, cols, limit, plot_model=False, progress=None
+    workbench: Workbench,
+    store_data: Any,
+    rows,
+    cols,
+    limit,
+    plot_model=False,
+    progress=None,
+    b_data: Any = None,
 ) -> tuple[str, bytes]:
     """The zip of every page (``model.png`` too when ``plot_model is True``), cached.
 
+    With ``b_data`` (B's store form, see ``compare_state.active_b``) it is the compare card's zip
+    instead: ``a/``, ``b/`` and ``diff/`` pages, the same bytes (``plot_model`` is ignored).
     ``progress(done, total, label)`` hears "queued", then each page drawn.
 
     Raises:
-        PatternError: nothing to export, or the recipe's pattern is not kept.
+        PatternError: nothing to export, or the recipe's pattern is not kept; a bad B.
+        ArgumentError: a B perturbation out of range.
         JobCancelledError: the user cancelled while it waited or drew.
     """
     report = progress or (lambda done, total, label: None)
@@ -57,10 +71,12 @@ def export_zip(
             "there is nothing to download: no layer output is larger than "
             f"{pages.settings.limit_text}"
         )
-    with_model = plot_model is True
-    key = (recipe.model, pattern_digest(run.pattern), pages.settings, with_model)
-    name = f"layerviz-{recipe.model}.zip"
-    total = len(pages.pages)
+    with_model = plot_model is True and b_data is None
+    b_key = None if b_data is None else json.dumps(b_data, sort_keys=True, default=str)
+    key = (recipe.model, pattern_digest(run.pattern), pages.settings, with_model, b_key)
+    suffix = "" if b_data is None else "-compare"
+    name = f"layerviz-{recipe.model}{suffix}.zip"
+    total = len(pages.pages) * (1 if b_data is None else 3)
     data = _cache.get(key)
     if data is not None:
         report(total, total, "ready")
@@ -74,13 +90,22 @@ def export_zip(
             report(done, total, f"{done} of {total} pages")
             check_cancelled()
 
-        model = workbench.entry(recipe.model).model if with_model else None
-        architecture = architecture_png(model) if model is not None else None
-        data = zip_of(pages_png(pages, step), architecture)
+        if b_data is not None:
+            view = compare_view(workbench)
+            data = view.zip_bytes(store_data, b_data, rows, cols, limit, step)
+        else:
+            data = _pages_zip(workbench, recipe.model, pages, with_model, step)
     finally:
         _slots.release()
     _cache.put(key, data)
     return name, data
+
+
+def _pages_zip(workbench: Workbench, model_name: str, pages, with_model: bool, step) -> bytes:
+    """A's pages as ``0.png…`` (then ``model.png`` when asked for) in one zip."""
+    model = workbench.entry(model_name).model if with_model else None
+    architecture = architecture_png(model) if model is not None else None
+    return zip_of(pages_png(pages, step), architecture)
 
 
 def controls(workbench: Workbench) -> list:
@@ -118,6 +143,8 @@ def register(app, workbench: Workbench) -> None:
         State(ids.PATTERN_STORE, "data"),
         *GRID_STATES[:3],
         State(ids.PLOT_MODEL_SWITCH, "value"),
+        State(ids.COMPARE_SWITCH, "value"),
+        State(ids.COMPARE_STORE, "data"),
         background=True,
         progress=[
             Output(ids.EXPORT_PROGRESS, "value"),
@@ -132,7 +159,9 @@ def register(app, workbench: Workbench) -> None:
         interval=300,
         prevent_initial_call=True,
     )
-    def _export_zip(set_progress, clicks, store_data, rows, cols, limit, plot_model):
+    def _export_zip(
+        set_progress, clicks, store_data, rows, cols, limit, plot_model, compare_on, b_data
+    ):
         if not clicks or not store_data:
             return no_update
         # A background job runs outside the request: its session comes from the cookies
@@ -147,6 +176,7 @@ def register(app, workbench: Workbench) -> None:
                 limit,
                 plot_model,
                 lambda done, total, label: set_progress((done, total, label)),
+                active_b(compare_on, b_data),
             )
         except Exception as exc:
             set_props(ids.ERROR_ALERT, {"children": error_text(exc), "is_open": True})

@@ -9,6 +9,7 @@ from dash import Input, Output, State, ctx, dcc, no_update
 from layerviz.figures import empty_figure
 from layerviz.ui import ids
 from layerviz.ui.common import error_text
+from layerviz.ui.features.compare_state import active_b
 from layerviz.ui.features.inspector import views
 from layerviz.ui.features.inspector.jobs import HealthJob, HealthJobs
 from layerviz.ui.features.inspector.links import register_links
@@ -40,16 +41,23 @@ def _register_inspector(app, workbench: Workbench) -> None:
         Input(ids.CHANNEL_PAGE, "active_page"),
         Input(ids.NORM_MODE, "value"),
         Input(ids.HEALTH_STORE, "data"),
+        Input(ids.COMPARE_SWITCH, "value"),
+        Input(ids.COMPARE_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _inspect(store_data, selected, by, k, page, norm, health):
+    def _inspect(store_data, selected, by, k, page, norm, health, compare_on, b_data):
         if not store_data:
             return (no_update,) * 5
         # Another layer, sort or k starts at the best channels; colours and health keep the page.
         if ctx.triggered_id not in (ids.CHANNEL_PAGE, ids.NORM_MODE, ids.HEALTH_STORE):
             page = 1
+        if by != views.CHANGE and ctx.triggered_id in (ids.COMPARE_SWITCH, ids.COMPARE_STORE):
+            return (no_update,) * 5  # another B changes only the order by change
+        b = active_b(compare_on, b_data)
         try:
-            view = views.inspector_view(workbench, store_data, selected, by, k, page, norm, health)
+            view = views.inspector_view(
+                workbench, store_data, selected, by, k, page, norm, health, b
+            )
         except Exception as exc:
             return "", empty_figure(error_text(exc)), "", 1, 1
         return view.title, view.figure, view.summary, view.n_pages, view.page

@@ -8,11 +8,10 @@ from dash import dcc, html
 
 from layerviz.figures import empty_figure
 from layerviz.inspector import DEFAULT_K, NORM_MODES
-from layerviz.statistics import CHANNEL_SCORES
 from layerviz.ui import ids
 from layerviz.ui.features.inspector.jobs import DEFAULT_SEEDS, MAX_SEEDS
 from layerviz.ui.features.inspector.links import BOOT
-from layerviz.ui.features.inspector.views import MAX_K
+from layerviz.ui.features.inspector.views import MAX_K, SORTS
 
 __all__ = ["controls", "panels"]
 
@@ -45,7 +44,7 @@ def controls(workbench) -> list:
 
     sort = dcc.Dropdown(
         id=ids.CHANNEL_SORT,
-        options=[{"label": f"rank by {what}", "value": by} for by, what in CHANNEL_SCORES.items()],
+        options=[{"label": f"rank by {what}", "value": by} for by, what in SORTS.items()],
         value="mean",
         clearable=False,
         className="mb-2",

@@ -1,9 +1,11 @@
 """Shareable links: the view goes into the URL's query string, and a pasted link opens it.
 
-Three callbacks. ``to link`` writes the view into the URL (a history entry per change, so the
+Four callbacks. ``to link`` writes the view into the URL (a history entry per change, so the
 browser's back and forward move between views). ``from link`` reads a URL (pasted, or reached by
 back / forward), sets the controls it names and keeps the target view in a store. ``pattern
-from link`` sets the seed or sample once the target's model is open. While a target is pending,
+from link`` sets the seed or sample once the target's model is open; ``B from link`` likewise
+sets the compare section's controls to the link's pattern B (checked against A first: a B that
+does not fit is named in the message and dropped from the target). While a target is pending,
 ``to link`` writes nothing, so the half-applied views in between never enter the history.
 
 A page's first URL reaches no callback by itself (``dcc.Location`` fills ``search`` as the page
@@ -15,12 +17,15 @@ from __future__ import annotations
 
 from dash import Input, Output, State, no_update
 
+from layerviz.errors import PatternError
 from layerviz.ui import ids
+from layerviz.ui.common import error_text
+from layerviz.ui.features.compare_state import b_pattern
 from layerviz.ui.features.inspector import url
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe, recipe_from_store
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["BOOT", "link_outputs", "pattern_outputs", "register_links"]
+__all__ = ["BOOT", "b_outputs", "link_outputs", "pattern_outputs", "register_links"]
 
 #: The target store's first value: the page's own URL has not been read yet.
 BOOT = {"boot": True}
@@ -33,8 +38,10 @@ _VIEW_STATE = (
     ids.GRID_ROWS,
     ids.GRID_COLS,
     ids.SIZE_LIMIT,
+    ids.COMPARE_SWITCH,
+    ids.COMPARE_STORE,
 )
-_PROPS = {ids.PATTERN_STORE: "data", ids.SELECTED_LAYER_STORE: "data"}
+_PROPS = {ids.PATTERN_STORE: "data", ids.SELECTED_LAYER_STORE: "data", ids.COMPARE_STORE: "data"}
 
 
 def _prop(component_id: str) -> str:
@@ -52,8 +59,9 @@ def register_links(app, workbench: Workbench) -> None:
         State(ids.URL_TARGET, "data"),
         prevent_initial_call=True,
     )
-    def _to_link(store, selected, by, k, rows, cols, limit, search, target):
-        current = url.view_of(store, selected, by, k, rows, cols, limit)
+    def _to_link(*state_search_target):
+        *state, search, target = state_search_target
+        current = url.view_of(*state)
         if target == BOOT:
             return no_update, no_update
         if isinstance(target, dict) and target:
@@ -91,11 +99,44 @@ def register_links(app, workbench: Workbench) -> None:
     def _pattern_from_link(store, target):
         return pattern_outputs(store, target)
 
+    _register_b_from_link(app, workbench)
+
+
+#: The compare section's controls that say what B is, in ``b_outputs``' order.
+_B_CONTROLS = (
+    ids.COMPARE_SWITCH,
+    ids.PATTERN_B_SOURCE,
+    ids.PERTURB_SELECT,
+    ids.PERTURB_VALUES,
+    ids.PATTERN_B_SEED,
+    ids.PATTERN_B_SAMPLE,
+)
+
+
+def _register_b_from_link(app, workbench: Workbench) -> None:
+    @app.callback(
+        *(Output(i, "value", allow_duplicate=True) for i in _B_CONTROLS),
+        Output(ids.URL_TARGET, "data", allow_duplicate=True),
+        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
+        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        # B's sample list follows every new pattern (compare's ``_b_options``): listening to it
+        # rather than to the pattern store itself costs no extra request per pattern.
+        Input(ids.URL_TARGET, "data"),
+        Input(ids.PATTERN_B_SAMPLE, "options"),
+        State(ids.PATTERN_STORE, "data"),
+        State(ids.COMPARE_SWITCH, "value"),
+        State(ids.COMPARE_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _b_from_link(target, options, store, compare_on, b_data):
+        return b_outputs(workbench, store, target, options, compare_on, b_data)
+
 
 def link_outputs(workbench: Workbench, search, model, current: dict) -> tuple:
     """What ``from link`` sets: the controls a link names, the target, and any message."""
     view, problems = url.parse_view(search, workbench.model_names)
     view = _known_sample(workbench, view, problems)
+    view = _known_b_sample(workbench, view, view.get("model", current.get("model")), problems)
     message = "; ".join(problems) if problems else no_update
     if not view or url.matches(current, view):
         return (*(no_update,) * 7, None, message, bool(problems) or no_update)
@@ -134,6 +175,53 @@ def pattern_outputs(store, target) -> tuple:
     return no_update, no_update
 
 
+def b_outputs(workbench: Workbench, store, target, options, compare_on, b_data) -> tuple:
+    """What ``B from link`` sets: compare mode on with the link's B, once A's model is open
+    (and, for a sample, once the sample list offers it); a B that does not fit A is dropped
+    from the target with a message instead."""
+    skip = (no_update,) * (len(_B_CONTROLS) + 3)
+    b = target.get("b") if isinstance(target, dict) else None
+    if not isinstance(b, dict) or url.b_view(compare_on, b_data) == b:
+        return skip
+    try:
+        recipe = recipe_from_store(store)
+    except Exception:  # no pattern yet: wait for the next one
+        return skip
+    if recipe.model != target.get("model"):
+        return skip
+    offered = (
+        [o.get("value") for o in options if isinstance(o, dict)]
+        if isinstance(options, list)
+        else []
+    )
+    if b.get("source") == "sample" and b.get("sample") not in offered:
+        return skip
+    try:
+        if b.get("source") not in ("seed", "sample", "perturb"):  # never an upload
+            raise PatternError("malformed recipe for pattern B: unknown source")
+        b_pattern(workbench, recipe, workbench.pattern(recipe), b)
+    except Exception as exc:
+        rest = {key: value for key, value in target.items() if key != "b"}
+        return (
+            *(no_update,) * len(_B_CONTROLS),
+            rest,
+            f"this link's pattern B: {error_text(exc)}",
+            True,
+        )
+    return (*_b_controls(b), no_update, no_update, no_update)
+
+
+def _b_controls(b: dict) -> tuple:
+    """The compare controls' values (``_B_CONTROLS`` order) that make ``b``."""
+    keep = no_update
+    if b["source"] == "seed":
+        return True, "seed", keep, keep, b.get("seed", 0), keep
+    if b["source"] == "sample":
+        return True, "sample", keep, keep, keep, b["sample"]
+    kind, _, values = b["spec"].partition(":")
+    return True, "perturb", kind, values, b.get("seed", 0), keep
+
+
 def _known_sample(workbench: Workbench, view: dict, problems: list[str]) -> dict:
     """``view`` without a sample its model does not have (said in ``problems``)."""
     sample, model = view.get("sample"), view.get("model")
@@ -144,6 +232,21 @@ def _known_sample(workbench: Workbench, view: dict, problems: list[str]) -> dict
         return view
     problems.append(f"this link's sample: model {model!r} has no sample {sample!r}")
     return {key: value for key, value in view.items() if key != "sample"}
+
+
+def _known_b_sample(workbench: Workbench, view: dict, model, problems: list[str]) -> dict:
+    """``view`` without a B sample that ``model`` does not have (said in ``problems``)."""
+    b = view.get("b")
+    if not isinstance(b, dict) or b.get("source") != "sample" or model is None:
+        return view
+    try:
+        names = [s.name for s in workbench.entry(model).samples]
+    except Exception:  # a model that failed to open: its own message says so
+        return view
+    if b["sample"] in names:
+        return view
+    problems.append(f"this link's b_sample: model {model!r} has no sample {b['sample']!r}")
+    return {key: value for key, value in view.items() if key != "b"}
 
 
 def _typed(target: dict) -> dict:

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 
 from layerviz.activations import LayerActivation
@@ -18,13 +19,17 @@ from layerviz.errors import ArgumentError
 from layerviz.figures import empty_figure
 from layerviz.grid import clamp
 from layerviz.inspector import DEFAULT_K, NORM_MODES, channel_page
-from layerviz.statistics import CHANNEL_SCORES, layer_statistics, records_csv
+from layerviz.statistics import CHANNEL_SCORES, ChannelScores, layer_statistics, records_csv
 from layerviz.ui.common import current_run
+from layerviz.ui.features.compare_state import compare_view
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
+    "CHANGE",
     "MAX_K",
+    "SORTS",
     "InspectorView",
+    "change_scores",
     "find_layer",
     "health_marks",
     "histogram",
@@ -35,6 +40,10 @@ __all__ = [
 
 #: The top-k slider's largest value: 64 panels of 128 px is already a tall page.
 MAX_K = 64
+#: The ``channel-sort`` value that ranks channels by how much B changed them (compare mode).
+CHANGE = "change"
+#: Every channel order the inspector offers: the library's scores, then the change from A to B.
+SORTS = {**CHANNEL_SCORES, CHANGE: "change (B − A)"}
 
 
 @dataclass(frozen=True)
@@ -71,13 +80,15 @@ def inspector_view(
     page: Any,
     norm: Any,
     health: Any = None,
+    b_data: Any = None,
 ) -> InspectorView:
     """The inspector for the selected layer of the current pattern's extraction.
 
     ``page`` counts from 1 (the pager's way). ``k`` is clamped to the layer's channels.
+    ``by == CHANGE`` ranks them by how much pattern B (``b_data``, compare mode's) changed them.
 
     Raises:
-        ArgumentError: an unknown layer, sort or normalisation.
+        ArgumentError: an unknown layer, sort or normalisation; ``CHANGE`` without a B.
         PatternError, ModelLoadError: as ``current_run``.
     """
     recipe, run = current_run(workbench, store_data)
@@ -86,17 +97,36 @@ def inspector_view(
             "no layer selected", empty_figure("click a panel of the grid"), "", 1, 1
         )
     act = find_layer(run.extraction.activations, selected.get("layer"), recipe.model)
-    by = by if by in CHANNEL_SCORES else "mean"
+    by = by if by in SORTS else "mean"
     norm = norm if norm in NORM_MODES else "map"
     n_channels = act.shape[-1]
     k = min(clamp(k, (1, MAX_K), DEFAULT_K), n_channels)
     n_pages = math.ceil(n_channels / k)
     page = clamp(page, (1, n_pages), 1)
-    shown = channel_page(act, by, k, page - 1, norm)
+    scores = change_scores(workbench, store_data, b_data, act) if by == CHANGE else None
+    shown = channel_page(act, by, k, page - 1, norm, scores)
     dead, saturated = health_marks(health, recipe.model, act.name)
     figure = channel_grid(shown, dead=dead, saturated=saturated)
     title = f"{act.index}: {act.name} ({act.class_name}, {'×'.join(map(str, act.shape))})"
     return InspectorView(title, figure, shown.summary, n_pages, page)
+
+
+def change_scores(workbench: Workbench, store_data: Any, b_data: Any, act) -> ChannelScores:
+    """``act``'s channels scored by how much B changed them (``LayerDifference.channel_change``),
+    the most changed first; the comparison comes from the compare section's cache.
+
+    Raises:
+        ArgumentError: no B (compare mode off), or a layer without per-channel changes.
+        PatternError: a malformed B (as ``compare_state.b_pattern``).
+    """
+    if not b_data:
+        raise ArgumentError("ranking channels by change needs compare mode on, with a pattern B")
+    _, result = compare_view(workbench).comparison(store_data, b_data)
+    found = next((d for d in result.layers if d.name == act.name), None)
+    if found is None or found.channel_change.shape != (act.shape[-1],):
+        raise ArgumentError(f"layer {act.name!r} has no change per channel to rank by")
+    change = np.asarray(found.channel_change, dtype=np.float64)
+    return ChannelScores(CHANGE, change, found.ranked_channels)
 
 
 def health_marks(health: Any, model: str, layer: str) -> tuple[set[int], set[int]]:
