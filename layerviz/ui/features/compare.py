@@ -303,6 +303,16 @@ def _register_render(app, view: CompareView) -> None:
         )  # fmt: skip
 
 
+#: Pattern A's recipe, B's store and the grid's rows, columns and size limit, as states.
+_A_B_GRID = (
+    State(ids.PATTERN_STORE, "data"),
+    State(ids.COMPARE_STORE, "data"),
+    State(ids.GRID_ROWS, "value"),
+    State(ids.GRID_COLS, "value"),
+    State(ids.SIZE_LIMIT, "value"),
+)
+
+
 def _register_jump(app, view: CompareView) -> None:
     @app.callback(
         Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
@@ -310,11 +320,7 @@ def _register_jump(app, view: CompareView) -> None:
         Output(ids.PAGE_SELECT, "active_page", allow_duplicate=True),
         Output(ids.CHANNEL_SORT, "value", allow_duplicate=True),
         Input(ids.DIVERGENCE_GRAPH, "clickData"),
-        State(ids.PATTERN_STORE, "data"),
-        State(ids.COMPARE_STORE, "data"),
-        State(ids.GRID_ROWS, "value"),
-        State(ids.GRID_COLS, "value"),
-        State(ids.SIZE_LIMIT, "value"),
+        *_A_B_GRID,
         prevent_initial_call=True,
     )
     def _jump(click, a_store, b_data, rows, cols, limit):
@@ -333,11 +339,7 @@ def _register_export(app, view: CompareView) -> None:
         Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
         Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
         Input(ids.COMPARE_EXPORT_BUTTON, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
-        State(ids.COMPARE_STORE, "data"),
-        State(ids.GRID_ROWS, "value"),
-        State(ids.GRID_COLS, "value"),
-        State(ids.SIZE_LIMIT, "value"),
+        *_A_B_GRID,
         prevent_initial_call=True,
     )
     def _export(_clicks, a_store, b_data, rows, cols, limit):
