@@ -18,7 +18,7 @@ from layerviz.ui.common import COLORSCALES, DEFAULT_COLORSCALE
 from layerviz.ui.features import FEATURES
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["card", "control_panel", "page", "results", "section"]
+__all__ = ["card", "control_panel", "page", "pager", "results", "section"]
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 GRID_MARKS = range(GRID_SIDES[0], GRID_SIDES[1] + 1)
@@ -270,22 +270,27 @@ def _graph_card(title: str, icon: str, graph_id: str, header_extra: list | None 
     return card(title, icon, graph, header_extra=header_extra, className="shadow-sm h-100")
 
 
+def pager(id_: str, class_name: str = "mb-0") -> dbc.Pagination:
+    """A small pager (first, previous, pages, next, last) starting on page 1 of 1."""
+    return dbc.Pagination(
+        id=id_,
+        min_value=1,
+        max_value=1,
+        active_page=1,
+        first_last=True,
+        previous_next=True,
+        fully_expanded=False,
+        size="sm",
+        class_name=class_name,
+    )
+
+
 def _grid_header() -> html.Div:
     return html.Div(
         [
             html.H2([_icon("layers"), "Layer outputs"], className="fs-6 fw-semibold m-0"),
             html.Small(id=ids.GRID_SUMMARY, className="text-body-secondary mx-2 flex-grow-1"),
-            dbc.Pagination(
-                id=ids.PAGE_SELECT,
-                min_value=1,
-                max_value=1,
-                active_page=1,
-                first_last=True,
-                previous_next=True,
-                fully_expanded=False,
-                size="sm",
-                class_name="mb-0",
-            ),
+            pager(ids.PAGE_SELECT),
         ],
         className="d-flex align-items-center flex-wrap",
     )

@@ -115,17 +115,10 @@ def controls(workbench: Workbench) -> list:
 
 def panels(workbench: Workbench) -> list:
     """The compare card of the results column (open while compare mode is on)."""
-    pager = dbc.Pagination(
-        id=ids.COMPARE_PAGE,
-        min_value=1,
-        max_value=1,
-        active_page=1,
-        first_last=True,
-        previous_next=True,
-        fully_expanded=False,
-        size="sm",
-        class_name="mb-0",
-    )
+    from layerviz.ui.layout import card  # here: layout imports the features
+    from layerviz.ui.layout import pager as make_pager
+
+    pager = make_pager(ids.COMPARE_PAGE)
     export = dbc.Button(
         [html.I(className="bi bi-file-earmark-zip me-1"), "Download A, B, B − A"],
         id=ids.COMPARE_EXPORT_BUTTON,
@@ -161,7 +154,6 @@ def panels(workbench: Workbench) -> list:
         dcc.Download(id=ids.COMPARE_DOWNLOAD),
         dcc.Store(id=ids.COMPARE_STORE),
     ]
-    from layerviz.ui.layout import card  # here: layout imports the feature list
 
     compare_card = card("Compare A / B", "layout-split", body, className="shadow-sm mb-3")
     return [dbc.Collapse(compare_card, id=ids.COMPARE_PANEL, is_open=False)]

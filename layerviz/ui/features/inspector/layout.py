@@ -139,22 +139,12 @@ def panels(workbench) -> list:
 
 
 def _inspector_card() -> dbc.Card:
-    from layerviz.ui.layout import card  # ui.layout imports the features: not at the top
+    from layerviz.ui.layout import card, pager  # ui.layout imports the features: not at the top
 
     header = [
         html.Span(id=ids.INSPECTOR_TITLE, className="ms-1 fw-semibold"),
         html.Small(id=ids.INSPECTOR_SUMMARY, className="text-body-secondary mx-2"),
-        dbc.Pagination(
-            id=ids.CHANNEL_PAGE,
-            min_value=1,
-            max_value=1,
-            active_page=1,
-            first_last=True,
-            previous_next=True,
-            fully_expanded=False,
-            size="sm",
-            class_name="mb-0 ms-auto",
-        ),
+        pager(ids.CHANNEL_PAGE, "mb-0 ms-auto"),
     ]
     graph = dcc.Loading(
         dcc.Graph(
