@@ -7,6 +7,7 @@ feature's plain functions; every test ends with an empty browser console.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from dash.testing.wait import until
@@ -18,6 +19,8 @@ from layerviz.ui.app import create_app
 from layerviz.ui.features.inspector.overlay_view import layer_ranking, overlay_view
 
 pytestmark = pytest.mark.e2e
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 OVERLAY_JS = f"""
 const gd = document.querySelector('#{ids.CHANNEL_OVERLAY} .js-plotly-plot');
@@ -105,7 +108,9 @@ def test_the_buttons_step_and_the_grid_outlines_the_selection(dash_duo):
     app = open_inspector(dash_duo, None, "conv1")
     order = expected(app, "digits_cnn", "conv1")[0].scores.order.tolist()
     button = dash_duo.find_element(f"#{ids.CHANNEL_NEXT}")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", button)
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", button
+    )
     button.click()
     dash_duo.wait_for_contains_text(f"#{ids.OVERLAY_CAPTION}", f"channel {order[1]} (rank 2 of")
     outlined = f"""
@@ -113,6 +118,18 @@ def test_the_buttons_step_and_the_grid_outlines_the_selection(dash_duo):
     return gd.layout.annotations.findIndex(a => a.text.includes('selected'));
     """
     until(lambda: dash_duo.driver.execute_script(outlined) == 1, timeout=10, msg="not outlined")
+    # With the inspector open and the overlay drawn, axe finds nothing critical or serious.
+    dash_duo.driver.execute_script(AXE.read_text(encoding="utf-8"))
+    violations = dash_duo.driver.execute_async_script(
+        """
+        const done = arguments[0];
+        axe.run(document, {resultTypes: ['violations']}).then(
+          r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
+                                             nodes: v.nodes.map(n => n.target.join(' '))}))),
+          e => done([{id: 'axe failed: ' + e, impact: 'critical', nodes: []}]));
+        """
+    )
+    assert [v for v in violations if v["impact"] in ("critical", "serious")] == []
     assert dash_duo.get_logs() == []
 
 
