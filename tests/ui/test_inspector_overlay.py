@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tiny_models import make_conv1d_model, make_multi_input_model, make_sequential_cnn
+from tiny_models import (
+    make_conv1d_model,
+    make_multi_input_model,
+    make_sequential_cnn,
+    make_two_images_model,
+)
 
 from layerviz.channel_figures import SELECTED_COLOUR
+from layerviz.errors import ModelStructureError
 from layerviz.statistics import channel_scores
 from layerviz.ui import ids
 from layerviz.ui.features.inspector import channel_select, views
+from layerviz.ui.features.inspector import overlay_view as module
 from layerviz.ui.features.inspector.overlay import click_action
 from layerviz.ui.features.inspector.overlay_view import layer_ranking, overlay_view, select
 from layerviz.ui.recipe import SeedRecipe
@@ -230,3 +237,28 @@ def test_the_grid_outlines_the_selected_channel(workbench):
     shapes, marked = selected_shapes(store_of_model("cnn", "conv2", order[3]))
     assert len(shapes) == 1 and marked == [3]
     assert shapes[0].line.width > 3  # wider than a health outline, which it may surround
+
+
+@pytest.fixture(scope="module")
+def two_images() -> Workbench:
+    return Workbench({"pair": make_two_images_model()}, include_bundled=False)
+
+
+def test_the_input_a_layer_derives_from_beats_the_first_that_fits(two_images):
+    ranking = ranking_of(two_images, "pair", "right_conv")
+    figure, caption = overlay_view(ranking, None, 0.5)
+    assert caption.endswith("over input 'right', which it derives from")
+    right = two_images.extraction(SeedRecipe("pair", 1)).pattern[1][0, :, :, 0]
+    np.testing.assert_array_equal(np.asarray(figure.data[0].z), right)  # right's picture
+
+
+def test_a_graph_that_cannot_be_read_falls_back_to_the_first_input_that_fits(
+    two_images, monkeypatch
+):
+    def unreadable(model):
+        raise ModelStructureError("a subclassed model lists no layers")
+
+    monkeypatch.setattr(module, "architecture", unreadable)
+    monkeypatch.setattr(module, "_ANCESTORS", module.weakref.WeakKeyDictionary())
+    _, caption = overlay_view(ranking_of(two_images, "pair", "right_conv"), None, 0.5)
+    assert caption.endswith("over input 'left', the first its maps fit (its source is not known)")

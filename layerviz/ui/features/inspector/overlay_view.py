@@ -28,7 +28,6 @@ from layerviz.inspector import DEFAULT_K
 from layerviz.statistics import ChannelScores, channel_scores
 from layerviz.ui.common import current_run
 from layerviz.ui.features.inspector import channel_select
-from layerviz.ui.features.inspector.channel_select import ChannelChoice
 from layerviz.ui.features.inspector.views import CHANGE, MAX_K, SORTS, change_scores, find_layer
 from layerviz.ui.workbench import Workbench
 
@@ -144,7 +143,7 @@ def overlay_input(ranking: LayerRanking) -> OverlayInput:
         note = f"over input {names[i]!r}, which it derives from"
     elif fits:
         i = fits[0]
-        note = f"over input {names[i]!r}, the first its maps fit (its own could not be told)"
+        note = f"over input {names[i]!r}, the first its maps fit (its source is not known)"
     else:  # nothing to lay it over: the caption names the input the sentence is about
         i = derived[0] if derived else 0
         note = f"from input {names[i]!r}"
@@ -161,8 +160,8 @@ def _source_inputs(model: Any, layer: str, input_names: list[str]) -> set[str] |
             for source, target in architecture(model).edges:
                 parents.setdefault(target, []).append(source)
             _ANCESTORS[model] = parents
-    except (LayervizError, TypeError, ValueError):  # no config to read: say so, fall back
-        return None
+    except (LayervizError, AttributeError, KeyError, TypeError, ValueError):
+        return None  # a config we cannot read: the caller falls back, and says so
     seen, todo = {layer}, deque([layer])
     while todo:
         for parent in parents.get(todo.popleft(), ()):
@@ -188,14 +187,11 @@ def overlay_view(ranking: LayerRanking | None, stored: Any, opacity: Any) -> tup
     if problem is not None:
         return empty_figure(problem), f"{caption}. {problem}"
     heat = channel_heat(act.array, choice.channel, target.shape)
-    figure = explanation_figure(_input_of(ranking.pattern, target.index), heat,
-                                f"{act.name}: {_title(choice)}", _opacity(opacity))  # fmt: skip
+    title = f"{act.name}: channel {choice.channel} over the input"
+    figure = explanation_figure(_input_of(ranking.pattern, target.index), heat, title,
+                                _opacity(opacity))  # fmt: skip
     figure.update_layout(uirevision=f"{ranking.model} {act.name}")
     return figure, caption
-
-
-def _title(choice: ChannelChoice) -> str:
-    return f"channel {choice.channel} over the input"
 
 
 def _input_of(pattern: Any, index: int) -> np.ndarray:
