@@ -19,10 +19,18 @@ from layerviz.figures import downsample, empty_figure, typed_array
 from layerviz.inspector import ChannelPage, ChannelPanel, finite_range
 from layerviz.statistics import CHANNEL_SCORES
 
-__all__ = ["DEAD_COLOUR", "SATURATED_COLOUR", "channel_grid", "value_histogram"]
+__all__ = [
+    "DEAD_COLOUR",
+    "SATURATED_COLOUR",
+    "SELECTED_COLOUR",
+    "channel_grid",
+    "value_histogram",
+]
 
 DEAD_COLOUR = "#d62728"
 SATURATED_COLOUR = "#ff7f0e"
+#: The selected channel's outline: the page's focus colour, wider than the health outlines.
+SELECTED_COLOUR = "#1a56db"
 # No named template: validating "plotly_white" deep-copies the whole template into every
 # figure, which was 3/4 of the time it took to build a page of 16 channels.
 _TEMPLATE = "none"
@@ -51,6 +59,7 @@ def channel_grid(
     *,
     dead: Collection[int] = (),
     saturated: Collection[int] = (),
+    selected: int | None = None,
     colorscale: str = "Viridis",
     panel_px: int = 128,
     max_cols: int = 8,
@@ -62,6 +71,7 @@ def channel_grid(
         page: from :func:`layerviz.inspector.channel_page`.
         dead, saturated: channel indices to outline (and name in their titles), e.g. from
             :func:`layerviz.model_health`.
+        selected: a channel index to outline as the selected one (and name in its title).
         colorscale: any Plotly colorscale name.
         panel_px: each panel's side in pixels (at least 96 for a readable map).
         max_cols: panels per row at most.
@@ -83,9 +93,13 @@ def channel_grid(
     traces, annotations, shapes, layout = [], [], [], {}
     for cell, panel in zip(_cells(rows, cols, panel_px, width, height), page.panels, strict=False):
         marks = _marks(panel.channel, dead, saturated)
+        if panel.channel == selected:
+            marks = [("selected", SELECTED_COLOUR), *marks]
         traces.append(_trace(page, panel, cell, max_panel_pixels, shared))
         annotations.append(_title(panel, cell, marks))
-        shapes.extend(_outline(cell, colour) for _, colour in marks)
+        shapes.extend(
+            _outline(cell, colour, 6 if word == "selected" else 3) for word, colour in marks
+        )
         layout.update(_axes(cell, panel.image.shape))
     if shared:
         low_high = page.panels[0].zrange or (None, None)
@@ -233,7 +247,7 @@ def _title(panel: ChannelPanel, cell: _Cell, marks) -> dict:
     )
 
 
-def _outline(cell: _Cell, colour: str) -> dict:
+def _outline(cell: _Cell, colour: str, width: int = 3) -> dict:
     return dict(
         type="rect",
         xref="paper",
@@ -242,7 +256,7 @@ def _outline(cell: _Cell, colour: str) -> dict:
         x1=cell.x[1],
         y0=cell.y[0],
         y1=cell.y[1],
-        line=dict(color=colour, width=3),
+        line=dict(color=colour, width=width),
     )
 
 

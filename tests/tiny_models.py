@@ -147,6 +147,17 @@ def make_undrawable_model() -> keras.Model:
     return keras.Model(volume, outputs, name="undrawable")
 
 
+def make_two_images_model() -> keras.Model:
+    """Two 8×8 images; the convolution reads only the second, though both fit its maps."""
+    left = keras.Input((8, 8, 1), name="left")
+    right = keras.Input((8, 8, 1), name="right")
+    x = layers.Conv2D(3, 3, name="right_conv")(right)
+    x = layers.Concatenate(name="merge")(
+        [layers.Flatten(name="flat_l")(left), layers.Flatten(name="flat_r")(x)]
+    )
+    return keras.Model([left, right], layers.Dense(2, name="out")(x), name="two_images")
+
+
 BUILDERS: dict[str, Callable[[], keras.Model]] = {
     "article": make_article_model,
     "sequential_cnn": make_sequential_cnn,

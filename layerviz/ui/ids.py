@@ -75,6 +75,15 @@ HEALTH_SUMMARY = "text-health-summary"
 URL_VIEW = "url-view"
 URL_TARGET = "store-url-target"
 URL_BOOT = "interval-url-boot"
+# The selected channel over the input, and stepping through channels. Stable: the first four.
+CHANNEL_OVERLAY = "channel-overlay"
+OVERLAY_OPACITY = "overlay-opacity"
+CHANNEL_PREV = "channel-prev"
+CHANNEL_NEXT = "channel-next"
+SELECTED_CHANNEL_STORE = "store-selected-channel"
+OVERLAY_CAPTION = "text-overlay-caption"
+#: The focusable region in which ← / → step through channels (assets/channel-keys.js).
+CHANNEL_KEYS = "region-channel-keys"
 
 
 # Compare two patterns (layerviz.ui.features.compare). Stable: the first four.

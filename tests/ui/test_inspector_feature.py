@@ -8,6 +8,7 @@ import io
 import pytest
 from dash import no_update
 
+from layerviz.channel_figures import DEAD_COLOUR, SATURATED_COLOUR, SELECTED_COLOUR
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.health import model_health, seeded_patterns
 from layerviz.statistics import layer_statistics
@@ -70,7 +71,8 @@ def test_unknown_layer_is_a_clear_error(workbench, store):
 def test_health_marks_outline_the_layer_s_channels(workbench, store):
     health = {"model": MODEL, "layers": {"conv2": {"dead": [31], "saturated": [4]}}}
     view = views.inspector_view(workbench, store, selected("conv2"), "mean", 32, 1, "map", health)
-    assert len(view.figure.layout.shapes) == 2
+    colours = sorted(s.line.color for s in view.figure.layout.shapes)
+    assert colours == sorted([DEAD_COLOUR, SATURATED_COLOUR, SELECTED_COLOUR])  # + the selection
     assert views.health_marks(health, "other", "conv2") == (set(), set())
 
 

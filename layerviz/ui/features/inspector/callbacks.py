@@ -13,6 +13,7 @@ from layerviz.ui.features.compare_state import active_b
 from layerviz.ui.features.inspector import views
 from layerviz.ui.features.inspector.jobs import HealthJob, HealthJobs
 from layerviz.ui.features.inspector.links import register_links
+from layerviz.ui.features.inspector.overlay import register_overlay
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench
 
@@ -25,6 +26,7 @@ def register(app, workbench: Workbench) -> None:
     _register_statistics(app, workbench)
     _register_health(app, HealthJobs(workbench))
     register_links(app, workbench)
+    register_overlay(app, workbench)
 
 
 def _register_inspector(app, workbench: Workbench) -> None:
@@ -43,20 +45,23 @@ def _register_inspector(app, workbench: Workbench) -> None:
         Input(ids.HEALTH_STORE, "data"),
         Input(ids.COMPARE_SWITCH, "value"),
         Input(ids.COMPARE_STORE, "data"),
+        Input(ids.SELECTED_CHANNEL_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _inspect(store_data, selected, by, k, page, norm, health, compare_on, b_data):
+    def _inspect(store_data, selected, by, k, page, norm, health, compare_on, b_data, chosen):
         if not store_data:
             return (no_update,) * 5
-        # Another layer, sort or k starts at the best channels; colours and health keep the page.
-        if ctx.triggered_id not in (ids.CHANNEL_PAGE, ids.NORM_MODE, ids.HEALTH_STORE):
+        # Another layer, sort or k starts at the best channels; colours, health and the
+        # selected channel keep the page (a step that turns it sends the page too).
+        keep = (ids.CHANNEL_PAGE, ids.NORM_MODE, ids.HEALTH_STORE, ids.SELECTED_CHANNEL_STORE)
+        if ctx.triggered_id not in keep:
             page = 1
         if by != views.CHANGE and ctx.triggered_id in (ids.COMPARE_SWITCH, ids.COMPARE_STORE):
             return (no_update,) * 5  # another B changes only the order by change
         b = active_b(compare_on, b_data)
         try:
             view = views.inspector_view(
-                workbench, store_data, selected, by, k, page, norm, health, b
+                workbench, store_data, selected, by, k, page, norm, health, b, chosen
             )
         except Exception as exc:
             return "", empty_figure(error_text(exc)), "", 1, 1

@@ -11,6 +11,7 @@ from layerviz.inspector import DEFAULT_K, NORM_MODES
 from layerviz.ui import ids
 from layerviz.ui.features.inspector.jobs import DEFAULT_SEEDS, MAX_SEEDS
 from layerviz.ui.features.inspector.links import BOOT
+from layerviz.ui.features.inspector.overlay import keyed_region, overlay_block
 from layerviz.ui.features.inspector.views import MAX_K, SORTS
 
 __all__ = ["controls", "panels"]
@@ -155,7 +156,7 @@ def _inspector_card() -> dbc.Card:
         type="dot",
         delay_show=150,
     )
-    body = html.Div(graph, style={"overflowX": "auto"})
+    body = keyed_region([html.Div(graph, style={"overflowX": "auto"}), overlay_block()])
     return card(
         "Layer inspector",
         "zoom-in",

@@ -22,6 +22,7 @@ from layerviz.inspector import DEFAULT_K, NORM_MODES, channel_page
 from layerviz.statistics import CHANNEL_SCORES, ChannelScores, layer_statistics, records_csv
 from layerviz.ui.common import current_run
 from layerviz.ui.features.compare_state import compare_view
+from layerviz.ui.features.inspector.channel_select import chosen as chosen_channel
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
@@ -81,11 +82,13 @@ def inspector_view(
     norm: Any,
     health: Any = None,
     b_data: Any = None,
+    chosen: Any = None,
 ) -> InspectorView:
     """The inspector for the selected layer of the current pattern's extraction.
 
     ``page`` counts from 1 (the pager's way). ``k`` is clamped to the layer's channels.
     ``by == CHANGE`` ranks them by how much pattern B (``b_data``, compare mode's) changed them.
+    ``chosen`` is the selected channel's store (``channel_select``): its panel is outlined.
 
     Raises:
         ArgumentError: an unknown layer, sort or normalisation; ``CHANGE`` without a B.
@@ -106,7 +109,8 @@ def inspector_view(
     scores = change_scores(workbench, store_data, b_data, act) if by == CHANGE else None
     shown = channel_page(act, by, k, page - 1, norm, scores)
     dead, saturated = health_marks(health, recipe.model, act.name)
-    figure = channel_grid(shown, dead=dead, saturated=saturated)
+    mark = chosen_channel(shown.scores, chosen, recipe.model, act.name).channel
+    figure = channel_grid(shown, dead=dead, saturated=saturated, selected=mark)
     title = f"{act.index}: {act.name} ({act.class_name}, {'×'.join(map(str, act.shape))})"
     return InspectorView(title, figure, shown.summary, n_pages, page)
 
