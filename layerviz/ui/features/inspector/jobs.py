@@ -125,7 +125,7 @@ def checked_threshold(threshold: Any) -> float:
     Raises:
         ArgumentError: not a number (an empty input arrives as None), or out of range.
     """
-    limit = f"{-MAX_THRESHOLD:g} to {MAX_THRESHOLD:g}"
+    limit = f"{-MAX_THRESHOLD:,.0f} to {MAX_THRESHOLD:,.0f}"
     number = isinstance(threshold, int | float) and not isinstance(threshold, bool)
     if not number or not math.isfinite(threshold):
         got = "nothing" if threshold is None else repr(threshold)[:40]
