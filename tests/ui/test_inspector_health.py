@@ -222,7 +222,7 @@ def test_upload_batch_says_what_is_wrong(workbench, session, contents, filename,
 def test_health_job_reports_progress_then_the_result(workbench):
     seen = []
     result, summary = health.health_job(workbench, (STORE, "seeds", 3, 0, None), seen.append)
-    assert seen == [(0, 3, "0/3 patterns"), (3, 3, "3/3 patterns")]
+    assert seen == [(0, 1, "queued"), (0, 3, "0/3 patterns"), (3, 3, "3/3 patterns")]
     assert result["n_patterns"] == 3 and summary.startswith(f"{result['n_dead']} dead and")
 
 
@@ -237,14 +237,38 @@ def test_a_cancelled_health_job_stops_at_its_next_batch(workbench):
 
     def progress(update):
         seen.append(update)
-        flag.set()  # the user presses cancel while the first batch runs
+        if update[2] != "queued":
+            flag.set()  # the user presses cancel while the first batch runs
 
     token = _cancel_flag.set(flag)
     try:
         result, summary = health.health_job(workbench, (STORE, "seeds", 32, 0, None), progress)
     finally:
         _cancel_flag.reset(token)
-    assert (result, summary, seen) == (no_update, "cancelled", [(0, 32, "0/32 patterns")])
+    assert (result, summary) == (no_update, "cancelled")
+    assert seen == [(0, 1, "queued"), (0, 32, "0/32 patterns")]
+
+
+def test_runs_past_the_slots_wait_queued_and_can_be_cancelled(workbench):
+    for _ in range(health.HEALTH_SLOTS):
+        assert health._slots.acquire(timeout=5)
+    flag, seen, answer = threading.Event(), [], []
+
+    def job():
+        _cancel_flag.set(flag)
+        answer.append(health.health_job(workbench, (STORE, "seeds", 2, 0, None), seen.append))
+
+    thread = threading.Thread(target=job)
+    try:
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive() and seen == [(0, 1, "queued")]
+        flag.set()
+        thread.join(5)
+    finally:
+        for _ in range(health.HEALTH_SLOTS):
+            health._slots.release()
+    assert answer == [(no_update, "cancelled")] and seen == [(0, 1, "queued")]
 
 
 #: What a crafted request can carry where a control's value is expected (as in

@@ -9,6 +9,8 @@ The plain work (checks, patterns, the stored batch) is in ``inspector.jobs``.
 
 from __future__ import annotations
 
+import threading
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
@@ -31,7 +33,13 @@ from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["health_controls", "health_job", "register_health", "upload_batch"]
+__all__ = ["HEALTH_SLOTS", "health_controls", "health_job", "register_health", "upload_batch"]
+
+#: Health runs at once in one process (a server, or a Celery worker), as for exports: the
+#: others wait, shown as "queued", so a burst of runs cannot starve slider moves.
+HEALTH_SLOTS = 2
+
+_slots = threading.BoundedSemaphore(HEALTH_SLOTS)
 
 
 def health_controls() -> list:
@@ -197,7 +205,14 @@ def health_job(workbench: Workbench, controls: tuple, set_progress) -> tuple:
         check_cancelled()  # the user's cancel stops the run between batches
 
     try:
-        result = run_health(workbench, checked_run(*controls), progress)
+        run = checked_run(*controls)
+        set_progress((0, 1, "queued"))
+        while not _slots.acquire(timeout=0.25):
+            check_cancelled()
+        try:
+            result = run_health(workbench, run, progress)
+        finally:
+            _slots.release()
     except JobCancelledError:
         return no_update, "cancelled"
     except Exception as exc:
