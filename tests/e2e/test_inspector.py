@@ -16,6 +16,7 @@ from layerviz.health import model_health, seeded_patterns
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.features.inspector import views
+from layerviz.ui.features.inspector.jobs import BATCH_FILE_BYTES
 
 pytestmark = pytest.mark.e2e
 
@@ -188,6 +189,11 @@ def test_a_wrong_shape_batch_is_named_and_a_good_one_runs(dash_duo, tmp_path):
         "expected (n, 32, 32, 1)",
         timeout=15,
     )
+    # Over the size cap: dcc.Upload drops the file, assets/upload-guard.js says why.
+    huge = tmp_path / "huge.npy"
+    huge.write_bytes(b"\0" * (BATCH_FILE_BYTES + 1))
+    dash_duo.find_element(upload).send_keys(str(huge))
+    dash_duo.wait_for_contains_text(sel(ids.ERROR_ALERT), "huge.npy: 16.0 MB is over the 16.0 MB")
     # The page goes on: a good batch is taken, chosen as the source, and runs.
     dash_duo.find_element(upload).send_keys(str(good))
     dash_duo.wait_for_text_to_equal(sel(ids.HEALTH_BATCH_INFO), "good.npz: 6 patterns")
