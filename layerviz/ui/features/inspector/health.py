@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.ui import ids
+from layerviz.ui.callbacks import decode_upload
 from layerviz.ui.common import error_text
 from layerviz.ui.features.inspector.jobs import (
     BATCH_FILE_BYTES,
@@ -136,9 +137,6 @@ def _batch_zone() -> html.Div:
 
 def upload_batch(workbench: Workbench, contents, filename, store_data) -> tuple:
     """The upload callback's answer: (batch store, info line, its class, source)."""
-    # A late import: ui.callbacks imports the features (through ui.layout).
-    from layerviz.ui.callbacks import decode_upload
-
     name = filename[:200] if isinstance(filename, str) and filename else "upload"
     try:
         model = recipe_from_store(store_data).model
