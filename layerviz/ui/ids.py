@@ -68,9 +68,7 @@ STATS_HISTOGRAM = "graph-stats-histogram"
 STATS_FILE = "download-stats"
 HEALTH_SEEDS = "input-health-seeds"
 HEALTH_SOURCE = "radio-health-source"
-HEALTH_POLL = "interval-health"
 HEALTH_STORE = "store-health"
-HEALTH_JOB = "store-health-job"
 HEALTH_SUMMARY = "text-health-summary"
 URL_VIEW = "url-view"
 URL_TARGET = "store-url-target"
@@ -116,3 +114,11 @@ EXPORT_ZIP_DOWNLOAD = "download-export-zip"
 #: A new pattern's recipe and figures (``{"recipe", "pattern", "prediction", "info"}``), from
 #: the response that drew the grid; copied into the figures and ``PATTERN_STORE`` after it.
 PATTERN_VIEW_STORE = "store-pattern-view"
+
+# The health run in the background (layerviz.ui.features.inspector.health). Stable: the first
+# three.
+HEALTH_THRESHOLD = "health-threshold"
+HEALTH_UPLOAD = "health-upload"
+HEALTH_CANCEL = "health-cancel"
+HEALTH_BATCH_STORE = "store-health-batch"
+HEALTH_BATCH_INFO = "text-health-batch"

@@ -7,6 +7,7 @@ bundled model has. Every test ends with an empty browser console.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
@@ -15,6 +16,7 @@ from layerviz.health import model_health, seeded_patterns
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.features.inspector import views
+from layerviz.ui.features.inspector.jobs import BATCH_FILE_BYTES
 
 pytestmark = pytest.mark.e2e
 
@@ -126,24 +128,87 @@ def test_stats_table_has_one_row_per_layer_and_picks_a_layer(dash_duo):
     assert dash_duo.get_logs() == []
 
 
+#: Records, in order, each new progress label and health summary the page shows.
+WATCH_HEALTH_JS = f"""
+window.healthSeen = [];
+const watch = (id, kind) => new MutationObserver(() => {{
+    const text = document.getElementById(id).textContent;
+    const last = window.healthSeen[window.healthSeen.length - 1];
+    if (text && (!last || last[1] !== text)) {{ window.healthSeen.push([kind, text]); }}
+}}).observe(document.getElementById(id), {{childList: true, subtree: true, characterData: true}});
+watch('{ids.HEALTH_PROGRESS}', 'progress');
+watch('{ids.HEALTH_SUMMARY}', 'summary');
+"""
+
+
+def type_into(dash_duo, component_id: str, text: str) -> None:
+    """Replace an input's value; it commits on blur (debounce)."""
+    element = click(dash_duo, sel(component_id))
+    element.send_keys(Keys.CONTROL, "a")
+    element.send_keys(Keys.DELETE, text, Keys.TAB)
+
+
+def expected_summary(report) -> str:
+    return (
+        f"{report.n_dead} dead and {report.n_saturated} saturated channels over "
+        f"{report.n_patterns} patterns (threshold {report.threshold:g})"
+    )
+
+
 def test_health_run_shows_progress_then_counts(dash_duo):
     app = start(dash_duo)
-    n = 12
+    n = 24  # three batches of the dashboard's 8: progress comes in steps
     model = app.workbench.entry(MODEL).model
     report = model_health(model, seeded_patterns(model, n))
-    seeds = click(dash_duo, sel(ids.HEALTH_SEEDS))
-    seeds.clear()
-    seeds.send_keys(str(n), Keys.TAB)  # the input commits on blur (debounce)
+    type_into(dash_duo, ids.HEALTH_SEEDS, str(n))
+    dash_duo.driver.execute_script(WATCH_HEALTH_JS)
     click(dash_duo, sel(ids.HEALTH_BUTTON))
-    dash_duo.wait_for_text_to_equal(
-        sel(ids.HEALTH_SUMMARY),
-        f"{report.n_dead} dead and {report.n_saturated} saturated channels over {n} patterns",
-        timeout=60,
-    )
+    dash_duo.wait_for_text_to_equal(sel(ids.HEALTH_SUMMARY), expected_summary(report), timeout=60)
+    seen = dash_duo.driver.execute_script("return window.healthSeen")
+    kinds = [kind for kind, _ in seen]
+    assert "progress" in kinds and kinds.index("progress") < kinds.index("summary"), seen
     dash_duo.wait_for_text_to_equal(sel(ids.HEALTH_PROGRESS), f"{n}/{n} patterns")
     conv2 = report.layer("conv2")
     cell = f'{sel(ids.STATS_TABLE)} .ag-row[row-id="conv2"] [col-id="health_dead"]'
     dash_duo.wait_for_text_to_equal(cell, str(conv2.n_dead), timeout=10)
+    until(lambda: dash_duo.find_element(sel(ids.HEALTH_BUTTON)).is_enabled(), timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_a_wrong_shape_batch_is_named_and_a_good_one_runs(dash_duo, tmp_path):
+    app = start(dash_duo)
+    wrong, good = tmp_path / "rgb.npy", tmp_path / "good.npz"
+    np.save(wrong, np.zeros((5, 32, 32, 3), np.float32))
+    batch = np.random.default_rng(1).random((6, 32, 32, 1), np.float32)
+    np.savez(good, patterns=batch)
+    upload = f"{sel(ids.HEALTH_UPLOAD)} input[type=file]"
+    dash_duo.find_element(upload).send_keys(str(wrong))
+    dash_duo.wait_for_text_to_equal(
+        sel(ids.HEALTH_BATCH_INFO),
+        "rgb.npy: batch shape (5, 32, 32, 3) does not fit input (32, 32, 1): "
+        "expected (n, 32, 32, 1)",
+        timeout=15,
+    )
+    # Over the size cap: dcc.Upload drops the file, assets/upload-guard.js says why.
+    huge = tmp_path / "huge.npy"
+    huge.write_bytes(b"\0" * (BATCH_FILE_BYTES + 1))
+    dash_duo.find_element(upload).send_keys(str(huge))
+    dash_duo.wait_for_contains_text(sel(ids.ERROR_ALERT), "huge.npy: 16.0 MB is over the 16.0 MB")
+    # The page goes on: a good batch is taken, chosen as the source, and runs.
+    dash_duo.find_element(upload).send_keys(str(good))
+    dash_duo.wait_for_text_to_equal(sel(ids.HEALTH_BATCH_INFO), "good.npz: 6 patterns")
+    type_into(dash_duo, ids.HEALTH_THRESHOLD, "0.05")
+    click(dash_duo, sel(ids.HEALTH_BUTTON))
+    report = model_health(app.workbench.entry(MODEL).model, batch, threshold=0.05)
+    dash_duo.wait_for_text_to_equal(sel(ids.HEALTH_SUMMARY), expected_summary(report), timeout=60)
+    # A threshold out of range is named; the counts shown stay.
+    type_into(dash_duo, ids.HEALTH_THRESHOLD, "5000000")
+    click(dash_duo, sel(ids.HEALTH_BUTTON))
+    dash_duo.wait_for_contains_text(
+        sel(ids.HEALTH_SUMMARY),
+        "the threshold must be a number from -1,000,000 to 1,000,000, got ",
+        timeout=30,
+    )
     assert dash_duo.get_logs() == []
 
 

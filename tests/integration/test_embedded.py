@@ -62,3 +62,20 @@ def test_an_export_on_threads_reports_progress_and_finishes(embedded):
     with zipfile.ZipFile(io.BytesIO(base64.b64decode(content))) as archive:
         assert len(archive.namelist()) > 1
     assert progress and progress[-1]["export-progress.label"].endswith("pages")
+
+
+def test_a_health_run_on_threads_reports_progress_and_finishes(embedded):
+    session = DashSession(embedded)
+    session.open_page()
+    values = {
+        "health-button.n_clicks": 1,
+        "store-pattern.data": {"kind": "seed", "model": "digits_cnn", "seed": 0},
+        "radio-health-source.value": "seeds",
+        "input-health-seeds.value": 16,
+        "health-threshold.value": 0,
+    }
+    answer, progress = session.call_background(
+        "store-health.data", values, "health-button.n_clicks"
+    )
+    assert answer["response"]["store-health"]["data"]["n_patterns"] == 16
+    assert progress and progress[-1]["health-progress.label"] == "16/16 patterns"

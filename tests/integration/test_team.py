@@ -132,3 +132,74 @@ def test_redis_away_then_back_without_a_restart(team):
     assert session.request("/healthz")[0] == 200
     recipe = upload(session, 2)
     assert grid(session, recipe, 2)["text-grid-summary"]["children"].startswith("3 of 10")
+
+
+def batch_url(batch: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    np.savez(buffer, patterns=batch)
+    return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def run_health(session: DashSession, values: dict) -> tuple[dict, list[str]]:
+    """Start a health run and poll it to the end: (its answer, the progress labels seen)."""
+    answer, progress = session.call_background(
+        "store-health.data", {"health-button.n_clicks": 1, **values}, "health-button.n_clicks"
+    )
+    return answer["response"], [p["health-progress.label"] for p in progress]
+
+
+def test_a_health_run_through_celery_reports_progress_and_finishes(team):
+    from layerviz.health import model_health
+    from layerviz.loading import load_model
+
+    model = load_model(f"models/{MODEL}.keras")
+    batch = np.random.default_rng(5).random((20, 32, 32, 1), np.float32)
+    session = DashSession(team.base)
+    session.open_page()
+    recipe = upload(session, 5)
+    # The batch is read and kept by whichever web worker takes the upload; the run, on the
+    # Celery worker, reads it back from Redis under the same session.
+    kept = session.call(
+        "store-health-batch.data",
+        {
+            "health-upload.contents": batch_url(batch),
+            "health-upload.filename": "twenty.npz",
+            "store-pattern.data": recipe,
+        },
+        "health-upload.contents",
+    )["response"]
+    assert kept["text-health-batch"]["children"] == "twenty.npz: 20 patterns", kept
+    controls = {
+        "store-pattern.data": recipe,
+        "radio-health-source.value": "batch",
+        "health-threshold.value": 0.05,
+        "store-health-batch.data": kept["store-health-batch"]["data"],
+    }
+    answer, labels = run_health(session, controls)
+    expected = model_health(model, batch, threshold=0.05)
+    result = answer["store-health"]["data"]
+    assert (result["n_patterns"], result["threshold"]) == (20, 0.05)
+    assert (result["n_dead"], result["n_saturated"]) == (expected.n_dead, expected.n_saturated)
+    assert answer["text-health-summary"]["children"].startswith(f"{expected.n_dead} dead and")
+    assert labels and labels[-1] == "20/20 patterns", labels
+    # Another session with the same store data has no such batch.
+    mallory = DashSession(team.base)
+    mallory.open_page()
+    refused, _ = run_health(mallory, controls)
+    assert "twenty.npz is no longer kept" in refused["text-health-summary"]["children"]
+
+
+def test_seeded_health_runs_through_celery_from_several_sessions(team):
+    sessions = [DashSession(team.base) for _ in range(3)]
+    for session in sessions:
+        session.open_page()
+    controls = {
+        "store-pattern.data": {"kind": "seed", "model": MODEL, "seed": 0},
+        "radio-health-source.value": "seeds",
+        "input-health-seeds.value": 16,
+        "health-threshold.value": 0,
+    }
+    answers = [run_health(session, controls) for session in sessions]
+    results = [answer["store-health"]["data"] for answer, _ in answers]
+    assert all(r == results[0] for r in results) and results[0]["n_patterns"] == 16
+    assert all(labels[-1] == "16/16 patterns" for _, labels in answers)

@@ -1,4 +1,5 @@
-"""The inspector feature's plain functions and health jobs: a real Workbench, no browser."""
+"""The inspector feature's plain functions: a real Workbench, no browser (health runs:
+test_inspector_health.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,12 @@ import csv
 import io
 
 import pytest
-from dash import no_update
 
 from layerviz.channel_figures import DEAD_COLOUR, SATURATED_COLOUR, SELECTED_COLOUR
 from layerviz.errors import ArgumentError, PatternError
-from layerviz.health import model_health, seeded_patterns
 from layerviz.statistics import layer_statistics
 from layerviz.ui.features.inspector import views
-from layerviz.ui.features.inspector.callbacks import progress_of, table_pick
-from layerviz.ui.features.inspector.jobs import HealthJob, HealthJobs, health_store
+from layerviz.ui.features.inspector.callbacks import table_pick
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.workbench import Workbench
 
@@ -105,42 +103,6 @@ def test_table_pick(store):
     for rows in (None, [], [{}], "x", [{"name": 3}]):
         assert table_pick(rows, store) is None
     assert table_pick([{"name": "conv1"}], {"kind": "nonsense"}) is None
-
-
-def test_health_job_runs_in_the_background_and_reports(workbench):
-    jobs = HealthJobs(workbench)
-    job_id = jobs.start(MODEL, "seeds", 6)
-    job = jobs.status(job_id)
-    assert job.finished.wait(60)
-    assert job.error is None and (job.done, job.total) == (6, 6)
-    model = workbench.entry(MODEL).model
-    assert job.result == health_store(MODEL, model_health(model, seeded_patterns(model, 6)))
-    value, label, poll_off, result, summary = progress_of(job)
-    assert (value, label, poll_off, result) == (100, "6/6 patterns", True, job.result)
-    assert summary.endswith("saturated channels over 6 patterns")
-
-
-def test_health_job_over_the_samples(workbench):
-    jobs = HealthJobs(workbench)
-    job = jobs.status(jobs.start(MODEL, "samples", None))
-    assert job.finished.wait(60)
-    assert job.result["n_patterns"] == len(workbench.entry(MODEL).samples)
-
-
-@pytest.mark.parametrize("seeds", [0, 513, 2.5, "8", None, float("inf"), True])
-def test_health_job_refuses_bad_counts(workbench, seeds):
-    with pytest.raises(ArgumentError, match="number of patterns must be"):
-        HealthJobs(workbench).start(MODEL, "seeds", seeds)
-
-
-def test_progress_of_a_lost_running_or_failed_job():
-    assert progress_of(None)[:4] == (0, "", True, no_update)
-    assert "lost" in progress_of(None)[4]
-    job = HealthJob(MODEL, total=10, done=4)
-    assert progress_of(job) == (40, "4/10 patterns", False, no_update, "running…")
-    job.error = "model 'digits_cnn' broke"
-    job.finished.set()
-    assert progress_of(job) == (40, "4/10 patterns", True, no_update, job.error)
 
 
 def test_views_refuse_a_malformed_store(workbench):

@@ -1,4 +1,4 @@
-"""The inspector's callbacks: thin wrappers over ``views`` and ``jobs``."""
+"""The inspector's callbacks: thin wrappers over ``views``; the health run's are in ``health``."""
 
 from __future__ import annotations
 
@@ -11,20 +11,20 @@ from layerviz.ui import ids
 from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import active_b
 from layerviz.ui.features.inspector import views
-from layerviz.ui.features.inspector.jobs import HealthJob, HealthJobs
+from layerviz.ui.features.inspector.health import register_health
 from layerviz.ui.features.inspector.links import register_links
 from layerviz.ui.features.inspector.overlay import register_overlay
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["progress_of", "register"]
+__all__ = ["register", "table_pick"]
 
 
 def register(app, workbench: Workbench) -> None:
     """Attach the inspector's callbacks to ``app``."""
     _register_inspector(app, workbench)
     _register_statistics(app, workbench)
-    _register_health(app, HealthJobs(workbench))
+    register_health(app, workbench)
     register_links(app, workbench)
     register_overlay(app, workbench)
 
@@ -126,54 +126,3 @@ def table_pick(rows: Any, store_data: Any) -> dict | None:
     except Exception:  # nothing selected, or a malformed message: nothing to pick
         return None
     return {"model": model, "layer": name} if isinstance(name, str) else None
-
-
-def _register_health(app, jobs: HealthJobs) -> None:
-    @app.callback(
-        Output(ids.HEALTH_JOB, "data"),
-        Output(ids.HEALTH_POLL, "disabled"),
-        Output(ids.HEALTH_SUMMARY, "children"),
-        Input(ids.HEALTH_BUTTON, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
-        State(ids.HEALTH_SOURCE, "value"),
-        State(ids.HEALTH_SEEDS, "value"),
-        prevent_initial_call=True,
-    )
-    def _start(_clicks, store_data, source, seeds):
-        try:
-            model = recipe_from_store(store_data).model
-            job_id = jobs.start(model, source, seeds)
-        except Exception as exc:
-            return no_update, True, error_text(exc)
-        return job_id, False, "running…"
-
-    @app.callback(
-        Output(ids.HEALTH_PROGRESS, "value"),
-        Output(ids.HEALTH_PROGRESS, "label"),
-        Output(ids.HEALTH_POLL, "disabled", allow_duplicate=True),
-        Output(ids.HEALTH_STORE, "data"),
-        Output(ids.HEALTH_SUMMARY, "children", allow_duplicate=True),
-        Input(ids.HEALTH_POLL, "n_intervals"),
-        State(ids.HEALTH_JOB, "data"),
-        prevent_initial_call=True,
-    )
-    def _poll(_n, job_id):
-        return progress_of(jobs.status(job_id))
-
-
-def progress_of(job: HealthJob | None) -> tuple:
-    """The progress bar, poller, result and summary for a job's state."""
-    if job is None:
-        return 0, "", True, no_update, "the health run was lost (the server restarted?)"
-    percent = round(100 * job.done / job.total) if job.total else 0
-    label = f"{job.done}/{job.total} patterns"
-    if not job.finished.is_set():
-        return percent, label, False, no_update, "running…"
-    if job.error is not None:
-        return percent, label, True, no_update, job.error
-    result = job.result
-    summary = (
-        f"{result['n_dead']} dead and {result['n_saturated']} saturated channels over "
-        f"{result['n_patterns']} patterns"
-    )
-    return 100, label, True, result, summary

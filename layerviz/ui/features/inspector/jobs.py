@@ -1,100 +1,223 @@
-"""Health runs in the background: a thread per run, its progress read by polling (no Dash).
+"""The dashboard's health run as plain functions (no Dash): its arguments, patterns and result.
 
-``model_health`` over 64 patterns of a large model takes seconds; a callback that waited for it
-would hold the page. ``HealthJobs.start`` returns at once with a job id; the thread updates the
-job's progress, and a ``dcc.Interval`` reads it with ``HealthJobs.status``. Jobs live in this
-process's memory, as the extraction cache does (one server process).
+A run goes over N seeded patterns, the model's samples, or a batch file the user uploaded. It
+runs as a Dash background callback (``inspector.health``), on a thread of the server or on a
+Celery worker, so nothing here may live only in one process's memory: an uploaded batch is read
+and checked once, when it arrives, then kept in the session's upload store (this process, or
+Redis shared by every worker); the browser holds only its digest, and the job reads it back.
+
+Why the store and not the job's arguments: a background callback's arguments travel in the
+start request *and in every progress poll* (the renderer re-sends them), and through Celery as
+JSON; a 16 MB batch as base64 in each of them would cost far more than one store round trip.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import uuid
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from layerviz.errors import ArgumentError
-from layerviz.health import ModelHealth, model_health, sample_patterns, seeded_patterns
-from layerviz.ui.common import error_text
-from layerviz.ui.workbench import Workbench
+import numpy as np
 
-__all__ = ["DEFAULT_SEEDS", "MAX_SEEDS", "HealthJob", "HealthJobs", "health_store"]
+from layerviz.errors import ArgumentError, PatternError
+from layerviz.health import ModelHealth, model_health, sample_patterns, seeded_patterns
+from layerviz.readers import MAX_PATTERN_BYTES, read_pattern_batch
+from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.store import current_session
+from layerviz.ui.workbench import Workbench, pattern_digest, pattern_nbytes
+
+__all__ = [
+    "BATCH_FILE_BYTES",
+    "DEFAULT_SEEDS",
+    "MAX_SEEDS",
+    "MAX_THRESHOLD",
+    "SOURCES",
+    "HealthRun",
+    "add_batch",
+    "checked_run",
+    "checked_seeds",
+    "checked_threshold",
+    "health_store",
+    "health_summary",
+    "run_health",
+]
 
 DEFAULT_SEEDS = 64
+#: The most patterns one run goes over, seeded or uploaded: bounds a run's server time.
 MAX_SEEDS = 512
 #: Patterns per forward pass in the dashboard: smaller than the library's default, so a large
 #: model's batch (MobileNetV2: about 85 MB of outputs per pattern) stays under 1 GB.
 BATCH_SIZE = 8
-#: Finished jobs kept for their pollers; older ones are dropped.
-KEPT_JOBS = 16
+#: The threshold's bounds: far past any activation a dead-unit question asks about, and a
+#: number the browser's input and JSON both carry exactly.
+MAX_THRESHOLD = 1e6
+#: An uploaded batch file: one request's worth, like a pattern (the server reads at most
+#: ``app.MAX_REQUEST_BYTES``, nginx 24 MB). The library's own limit (256 MB) is for the CLI.
+BATCH_FILE_BYTES = MAX_PATTERN_BYTES
+#: Where a run's patterns come from (the source control's values).
+SOURCES = {
+    "seeds": "random patterns",
+    "samples": "the model's samples",
+    "batch": "an uploaded batch",
+}
+#: The digest a batch is kept under: a pattern digest with its own prefix, so a crafted
+#: pattern recipe (whose digest is bare hex) can never name a batch.
+_BATCH_DIGEST = re.compile(r"batch-[0-9a-f]{24}")
+
+#: Called as ``progress(done, total)`` while a run goes (``layerviz.health.Progress``).
+Progress = Callable[[int, int], object]
 
 
-@dataclass
-class HealthJob:
-    """One health run: its progress, then its result or its error."""
+@dataclass(frozen=True)
+class HealthRun:
+    """A health run's checked arguments.
+
+    Attributes:
+        model: the model's name (from the page's pattern store).
+        source: a key of :data:`SOURCES`.
+        seeds: how many seeded patterns (for ``"seeds"``).
+        threshold: a channel that never exceeds it is dead.
+        batch: the uploaded batch's store form (for ``"batch"``), see :func:`add_batch`.
+    """
 
     model: str
-    total: int = 0
-    done: int = 0
-    result: dict | None = None
-    error: str | None = None
-    finished: threading.Event = field(default_factory=threading.Event)
+    source: str
+    seeds: int
+    threshold: float
+    batch: dict | None = None
 
 
-class HealthJobs:
-    """The health runs of one dashboard, by id."""
+def checked_run(store_data: Any, source: Any, seeds: Any, threshold: Any, batch: Any) -> HealthRun:
+    """The page's health controls as a :class:`HealthRun`, every value checked.
 
-    def __init__(self, workbench: Workbench):
-        self._workbench = workbench
-        self._jobs: dict[str, HealthJob] = {}
-        self._lock = threading.Lock()
+    Raises:
+        PatternError: a malformed pattern store, or ``"batch"`` chosen with no batch uploaded.
+        ArgumentError: an unknown source, a bad number of patterns or threshold.
+    """
+    model = recipe_from_store(store_data).model
+    if not isinstance(source, str) or source not in SOURCES:
+        raise ArgumentError(f"the patterns come from {', '.join(SOURCES)}; got {source!r}"[:300])
+    count = checked_seeds(seeds) if source == "seeds" else 0
+    if source == "batch" and not _is_batch(batch):
+        raise PatternError("upload a batch of patterns (.npy or .npz) first")
+    return HealthRun(model, source, count, checked_threshold(threshold), batch)
 
-    def start(self, model: str, source: Any, seeds: Any) -> str:
-        """Start a run over ``seeds`` seeded patterns or (``source == "samples"``) the samples.
 
-        Raises:
-            ArgumentError: ``seeds`` is not a whole number from 1 to ``MAX_SEEDS``.
-            ModelLoadError: an unknown model.
-        """
-        entry = self._workbench.entry(model)
-        if source == "samples":
-            shape = self._workbench.input_shape(model)
-            patterns = sample_patterns(model, shape, self._workbench.input_dtype(model))
-        else:
-            patterns = seeded_patterns(entry.model, _checked_seeds(seeds))
-        job_id = uuid.uuid4().hex
-        job = HealthJob(model, total=len(patterns))
-        with self._lock:
-            self._jobs[job_id] = job
-            self._forget_old()
-        thread = threading.Thread(
-            target=self._run, args=(job, entry.extractor, patterns), daemon=True
+def checked_seeds(seeds: Any) -> int:
+    """A number of seeded patterns from 1 to :data:`MAX_SEEDS`.
+
+    Raises:
+        ArgumentError: not a whole number, or out of range.
+    """
+    whole = isinstance(seeds, int | float) and not isinstance(seeds, bool)
+    if not whole or not math.isfinite(seeds) or seeds != int(seeds):
+        raise ArgumentError(f"the number of patterns must be a whole number, got {seeds!r}"[:300])
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ArgumentError(f"the number of patterns must be from 1 to {MAX_SEEDS}, got {seeds}")
+    return int(seeds)
+
+
+def checked_threshold(threshold: Any) -> float:
+    """A threshold from ``-MAX_THRESHOLD`` to ``MAX_THRESHOLD``.
+
+    Raises:
+        ArgumentError: not a number (an empty input arrives as None), or out of range.
+    """
+    limit = f"{-MAX_THRESHOLD:,.0f} to {MAX_THRESHOLD:,.0f}"
+    number = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+    if not number or not math.isfinite(threshold):
+        got = "nothing" if threshold is None else repr(threshold)[:40]
+        raise ArgumentError(f"the threshold must be a number from {limit}, got {got}")
+    if abs(threshold) > MAX_THRESHOLD:
+        raise ArgumentError(f"the threshold must be a number from {limit}, got {threshold:g}")
+    return float(threshold)
+
+
+def add_batch(workbench: Workbench, model: str, data: bytes, filename: str) -> dict:
+    """Read an uploaded batch file for ``model`` and keep it for this session.
+
+    Returns:
+        Its store form: ``{"digest", "filename", "n", "shape"}`` (the page holds only this).
+
+    Raises:
+        PatternError: the file is unsafe, unreadable, does not fit the model's input, holds
+            more than :data:`MAX_SEEDS` patterns, or is over one session's share of the store.
+        ModelLoadError: an unknown model.
+        StoreUnavailableError: the shared store (Redis) cannot be reached.
+    """
+    extractor = workbench.entry(model).extractor
+    if len(extractor.input_shapes) != 1:
+        raise PatternError(
+            f"{filename}: a batch file fits a model with one input; "
+            f"{model!r} has {len(extractor.input_shapes)}"
         )
-        thread.start()
-        return job_id
+    batch = read_pattern_batch(data, filename, extractor.input_shapes[0], extractor.input_dtypes[0])
+    if not 1 <= len(batch) <= MAX_SEEDS:
+        raise PatternError(
+            f"{filename}: a batch holds 1 to {MAX_SEEDS} patterns, this one {len(batch)}"
+        )
+    digest = "batch-" + pattern_digest(batch)
+    if not workbench.uploads.put(current_session.get(), digest, batch):
+        raise PatternError(
+            f"{filename}: the batch ({pattern_nbytes(batch) / 2**20:.1f} MiB) is larger than "
+            "one session may keep on this server"
+        )
+    return {"digest": digest, "filename": filename, "n": len(batch), "shape": list(batch.shape)}
 
-    def status(self, job_id: Any) -> HealthJob | None:
-        """The job with this id, or None (unknown, or long finished)."""
-        with self._lock:
-            return self._jobs.get(job_id) if isinstance(job_id, str) else None
 
-    def _run(self, job: HealthJob, extractor, patterns) -> None:
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
+def run_health(workbench: Workbench, run: HealthRun, progress: Progress | None = None) -> dict:
+    """Run ``model_health`` for a checked run; the result in the page's store form.
 
-        try:
-            report = model_health(extractor, patterns, batch_size=BATCH_SIZE, progress=progress)
-            job.result = health_store(job.model, report)
-        except Exception as exc:  # a thread has no caller: the poller shows the message
-            job.error = error_text(exc)
-        finally:
-            job.finished.set()
+    ``progress(done, total)`` hears each batch of patterns; it may raise to stop the run.
 
-    def _forget_old(self) -> None:
-        finished = [key for key, job in self._jobs.items() if job.finished.is_set()]
-        for key in finished[: max(0, len(finished) - KEPT_JOBS)]:
-            del self._jobs[key]
+    Raises:
+        PatternError: no samples, or the uploaded batch is no longer kept or does not fit.
+        ModelLoadError: an unknown model.
+        StoreUnavailableError: the shared store (Redis) cannot be reached.
+    """
+    entry = workbench.entry(run.model)
+    report = model_health(
+        entry.extractor,
+        _patterns(workbench, run),
+        threshold=run.threshold,
+        batch_size=BATCH_SIZE,
+        progress=progress,
+    )
+    return health_store(run.model, report)
+
+
+def _patterns(workbench: Workbench, run: HealthRun):
+    """The run's patterns: a batch ``(n, *input_shape)``, a list of them for several inputs."""
+    if run.source == "seeds":
+        return seeded_patterns(workbench.entry(run.model).model, run.seeds)
+    if run.source == "samples":
+        shape = workbench.input_shape(run.model)
+        return sample_patterns(run.model, shape, workbench.input_dtype(run.model))
+    return _stored_batch(workbench, run.model, run.batch)
+
+
+def _stored_batch(workbench: Workbench, model: str, batch: dict) -> np.ndarray:
+    """The session's uploaded batch, checked against ``model``'s input."""
+    name = str(batch.get("filename") or "the batch")[:200]
+    found = workbench.uploads.get(current_session.get(), batch["digest"])
+    if not isinstance(found, np.ndarray) or found.ndim < 2:
+        raise PatternError(f"{name} is no longer kept on the server; upload it again")
+    extractor = workbench.entry(model).extractor
+    shape = tuple(extractor.input_shapes[0])
+    if len(extractor.input_shapes) != 1 or found.shape[1:] != shape:
+        raise PatternError(
+            f"{name}: batch shape {found.shape} does not fit {model!r}'s input {shape}: "
+            "upload a batch for this model"
+        )
+    return found.astype(extractor.input_dtypes[0], copy=False)
+
+
+def _is_batch(batch: Any) -> bool:
+    """Whether ``batch`` is a batch's store form (as :func:`add_batch` returns it)."""
+    digest = batch.get("digest") if isinstance(batch, dict) else None
+    return isinstance(digest, str) and _BATCH_DIGEST.fullmatch(digest) is not None
 
 
 def health_store(model: str, report: ModelHealth) -> dict:
@@ -112,10 +235,9 @@ def health_store(model: str, report: ModelHealth) -> dict:
     }
 
 
-def _checked_seeds(seeds: Any) -> int:
-    whole = isinstance(seeds, int | float) and not isinstance(seeds, bool)
-    if not whole or not math.isfinite(seeds) or seeds != int(seeds):
-        raise ArgumentError(f"the number of patterns must be a whole number, got {seeds!r}")
-    if not 1 <= seeds <= MAX_SEEDS:
-        raise ArgumentError(f"the number of patterns must be from 1 to {MAX_SEEDS}, got {seeds}")
-    return int(seeds)
+def health_summary(result: dict) -> str:
+    """One line about a finished run: its counts, patterns and threshold."""
+    return (
+        f"{result['n_dead']} dead and {result['n_saturated']} saturated channels over "
+        f"{result['n_patterns']} patterns (threshold {result['threshold']:g})"
+    )

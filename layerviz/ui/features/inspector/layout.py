@@ -9,7 +9,7 @@ from dash import dcc, html
 from layerviz.figures import empty_figure
 from layerviz.inspector import DEFAULT_K, NORM_MODES
 from layerviz.ui import ids
-from layerviz.ui.features.inspector.jobs import DEFAULT_SEEDS, MAX_SEEDS
+from layerviz.ui.features.inspector.health import health_controls
 from layerviz.ui.features.inspector.links import BOOT
 from layerviz.ui.features.inspector.overlay import keyed_region, overlay_block
 from layerviz.ui.features.inspector.views import MAX_K, SORTS
@@ -79,53 +79,7 @@ def controls(workbench) -> list:
                 norm,
             ],
         ),
-        section("Model health", "heart-pulse", _health_controls(), ""),
-    ]
-
-
-def _health_controls() -> list:
-    source = dbc.RadioItems(
-        id=ids.HEALTH_SOURCE,
-        options=[
-            {"label": "random patterns", "value": "seeds"},
-            {"label": "the model's samples", "value": "samples"},
-        ],
-        value="seeds",
-        inline=True,
-    )
-    seeds = dbc.InputGroup(
-        [
-            dbc.InputGroupText("N"),
-            dbc.Input(
-                id=ids.HEALTH_SEEDS,
-                type="number",
-                min=1,
-                max=MAX_SEEDS,
-                step=1,
-                value=DEFAULT_SEEDS,
-                debounce=True,
-                name="number of random patterns",
-            ),
-            dbc.Button(
-                [html.I(className="bi bi-play-fill me-1"), "Run"],
-                id=ids.HEALTH_BUTTON,
-                color="primary",
-                n_clicks=0,
-            ),
-        ],
-        size="sm",
-        className="my-2",
-    )
-    progress = dbc.Progress(id=ids.HEALTH_PROGRESS, value=0, label="", style={"height": "18px"})
-    summary = html.Small(id=ids.HEALTH_SUMMARY, className="text-body-secondary d-block mt-1")
-    return [
-        source,
-        seeds,
-        progress,
-        summary,
-        dcc.Interval(id=ids.HEALTH_POLL, interval=300, disabled=True),
-        dcc.Store(id=ids.HEALTH_JOB),
-        dcc.Store(id=ids.HEALTH_STORE),
+        section("Model health", "heart-pulse", health_controls(), ""),
     ]
 
 

@@ -1,0 +1,218 @@
+"""The health run's controls and callbacks: a Dash background callback, like the zip export.
+
+The run goes on the app's background callback manager (``layerviz.ui.jobs``): threads of the
+server in the embedded default, Celery workers when ``LAYERVIZ_REDIS_URL`` is set. Its result
+lands in ``HEALTH_STORE``, which the inspector's outlines and the statistics table read; the
+rest of the page stays usable while it runs, and ``health-cancel`` stops it at the next batch.
+The plain work (checks, patterns, the stored batch) is in ``inspector.jobs``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, ctx, dcc, html, no_update
+
+from layerviz.ui import ids
+from layerviz.ui.callbacks import decode_upload
+from layerviz.ui.common import error_text
+from layerviz.ui.features.inspector.jobs import (
+    BATCH_FILE_BYTES,
+    DEFAULT_SEEDS,
+    MAX_SEEDS,
+    MAX_THRESHOLD,
+    SOURCES,
+    add_batch,
+    checked_run,
+    health_summary,
+    run_health,
+)
+from layerviz.ui.jobs import JobCancelledError, check_cancelled
+from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.session import session_of
+from layerviz.ui.store import current_session
+from layerviz.ui.workbench import Workbench
+
+__all__ = ["HEALTH_SLOTS", "health_controls", "health_job", "register_health", "upload_batch"]
+
+#: Health runs at once in one process (a server, or a Celery worker), as for exports: the
+#: others wait, shown as "queued", so a burst of runs cannot starve slider moves.
+HEALTH_SLOTS = 2
+
+_slots = threading.BoundedSemaphore(HEALTH_SLOTS)
+
+
+def health_controls() -> list:
+    """The health section's controls: source, N, threshold, batch upload, run and cancel."""
+    source = dbc.RadioItems(
+        id=ids.HEALTH_SOURCE,
+        options=[{"label": text, "value": key} for key, text in SOURCES.items()],
+        value="seeds",
+        className="mb-1",
+    )
+    seeds = _number(ids.HEALTH_SEEDS, "N patterns", DEFAULT_SEEDS, (1, MAX_SEEDS), 1)
+    threshold = _number(ids.HEALTH_THRESHOLD, "threshold", 0.0, (-MAX_THRESHOLD, MAX_THRESHOLD))
+    buttons = html.Div(
+        [
+            dbc.Button(
+                [html.I(className="bi bi-play-fill me-1", **{"aria-hidden": "true"}), "Run"],
+                id=ids.HEALTH_BUTTON,
+                color="primary",
+                size="sm",
+                n_clicks=0,
+            ),
+            dbc.Button(
+                "Cancel",
+                id=ids.HEALTH_CANCEL,
+                color="secondary",
+                outline=True,
+                size="sm",
+                disabled=True,
+                n_clicks=0,
+            ),
+        ],
+        className="d-flex gap-2 my-2",
+    )
+    progress = dbc.Progress(
+        id=ids.HEALTH_PROGRESS, value=0, max=1, label="", style={"height": "18px"}
+    )
+    summary = html.Small(
+        id=ids.HEALTH_SUMMARY,
+        className="text-body-secondary d-block mt-1",
+        role="status",
+        **{"aria-live": "polite"},
+    )
+    stores = [dcc.Store(id=ids.HEALTH_STORE), dcc.Store(id=ids.HEALTH_BATCH_STORE)]
+    return [source, seeds, threshold, _batch_zone(), buttons, progress, summary, *stores]
+
+
+def _number(id_: str, label: str, value: float, bounds: tuple, step: float | str = "any"):
+    return dbc.InputGroup(
+        [
+            html.Label(label, htmlFor=id_, className="input-group-text"),
+            dbc.Input(
+                id=id_,
+                type="number",
+                min=bounds[0],
+                max=bounds[1],
+                step=step,
+                value=value,
+                debounce=True,
+            ),
+        ],
+        size="sm",
+        className="mb-1",
+    )
+
+
+def _batch_zone() -> html.Div:
+    mb = BATCH_FILE_BYTES // 2**20
+    # data-max-bytes feeds assets/upload-guard.js (dcc.Upload drops a file over max_size
+    # silently); data-a11y-label names the hidden file input (assets/a11y.js).
+    upload = dcc.Upload(
+        id=ids.HEALTH_UPLOAD,
+        max_size=BATCH_FILE_BYTES,
+        accept=".npy,.npz",
+        className="upload-zone",
+        className_active="upload-zone active",
+        children=html.Div(
+            [
+                html.Span("Drop a batch of patterns or "),
+                html.A("choose a file", className="link-primary"),
+                html.Small(
+                    f".npy .npz, (n, …input shape) — up to {mb} MB, {MAX_SEEDS} patterns",
+                    className="text-body-secondary d-block",
+                ),
+            ]
+        ),
+    )
+    info = html.Small(id=ids.HEALTH_BATCH_INFO, className="d-block", role="status")
+    return html.Div(
+        [html.Div(upload, **{"data-a11y-label": "batch of patterns file"}), info],
+        className="my-1",
+        **{"data-max-bytes": str(BATCH_FILE_BYTES)},
+    )
+
+
+def upload_batch(workbench: Workbench, contents, filename, store_data) -> tuple:
+    """The upload callback's answer: (batch store, info line, its class, source)."""
+    name = filename[:200] if isinstance(filename, str) and filename else "upload"
+    try:
+        model = recipe_from_store(store_data).model
+        batch = add_batch(workbench, model, decode_upload(contents, name), name)
+    except Exception as exc:
+        return None, error_text(exc), "d-block text-danger", no_update
+    info = f"{batch['filename']}: {batch['n']} patterns"
+    return batch, info, "d-block text-body-secondary", "batch"
+
+
+def register_health(app, workbench: Workbench) -> None:
+    """The batch upload, and the run as a background callback on the app's job manager."""
+
+    @app.callback(
+        Output(ids.HEALTH_BATCH_STORE, "data"),
+        Output(ids.HEALTH_BATCH_INFO, "children"),
+        Output(ids.HEALTH_BATCH_INFO, "className"),
+        Output(ids.HEALTH_SOURCE, "value"),
+        Input(ids.HEALTH_UPLOAD, "contents"),
+        State(ids.HEALTH_UPLOAD, "filename"),
+        State(ids.PATTERN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _upload(contents, filename, store_data):
+        return upload_batch(workbench, contents, filename, store_data)
+
+    @app.callback(
+        Output(ids.HEALTH_STORE, "data"),
+        Output(ids.HEALTH_SUMMARY, "children"),
+        Input(ids.HEALTH_BUTTON, "n_clicks"),
+        State(ids.PATTERN_STORE, "data"),
+        State(ids.HEALTH_SOURCE, "value"),
+        State(ids.HEALTH_SEEDS, "value"),
+        State(ids.HEALTH_THRESHOLD, "value"),
+        State(ids.HEALTH_BATCH_STORE, "data"),
+        background=True,
+        progress=[
+            Output(ids.HEALTH_PROGRESS, "value"),
+            Output(ids.HEALTH_PROGRESS, "max"),
+            Output(ids.HEALTH_PROGRESS, "label"),
+        ],
+        running=[
+            (Output(ids.HEALTH_BUTTON, "disabled"), True, False),
+            (Output(ids.HEALTH_CANCEL, "disabled"), False, True),
+        ],
+        cancel=[Input(ids.HEALTH_CANCEL, "n_clicks")],
+        interval=300,
+        prevent_initial_call=True,
+    )
+    def _run(set_progress, clicks, store_data, source, seeds, threshold, batch):
+        if not clicks:
+            return no_update, no_update
+        # A background job runs outside the request: its session (whose batch it reads)
+        # comes from the cookies Dash hands it.
+        current_session.set(session_of(ctx.cookies) or "local")
+        return health_job(workbench, (store_data, source, seeds, threshold, batch), set_progress)
+
+
+def health_job(workbench: Workbench, controls: tuple, set_progress) -> tuple:
+    """The background job: (result store, summary); a bad argument is only a message."""
+
+    def progress(done: int, total: int) -> None:
+        set_progress((done, total, f"{done}/{total} patterns"))
+        check_cancelled()  # the user's cancel stops the run between batches
+
+    try:
+        run = checked_run(*controls)
+        set_progress((0, 1, "queued"))
+        while not _slots.acquire(timeout=0.25):
+            check_cancelled()
+        try:
+            result = run_health(workbench, run, progress)
+        finally:
+            _slots.release()
+    except JobCancelledError:
+        return no_update, "cancelled"
+    except Exception as exc:
+        return no_update, error_text(exc)
+    return result, health_summary(result)
