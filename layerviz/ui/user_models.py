@@ -78,15 +78,23 @@ class UserModels(Generic[V]):
         is over it (it passed the upload size cap).
         """
         name = PREFIX + secrets.token_urlsafe(12)
-        value = make(name)
+        self.keep(name, make(name), nbytes)
+        return name
+
+    def keep(self, name: str, value: V, nbytes: int) -> None:
+        """Keep ``value`` under a name made elsewhere; budget and idle time as for :meth:`add`.
+
+        Models shared between workers are named by ``layerviz.ui.shared_models`` (``upload-``
+        and an HMAC of the session and the file), the same on every worker.
+        """
         with self._lock:
+            self._items.pop(name, None)
             self._items[name] = (value, int(nbytes), self._clock())
             self._forget_idle()
             while len(self._items) > 1 and sum(s for _, s, _ in self._items.values()) > (
                 self.max_bytes
             ):
                 self._items.popitem(last=False)
-        return name
 
     def get(self, name: object) -> V | None:
         """The model kept as ``name`` (marking it used now), or None when unknown or forgotten."""
