@@ -68,9 +68,9 @@ from layerviz.ui.store import (
 from layerviz.ui.user_models import IDLE_SECONDS, PREFIX, UserModels
 
 __all__ = [
+    "MAX_MODEL_FILE_BYTES",
     "MODEL_FILE_BYTES",
     "MODEL_FILE_SHARE",
-    "MAX_MODEL_FILE_BYTES",
     "LoadedUpload",
     "SharedModelFiles",
     "load_upload",

@@ -113,7 +113,7 @@ def test_a_model_kept_on_one_worker_opens_on_another(make_store, model_file):
         assert entry.title == "mine.keras (your upload)"
         assert "layers" in entry.description and "parameters" in entry.description
         run = b.extraction(SeedRecipe(name, 0))
-        assert [a.name for a in run.extraction.activations][0] == "my_conv"
+        assert next(a.name for a in run.extraction.activations) == "my_conv"
         assert session_options(b, {"models": [{"label": "mine", "value": name}]}) != []
     assert b.user_models.names() == [name]  # now in b's own LRU
     assert shared.canaries_rerun == 0  # the mark said the canary passed for these bytes
