@@ -11,8 +11,8 @@ Names and keys. An uploaded model is named ``upload-`` + ``HMAC(secret, session,
 (truncated to 128 bits): the same for every worker (they share ``LAYERVIZ_SECRET``), stable for
 one session and one file, and unknown to any other session, which cannot compute it without
 the secret and the session id. The store keys the file by (session, name) through its own HMAC,
-so another session that somehow held the name still finds nothing: it can neither load nor list
-the model. The stored record carries the file's SHA-256, and a worker accepts the bytes only
+and a worker's LRU keeps it with its owner, so another session that somehow held the name still
+finds nothing: it can neither load nor list the model. The stored record carries the file's SHA-256, and a worker accepts the bytes only
 when they hash to it *and* the name is the one this session would get for them: a record
 copied between keys or altered in Redis is refused.
 
@@ -221,7 +221,7 @@ class SharedModelFiles:
             ModelLoadError, ModelStructureError: Keras could not load it.
         """
         with self._restoring:
-            kept = models.get(name)
+            kept = models.get(name, session)
             if kept is not None:
                 return kept
             record = self._call(self.store.get_bytes, session, name)
@@ -229,7 +229,7 @@ class SharedModelFiles:
                 return None
             loaded = self._load(session, name, record)
             entry = entry_of(name, loaded)
-            models.keep(name, entry, loaded.nbytes)
+            models.keep(name, entry, loaded.nbytes, owner=session)
             return entry
 
     def _load(self, session: str, name: str, record: bytes) -> LoadedUpload:

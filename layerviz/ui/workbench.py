@@ -152,7 +152,7 @@ class Workbench:
 
     def _known(self, name) -> ModelEntry:
         entry = self._entries.get(name) if isinstance(name, str) else None
-        entry = entry or self.user_models.get(name)
+        entry = entry or self.user_models.get(name, current_session.get())
         if entry is None and self.model_files is not None and self.user_models.is_upload_name(name):
             # Uploaded on another worker: its file is in the shared store (or gone).
             session = current_session.get()

@@ -115,7 +115,9 @@ def test_a_model_kept_on_one_worker_opens_on_another(make_store, model_file):
         run = b.extraction(SeedRecipe(name, 0))
         assert next(a.name for a in run.extraction.activations) == "my_conv"
         assert session_options(b, {"models": [{"label": "mine", "value": name}]}) != []
-    assert b.user_models.names() == [name]  # now in b's own LRU
+    assert b.user_models.names() == [name]  # now in b's own LRU, for alice only
+    with Session("mallory"), pytest.raises(ModelLoadError, match="no longer kept"):
+        b.entry(name)
     assert shared.canaries_rerun == 0  # the mark said the canary passed for these bytes
     assert a.user_models.names() == []
 

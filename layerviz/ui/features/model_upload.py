@@ -138,13 +138,13 @@ def add_uploaded_model(
         session = current_session.get()
         name = shared.name_of(session, data)
         shared.put(session, name, data, filename)
-        workbench.user_models.keep(name, entry(name), loaded.nbytes)
+        workbench.user_models.keep(name, entry(name), loaded.nbytes, owner=session)
     return {"label": loaded.title, "value": name}
 
 
 def _kept(workbench: Workbench, name: Any) -> bool:
     """Whether this worker or the shared store still keeps the session's model ``name``."""
-    if workbench.user_models.get(name) is not None:
+    if workbench.user_models.get(name, current_session.get()) is not None:
         return True
     if workbench.model_files is None or not workbench.user_models.is_upload_name(name):
         return False
