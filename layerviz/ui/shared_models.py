@@ -12,9 +12,9 @@ Names and keys. An uploaded model is named ``upload-`` + ``HMAC(secret, session,
 one session and one file, and unknown to any other session, which cannot compute it without
 the secret and the session id. The store keys the file by (session, name) through its own HMAC,
 and a worker's LRU keeps it with its owner, so another session that somehow held the name still
-finds nothing: it can neither load nor list the model. The stored record carries the file's SHA-256, and a worker accepts the bytes only
-when they hash to it *and* the name is the one this session would get for them: a record
-copied between keys or altered in Redis is refused.
+finds nothing: it can neither load nor list the model. The stored record carries the file's
+SHA-256, and a worker accepts the bytes only when they hash to it *and* the name is the one
+this session would get for them: a record copied between keys or altered in Redis is refused.
 
 Does another worker run the canary again (about 10 s)? **Not when the record says it passed
 for these exact bytes under this worker's Keras**, and it always runs the static checks again.
