@@ -242,7 +242,8 @@ class SharedModelFiles:
         filename = str(header.get("file") or "upload.keras")[:200]
         mark = header.get("canary")
         trusted = self.trust_marks and isinstance(mark, str)
-        canary = not (trusted and hmac.compare_digest(mark, self._mark(sha256)))
+        # Bytes, not str: compare_digest refuses a str that is not ASCII (a forged mark).
+        canary = not (trusted and hmac.compare_digest(mark.encode(), self._mark(sha256).encode()))
         if canary:
             self.canaries_rerun += 1
         report = check_model_file(data, self.max_bytes, canary=canary, file_name=filename)

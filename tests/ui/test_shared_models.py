@@ -7,6 +7,8 @@ the tests that are about it; the others put a vetted file in the store as the up
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -156,6 +158,20 @@ def test_the_static_checks_run_again_on_every_load(make_store, lambda_file):
     name = put_vetted(shared, "alice", lambda_file, "evil.keras")
     with Session("alice"), pytest.raises(UnsafeModelError, match=r"'lambda_1' \(Lambda\)"):
         worker(shared).entry(name)
+
+
+def test_a_forged_mark_means_the_canary_runs_again(make_store, lambda_file):
+    store = make_store()
+    shared = SharedModelFiles(store, SECRET)
+    name = put_vetted(shared, "alice", lambda_file, "evil.keras")
+    record = store.get_bytes("alice", name)
+    size = int.from_bytes(record[:4], "big")  # the record: header length, header, file
+    header = {**json.loads(record[4 : 4 + size]), "canary": "é" * 64}  # not even ASCII
+    text = json.dumps(header).encode()
+    store.put_bytes("alice", name, len(text).to_bytes(4, "big") + text + record[4 + size :])
+    with Session("alice"), pytest.raises(UnsafeModelError, match=r"'lambda_1' \(Lambda\)"):
+        worker(shared).entry(name)  # refused by the static checks, which come first
+    assert shared.canaries_rerun == 1
 
 
 def test_separate_budgets_keep_patterns_when_model_files_fill_theirs(redis_url, model_file):
