@@ -117,6 +117,24 @@ def test_another_session_can_neither_open_nor_list_it(team, alice):
         assert option not in listed(mallory, option)
 
 
+def test_the_celery_worker_exports_it_from_the_shared_store(team, alice):
+    # The Celery worker never saw the upload: it can only have the model from Redis.
+    session, option = alice
+    values = {
+        "export-button.n_clicks": 1,
+        "store-pattern.data": {"model": option["value"], "kind": "seed", "seed": 0},
+        "grid-rows.value": 1,
+        "grid-cols.value": 1,
+        "size-limit.value": 0,
+    }
+    answer, _ = session.call_background(
+        "download-export-zip.data", values, "export-button.n_clicks"
+    )
+    assert "sideUpdate" not in answer, answer.get("sideUpdate")
+    sent = answer["response"]["download-export-zip"]["data"]
+    assert sent["filename"] == f"layerviz-{option['value']}.zip"
+
+
 def test_an_export_while_redis_is_away_is_a_message_not_a_500(team, alice):
     session, option = alice
     values = {
