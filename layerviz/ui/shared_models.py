@@ -40,6 +40,7 @@ No Dash here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -47,6 +48,7 @@ import os
 import struct
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +73,7 @@ __all__ = [
     "MAX_MODEL_FILE_BYTES",
     "MODEL_FILE_BYTES",
     "MODEL_FILE_SHARE",
+    "TOUCH_SECONDS",
     "LoadedUpload",
     "SharedModelFiles",
     "load_upload",
@@ -83,6 +86,9 @@ MAX_MODEL_FILE_BYTES = MAX_PATTERN_BYTES
 MODEL_FILE_BYTES = 256 * 2**20
 #: What one session may keep of it: four files at the upload limit.
 MODEL_FILE_SHARE = 4 * MAX_MODEL_FILE_BYTES
+#: A worker that keeps serving a model from its own LRU tells the store it is in use at most
+#: this often (seconds), so the stored file outlives no session that still uses it elsewhere.
+TOUCH_SECONDS = 60.0
 #: Says the stored record's layout; a record of another version is not read.
 _VERSION = 1
 _UNAVAILABLE = (
@@ -130,8 +136,8 @@ class SharedModelFiles:
     """A session's vetted model files in a shared store, for every worker to load.
 
     Args:
-        store: a store with ``put_bytes``/``get_bytes``/``contains`` (a ``RedisStore`` with
-            its own prefix in a deployment; a ``MemoryStore`` in tests).
+        store: a store with ``put_bytes``, ``get_bytes``, ``contains`` and ``touch`` (a
+            ``RedisStore`` with its own prefix in a deployment; a ``MemoryStore`` in tests).
         secret: the key of names and canary marks, shared by every worker.
         trust_marks: whether a canary mark in the store spares the canary (False when the
             secret is not a configured one: a mark made with a public key proves nothing).
@@ -149,6 +155,7 @@ class SharedModelFiles:
         self.store, self.trust_marks, self.max_bytes = store, trust_marks, max_bytes
         self._secret = bytes(secret)
         self._restoring = threading.Lock()
+        self._touched: dict[str, float] = {}  # name -> when this process last touched it
         #: How many canaries this process ran again for stored files (for tests and logs).
         self.canaries_rerun = 0
 
@@ -207,9 +214,11 @@ class SharedModelFiles:
     ) -> V | None:
         """This session's model ``name``: from ``models``, else from the store, loaded here.
 
-        A model read from the store is checked (see the module's docstring), loaded, and kept
-        in ``models`` as ``entry_of(name, loaded)``. One restore at a time in this process:
-        concurrent requests for the same model wait and then find it kept.
+        A model in ``models`` is served from there, and its stored file is told (at most every
+        ``TOUCH_SECONDS``) that it is still in use, so it does not expire while a session works
+        on one worker. A model read from the store is checked (see the module's docstring),
+        loaded, and kept in ``models`` as ``entry_of(name, loaded)``. One restore at a time in
+        this process: concurrent requests for the same model wait and then find it kept.
 
         Returns:
             The entry, or None when neither this process nor the store keeps the model.
@@ -220,6 +229,10 @@ class SharedModelFiles:
                 canary refused the file.
             ModelLoadError, ModelStructureError: Keras could not load it.
         """
+        kept = models.get(name, session)
+        if kept is not None:
+            self._touch(session, name)
+            return kept
         with self._restoring:
             kept = models.get(name, session)
             if kept is not None:
@@ -231,6 +244,17 @@ class SharedModelFiles:
             entry = entry_of(name, loaded)
             models.keep(name, entry, loaded.nbytes, owner=session)
             return entry
+
+    def _touch(self, session: str, name: str) -> None:
+        now = time.monotonic()
+        if now - self._touched.get(name, -TOUCH_SECONDS) < TOUCH_SECONDS:
+            return
+        if len(self._touched) > 4096:  # names of models long gone
+            self._touched.clear()
+        self._touched[name] = now
+        # The model is here: this request does not need the store, so Redis away is no error.
+        with contextlib.suppress(StoreUnavailableError):
+            self.store.touch(session, name)
 
     def _load(self, session: str, name: str, record: bytes) -> LoadedUpload:
         header, data = _unpacked(record)

@@ -159,6 +159,17 @@ class MemoryStore:
             self._expire(self._clock())
             return key in self._items
 
+    def touch(self, session: str, digest: str) -> bool:
+        """Count a use of the session's item without reading it; whether it is kept."""
+        key = _key(self._secret, session, digest)
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            item = self._items.pop(key, None)
+            if item is not None:
+                self._items[key] = (item[0], item[1], now)
+            return item is not None
+
     def _keep(self, session: str, digest: str, item: Pattern | bytes) -> bool:
         key = _key(self._secret, session, digest)
         with self._lock:
@@ -328,6 +339,17 @@ class RedisStore:
     def contains(self, session: str, digest: str) -> bool:
         """Whether the session's item is kept now (not counted as a use)."""
         return bool(self._call(self._redis.exists, self._item_key(session, digest)))
+
+    def touch(self, session: str, digest: str) -> bool:
+        """Count a use of the session's item without reading it; whether it is kept."""
+        key = self._item_key(session, digest)
+        if not self._call(self._redis.expire, key, self.ttl):
+            return False
+        session_index, uploads, _, _ = self._names(session)
+        now = time.time()
+        self._call(self._redis.zadd, uploads, {key: now}, xx=True)
+        self._call(self._redis.zadd, session_index, {key: now}, xx=True)
+        return True
 
     def _item_key(self, session: str, digest: str) -> str:
         return f"{self._prefix}:{self._item}:{_key(self.secret, session, digest)}"

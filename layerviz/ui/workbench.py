@@ -152,11 +152,11 @@ class Workbench:
 
     def _known(self, name) -> ModelEntry:
         entry = self._entries.get(name) if isinstance(name, str) else None
-        entry = entry or self.user_models.get(name, current_session.get())
         if entry is None and self.model_files is not None and self.user_models.is_upload_name(name):
-            # Uploaded on another worker: its file is in the shared store (or gone).
+            # Shared between workers: from this worker's LRU, else from the store (or gone).
             session = current_session.get()
             entry = self.model_files.restore(session, name, self.user_models, _upload_entry)
+        entry = entry or self.user_models.get(name, current_session.get())
         if entry is None and self.user_models.is_upload_name(name):
             raise ModelLoadError(
                 "your uploaded model is no longer kept on the server (unused for a while, or "

@@ -174,6 +174,34 @@ def test_a_forged_mark_means_the_canary_runs_again(make_store, lambda_file):
     assert shared.canaries_rerun == 1
 
 
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_model_in_use_on_one_worker_does_not_expire_in_the_store(model_file):
+    clock = Clock()
+    shared = SharedModelFiles(MemoryStore(64 * MB, 16 * MB, ttl=100, clock=clock), SECRET)
+    name = put_vetted(shared, "alice", model_file)
+    busy = worker(shared)
+    with Session("alice"):
+        busy.entry(name)  # loaded into busy's LRU at t=0
+        clock.now = 90
+        busy.entry(name)  # served from the LRU: the store hears of the use
+        clock.now = 150  # 150 s after the upload, 60 s after the last use
+        assert worker(shared).entry(name).model is not None
+
+
+def test_touch_says_whether_the_item_is_kept(make_store, model_file):
+    store = make_store()
+    name = put_vetted(SharedModelFiles(store, SECRET), "alice", model_file)
+    assert store.touch("alice", name) and not store.touch("mallory", name)
+    assert not store.touch("alice", "upload-other")
+
+
 def test_separate_budgets_keep_patterns_when_model_files_fill_theirs(redis_url, model_file):
     patterns = RedisStore(redis_url, 64 * 1024, 16 * 1024, 60, secret=SECRET)
     patterns._redis.flushdb()
