@@ -19,6 +19,7 @@ from layerviz.ui.features import FEATURES
 from layerviz.ui.jobs import job_manager
 from layerviz.ui.layout import page
 from layerviz.ui.session import install as install_sessions
+from layerviz.ui.shared_models import SharedModelFiles, model_files_from_environment
 from layerviz.ui.store import (
     SECRET_VARIABLE,
     StoreUnavailableError,
@@ -63,6 +64,7 @@ def create_app(
     cache_bytes: int | None = None,
     embeddable: bool = False,
     uploads: UploadStore | None = None,
+    model_files: SharedModelFiles | None = None,
 ) -> Dash:
     """Build a dashboard app.
 
@@ -76,6 +78,8 @@ def create_app(
             by default ``frame-ancestors 'none'``.
         uploads: where uploads are kept; default: Redis when ``LAYERVIZ_REDIS_URL`` is set
             (long work then runs on Celery workers, ``app.celery_app``), else this process.
+        model_files: where uploaded model files are shared between workers; default: Redis
+            when ``LAYERVIZ_REDIS_URL`` is set, else none (a model lives in its process).
 
     Returns:
         A ``Dash`` app; ``app.server`` is the Flask app for gunicorn; ``GET /healthz`` says
@@ -89,6 +93,7 @@ def create_app(
     kwargs = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
     uploads = uploads if uploads is not None else store_from_environment()
     workbench = Workbench(extra, include_bundled=include_bundled, uploads=uploads, **kwargs)
+    workbench.model_files = model_files or model_files_from_environment()
     first = first or workbench.model_names[0]
     workbench.entry(first)  # fail now, with a clear error, rather than in the browser
     if pattern is not None:

@@ -12,27 +12,47 @@ Dash background callbacks need a manager. Its two homes here:
 
 A job that wants to stop when its user presses cancel calls :func:`check_cancelled` between
 steps: Dash's cancel kills a process, which a thread cannot be, so cancelling is cooperative.
+
+When Redis is away, Dash's ``CeleryManager`` raises out of the request (HTTP 500).
+:class:`CeleryJobManager` answers instead with a job that "failed" with
+:data:`JOBS_UNAVAILABLE`; the failure reaches the callback's ``on_error`` (see
+:func:`job_error_text`), which says so in the page. Its handle is signed like any job's, so the
+poll that reads it may land on any worker.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import tempfile
 import threading
 from contextvars import ContextVar
 
-from dash import DiskcacheManager
+from dash import CeleryManager, DiskcacheManager
 
 from layerviz.errors import LayervizError
 from layerviz.ui.store import REDIS_URL_VARIABLE
 
 __all__ = [
+    "JOBS_UNAVAILABLE",
+    "CeleryJobManager",
     "JobCancelledError",
     "ThreadJobManager",
     "check_cancelled",
+    "job_error_text",
     "job_manager",
 ]
+
+log = logging.getLogger("layerviz.ui")
+
+#: What the page says when a background job cannot start or be followed for want of Redis.
+JOBS_UNAVAILABLE = (
+    "the background job service (Redis) cannot be reached, so the export did not run; "
+    "try again when it is back. Seeds, samples and the bundled models still work."
+)
+#: The job id handed out when the job could not be queued.
+_NOT_QUEUED = "not-queued"
 
 #: The cancel flag of the job running in this thread (None outside a thread job).
 _cancel_flag: ContextVar[threading.Event | None] = ContextVar("layerviz_cancel", default=None)
@@ -131,6 +151,83 @@ def _celery_task_revoked() -> bool:
     return bool(task and task.request.id and task.request.id in state.revoked)
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the broker or result store (Redis) cannot be reached."""
+    import kombu.exceptions
+    import redis.exceptions
+
+    reachable_errors = (
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        kombu.exceptions.OperationalError,
+        OSError,
+    )
+    # Celery's result consumer gives up with a RuntimeError ("Retry limit exceeded").
+    return isinstance(exc, reachable_errors) or (
+        isinstance(exc, RuntimeError) and "Retry limit exceeded" in str(exc)
+    )
+
+
+def _failed(message: str) -> dict:
+    """A job result that Dash routes to the callback's ``on_error``."""
+    return {"background_callback_error": {"msg": message, "tb": ""}}
+
+
+class CeleryJobManager(CeleryManager):
+    """Dash's ``CeleryManager`` that says "Redis is away" in the page instead of a 500.
+
+    Queueing a job while the broker is away returns a job id that reads as failed with
+    :data:`JOBS_UNAVAILABLE`; losing Redis while polling a running job does the same. Other
+    errors are Dash's as before. Celery reconnects by itself once Redis is back.
+    """
+
+    def call_job_fn(self, key, job_fn, args, context):
+        try:
+            return super().call_job_fn(key, job_fn, args, context)
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            log.warning("background job not queued: %s", type(exc).__name__)
+            return _NOT_QUEUED
+
+    def job_running(self, job) -> bool:
+        return job != _NOT_QUEUED and bool(self._quietly(super().job_running, False, job))
+
+    def terminate_job(self, job) -> None:
+        if job != _NOT_QUEUED:
+            self._quietly(super().terminate_job, None, job)
+
+    def get_progress(self, key):
+        return self._quietly(super().get_progress, None, key)
+
+    def get_result(self, key, job):
+        if job == _NOT_QUEUED:
+            return _failed(JOBS_UNAVAILABLE)
+        return self._quietly(super().get_result, _failed(JOBS_UNAVAILABLE), key, job)
+
+    def get_updated_props(self, key):
+        return self._quietly(super().get_updated_props, {}, key)
+
+    @staticmethod
+    def _quietly(method, fallback, *args):
+        try:
+            return method(*args)
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            return fallback
+
+
+def job_error_text(exc: BaseException) -> str | None:
+    """The page's message for an error a background callback's ``on_error`` hears.
+
+    Returns:
+        :data:`JOBS_UNAVAILABLE` when the job service was away, else None (the caller says
+        what it says for any other error).
+    """
+    return JOBS_UNAVAILABLE if JOBS_UNAVAILABLE in str(exc) or _unreachable(exc) else None
+
+
 def job_manager(redis_url: str | None = None):
     """The manager for this server's background callbacks, and its Celery app (or None).
 
@@ -142,7 +239,6 @@ def job_manager(redis_url: str | None = None):
     if not redis_url:
         return ThreadJobManager(), None
     from celery import Celery
-    from dash import CeleryManager
 
     celery_app = Celery("layerviz", broker=redis_url, backend=redis_url)
     celery_app.conf.update(
@@ -152,7 +248,12 @@ def job_manager(redis_url: str | None = None):
         result_expires=600,
         # When Redis is away, a request fails within seconds instead of retrying forever.
         broker_transport_options={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+        # Likewise the result store: Celery's default (20 retries, ~19 s) held a request that
+        # long before the page could say that Redis is away.
+        result_backend_transport_options={
+            "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.3}
+        },
         redis_socket_connect_timeout=2,
         redis_socket_timeout=5,
     )
-    return CeleryManager(celery_app, expire=600), celery_app
+    return CeleryJobManager(celery_app, expire=600), celery_app

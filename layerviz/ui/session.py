@@ -1,12 +1,20 @@
 """Which browser session a request belongs to: a random id in a cookie, set on first visit.
 
 The id scopes uploads (``layerviz.ui.store``): a session reaches only what it uploaded, and the
-id never appears in a stored key. It is 128 random bits, kept in an ``HttpOnly`` cookie that
-ends with the browser session; nothing else about the user is kept.
+id never appears in a stored key. It is 128 random bits, kept in an ``HttpOnly``,
+``SameSite=Lax`` cookie that ends with the browser session; nothing else about the user is kept.
+
+The cookie is also ``Secure`` (the browser sends it over HTTPS only) when the request came over
+HTTPS: the server's own TLS (``request.is_secure``), or ``X-Forwarded-Proto: https`` from a
+reverse proxy that terminates TLS, believed only when ``LAYERVIZ_TRUSTED_PROXY=1`` says the
+deployment has such a proxy in front (a client could send the header itself otherwise).
+``LAYERVIZ_SECURE_COOKIE=1`` makes it ``Secure`` always (TLS ends before a proxy that does not
+say so).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -15,9 +23,20 @@ from flask import Flask, g, request
 
 from layerviz.ui.store import current_session
 
-__all__ = ["COOKIE", "install", "session_of"]
+__all__ = [
+    "COOKIE",
+    "SECURE_COOKIE_VARIABLE",
+    "TRUSTED_PROXY_VARIABLE",
+    "came_over_https",
+    "install",
+    "session_of",
+]
 
 COOKIE = "layerviz_session"
+#: ``1``: the session cookie is always ``Secure``.
+SECURE_COOKIE_VARIABLE = "LAYERVIZ_SECURE_COOKIE"
+#: ``1``: a reverse proxy in front sets ``X-Forwarded-Proto``; believe it.
+TRUSTED_PROXY_VARIABLE = "LAYERVIZ_TRUSTED_PROXY"
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
@@ -27,8 +46,32 @@ def session_of(cookies: Mapping[str, str]) -> str | None:
     return value if isinstance(value, str) and _ID.fullmatch(value) else None
 
 
-def install(server: Flask) -> None:
-    """Give every request a session: the browser's, or a new one sent back in a cookie."""
+def _on(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def came_over_https(is_secure: bool, headers: Mapping[str, str], trust_proxy: bool) -> bool:
+    """Whether a request reached us over HTTPS: our own TLS, or a trusted proxy's word.
+
+    The proxy's ``X-Forwarded-Proto`` is read only when ``trust_proxy``; of a list
+    (``https, http``) the last value counts, the one the nearest proxy set.
+    """
+    if is_secure:
+        return True
+    forwarded = headers.get("X-Forwarded-Proto") if trust_proxy else None
+    return isinstance(forwarded, str) and forwarded.split(",")[-1].strip().lower() == "https"
+
+
+def install(server: Flask, secure: bool | None = None, trust_proxy: bool | None = None) -> None:
+    """Give every request a session: the browser's, or a new one sent back in a cookie.
+
+    Args:
+        server: the Flask app.
+        secure: always mark the cookie ``Secure`` (default: ``$LAYERVIZ_SECURE_COOKIE``).
+        trust_proxy: believe ``X-Forwarded-Proto`` (default: ``$LAYERVIZ_TRUSTED_PROXY``).
+    """
+    secure = _on(SECURE_COOKIE_VARIABLE) if secure is None else secure
+    trust_proxy = _on(TRUSTED_PROXY_VARIABLE) if trust_proxy is None else trust_proxy
 
     @server.before_request
     def _enter_session():
@@ -39,8 +82,14 @@ def install(server: Flask) -> None:
     @server.after_request
     def _send_session(response):
         if getattr(g, "layerviz_new_session", False):
+            https = secure or came_over_https(request.is_secure, request.headers, trust_proxy)
             response.set_cookie(
-                COOKIE, current_session.get(), httponly=True, samesite="Lax", path="/"
+                COOKIE,
+                current_session.get(),
+                httponly=True,
+                samesite="Lax",
+                path="/",
+                secure=https,
             )
         return response
 

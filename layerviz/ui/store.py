@@ -80,7 +80,9 @@ class UploadStore(Protocol):
 Pattern = np.ndarray | tuple[np.ndarray, ...]
 
 
-def _nbytes(pattern: Pattern) -> int:
+def _nbytes(pattern: Pattern | bytes) -> int:
+    if isinstance(pattern, bytes):  # a file kept by put_bytes
+        return len(pattern)
     return sum(p.nbytes for p in pattern) if isinstance(pattern, tuple) else pattern.nbytes
 
 
@@ -139,11 +141,41 @@ class MemoryStore:
         Returns:
             False when the pattern alone is over the session's share (it is not kept).
         """
+        return self._keep(session, digest, pattern)
+
+    def put_bytes(self, session: str, digest: str, data: bytes) -> bool:
+        """Keep the bytes of a file (an uploaded model) for ``session``; rules as for ``put``."""
+        return self._keep(session, digest, bytes(data))
+
+    def get_bytes(self, session: str, digest: str) -> bytes | None:
+        """What ``put_bytes`` kept for the session, or None; a hit counts as a use."""
+        found = self.get(session, digest)
+        return found if isinstance(found, bytes) else None
+
+    def contains(self, session: str, digest: str) -> bool:
+        """Whether the session's item is kept now (not counted as a use)."""
+        key = _key(self._secret, session, digest)
+        with self._lock:
+            self._expire(self._clock())
+            return key in self._items
+
+    def touch(self, session: str, digest: str) -> bool:
+        """Count a use of the session's item without reading it; whether it is kept."""
+        key = _key(self._secret, session, digest)
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            item = self._items.pop(key, None)
+            if item is not None:
+                self._items[key] = (item[0], item[1], now)
+            return item is not None
+
+    def _keep(self, session: str, digest: str, item: Pattern | bytes) -> bool:
         key = _key(self._secret, session, digest)
         with self._lock:
             now = self._clock()
             self._items.pop(key, None)
-            self._items[key] = (session, pattern, now)
+            self._items[key] = (session, item, now)
             self._expire(now)
             self._evict(lambda s: s == session, self.share, keep=key)
             self._evict(lambda s: True, self.budget, keep=key)
@@ -238,7 +270,9 @@ class RedisStore:
             (default: ``$LAYERVIZ_SECRET``). Without one, names are plain SHA-256 hashes of
             the session id (128 random bits) and the digest: still neither guessable nor
             reversible.
-        prefix: the namespace of every key this store writes.
+        prefix: the namespace of every key this store writes; a store with its own prefix
+            has its own budget (uploaded model files are kept apart from patterns).
+        item: what the keys of kept items are called (``{prefix}:{item}:{hmac}``).
     """
 
     def __init__(
@@ -249,6 +283,7 @@ class RedisStore:
         ttl=TTL_SECONDS,
         secret: bytes | None = None,
         prefix: str = "layerviz",
+        item: str = "pattern",
     ):
         import redis  # only a team deployment needs it
 
@@ -258,7 +293,7 @@ class RedisStore:
             url, socket_timeout=2, socket_connect_timeout=1, retry_on_timeout=False
         )
         self.budget, self.share, self.ttl = int(budget), int(share), int(ttl)
-        self._prefix = prefix
+        self._prefix, self._item = prefix, item
         self.secret = secret or os.environb.get(SECRET_VARIABLE.encode()) or b"layerviz"
         self._put = self._redis.register_script(_PUT)
 
@@ -272,13 +307,26 @@ class RedisStore:
         Returns:
             False when the pattern alone is over the session's share (it is not kept).
         """
-        key = f"{self._prefix}:pattern:{_key(self.secret, session, digest)}"
-        args = [_encoded(pattern), time.time(), self.ttl, self.share, self.budget]
-        return bool(self._call(self._put, keys=[key, *self._names(session)], args=args))
+        return self.put_bytes(session, digest, _encoded(pattern))
 
     def get(self, session: str, digest: str) -> Pattern | None:
         """The session's pattern, or None; a hit counts as a use (its TTL starts again)."""
-        key = f"{self._prefix}:pattern:{_key(self.secret, session, digest)}"
+        data = self.get_bytes(session, digest)
+        return None if data is None else _decoded(data)
+
+    def put_bytes(self, session: str, digest: str, data: bytes) -> bool:
+        """Keep ``data`` (a file's bytes) for ``session``, evicting past the limits.
+
+        Returns:
+            False when ``data`` alone is over the session's share (it is not kept).
+        """
+        args = [bytes(data), time.time(), self.ttl, self.share, self.budget]
+        keys = [self._item_key(session, digest), *self._names(session)]
+        return bool(self._call(self._put, keys=keys, args=args))
+
+    def get_bytes(self, session: str, digest: str) -> bytes | None:
+        """The session's bytes, or None; a hit counts as a use (its TTL starts again)."""
+        key = self._item_key(session, digest)
         data = self._call(self._redis.getex, key, ex=self.ttl)
         if data is None:
             return None
@@ -286,7 +334,25 @@ class RedisStore:
         now = time.time()
         self._call(self._redis.zadd, uploads, {key: now}, xx=True)
         self._call(self._redis.zadd, session_index, {key: now}, xx=True)
-        return _decoded(data)
+        return data
+
+    def contains(self, session: str, digest: str) -> bool:
+        """Whether the session's item is kept now (not counted as a use)."""
+        return bool(self._call(self._redis.exists, self._item_key(session, digest)))
+
+    def touch(self, session: str, digest: str) -> bool:
+        """Count a use of the session's item without reading it; whether it is kept."""
+        key = self._item_key(session, digest)
+        if not self._call(self._redis.expire, key, self.ttl):
+            return False
+        session_index, uploads, _, _ = self._names(session)
+        now = time.time()
+        self._call(self._redis.zadd, uploads, {key: now}, xx=True)
+        self._call(self._redis.zadd, session_index, {key: now}, xx=True)
+        return True
+
+    def _item_key(self, session: str, digest: str) -> str:
+        return f"{self._prefix}:{self._item}:{_key(self.secret, session, digest)}"
 
     def health(self) -> str:
         """``"redis"`` when a PING is answered.

@@ -48,6 +48,8 @@ class UserModels(Generic[V]):
         self._clock = clock
         self._lock = threading.Lock()
         self._items: OrderedDict[str, tuple[V, int, float]] = OrderedDict()
+        # name -> the session it belongs to, for models kept with an owner (see ``keep``).
+        self._owners: dict[str, str] = {}
 
     def __len__(self) -> int:
         with self._lock:
@@ -78,24 +80,38 @@ class UserModels(Generic[V]):
         is over it (it passed the upload size cap).
         """
         name = PREFIX + secrets.token_urlsafe(12)
-        value = make(name)
+        self.keep(name, make(name), nbytes)
+        return name
+
+    def keep(self, name: str, value: V, nbytes: int, owner: str | None = None) -> None:
+        """Keep ``value`` under a name made elsewhere; budget and idle time as for :meth:`add`.
+
+        Models shared between workers are named by ``layerviz.ui.shared_models`` (``upload-``
+        and an HMAC of the session and the file), the same on every worker. With ``owner``,
+        :meth:`get` gives the model only to that session, even to one that learnt the name.
+        """
         with self._lock:
+            self._items.pop(name, None)
             self._items[name] = (value, int(nbytes), self._clock())
+            self._owners.pop(name, None)
+            if owner is not None:
+                self._owners[name] = owner
             self._forget_idle()
             while len(self._items) > 1 and sum(s for _, s, _ in self._items.values()) > (
                 self.max_bytes
             ):
                 self._items.popitem(last=False)
-        return name
+            self._owners = {n: o for n, o in self._owners.items() if n in self._items}
 
-    def get(self, name: object) -> V | None:
-        """The model kept as ``name`` (marking it used now), or None when unknown or forgotten."""
+    def get(self, name: object, owner: str | None = None) -> V | None:
+        """The model kept as ``name`` (marking it used now), or None when unknown, forgotten,
+        or kept for another session than ``owner``."""
         if not self.is_upload_name(name):
             return None
         with self._lock:
             self._forget_idle()
             item = self._items.get(name)
-            if item is None:
+            if item is None or self._owners.get(name, owner) != owner:
                 return None
             self._items[name] = (item[0], item[1], self._clock())
             self._items.move_to_end(name)

@@ -140,6 +140,9 @@ class Workbench:
         self.uploads: UploadStore = uploads if uploads is not None else MemoryStore()
         #: Models uploaded by browser sessions, each under a name only its session knows.
         self.user_models: UserModels[ModelEntry] = UserModels()
+        #: Where uploaded model files are shared with other workers (a ``SharedModelFiles``
+        #: with Redis; None: they live in this process only).
+        self.model_files = None
 
     # -- models ---------------------------------------------------------------------------
     @property
@@ -149,7 +152,11 @@ class Workbench:
 
     def _known(self, name) -> ModelEntry:
         entry = self._entries.get(name) if isinstance(name, str) else None
-        entry = entry or self.user_models.get(name)
+        if entry is None and self.model_files is not None and self.user_models.is_upload_name(name):
+            # Shared between workers: from this worker's LRU, else from the store (or gone).
+            session = current_session.get()
+            entry = self.model_files.restore(session, name, self.user_models, _upload_entry)
+        entry = entry or self.user_models.get(name, current_session.get())
         if entry is None and self.user_models.is_upload_name(name):
             raise ModelLoadError(
                 "your uploaded model is no longer kept on the server (unused for a while, or "
@@ -285,6 +292,13 @@ def _in_memory_entry(name: str, model: keras.Model, known: BundledModel | None) 
     if known is not None and _single_input_shape(model) == tuple(known.input_shape):
         return replace(_entry_of(known), name=name, model=model)
     return ModelEntry(name, f"{name} (in memory)", model=model)
+
+
+def _upload_entry(name: str, loaded) -> ModelEntry:
+    """An uploaded model's entry (``loaded``: a ``layerviz.ui.shared_models.LoadedUpload``)."""
+    return ModelEntry(
+        name, loaded.title, loaded.description, model=loaded.model, extractor=loaded.extractor
+    )
 
 
 def _read(extractor: ActivationExtractor, data: bytes, filename: str) -> Pattern:

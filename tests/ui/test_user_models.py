@@ -51,3 +51,13 @@ def test_byte_budget_drops_the_least_recently_used():
     assert models.nbytes == 80
     big = models.add(lambda n: "big", 500)  # alone over the budget: kept, the rest go
     assert models.get(big) == "big" and len(models) == 1
+
+
+def test_a_model_kept_with_an_owner_is_only_the_owners():
+    models = UserModels()
+    models.keep(PREFIX + "shared", "alice's", 10, owner="alice")
+    assert models.get(PREFIX + "shared", "alice") == "alice's"
+    assert models.get(PREFIX + "shared", "mallory") is None
+    assert models.get(PREFIX + "shared") is None  # code outside a session is no owner
+    anyone = models.add(lambda n: "embedded", 1)  # kept without an owner: by its secret name
+    assert models.get(anyone, "mallory") == models.get(anyone) == "embedded"

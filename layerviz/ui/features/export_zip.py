@@ -26,7 +26,7 @@ from layerviz.ui.cache import ByteLRU
 from layerviz.ui.callbacks import GRID_STATES
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import active_b, compare_view
-from layerviz.ui.jobs import check_cancelled
+from layerviz.ui.jobs import check_cancelled, job_error_text
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench, pattern_digest
@@ -134,6 +134,13 @@ def panels(workbench: Workbench) -> list:
     return []
 
 
+def _job_failed(exc: Exception) -> None:
+    """The job could not run or be followed (Redis away): say so in the page, not a 500."""
+    set_props(
+        ids.ERROR_ALERT, {"children": job_error_text(exc) or error_text(exc), "is_open": True}
+    )
+
+
 def register(app, workbench: Workbench) -> None:
     """The zip export as a background callback on the app's job manager."""
 
@@ -158,6 +165,7 @@ def register(app, workbench: Workbench) -> None:
         cancel=[Input(ids.EXPORT_CANCEL, "n_clicks")],
         interval=300,
         prevent_initial_call=True,
+        on_error=_job_failed,
     )
     def _export_zip(
         set_progress, clicks, store_data, rows, cols, limit, plot_model, compare_on, b_data

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from layerviz.activations import ActivationExtractor
 from layerviz.errors import UnsafeModelError
-from layerviz.loading import load_model
 from layerviz.modelcheck import CheckLimits, check_model_file
-from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.common import error_text
+from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES, load_upload
+from layerviz.ui.store import StoreUnavailableError, current_session
 from layerviz.ui.workbench import ModelEntry, Workbench
 
 __all__ = [
@@ -39,7 +36,7 @@ __all__ = [
 
 #: The largest model file the dashboard takes: what one request carries (the server's
 #: request limit is sized for a pattern upload of the same size).
-MAX_MODEL_UPLOAD_BYTES = MAX_PATTERN_BYTES
+MAX_MODEL_UPLOAD_BYTES = MAX_MODEL_FILE_BYTES
 #: How many uploads one session's list remembers (the oldest drops off).
 MAX_SESSION_MODELS = 8
 
@@ -120,26 +117,41 @@ def add_uploaded_model(
         ModelLoadError, ModelStructureError: Keras could not load it, or layerviz cannot
             cut it into layers (free axes, a subclassed model).
     """
+    shared = workbench.model_files
+    if shared is not None:
+        shared.check()  # Redis away: say so now, not after the canary's seconds
     report = check_model_file(
         data, MAX_MODEL_UPLOAD_BYTES, limits=limits, canary=True, file_name=filename
     )
-    with tempfile.TemporaryDirectory(prefix="layerviz-upload-") as folder:
-        path = Path(folder) / "model.keras"
-        path.write_bytes(data)
-        model = load_model(path)
-    extractor = ActivationExtractor(model)
-    title = f"{filename} (your upload)"
-    description = (
-        f"your upload: {len(report.layers)} layers, {report.parameters:,} parameters, "
-        "checked in a sandbox"
-    )
+    loaded = load_upload(data, filename, report)
 
     def entry(name: str) -> ModelEntry:
-        return ModelEntry(name, title, description, model=model, extractor=extractor)
+        return ModelEntry(
+            name, loaded.title, loaded.description, model=loaded.model, extractor=loaded.extractor
+        )
 
-    weight_bytes = max(len(data), 4 * (report.parameters or 0))
-    name = workbench.user_models.add(entry, weight_bytes)
-    return {"label": title, "value": name}
+    if shared is None:
+        name = workbench.user_models.add(entry, loaded.nbytes)
+    else:
+        # Any worker may answer this session's next request: the file goes to the shared
+        # store under a name every worker derives alike (see layerviz.ui.shared_models).
+        session = current_session.get()
+        name = shared.name_of(session, data)
+        shared.put(session, name, data, filename)
+        workbench.user_models.keep(name, entry(name), loaded.nbytes, owner=session)
+    return {"label": loaded.title, "value": name}
+
+
+def _kept(workbench: Workbench, name: Any) -> bool:
+    """Whether this worker or the shared store still keeps the session's model ``name``."""
+    if workbench.user_models.get(name, current_session.get()) is not None:
+        return True
+    if workbench.model_files is None or not workbench.user_models.is_upload_name(name):
+        return False
+    try:
+        return workbench.model_files.contains(current_session.get(), name)
+    except StoreUnavailableError:  # listed again when the store is back
+        return False
 
 
 def session_options(workbench: Workbench, store_data: Any) -> list[dict]:
@@ -150,7 +162,7 @@ def session_options(workbench: Workbench, store_data: Any) -> list[dict]:
         if not isinstance(item, dict):
             continue
         label, value = item.get("label"), item.get("value")
-        if isinstance(label, str) and workbench.user_models.get(value) is not None:
+        if isinstance(label, str) and _kept(workbench, value):
             options.append({"label": label[:200], "value": value})
     return options
 
@@ -184,7 +196,9 @@ def register(app, workbench: Workbench) -> None:
         except Exception as exc:
             message = f"{name} was not loaded: {error_text(exc)}"
             return no_update, no_update, no_update, "", message, True, None
-        kept = [*session_options(workbench, store_data), option]
+        listed = session_options(workbench, store_data)
+        # The same file again has the same name when it is shared: listed once.
+        kept = [*[o for o in listed if o["value"] != option["value"]], option]
         store = {"models": kept[-MAX_SESSION_MODELS:]}
         options = _base_options(workbench) + store["models"]
         info = f"{name} passed the checks and is listed for this browser session only"

@@ -1,0 +1,128 @@
+"""Benchmark: what a worker pays to open a model that a session uploaded on another worker.
+
+For each model, saved as ``.keras`` once and kept in a throwaway redis-server as an upload
+leaves it (``SharedModelFiles.put``), measured side by side in one run:
+
+a. put: the file into Redis (the uploading worker, after the canary);
+b. restore: what another worker does on the session's next request: read the file, verify its
+   SHA-256 and its name, run the static checks again, load it and build its extractor (the
+   canary mark trusted); median of several rounds, each into an empty LRU;
+c. restore with the canary run again (the mark not trusted): one run per model.
+
+c / b is what re-running the canary on every worker would cost. Needs ``redis-server`` on the
+PATH. Prints one Markdown table; a measurement, not a test: it exits 0.
+
+Usage:
+    .venv/bin/python bench/shared_models.py [--quick] [--models small,cnn,mobilenet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+# isort: split
+import layerviz  # noqa: F401  before keras: it imports TensorFlow without the log noise
+
+# isort: split
+
+import keras
+from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
+from modelcheck import MODELS  # bench/modelcheck.py: the same three models
+
+from layerviz.ui.shared_models import SharedModelFiles
+from layerviz.ui.store import RedisStore
+from layerviz.ui.user_models import UserModels
+
+SECRET = b"bench-secret"
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def start_redis() -> tuple[subprocess.Popen, str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def measure(name: str, rounds: int, folder: Path, url: str) -> dict:
+    path = folder / f"{name}.keras"
+    MODELS[name]().save(path)
+    data = path.read_bytes()
+    store = RedisStore(url, secret=SECRET, prefix="bench:models", item="file")
+    trusted = SharedModelFiles(store, SECRET)
+    untrusted = SharedModelFiles(store, SECRET, trust_marks=False)
+    session = "bench-session"
+    model = trusted.name_of(session, data)
+    puts = [timed(lambda: trusted.put(session, model, data, path.name)) for _ in range(rounds)]
+
+    def restore(shared: SharedModelFiles) -> None:
+        assert shared.restore(session, model, UserModels(), lambda n, loaded: loaded)
+
+    restores = [timed(lambda: restore(trusted)) for _ in range(rounds)]
+    with_canary = timed(lambda: restore(untrusted))
+    return {
+        "model": name,
+        "size": len(data) / 1e6,
+        "put": statistics.median(puts),
+        "restore": statistics.median(restores),
+        "canary": with_canary,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, no MobileNetV2")
+    parser.add_argument("--models", default="small,cnn,mobilenet")
+    args = parser.parse_args()
+    names = chosen_models(parser, args.models, MODELS)
+    if args.quick:
+        names = [n for n in names if n != "mobilenet"]
+    load_at_start = os.getloadavg()[0]
+    process, url = start_redis()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            rows = [measure(n, 2 if args.quick else 5, Path(folder), url) for n in names]
+    finally:
+        process.terminate()
+        process.wait(10)
+    print(machine_line(load_at_start, versions=f"Keras {keras.__version__}"))
+    print()
+    print(
+        "| model | file | put to Redis (a) | restore: checks + load (b) "
+        "| restore + canary (c) | c / b |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(
+            f"| {r['model']} | {r['size']:.2f} MB | {r['put'] * 1e3:.1f} ms "
+            f"| {r['restore'] * 1e3:.0f} ms | {r['canary']:.1f} s "
+            f"| {r['canary'] / r['restore']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
