@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, no_update
@@ -22,21 +22,32 @@ from layerviz.errors import PatternError
 from layerviz.export import architecture_png, page_png, pages_png, zip_of
 from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
 from layerviz.grid import GridPages, grid_pages, rows_needed
+from layerviz.pattern_figures import input_patterns_figure
 from layerviz.patterns import SEED_LIMIT, check_seed
-from layerviz.readers import check_file_size
+from layerviz.readers import check_file_size, extensions_for
 from layerviz.ui import ids
 from layerviz.ui.common import colorscale_of, current_run, error_text, grid_settings
-from layerviz.ui.recipe import Recipe, SampleRecipe, SeedRecipe
+from layerviz.ui.recipe import (
+    MultiRecipe,
+    Recipe,
+    SampleRecipe,
+    SeedRecipe,
+    parts_of,
+    recipe_from_store,
+    with_part,
+)
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
     "GRID_STATES",
     "PAGE_OUTPUTS",
+    "InputControls",
     "PageControls",
     "PatternChoice",
     "choose_pattern",
     "decode_upload",
     "export_files",
+    "input_rows",
     "main_trigger",
     "register_callbacks",
     "render_grid",
@@ -73,6 +84,19 @@ class PatternChoice:
     seed: int | object | None = no_update
     model_info: str | object = no_update
     error: str | None = None
+    #: The per-input seed boxes (``ids.INPUT_SEEDS``): cleared when a whole pattern is chosen.
+    input_seeds: tuple | object = no_update
+
+
+@dataclass
+class InputControls:
+    """The per-input rows' values (``ids.INPUT_SEEDS``, ``ids.INPUT_UPLOADS`` and the uploads'
+    file names), one per row; the recipe they change is ``current`` (store form)."""
+
+    seeds: tuple = ()
+    uploads: tuple = ()
+    filenames: tuple = ()
+    current: Any = None
 
 
 def choose_pattern(
@@ -83,15 +107,21 @@ def choose_pattern(
     seed: Any = None,
     upload: Any = None,
     filename: Any = None,
+    inputs: InputControls | None = None,
 ) -> PatternChoice:
     """Decide the pattern from what the user just did, and run it through the model once.
 
-    ``trigger`` is the id of the control that changed (None on page load). On failure the
-    previous pattern stays (the recipe is ``no_update``) and ``error`` says why.
+    ``trigger`` is the id of the control that changed (None on page load); a per-input row's
+    control (``ids.INPUT_SEEDS``, ``ids.INPUT_UPLOADS``) changes that input of
+    ``inputs.current`` alone. On failure the previous pattern stays (the recipe is
+    ``no_update``) and ``error`` says why.
     """
     choice = PatternChoice()
     try:
-        recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
+        if _row_of(trigger) is not None:
+            recipe = _input_recipe(workbench, choice, trigger, model, inputs or InputControls())
+        else:
+            recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
         if recipe is None:
             return choice
         workbench.extraction(recipe)  # the one forward pass; later renders hit the cache
@@ -100,7 +130,55 @@ def choose_pattern(
     choice.recipe = recipe.to_store()
     if not isinstance(recipe, SampleRecipe) and trigger != ids.MODEL_SELECT:
         choice.sample_value = None
+    if not isinstance(recipe, MultiRecipe):
+        choice.input_seeds = (None,) * ids.MAX_INPUT_ROWS  # no row's seed names an input now
     return choice
+
+
+def _row_of(trigger: Any) -> int | None:
+    """The per-input row a trigger belongs to, or None for any other control."""
+    for row_ids in (ids.INPUT_SEEDS, ids.INPUT_UPLOADS):
+        if trigger in row_ids:
+            return row_ids.index(trigger)
+    return None
+
+
+def _input_recipe(
+    workbench: Workbench, choice: PatternChoice, trigger: str, model: Any, inputs: InputControls
+) -> Recipe | None:
+    """The current recipe with one input's source replaced (None when the row asks nothing)."""
+    index = _row_of(trigger)
+    n_inputs = len(workbench.entry(model).extractor.input_shapes)
+    if index >= n_inputs:
+        return None  # a hidden row
+    current = recipe_from_store(inputs.current) if inputs.current is not None else None
+    if current is None or current.model != model:
+        current = workbench.default_recipe(model)
+    if trigger in ids.INPUT_SEEDS:
+        seed = _at(inputs.seeds, index)
+        part = None if seed is None else SeedRecipe(model, check_seed(seed))
+    else:
+        part = _input_upload(workbench, model, index, inputs)
+        if part is not None:
+            choice.input_seeds = tuple(
+                None if i == index else no_update for i in range(len(ids.INPUT_SEEDS))
+            )
+    return None if part is None else with_part(current, n_inputs, index, part)
+
+
+def _input_upload(workbench: Workbench, model: str, index: int, inputs: InputControls):
+    """A row's upload read for its input alone (None when the row holds no file)."""
+    contents = _at(inputs.uploads, index)
+    if not contents:
+        return None
+    filename = _at(inputs.filenames, index)
+    name = filename if isinstance(filename, str) and filename else "upload"
+    return workbench.add_input_upload(model, index, decode_upload(contents, name), name[:200])
+
+
+def _at(values: Any, index: int) -> Any:
+    """``values[index]``, or None when a browser sent fewer values (or no list)."""
+    return values[index] if isinstance(values, tuple | list) and index < len(values) else None
 
 
 def _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename) -> Recipe | None:
@@ -140,15 +218,38 @@ def _open_model(workbench: Workbench, choice: PatternChoice, model: Any) -> Reci
 
 
 def render_pattern(workbench: Workbench, store_data: Any):
-    """The input-pattern figure, the prediction figure and the pattern's label."""
+    """The input-pattern figure (every input of a model with several), the prediction figure
+    and the pattern's label."""
     recipe, run = current_run(workbench, store_data)
     entry = workbench.entry(recipe.model)
+    if isinstance(run.pattern, tuple):
+        names = entry.extractor.input_names
+        figure = input_patterns_figure([part[0] for part in run.pattern], names)
+    else:
+        figure = pattern_figure(run.pattern[0])
     return (
-        # A model with several inputs shows its first input here (all of them are in the grid).
-        pattern_figure((run.pattern[0] if isinstance(run.pattern, tuple) else run.pattern)[0]),
+        figure,
         prediction_bar(run.extraction.outputs[0], entry.class_names),
-        recipe.describe(),
+        workbench.describe(recipe),
     )
+
+
+def input_rows(workbench: Workbench, store_data: Any) -> list[dict] | None:
+    """The per-input rows for the pattern in ``store_data``: one ``{"label", "now",
+    "accept"}`` per input (at most ``ids.MAX_INPUT_ROWS``), or None for a single input."""
+    recipe = recipe_from_store(store_data)
+    inputs = workbench.inputs(recipe.model)
+    if len(inputs) < 2:
+        return None
+    parts = parts_of(recipe, len(inputs))
+    return [
+        {
+            "label": f"{name} — {shape}",
+            "now": f"now: {part.describe()}",
+            "accept": ",".join(extensions_for(shape)),
+        }
+        for (name, shape), part in list(zip(inputs, parts, strict=True))[: ids.MAX_INPUT_ROWS]
+    ]
 
 
 def render_grid(
@@ -252,6 +353,8 @@ _PATTERN_TRIGGERS = {
     ids.SEED_BUTTON,
     ids.SEED_INPUT,
     ids.PATTERN_UPLOAD,
+    *ids.INPUT_SEEDS,
+    *ids.INPUT_UPLOADS,
 }
 #: Controls whose change re-pages the grid (the pager and the colour controls do not).
 _REPAGING = _PATTERN_TRIGGERS | {ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT}
@@ -270,6 +373,9 @@ PAGE_OUTPUTS = (
     Output(ids.PAGE_SELECT, "max_value"),
     Output(ids.PAGE_SELECT, "active_page"),
     Output(ids.GRID_SUMMARY, "children"),
+    # The per-input rows (shown for a model with several inputs): seeds, then uploads.
+    *(Output(id_, "value") for id_ in ids.INPUT_SEEDS),
+    *(Output(id_, "contents") for id_ in ids.INPUT_UPLOADS),
 )
 
 
@@ -288,6 +394,7 @@ class PageControls:
     page: Any = None
     colorscale: Any = "Viridis"
     shared_colorbar: Any = False
+    inputs: InputControls | None = None
 
 
 def update_page(
@@ -306,8 +413,11 @@ def update_page(
     """
     c = controls
     choice = PatternChoice()
+    inputs = replace(c.inputs or InputControls(), current=store_data)
     if trigger in _PATTERN_TRIGGERS:
-        choice = choose_pattern(workbench, trigger, c.model, c.sample, c.seed, c.upload, c.filename)
+        choice = choose_pattern(
+            workbench, trigger, c.model, c.sample, c.seed, c.upload, c.filename, inputs
+        )
     new_pattern = choice.recipe is not no_update
     store = choice.recipe if new_pattern else store_data
     if trigger == ids.MODEL_SELECT and choice.error is not None:
@@ -327,7 +437,19 @@ def update_page(
         grid = _grid_outputs(workbench, store, c, page)
     else:
         grid = (no_update,) * 4
-    return (*head, view, *grid)
+    return (*head, view, *grid, *_row_outputs(choice, inputs))
+
+
+def _row_outputs(choice: PatternChoice, inputs: InputControls) -> tuple:
+    """The per-input rows' seeds and uploads (an upload is emptied, so the same file can be
+    sent again)."""
+    seeds = choice.input_seeds
+    if seeds is no_update:
+        seeds = (no_update,) * ids.MAX_INPUT_ROWS
+    uploads = tuple(
+        None if _at(inputs.uploads, i) else no_update for i in range(ids.MAX_INPUT_ROWS)
+    )
+    return (*seeds, *uploads)
 
 
 def main_trigger(triggered: list) -> str | None:
@@ -340,12 +462,14 @@ def main_trigger(triggered: list) -> str | None:
 
 
 def _pattern_view(workbench: Workbench, store: Any) -> dict:
-    """``render_pattern`` as the pattern-view store holds it (an error figure on failure)."""
+    """``render_pattern`` (and the per-input rows) as the pattern-view store holds it (an
+    error figure on failure)."""
     try:
         figures = render_pattern(workbench, store)
+        rows = input_rows(workbench, store)
     except Exception as exc:
-        figures = empty_figure(error_text(exc)), empty_figure(""), ""
-    return dict(zip(("pattern", "prediction", "info"), figures, strict=True))
+        figures, rows = (empty_figure(error_text(exc)), empty_figure(""), ""), None
+    return {**dict(zip(("pattern", "prediction", "info"), figures, strict=True)), "inputs": rows}
 
 
 def _grid_outputs(workbench: Workbench, store: Any, c: PageControls, page: Any) -> tuple:
@@ -386,6 +510,35 @@ _PATTERN_VIEW_JS = """function (view) {
 }"""
 
 
+#: Shows, names and describes the per-input rows from the pattern view's ``"inputs"`` (no
+#: request: the server sent them with the new pattern). Outputs: the rows' panel hidden, then
+#: per row hidden, label, source now, the upload's accepted types.
+_INPUT_ROWS_JS = """function (view) {
+    const nu = window.dash_clientside.no_update;
+    const rows = __ROWS__;
+    if (!view) { return Array(1 + 4 * rows).fill(nu); }
+    const inputs = view.inputs || [];
+    const out = [inputs.length === 0];
+    for (let i = 0; i < rows; i++) {
+        const row = inputs[i];
+        out.push(!row, row ? row.label : "", row ? row.now : "", row ? row.accept : nu);
+    }
+    return out;
+}""".replace("__ROWS__", str(ids.MAX_INPUT_ROWS))
+
+
+def _row_view_outputs() -> list:
+    outputs = [Output(ids.INPUT_SOURCES, "hidden")]
+    for i in range(ids.MAX_INPUT_ROWS):
+        outputs += [
+            Output(ids.INPUT_ROWS[i], "hidden"),
+            Output(ids.INPUT_LABELS[i], "children"),
+            Output(ids.INPUT_NOW[i], "children"),
+            Output(ids.INPUT_UPLOADS[i], "accept"),
+        ]
+    return outputs
+
+
 def register_callbacks(app, workbench: Workbench) -> None:
     """Attach the core callbacks to ``app`` (never the global ``dash.callback``)."""
     app.clientside_callback(
@@ -394,6 +547,12 @@ def register_callbacks(app, workbench: Workbench) -> None:
         Output(ids.PATTERN_GRAPH, "figure"),
         Output(ids.PREDICTION_GRAPH, "figure"),
         Output(ids.PATTERN_INFO, "children"),
+        Input(ids.PATTERN_VIEW_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _INPUT_ROWS_JS,
+        *_row_view_outputs(),
         Input(ids.PATTERN_VIEW_STORE, "data"),
         prevent_initial_call=True,
     )
@@ -422,16 +581,22 @@ def _register_page(app, workbench: Workbench) -> None:
         Input(ids.PAGE_SELECT, "active_page"),
         Input(ids.COLORSCALE_SELECT, "value"),
         Input(ids.COLORBAR_SWITCH, "value"),
+        *(Input(id_, "value") for id_ in ids.INPUT_SEEDS),
+        *(Input(id_, "contents") for id_ in ids.INPUT_UPLOADS),
         State(ids.PATTERN_UPLOAD, "filename"),
         # The recipe as this callback last sent it (the pattern store follows a frame later).
         State(ids.PATTERN_VIEW_STORE, "data"),
+        *(State(id_, "filename") for id_ in ids.INPUT_UPLOADS),
     )
     def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
-        colorscale, shared, filename, view = rest
+        n = ids.MAX_INPUT_ROWS
+        colorscale, shared, *rest = rest
+        seeds, uploads, (filename, view, *filenames) = rest[:n], rest[n : 2 * n], rest[2 * n :]
         store_data = view.get("recipe") if isinstance(view, dict) else None
         controls = PageControls(
             model, sample, seed, upload, filename, rows, cols, limit, page, colorscale, shared
         )
+        controls.inputs = InputControls(tuple(seeds), tuple(uploads), tuple(filenames))
         trigger = main_trigger(list(ctx.triggered_prop_ids.values()))
         return update_page(workbench, trigger, controls, store_data)
 
