@@ -207,7 +207,7 @@ def _input_row(index: int) -> html.Div:
                 min=0,
                 max=SEED_LIMIT - 1,
                 step=1,
-                placeholder="draw this input from a seed",
+                placeholder="e.g. 7",
                 debounce=True,
             ),
         ],

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,6 +36,15 @@ window.fetch = function (url, options) {
   }
   return fetch0.apply(this, arguments);
 };
+"""
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_RUN_JS = """
+const done = arguments[1];
+axe.run(document.querySelector(arguments[0]), {resultTypes: ['violations']}).then(
+  r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
+                                     nodes: v.nodes.map(n => n.target.join(' '))}))),
+  e => done([{id: 'axe failed: ' + e, impact: 'critical', nodes: []}]));
 """
 
 
@@ -121,4 +131,21 @@ def test_a_wrong_shape_upload_for_meta_is_named_and_the_page_goes_on(dash_duo, t
     np.save(good, np.linspace(0, 1, 16, dtype=np.float32))
     dash_duo.find_element(zone).send_keys(str(good))
     dash_duo.wait_for_text_to_equal(sel(ids.INPUT_NOW[1]), "now: uploaded good.npy", timeout=15)
+    assert dash_duo.get_logs() == []
+
+
+def test_the_rows_are_labelled_for_everyone(dash_duo):
+    open_meta(dash_duo)
+    driver = dash_duo.driver
+    until(  # assets/a11y.js has named the rows' file inputs
+        lambda: driver.execute_script(
+            f"return !!document.querySelector('#{ids.INPUT_UPLOADS[1]} input[aria-label]')"
+        ),
+        timeout=10,
+    )
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    violations = driver.execute_async_script(AXE_RUN_JS, sel(ids.INPUT_SOURCES))
+    assert [v for v in violations if v["impact"] in ("critical", "serious")] == []
+    label = dash_duo.find_element(f"label[for={ids.INPUT_SEEDS[1]}]")
+    assert label.text == "seed"
     assert dash_duo.get_logs() == []
