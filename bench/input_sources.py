@@ -28,7 +28,8 @@ from benchlib import machine_line, time_alternately
 
 from layerviz.figures import pattern_figure
 from layerviz.ui import ids
-from layerviz.ui.callbacks import InputControls, choose_pattern, input_rows, render_pattern
+from layerviz.ui.callbacks import choose_pattern, render_pattern
+from layerviz.ui.input_sources import InputControls, input_rows
 from layerviz.ui.recipe import SampleRecipe
 from layerviz.ui.workbench import Workbench
 

@@ -5,14 +5,13 @@ from ``choose_pattern``, ``render_pattern`` and ``render_grid``; ``export_files`
 ``Workbench`` and plain values, so tests can call them without a server or a browser. A new
 pattern reaches the screen in one round trip: the callback that runs the forward pass also
 returns the pattern, the prediction and the grid drawn from it (and still writes the pattern
-store, which feature sections read). Feature sections register their
-own callbacks (``layerviz.ui.features``).
+store, which feature sections read). The per-input rows of a model with several inputs are
+``layerviz.ui.input_sources``'s. Feature sections register their own callbacks
+(``layerviz.ui.features``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,54 +23,42 @@ from layerviz.figures import activation_grid, empty_figure, pattern_figure, pred
 from layerviz.grid import GridPages, grid_pages, rows_needed
 from layerviz.pattern_figures import input_patterns_figure
 from layerviz.patterns import SEED_LIMIT, check_seed
-from layerviz.readers import check_file_size, extensions_for
 from layerviz.ui import ids
-from layerviz.ui.common import colorscale_of, current_run, error_text, grid_settings
-from layerviz.ui.recipe import (
-    MultiRecipe,
-    Recipe,
-    SampleRecipe,
-    SeedRecipe,
-    parts_of,
-    recipe_from_store,
-    with_part,
+from layerviz.ui.common import (
+    colorscale_of,
+    current_run,
+    decode_upload,
+    error_text,
+    grid_settings,
 )
+from layerviz.ui.input_sources import (
+    ROW_INPUTS,
+    ROW_OUTPUTS,
+    ROW_STATES,
+    InputControls,
+    input_recipe,
+    input_rows,
+    register_input_rows,
+    row_of,
+    row_outputs,
+)
+from layerviz.ui.recipe import MultiRecipe, Recipe, SampleRecipe, SeedRecipe
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
     "GRID_STATES",
     "PAGE_OUTPUTS",
-    "InputControls",
     "PageControls",
     "PatternChoice",
     "choose_pattern",
     "decode_upload",
     "export_files",
-    "input_rows",
     "main_trigger",
     "register_callbacks",
     "render_grid",
     "render_pattern",
     "update_page",
 ]
-
-
-def decode_upload(contents: Any, filename: Any) -> bytes:
-    """Decode a ``dcc.Upload`` data URL, refusing oversized ones before decoding.
-
-    Raises:
-        PatternError: not a base64 data URL, or over ``MAX_PATTERN_BYTES``.
-    """
-    if not isinstance(contents, str):
-        raise PatternError(f"{filename}: the upload did not arrive as a data URL")
-    _, sep, b64 = contents.partition(";base64,")
-    if not sep:
-        raise PatternError(f"{filename}: the upload did not arrive as a base64 data URL")
-    check_file_size(len(b64) * 3 // 4, filename)  # before decoding
-    try:
-        return base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise PatternError(f"{filename}: the upload is not valid base64 ({exc})") from None
 
 
 @dataclass
@@ -86,17 +73,6 @@ class PatternChoice:
     error: str | None = None
     #: The per-input seed boxes (``ids.INPUT_SEEDS``): cleared when a whole pattern is chosen.
     input_seeds: tuple | object = no_update
-
-
-@dataclass
-class InputControls:
-    """The per-input rows' values (``ids.INPUT_SEEDS``, ``ids.INPUT_UPLOADS`` and the uploads'
-    file names), one per row; the recipe they change is ``current`` (store form)."""
-
-    seeds: tuple = ()
-    uploads: tuple = ()
-    filenames: tuple = ()
-    current: Any = None
 
 
 def choose_pattern(
@@ -118,8 +94,9 @@ def choose_pattern(
     """
     choice = PatternChoice()
     try:
-        if _row_of(trigger) is not None:
-            recipe = _input_recipe(workbench, choice, trigger, model, inputs or InputControls())
+        if row_of(trigger) is not None:
+            rows = inputs or InputControls()
+            recipe, choice.input_seeds = input_recipe(workbench, trigger, model, rows)
         else:
             recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
         if recipe is None:
@@ -133,52 +110,6 @@ def choose_pattern(
     if not isinstance(recipe, MultiRecipe):
         choice.input_seeds = (None,) * ids.MAX_INPUT_ROWS  # no row's seed names an input now
     return choice
-
-
-def _row_of(trigger: Any) -> int | None:
-    """The per-input row a trigger belongs to, or None for any other control."""
-    for row_ids in (ids.INPUT_SEEDS, ids.INPUT_UPLOADS):
-        if trigger in row_ids:
-            return row_ids.index(trigger)
-    return None
-
-
-def _input_recipe(
-    workbench: Workbench, choice: PatternChoice, trigger: str, model: Any, inputs: InputControls
-) -> Recipe | None:
-    """The current recipe with one input's source replaced (None when the row asks nothing)."""
-    index = _row_of(trigger)
-    n_inputs = len(workbench.entry(model).extractor.input_shapes)
-    if index >= n_inputs:
-        return None  # a hidden row
-    current = recipe_from_store(inputs.current) if inputs.current is not None else None
-    if current is None or current.model != model:
-        current = workbench.default_recipe(model)
-    if trigger in ids.INPUT_SEEDS:
-        seed = _at(inputs.seeds, index)
-        part = None if seed is None else SeedRecipe(model, check_seed(seed))
-    else:
-        part = _input_upload(workbench, model, index, inputs)
-        if part is not None:
-            choice.input_seeds = tuple(
-                None if i == index else no_update for i in range(len(ids.INPUT_SEEDS))
-            )
-    return None if part is None else with_part(current, n_inputs, index, part)
-
-
-def _input_upload(workbench: Workbench, model: str, index: int, inputs: InputControls):
-    """A row's upload read for its input alone (None when the row holds no file)."""
-    contents = _at(inputs.uploads, index)
-    if not contents:
-        return None
-    filename = _at(inputs.filenames, index)
-    name = filename if isinstance(filename, str) and filename else "upload"
-    return workbench.add_input_upload(model, index, decode_upload(contents, name), name[:200])
-
-
-def _at(values: Any, index: int) -> Any:
-    """``values[index]``, or None when a browser sent fewer values (or no list)."""
-    return values[index] if isinstance(values, tuple | list) and index < len(values) else None
 
 
 def _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename) -> Recipe | None:
@@ -232,24 +163,6 @@ def render_pattern(workbench: Workbench, store_data: Any):
         prediction_bar(run.extraction.outputs[0], entry.class_names),
         workbench.describe(recipe),
     )
-
-
-def input_rows(workbench: Workbench, store_data: Any) -> list[dict] | None:
-    """The per-input rows for the pattern in ``store_data``: one ``{"label", "now",
-    "accept"}`` per input (at most ``ids.MAX_INPUT_ROWS``), or None for a single input."""
-    recipe = recipe_from_store(store_data)
-    inputs = workbench.inputs(recipe.model)
-    if len(inputs) < 2:
-        return None
-    parts = parts_of(recipe, len(inputs))
-    return [
-        {
-            "label": f"{name} — {shape}",
-            "now": f"now: {part.describe()}",
-            "accept": ",".join(extensions_for(shape)),
-        }
-        for (name, shape), part in list(zip(inputs, parts, strict=True))[: ids.MAX_INPUT_ROWS]
-    ]
 
 
 def render_grid(
@@ -374,8 +287,7 @@ PAGE_OUTPUTS = (
     Output(ids.PAGE_SELECT, "active_page"),
     Output(ids.GRID_SUMMARY, "children"),
     # The per-input rows (shown for a model with several inputs): seeds, then uploads.
-    *(Output(id_, "value") for id_ in ids.INPUT_SEEDS),
-    *(Output(id_, "contents") for id_ in ids.INPUT_UPLOADS),
+    *ROW_OUTPUTS,
 )
 
 
@@ -437,19 +349,7 @@ def update_page(
         grid = _grid_outputs(workbench, store, c, page)
     else:
         grid = (no_update,) * 4
-    return (*head, view, *grid, *_row_outputs(choice, inputs))
-
-
-def _row_outputs(choice: PatternChoice, inputs: InputControls) -> tuple:
-    """The per-input rows' seeds and uploads (an upload is emptied, so the same file can be
-    sent again)."""
-    seeds = choice.input_seeds
-    if seeds is no_update:
-        seeds = (no_update,) * ids.MAX_INPUT_ROWS
-    uploads = tuple(
-        None if _at(inputs.uploads, i) else no_update for i in range(ids.MAX_INPUT_ROWS)
-    )
-    return (*seeds, *uploads)
+    return (*head, view, *grid, *row_outputs(choice.input_seeds, inputs))
 
 
 def main_trigger(triggered: list) -> str | None:
@@ -510,35 +410,6 @@ _PATTERN_VIEW_JS = """function (view) {
 }"""
 
 
-#: Shows, names and describes the per-input rows from the pattern view's ``"inputs"`` (no
-#: request: the server sent them with the new pattern). Outputs: the rows' panel hidden, then
-#: per row hidden, label, source now, the upload's accepted types.
-_INPUT_ROWS_JS = """function (view) {
-    const nu = window.dash_clientside.no_update;
-    const rows = __ROWS__;
-    if (!view) { return Array(1 + 4 * rows).fill(nu); }
-    const inputs = view.inputs || [];
-    const out = [inputs.length === 0];
-    for (let i = 0; i < rows; i++) {
-        const row = inputs[i];
-        out.push(!row, row ? row.label : "", row ? row.now : "", row ? row.accept : nu);
-    }
-    return out;
-}""".replace("__ROWS__", str(ids.MAX_INPUT_ROWS))
-
-
-def _row_view_outputs() -> list:
-    outputs = [Output(ids.INPUT_SOURCES, "hidden")]
-    for i in range(ids.MAX_INPUT_ROWS):
-        outputs += [
-            Output(ids.INPUT_ROWS[i], "hidden"),
-            Output(ids.INPUT_LABELS[i], "children"),
-            Output(ids.INPUT_NOW[i], "children"),
-            Output(ids.INPUT_UPLOADS[i], "accept"),
-        ]
-    return outputs
-
-
 def register_callbacks(app, workbench: Workbench) -> None:
     """Attach the core callbacks to ``app`` (never the global ``dash.callback``)."""
     app.clientside_callback(
@@ -550,12 +421,7 @@ def register_callbacks(app, workbench: Workbench) -> None:
         Input(ids.PATTERN_VIEW_STORE, "data"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(
-        _INPUT_ROWS_JS,
-        *_row_view_outputs(),
-        Input(ids.PATTERN_VIEW_STORE, "data"),
-        prevent_initial_call=True,
-    )
+    register_input_rows(app)
     app.clientside_callback(
         _OPENING_JS,
         Output(ids.MODEL_INFO, "children", allow_duplicate=True),
@@ -581,12 +447,11 @@ def _register_page(app, workbench: Workbench) -> None:
         Input(ids.PAGE_SELECT, "active_page"),
         Input(ids.COLORSCALE_SELECT, "value"),
         Input(ids.COLORBAR_SWITCH, "value"),
-        *(Input(id_, "value") for id_ in ids.INPUT_SEEDS),
-        *(Input(id_, "contents") for id_ in ids.INPUT_UPLOADS),
+        *ROW_INPUTS,
         State(ids.PATTERN_UPLOAD, "filename"),
         # The recipe as this callback last sent it (the pattern store follows a frame later).
         State(ids.PATTERN_VIEW_STORE, "data"),
-        *(State(id_, "filename") for id_ in ids.INPUT_UPLOADS),
+        *ROW_STATES,
     )
     def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
         n = ids.MAX_INPUT_ROWS

@@ -13,13 +13,12 @@ from helpers import npy_bytes
 from layerviz.ui import ids
 from layerviz.ui.callbacks import (
     PAGE_OUTPUTS,
-    InputControls,
     PageControls,
     choose_pattern,
-    input_rows,
     render_pattern,
     update_page,
 )
+from layerviz.ui.input_sources import InputControls, input_rows
 from layerviz.ui.recipe import MultiRecipe, SampleRecipe, SeedRecipe, recipe_from_store
 from layerviz.ui.workbench import Workbench
 
