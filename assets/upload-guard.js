@@ -18,11 +18,11 @@
     }
   }
   document.addEventListener("change", function (e) {
-    var zone = e.target.closest && e.target.closest("#pattern-upload, #model-upload, #health-upload");
+    var zone = e.target.closest && e.target.closest("#pattern-upload, #model-upload, #health-upload, .input-source-upload");
     if (zone) { check(e.target.files, zone); }
   }, true);
   document.addEventListener("drop", function (e) {
-    var zone = e.target.closest && e.target.closest("#pattern-upload, #model-upload, #health-upload");
+    var zone = e.target.closest && e.target.closest("#pattern-upload, #model-upload, #health-upload, .input-source-upload");
     if (zone && e.dataTransfer) { check(e.dataTransfer.files, zone); }
   }, true);
 })();

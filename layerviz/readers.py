@@ -43,6 +43,7 @@ __all__ = [
     "MAX_NPZ_MEMBERS",
     "MAX_PATTERN_BYTES",
     "check_file_size",
+    "extensions_for",
     "read_pattern",
     "read_pattern_batch",
     "read_patterns",
@@ -89,6 +90,21 @@ def check_file_size(nbytes: int, label: str, limit: int | None = None) -> None:
     limit = MAX_PATTERN_BYTES if limit is None else limit
     if nbytes > limit:
         raise PatternError(f"{label}: {nbytes} bytes is over the {limit}-byte limit for patterns")
+
+
+def extensions_for(input_shape: Sequence[int]) -> tuple[str, ...]:
+    """The file types that can fill an input of this shape (an upload control's ``accept``).
+
+    ``.npy`` and ``.npz`` fill any; a ``.csv`` (a 2-D table) fills inputs of up to two axes,
+    plus a channel axis of 1; images fill ``(H, W)`` and ``(H, W, 1|3|4)``.
+    """
+    target = check_shape(input_shape)
+    kinds = [".npy", ".npz"]
+    if len(target) <= 2 or (len(target) == 3 and target[-1] == 1):
+        kinds.append(".csv")
+    if len(target) == 2 or (len(target) == 3 and target[-1] in (1, 3, 4)):
+        kinds += [".png", ".jpg", ".jpeg"]
+    return tuple(kinds)
 
 
 def read_pattern(

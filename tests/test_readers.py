@@ -647,3 +647,28 @@ def test_decoded_bytes_are_bounded_before_decoding(monkeypatch):
     monkeypatch.setattr(readers, "MAX_DECODED_BYTES", 2**20)
     with pytest.raises(PatternError, match="image decodes to 1024x1024 I;16 = 2097152 bytes, over"):
         read_pattern(sixteen_bit_png(1024), "grey16.png", (32, 32, 1))
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((16,), (".npy", ".npz", ".csv")),
+        ((50, 50), (".npy", ".npz", ".csv", ".png", ".jpg", ".jpeg")),
+        ((16, 16, 1), (".npy", ".npz", ".csv", ".png", ".jpg", ".jpeg")),
+        ((32, 32, 3), (".npy", ".npz", ".png", ".jpg", ".jpeg")),
+        ((4, 4, 5), (".npy", ".npz")),
+        ((2, 3, 4, 1), (".npy", ".npz")),
+    ],
+)
+def test_extensions_for_name_the_files_that_fill_a_shape(shape, expected):
+    assert readers.extensions_for(shape) == expected
+    for extension in {".csv", ".png"} - set(expected):  # what is left out really cannot fill it
+        data = b"1,2\n3,4\n" if extension == ".csv" else png_of(shape)
+        with pytest.raises(PatternError):
+            readers.read_pattern(data, "x" + extension, shape)
+
+
+def png_of(shape) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (4, 4)).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -5,15 +5,14 @@ from ``choose_pattern``, ``render_pattern`` and ``render_grid``; ``export_files`
 ``Workbench`` and plain values, so tests can call them without a server or a browser. A new
 pattern reaches the screen in one round trip: the callback that runs the forward pass also
 returns the pattern, the prediction and the grid drawn from it (and still writes the pattern
-store, which feature sections read). Feature sections register their
-own callbacks (``layerviz.ui.features``).
+store, which feature sections read). The per-input rows of a model with several inputs are
+``layerviz.ui.input_sources``'s. Feature sections register their own callbacks
+(``layerviz.ui.features``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, no_update
@@ -22,11 +21,28 @@ from layerviz.errors import PatternError
 from layerviz.export import architecture_png, page_png, pages_png, zip_of
 from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
 from layerviz.grid import GridPages, grid_pages, rows_needed
+from layerviz.pattern_figures import input_patterns_figure
 from layerviz.patterns import SEED_LIMIT, check_seed
-from layerviz.readers import check_file_size
 from layerviz.ui import ids
-from layerviz.ui.common import colorscale_of, current_run, error_text, grid_settings
-from layerviz.ui.recipe import Recipe, SampleRecipe, SeedRecipe
+from layerviz.ui.common import (
+    colorscale_of,
+    current_run,
+    decode_upload,
+    error_text,
+    grid_settings,
+)
+from layerviz.ui.input_sources import (
+    ROW_INPUTS,
+    ROW_OUTPUTS,
+    ROW_STATES,
+    InputControls,
+    input_recipe,
+    input_rows,
+    register_input_rows,
+    row_of,
+    row_outputs,
+)
+from layerviz.ui.recipe import MultiRecipe, Recipe, SampleRecipe, SeedRecipe
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
@@ -45,24 +61,6 @@ __all__ = [
 ]
 
 
-def decode_upload(contents: Any, filename: Any) -> bytes:
-    """Decode a ``dcc.Upload`` data URL, refusing oversized ones before decoding.
-
-    Raises:
-        PatternError: not a base64 data URL, or over ``MAX_PATTERN_BYTES``.
-    """
-    if not isinstance(contents, str):
-        raise PatternError(f"{filename}: the upload did not arrive as a data URL")
-    _, sep, b64 = contents.partition(";base64,")
-    if not sep:
-        raise PatternError(f"{filename}: the upload did not arrive as a base64 data URL")
-    check_file_size(len(b64) * 3 // 4, filename)  # before decoding
-    try:
-        return base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise PatternError(f"{filename}: the upload is not valid base64 ({exc})") from None
-
-
 @dataclass
 class PatternChoice:
     """What ``choose_pattern`` decided: the outputs of the pattern callback."""
@@ -73,6 +71,8 @@ class PatternChoice:
     seed: int | object | None = no_update
     model_info: str | object = no_update
     error: str | None = None
+    #: The per-input seed boxes (``ids.INPUT_SEEDS``): cleared when a whole pattern is chosen.
+    input_seeds: tuple | object = no_update
 
 
 def choose_pattern(
@@ -83,15 +83,22 @@ def choose_pattern(
     seed: Any = None,
     upload: Any = None,
     filename: Any = None,
+    inputs: InputControls | None = None,
 ) -> PatternChoice:
     """Decide the pattern from what the user just did, and run it through the model once.
 
-    ``trigger`` is the id of the control that changed (None on page load). On failure the
-    previous pattern stays (the recipe is ``no_update``) and ``error`` says why.
+    ``trigger`` is the id of the control that changed (None on page load); a per-input row's
+    control (``ids.INPUT_SEEDS``, ``ids.INPUT_UPLOADS``) changes that input of
+    ``inputs.current`` alone. On failure the previous pattern stays (the recipe is
+    ``no_update``) and ``error`` says why.
     """
     choice = PatternChoice()
     try:
-        recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
+        if row_of(trigger) is not None:
+            rows = inputs or InputControls()
+            recipe, choice.input_seeds = input_recipe(workbench, trigger, model, rows)
+        else:
+            recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
         if recipe is None:
             return choice
         workbench.extraction(recipe)  # the one forward pass; later renders hit the cache
@@ -100,6 +107,8 @@ def choose_pattern(
     choice.recipe = recipe.to_store()
     if not isinstance(recipe, SampleRecipe) and trigger != ids.MODEL_SELECT:
         choice.sample_value = None
+    if not isinstance(recipe, MultiRecipe):
+        choice.input_seeds = (None,) * ids.MAX_INPUT_ROWS  # no row's seed names an input now
     return choice
 
 
@@ -140,14 +149,19 @@ def _open_model(workbench: Workbench, choice: PatternChoice, model: Any) -> Reci
 
 
 def render_pattern(workbench: Workbench, store_data: Any):
-    """The input-pattern figure, the prediction figure and the pattern's label."""
+    """The input-pattern figure (every input of a model with several), the prediction figure
+    and the pattern's label."""
     recipe, run = current_run(workbench, store_data)
     entry = workbench.entry(recipe.model)
+    if isinstance(run.pattern, tuple):
+        names = entry.extractor.input_names
+        figure = input_patterns_figure([part[0] for part in run.pattern], names)
+    else:
+        figure = pattern_figure(run.pattern[0])
     return (
-        # A model with several inputs shows its first input here (all of them are in the grid).
-        pattern_figure((run.pattern[0] if isinstance(run.pattern, tuple) else run.pattern)[0]),
+        figure,
         prediction_bar(run.extraction.outputs[0], entry.class_names),
-        recipe.describe(),
+        workbench.describe(recipe),
     )
 
 
@@ -252,6 +266,8 @@ _PATTERN_TRIGGERS = {
     ids.SEED_BUTTON,
     ids.SEED_INPUT,
     ids.PATTERN_UPLOAD,
+    *ids.INPUT_SEEDS,
+    *ids.INPUT_UPLOADS,
 }
 #: Controls whose change re-pages the grid (the pager and the colour controls do not).
 _REPAGING = _PATTERN_TRIGGERS | {ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT}
@@ -270,6 +286,8 @@ PAGE_OUTPUTS = (
     Output(ids.PAGE_SELECT, "max_value"),
     Output(ids.PAGE_SELECT, "active_page"),
     Output(ids.GRID_SUMMARY, "children"),
+    # The per-input rows (shown for a model with several inputs): seeds, then uploads.
+    *ROW_OUTPUTS,
 )
 
 
@@ -288,6 +306,7 @@ class PageControls:
     page: Any = None
     colorscale: Any = "Viridis"
     shared_colorbar: Any = False
+    inputs: InputControls | None = None
 
 
 def update_page(
@@ -306,8 +325,11 @@ def update_page(
     """
     c = controls
     choice = PatternChoice()
+    inputs = replace(c.inputs or InputControls(), current=store_data)
     if trigger in _PATTERN_TRIGGERS:
-        choice = choose_pattern(workbench, trigger, c.model, c.sample, c.seed, c.upload, c.filename)
+        choice = choose_pattern(
+            workbench, trigger, c.model, c.sample, c.seed, c.upload, c.filename, inputs
+        )
     new_pattern = choice.recipe is not no_update
     store = choice.recipe if new_pattern else store_data
     if trigger == ids.MODEL_SELECT and choice.error is not None:
@@ -327,7 +349,7 @@ def update_page(
         grid = _grid_outputs(workbench, store, c, page)
     else:
         grid = (no_update,) * 4
-    return (*head, view, *grid)
+    return (*head, view, *grid, *row_outputs(choice.input_seeds, inputs))
 
 
 def main_trigger(triggered: list) -> str | None:
@@ -340,12 +362,14 @@ def main_trigger(triggered: list) -> str | None:
 
 
 def _pattern_view(workbench: Workbench, store: Any) -> dict:
-    """``render_pattern`` as the pattern-view store holds it (an error figure on failure)."""
+    """``render_pattern`` (and the per-input rows) as the pattern-view store holds it (an
+    error figure on failure)."""
     try:
         figures = render_pattern(workbench, store)
+        rows = input_rows(workbench, store)
     except Exception as exc:
-        figures = empty_figure(error_text(exc)), empty_figure(""), ""
-    return dict(zip(("pattern", "prediction", "info"), figures, strict=True))
+        figures, rows = (empty_figure(error_text(exc)), empty_figure(""), ""), None
+    return {**dict(zip(("pattern", "prediction", "info"), figures, strict=True)), "inputs": rows}
 
 
 def _grid_outputs(workbench: Workbench, store: Any, c: PageControls, page: Any) -> tuple:
@@ -397,6 +421,7 @@ def register_callbacks(app, workbench: Workbench) -> None:
         Input(ids.PATTERN_VIEW_STORE, "data"),
         prevent_initial_call=True,
     )
+    register_input_rows(app)
     app.clientside_callback(
         _OPENING_JS,
         Output(ids.MODEL_INFO, "children", allow_duplicate=True),
@@ -422,16 +447,21 @@ def _register_page(app, workbench: Workbench) -> None:
         Input(ids.PAGE_SELECT, "active_page"),
         Input(ids.COLORSCALE_SELECT, "value"),
         Input(ids.COLORBAR_SWITCH, "value"),
+        *ROW_INPUTS,
         State(ids.PATTERN_UPLOAD, "filename"),
         # The recipe as this callback last sent it (the pattern store follows a frame later).
         State(ids.PATTERN_VIEW_STORE, "data"),
+        *ROW_STATES,
     )
     def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
-        colorscale, shared, filename, view = rest
+        n = ids.MAX_INPUT_ROWS
+        colorscale, shared, *rest = rest
+        seeds, uploads, (filename, view, *filenames) = rest[:n], rest[n : 2 * n], rest[2 * n :]
         store_data = view.get("recipe") if isinstance(view, dict) else None
         controls = PageControls(
             model, sample, seed, upload, filename, rows, cols, limit, page, colorscale, shared
         )
+        controls.inputs = InputControls(tuple(seeds), tuple(uploads), tuple(filenames))
         trigger = main_trigger(list(ctx.triggered_prop_ids.values()))
         return update_page(workbench, trigger, controls, store_data)
 

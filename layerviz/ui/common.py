@@ -7,11 +7,14 @@ values, and a user's mistake is a short message, never a traceback in the log.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from typing import Any
 
-from layerviz.errors import LayervizError
+from layerviz.errors import LayervizError, PatternError
 from layerviz.grid import GridSettings
+from layerviz.readers import check_file_size
 from layerviz.ui.recipe import Recipe, recipe_from_store
 from layerviz.ui.workbench import PatternRun, Workbench
 
@@ -21,6 +24,7 @@ __all__ = [
     "MAX_LOGGED_CHARS",
     "colorscale_of",
     "current_run",
+    "decode_upload",
     "error_text",
     "grid_settings",
     "log",
@@ -60,6 +64,24 @@ def current_run(workbench: Workbench, store_data: Any) -> tuple[Recipe, PatternR
     """
     recipe = recipe_from_store(store_data)
     return recipe, workbench.extraction(recipe)
+
+
+def decode_upload(contents: Any, filename: Any) -> bytes:
+    """Decode a ``dcc.Upload`` data URL, refusing oversized ones before decoding.
+
+    Raises:
+        PatternError: not a base64 data URL, or over ``MAX_PATTERN_BYTES``.
+    """
+    if not isinstance(contents, str):
+        raise PatternError(f"{filename}: the upload did not arrive as a data URL")
+    _, sep, b64 = contents.partition(";base64,")
+    if not sep:
+        raise PatternError(f"{filename}: the upload did not arrive as a base64 data URL")
+    check_file_size(len(b64) * 3 // 4, filename)  # before decoding
+    try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise PatternError(f"{filename}: the upload is not valid base64 ({exc})") from None
 
 
 def grid_settings(rows: Any, cols: Any, limit: Any) -> GridSettings:

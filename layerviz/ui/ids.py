@@ -122,3 +122,14 @@ HEALTH_UPLOAD = "health-upload"
 HEALTH_CANCEL = "health-cancel"
 HEALTH_BATCH_STORE = "store-health-batch"
 HEALTH_BATCH_INFO = "text-health-batch"
+
+# One pattern source per input of a model with several inputs (issue 12): a fixed number of
+# rows in the Pattern section, row i for input i, shown only for such a model.
+#: Inputs that get a row of their own (a model with more takes the rest from the whole pattern).
+MAX_INPUT_ROWS = 4
+INPUT_SOURCES = "panel-input-sources"
+INPUT_ROWS = tuple(f"row-input-source-{i}" for i in range(MAX_INPUT_ROWS))
+INPUT_LABELS = tuple(f"text-input-source-label-{i}" for i in range(MAX_INPUT_ROWS))
+INPUT_NOW = tuple(f"text-input-source-now-{i}" for i in range(MAX_INPUT_ROWS))
+INPUT_SEEDS = tuple(f"input-source-seed-{i}" for i in range(MAX_INPUT_ROWS))
+INPUT_UPLOADS = tuple(f"upload-input-source-{i}" for i in range(MAX_INPUT_ROWS))

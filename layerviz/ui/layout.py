@@ -177,7 +177,68 @@ def _pattern_section() -> html.Div:
         ),
         "sample pattern",
     )
-    return section("Pattern", "image", [samples, _upload_zone(), _seed_group()])
+    return section("Pattern", "image", [samples, _upload_zone(), _seed_group(), _input_sources()])
+
+
+def _input_sources() -> html.Div:
+    """One source per input, for a model with several (hidden otherwise; the pattern view's
+    ``"inputs"`` shows and names the rows, see ``callbacks.input_rows``)."""
+    note = _hint("Per input: a sample above feeds every input; change one input here.")
+    rows = [_input_row(i) for i in range(ids.MAX_INPUT_ROWS)]
+    return html.Div([note, *rows], id=ids.INPUT_SOURCES, className="mt-2", hidden=True)
+
+
+def _input_row(index: int) -> html.Div:
+    """Row ``index``: the input's name and shape, its source now, a seed and an upload."""
+    mb = MAX_PATTERN_BYTES // 2**20
+    label_id = ids.INPUT_LABELS[index]
+    title = html.Div(
+        [
+            html.Span(id=label_id, className="fw-semibold small"),
+            html.Small(id=ids.INPUT_NOW[index], className="text-body-secondary ms-2"),
+        ]
+    )
+    seed = dbc.InputGroup(
+        [
+            html.Label("seed", htmlFor=ids.INPUT_SEEDS[index], className="input-group-text"),
+            dbc.Input(
+                id=ids.INPUT_SEEDS[index],
+                type="number",
+                min=0,
+                max=SEED_LIMIT - 1,
+                step=1,
+                placeholder="e.g. 7",
+                debounce=True,
+            ),
+        ],
+        size="sm",
+        className="mb-1",
+    )
+    upload = html.Div(
+        _named(
+            dcc.Upload(
+                id=ids.INPUT_UPLOADS[index],
+                max_size=MAX_PATTERN_BYTES,
+                accept=",".join(ACCEPTED_EXTENSIONS),
+                className="upload-zone input-source-upload py-1",
+                className_active="upload-zone input-source-upload py-1 active",
+                children=html.Small(
+                    [
+                        html.A("choose a file", className="link-primary"),
+                        f" for this input ({mb} MB)",
+                    ]
+                ),
+            ),
+            f"pattern file for input {index + 1}",
+        ),
+        **{"data-max-bytes": str(MAX_PATTERN_BYTES)},
+    )
+    return html.Div(
+        [title, seed, upload],
+        id=ids.INPUT_ROWS[index],
+        className="border-top pt-2 mt-2",
+        hidden=True,
+    )
 
 
 def _grid_section() -> html.Div:

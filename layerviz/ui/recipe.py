@@ -12,7 +12,14 @@ recipe              store form                                    pattern
                     "filename"}``                                 content digest
 ``CodeRecipe``      ``{"model", "kind": "code", "digest"}``       a pattern given in code, e.g.
                                                                   by ``layerviz.show``
+``MultiRecipe``     ``{"model", "kind": "multi", "parts":         one source per input of a model
+                    [{"kind": "seed", "seed"}, …]}``              with several inputs
 ==================  ============================================  =================================
+
+A part of a ``MultiRecipe`` is one of the four others (its store form without ``"model"``) and
+gives its input what that recipe gives the whole model at that input: ``seed 7`` for ``meta``
+is the ``meta`` of the pattern seed 7 draws, a sample part is that input's array of the sample.
+An upload part is a file uploaded for that input alone (or an ``.npz`` uploaded for all).
 
 Store data comes from a browser, so :func:`recipe_from_store` trusts nothing: anything malformed
 is a ``PatternError`` with a short message, never a ``KeyError`` or ``TypeError``.
@@ -21,6 +28,7 @@ is a ``PatternError`` with a short message, never a ``KeyError`` or ``TypeError`
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -29,15 +37,21 @@ from layerviz.patterns import check_seed
 
 __all__ = [
     "CodeRecipe",
+    "MultiRecipe",
+    "Part",
     "Recipe",
     "SampleRecipe",
     "SeedRecipe",
     "UploadRecipe",
+    "parts_of",
     "recipe_from_store",
+    "with_part",
 ]
 
 #: Longest model name, sample name or file name a recipe may carry.
 MAX_NAME_CHARS = 200
+#: Most inputs a per-input recipe may name (a browser could send thousands).
+MAX_PARTS = 16
 #: Content digests are 24 lowercase hex characters (``pattern_digest``).
 _DIGEST = re.compile(r"[0-9a-f]{24}")
 
@@ -100,7 +114,57 @@ class CodeRecipe(_Stored):
         return "pattern given in code"
 
 
-Recipe = SeedRecipe | SampleRecipe | UploadRecipe | CodeRecipe
+Part = SeedRecipe | SampleRecipe | UploadRecipe | CodeRecipe
+
+
+@dataclass(frozen=True)
+class MultiRecipe:
+    """One source per input of a model with several inputs, in input order."""
+
+    model: str
+    parts: tuple[Part, ...]
+    kind: ClassVar[str] = "multi"
+
+    def to_store(self) -> dict:
+        parts = [{k: v for k, v in part.to_store().items() if k != "model"} for part in self.parts]
+        return {"kind": self.kind, "model": self.model, "parts": parts}
+
+    def describe(self, names: Sequence[str] = ()) -> str:
+        """``"image: sample digit_3.npz; meta: random pattern, seed 7"`` (inputs by name)."""
+        names = list(names) or [f"input {i + 1}" for i in range(len(self.parts))]
+        return "; ".join(f"{n}: {p.describe()}" for n, p in zip(names, self.parts, strict=False))
+
+
+Recipe = SeedRecipe | SampleRecipe | UploadRecipe | CodeRecipe | MultiRecipe
+
+
+def parts_of(recipe: Recipe, n_inputs: int) -> tuple[Part, ...]:
+    """The source of each of ``n_inputs`` inputs: a whole recipe gives every input its own.
+
+    Raises:
+        PatternError: a per-input recipe that names another number of inputs.
+    """
+    if not isinstance(recipe, MultiRecipe):
+        return (recipe,) * n_inputs
+    if len(recipe.parts) != n_inputs:
+        raise PatternError(
+            f"the pattern names a source for {len(recipe.parts)} inputs; "
+            f"model {recipe.model!r} has {n_inputs}"
+        )
+    return recipe.parts
+
+
+def with_part(recipe: Recipe, n_inputs: int, index: int, part: Part) -> MultiRecipe:
+    """``recipe`` with input ``index`` (of ``n_inputs``) taken from ``part`` instead.
+
+    Raises:
+        PatternError: ``index`` is not one of the inputs, or as :func:`parts_of`.
+    """
+    if not 0 <= index < n_inputs:
+        raise PatternError(f"model {recipe.model!r} has {n_inputs} inputs; no input {index + 1}")
+    parts = list(parts_of(recipe, n_inputs))
+    parts[index] = part
+    return MultiRecipe(recipe.model, tuple(parts))
 
 
 def recipe_from_store(data: Any) -> Recipe:
@@ -112,6 +176,12 @@ def recipe_from_store(data: Any) -> Recipe:
     if not isinstance(data, dict):
         raise PatternError(f"malformed pattern recipe: expected an object, got {_kind_of(data)}")
     model = _name(data, "model")
+    if data.get("kind") == MultiRecipe.kind:
+        return MultiRecipe(model, _parts(model, data.get("parts")))
+    return _single(model, data)
+
+
+def _single(model: str, data: dict) -> Part:
     kind = data.get("kind")
     if kind == SeedRecipe.kind:
         return SeedRecipe(model, check_seed(data.get("seed")))
@@ -123,6 +193,28 @@ def recipe_from_store(data: Any) -> Recipe:
         return CodeRecipe(model, _digest(data))
     shown = kind if isinstance(kind, str) and len(kind) <= 20 else _kind_of(kind)
     raise PatternError(f"unknown pattern source {shown!r}")
+
+
+def _parts(model: str, parts: Any) -> tuple[Part, ...]:
+    """A per-input recipe's parts: 1 to ``MAX_PARTS`` single sources (no nesting)."""
+    if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_PARTS:
+        shown = f"a list of {len(parts)}" if isinstance(parts, list) else _kind_of(parts)
+        raise PatternError(
+            f"malformed pattern recipe: 'parts' should be a list of 1 to {MAX_PARTS} "
+            f"sources, got {shown}"
+        )
+    checked = []
+    for i, part in enumerate(parts):
+        if not isinstance(part, dict):
+            raise PatternError(
+                f"malformed pattern recipe: input {i + 1}'s source should be an object, "
+                f"got {_kind_of(part)}"
+            )
+        try:
+            checked.append(_single(model, part))
+        except PatternError as exc:
+            raise PatternError(f"input {i + 1}: {exc}") from None
+    return tuple(checked)
 
 
 def _name(data: dict, key: str) -> str:

@@ -25,7 +25,16 @@ from layerviz.loading import load_model
 from layerviz.patterns import fit_array, input_shape_of, random_pattern
 from layerviz.readers import read_pattern, read_patterns
 from layerviz.ui.cache import ByteLRU
-from layerviz.ui.recipe import CodeRecipe, Recipe, SampleRecipe, SeedRecipe, UploadRecipe
+from layerviz.ui.recipe import (
+    CodeRecipe,
+    MultiRecipe,
+    Part,
+    Recipe,
+    SampleRecipe,
+    SeedRecipe,
+    UploadRecipe,
+    parts_of,
+)
 from layerviz.ui.store import MemoryStore, UploadStore, current_session
 from layerviz.ui.user_models import UserModels
 
@@ -203,6 +212,17 @@ class Workbench:
             return shapes[0]
         return ", ".join(f"{n} {s}" for n, s in zip(extractor.input_names, shapes, strict=True))
 
+    def inputs(self, name: str) -> list[tuple[str, tuple[int, ...]]]:
+        """Each input's ``Input`` name and shape (without the batch axis), in input order."""
+        extractor = self.entry(name).extractor
+        return list(zip(extractor.input_names, extractor.input_shapes, strict=True))
+
+    def describe(self, recipe: Recipe) -> str:
+        """What a recipe's pattern is, for people (a per-input one names its inputs)."""
+        if isinstance(recipe, MultiRecipe):
+            return recipe.describe(self.entry(recipe.model).extractor.input_names)
+        return recipe.describe()
+
     def input_dtype(self, name: str) -> np.dtype:
         """The dtype the input's pattern is given in (float32, or int32 token ids)."""
         return self.entry(name).extractor.input_dtypes[0]
@@ -249,15 +269,44 @@ class Workbench:
             )
         return UploadRecipe(name, digest, filename)
 
+    def add_input_upload(self, name: str, index: int, data: bytes, filename: str) -> UploadRecipe:
+        """Read a file for input ``index`` of model ``name`` alone, keep it, return its recipe
+        (a part of a ``MultiRecipe``).
+
+        Raises:
+            PatternError: no such input, or as :meth:`add_upload` for that input's shape.
+            StoreUnavailableError: the shared store (Redis) cannot be reached.
+        """
+        extractor = self.entry(name).extractor
+        if not 0 <= index < len(extractor.input_shapes):
+            raise PatternError(f"model {name!r} has no input {index + 1}")
+        shape, dtype = extractor.input_shapes[index], extractor.input_dtypes[index]
+        try:
+            pattern = read_pattern(data, filename, shape, dtype)
+        except PatternError as exc:
+            raise PatternError(f"input {extractor.input_names[index]!r}: {exc}") from None
+        digest = pattern_digest(pattern)
+        if not self.uploads.put(current_session.get(), digest, pattern):
+            raise PatternError(
+                f"{filename}: the pattern ({pattern_nbytes(pattern) / 2**20:.1f} MiB) is larger "
+                "than one session may keep on this server"
+            )
+        return UploadRecipe(name, digest, filename)
+
     def pattern(self, recipe: Recipe) -> Pattern:
         """Turn a recipe back into the pattern (with its batch axis; a tuple for several inputs).
 
         Raises:
-            PatternError: an unknown sample, or an upload no longer kept.
+            PatternError: an unknown sample, an upload no longer kept, or a per-input recipe
+                that does not name one source per input.
             ModelLoadError: an unknown model.
             StoreUnavailableError: the shared store (Redis) cannot be reached.
         """
         entry = self.entry(recipe.model)
+        if isinstance(recipe, MultiRecipe):
+            parts = parts_of(recipe, len(entry.extractor.input_shapes))
+            arrays = tuple(self._part(entry, i, part) for i, part in enumerate(parts))
+            return arrays if len(arrays) > 1 else arrays[0]
         if isinstance(recipe, SeedRecipe):
             drawn = random_pattern(entry.model, recipe.seed)
             return tuple(drawn) if isinstance(drawn, list) else drawn
@@ -274,6 +323,21 @@ class Workbench:
                 "the uploaded pattern is no longer kept on the server; upload it again"
             )
         return pattern
+
+    def _part(self, entry: ModelEntry, index: int, part: Part) -> np.ndarray:
+        """Input ``index``'s array from ``part``: what the part gives the whole model there,
+        or an array uploaded for that input alone."""
+        if isinstance(part, UploadRecipe):
+            kept = self.uploads.get(current_session.get(), part.digest)
+            kept = kept[index] if isinstance(kept, tuple) and index < len(kept) else kept
+            shape = entry.extractor.input_shapes[index]
+            if not isinstance(kept, np.ndarray) or kept.shape[1:] != shape:
+                raise PatternError(
+                    f"{part.filename}: the uploaded pattern is no longer kept on the server; "
+                    "upload it again"
+                )
+            return kept
+        return _parts(self.pattern(part))[index]
 
     # -- extraction -----------------------------------------------------------------------
     def extraction(self, recipe: Recipe) -> PatternRun:

@@ -5,7 +5,7 @@ import pytest
 from helpers import npy_bytes
 
 from layerviz.errors import ModelLoadError, PatternError
-from layerviz.ui.recipe import CodeRecipe, SampleRecipe, SeedRecipe, UploadRecipe
+from layerviz.ui.recipe import CodeRecipe, MultiRecipe, SampleRecipe, SeedRecipe, UploadRecipe
 from layerviz.ui.workbench import PatternRun, Workbench, pattern_digest
 
 
@@ -179,3 +179,106 @@ def test_uploads_belong_to_the_session_that_made_them(workbench):
             workbench.pattern(recipe)
     finally:
         current_session.reset(token)
+
+
+# --- one source per input ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def meta_bench():
+    from layerviz.config import MODELS_DIR_VARIABLE
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(MODELS_DIR_VARIABLE, raising=False)
+        bench = Workbench()
+        bench.entry("digits_meta")
+    return bench
+
+
+def sample_arrays(name: str) -> dict[str, np.ndarray]:
+    from layerviz.bundled import bundled_model_of
+
+    sample = next(s for s in bundled_model_of("digits_meta").samples if s.name == name)
+    with np.load(sample.path) as held:
+        return {key: held[key] for key in held.files}
+
+
+def test_mixing_a_sample_image_and_a_seeded_meta_gives_each_sources_array(meta_bench):
+    from layerviz import random_pattern
+
+    m = "digits_meta"
+    recipe = MultiRecipe(m, (SampleRecipe(m, "digit_3.npz"), SeedRecipe(m, 7)))
+    run = meta_bench.extraction(recipe)
+    image, meta = run.pattern
+    np.testing.assert_array_equal(image[0], sample_arrays("digit_3.npz")["image"])
+    seeded = random_pattern(meta_bench.entry(m).model, 7)
+    np.testing.assert_array_equal(meta, seeded[1])  # meta of what seed 7 draws for the model
+    assert not np.array_equal(meta[0], sample_arrays("digit_3.npz")["meta"])
+    assert meta_bench.describe(recipe) == "image: sample digit_3.npz; meta: random pattern, seed 7"
+    # Cached by the combined pattern: the whole sample is another entry, the same mix is not.
+    whole = meta_bench.extraction(SampleRecipe(m, "digit_3.npz")).extraction
+    assert run.extraction is not whole
+    assert meta_bench.extraction(recipe).cached
+    parts = [meta_bench.extraction(MultiRecipe(m, (p, p))).pattern for p in recipe.parts]
+    assert [pattern_digest(p) for p in parts] == [
+        pattern_digest(meta_bench.pattern(p)) for p in recipe.parts
+    ]
+
+
+def test_an_upload_for_one_input_replaces_that_input_only(meta_bench):
+    m = "digits_meta"
+    meta = np.linspace(0, 1, 16, dtype=np.float32)
+    part = meta_bench.add_input_upload(m, 1, npy_bytes(meta), "meta.npy")
+    assert part == UploadRecipe(m, pattern_digest(meta[np.newaxis]), "meta.npy")
+    image, got = meta_bench.pattern(MultiRecipe(m, (SampleRecipe(m, "digit_8.npz"), part)))
+    np.testing.assert_array_equal(got[0], meta)
+    np.testing.assert_array_equal(image[0], sample_arrays("digit_8.npz")["image"])
+    # A part kept for one input is not a pattern for the whole model, nor for another input.
+    with pytest.raises(PatternError, match="upload it again"):
+        meta_bench.pattern(part)
+    with pytest.raises(PatternError, match=r"meta\.npy: the uploaded pattern is no longer kept"):
+        meta_bench.pattern(MultiRecipe(m, (part, part)))
+
+
+def test_an_npz_uploaded_for_all_inputs_can_give_one_of_them(meta_bench):
+    import io
+
+    m = "digits_meta"
+    buffer = io.BytesIO()
+    np.savez(buffer, image=np.ones((16, 16, 1)), meta=np.full(16, 0.25))
+    whole = meta_bench.add_upload(m, buffer.getvalue(), "both.npz")
+    image, meta = meta_bench.pattern(MultiRecipe(m, (whole, SeedRecipe(m, 1))))
+    np.testing.assert_array_equal(image, np.ones((1, 16, 16, 1)))
+    assert not np.array_equal(meta, np.full((1, 16), 0.25))
+
+
+@pytest.mark.parametrize(
+    ("index", "array", "message"),
+    [
+        (1, np.ones(5, np.float32), r"input 'meta': m.npy: .*\(5,\).*\(16,\)"),
+        (0, np.ones((16,), np.float32), r"input 'image': m.npy: .*\(16,\).*\(16, 16, 1\)"),
+        (2, np.ones(16, np.float32), "has no input 3"),
+        (-1, np.ones(16, np.float32), "has no input 0"),
+    ],
+)
+def test_a_one_input_upload_must_fit_that_input(meta_bench, index, array, message):
+    with pytest.raises(PatternError, match=message):
+        meta_bench.add_input_upload("digits_meta", index, npy_bytes(array), "m.npy")
+
+
+def test_a_per_input_recipe_names_one_source_per_input(meta_bench):
+    m = "digits_meta"
+    with pytest.raises(PatternError, match="a source for 3 inputs; model 'digits_meta' has 2"):
+        meta_bench.pattern(MultiRecipe(m, (SeedRecipe(m, 1),) * 3))
+    with pytest.raises(PatternError, match=r"no sample 'nope\.npz'"):
+        meta_bench.pattern(MultiRecipe(m, (SeedRecipe(m, 1), SampleRecipe(m, "nope.npz"))))
+
+
+def test_a_single_input_model_takes_a_one_part_recipe(workbench):
+    recipe = MultiRecipe("article", (SeedRecipe("article", 5),))
+    np.testing.assert_array_equal(
+        workbench.pattern(recipe), workbench.pattern(SeedRecipe("article", 5))
+    )
+    assert workbench.inputs("article") == [
+        (workbench.entry("article").extractor.input_names[0], (50, 50))
+    ]
