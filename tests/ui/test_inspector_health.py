@@ -18,7 +18,7 @@ from layerviz.errors import ArgumentError, PatternError
 from layerviz.health import model_health, sample_patterns, seeded_patterns
 from layerviz.ui.features.inspector import health, jobs
 from layerviz.ui.jobs import _cancel_flag
-from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.recipe import SampleRecipe, SeedRecipe
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench
 
@@ -146,6 +146,18 @@ def test_a_run_over_the_samples(workbench):
     shape = workbench.input_shape(MODEL)
     expected = model_health(workbench.entry(MODEL).model, sample_patterns(MODEL, shape))
     assert result == jobs.health_store(MODEL, expected)
+
+
+def test_a_run_over_the_samples_of_a_model_with_several_inputs(workbench):
+    """digits_meta's samples are .npz files with one array per input: each input its batch."""
+    store = SeedRecipe("digits_meta", 0).to_store()
+    result = jobs.run_health(workbench, jobs.checked_run(store, "samples", None, 0, None))
+    entry = workbench.entry("digits_meta")
+    parts = [workbench.pattern(SampleRecipe("digits_meta", s.name)) for s in entry.samples]
+    batches = [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
+    expected = model_health(entry.model, batches)
+    assert result == jobs.health_store("digits_meta", expected)
+    assert result["n_patterns"] == len(entry.samples) > 1
 
 
 def test_an_uploaded_batch_is_kept_for_its_session_and_run(workbench, session):

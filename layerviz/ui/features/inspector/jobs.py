@@ -24,7 +24,7 @@ import numpy as np
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.health import ModelHealth, model_health, sample_patterns, seeded_patterns
 from layerviz.readers import MAX_PATTERN_BYTES, read_pattern_batch
-from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.recipe import SampleRecipe, recipe_from_store
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench, pattern_digest, pattern_nbytes
 
@@ -193,6 +193,11 @@ def _patterns(workbench: Workbench, run: HealthRun):
     if run.source == "seeds":
         return seeded_patterns(workbench.entry(run.model).model, run.seeds)
     if run.source == "samples":
+        entry = workbench.entry(run.model)
+        if len(entry.extractor.input_shapes) > 1 and entry.samples:
+            # A sample holds one array per input (an .npz): each input gets its own batch.
+            parts = [workbench.pattern(SampleRecipe(run.model, s.name)) for s in entry.samples]
+            return [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
         shape = workbench.input_shape(run.model)
         return sample_patterns(run.model, shape, workbench.input_dtype(run.model))
     return _stored_batch(workbench, run.model, run.batch)
