@@ -191,6 +191,20 @@ def test_a_batch_over_the_pattern_limit_is_refused(workbench, session):
         jobs.add_batch(workbench, MODEL, npy_bytes(np.zeros((513, 32, 32, 1))), "big.npy")
 
 
+def test_a_small_npz_cannot_unpack_far_past_what_512_patterns_take(workbench, session):
+    """Zeros compress ~1000×: a 240 KB .npz of 60,000 digits once made the server unpack and
+    convert 235 MB (peak ~525 MB) before the pattern count refused it."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, patterns=np.zeros((2000, 32, 32, 1), np.float32))
+    many = buffer.getvalue()  # 8 MB unpacked, a few KB packed
+    assert len(many) < 100_000
+    with pytest.raises(PatternError, match=r"over the limit of \d+ bytes unpacked"):
+        jobs.add_batch(workbench, MODEL, many, "zeros.npz")
+    # The most a run takes still fits, even stored as float64.
+    kept = jobs.add_batch(workbench, MODEL, npz_bytes(np.zeros((512, 32, 32, 1))), "max.npz")
+    assert kept["n"] == 512
+
+
 def test_a_batch_for_another_model_is_refused_at_run_time(session):
     bench = Workbench({"two": make_multi_input_model()})
     kept = jobs.add_batch(bench, MODEL, npy_bytes(digits(2)), "two.npy")
