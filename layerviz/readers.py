@@ -150,19 +150,25 @@ def read_pattern(
 
 
 def read_pattern_batch(
-    data: bytes, filename: str, input_shape: Sequence[int], dtype=np.float32
+    data: bytes,
+    filename: str,
+    input_shape: Sequence[int],
+    dtype=np.float32,
+    max_bytes: int = MAX_BATCH_BYTES,
 ) -> np.ndarray:
     """Read a ``.npy`` or ``.npz`` file holding a batch of patterns, as safely as a pattern.
 
     The same checks as :func:`read_pattern` (no pickles, sizes refused from the header before
-    anything is allocated), with ``MAX_BATCH_BYTES`` as the size limit. An ``.npz`` holds one
+    anything is allocated), with ``max_bytes`` as the size limit. An ``.npz`` holds one
     array, or names the batch ``patterns`` or ``x``.
 
     Args:
-        data: the file's bytes, at most ``MAX_BATCH_BYTES``.
+        data: the file's bytes, at most ``max_bytes``.
         filename: the file's name; picks the format and starts every error message.
         input_shape: the model's input shape *without* the batch axis.
         dtype: the patterns' dtype.
+        max_bytes: the most the file, or an ``.npz``'s member once unpacked, may hold
+            (a server sets less than ``MAX_BATCH_BYTES``: a small ``.npz`` unpacks to that).
 
     Returns:
         A new array shaped ``(n, *input_shape)``.
@@ -172,7 +178,7 @@ def read_pattern_batch(
             input (28, 28, 1): expected (n, 28, 28, 1)"`` when the shape is wrong.
         ArgumentError: ``input_shape`` is not a shape without a batch axis.
     """
-    check_file_size(len(data), filename, MAX_BATCH_BYTES)
+    check_file_size(len(data), filename, max_bytes)
     target = check_shape(input_shape)
     try:
         extension = os.path.splitext(filename)[1].lower()
@@ -185,7 +191,7 @@ def read_pattern_batch(
         fits = partial(check_batch_fits, target=target)
         if extension == ".npz":
             pick = partial(_choose_member, preferred=_NPZ_PREFERRED_BATCH)
-            ((name, data),) = _unpack_npz(bytes(data), lambda i: [pick(i)], MAX_BATCH_BYTES)
+            ((name, data),) = _unpack_npz(bytes(data), lambda i: [pick(i)], max_bytes)
             try:
                 array = _npy_array(data, fits, label="the member")
             except PatternError as exc:

@@ -48,7 +48,7 @@ log = logging.getLogger("layerviz.ui")
 
 #: What the page says when a background job cannot start or be followed for want of Redis.
 JOBS_UNAVAILABLE = (
-    "the background job service (Redis) cannot be reached, so the export did not run; "
+    "the background job service (Redis) cannot be reached, so the job did not run; "
     "try again when it is back. Seeds, samples and the bundled models still work."
 )
 #: The job id handed out when the job could not be queued.

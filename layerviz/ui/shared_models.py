@@ -27,8 +27,9 @@ Why this is enough:
   the bytes and the Keras version, which the mark includes (a worker running another Keras
   re-runs the canary: a rolling upgrade is safe);
 - Redis is a shared service, so nothing read from it is trusted beyond what the secret
-  proves: without a configured ``LAYERVIZ_SECRET`` (the key is then a public default) a mark
-  proves nothing and the canary runs again on every worker that loads the file;
+  proves: without a configured ``LAYERVIZ_SECRET`` (the key is then a public default; so is
+  docker-compose.yml's placeholder) a mark proves nothing and the canary runs again on every
+  worker that loads the file;
 - the static checks (``check_model_file(canary=False)``: zip limits, the layer allowlist) run
   again on every load, at about 1% of the load's cost, so a file is always checked by the
   rules of the layerviz that loads it.
@@ -91,6 +92,9 @@ MODEL_FILE_SHARE = 4 * MAX_MODEL_FILE_BYTES
 TOUCH_SECONDS = 60.0
 #: Says the stored record's layout; a record of another version is not read.
 _VERSION = 1
+#: Secrets printed in this repository (docker-compose.yml's fallback): anyone can compute a
+#: mark with them, so they are treated as no configured secret at all.
+_PUBLIC_SECRETS = frozenset({b"change-me-to-a-long-random-value"})
 _UNAVAILABLE = (
     "the shared model store (Redis) cannot be reached: uploaded models are unavailable "
     "until it is back; the bundled models still work"
@@ -322,4 +326,5 @@ def model_files_from_environment(idle_seconds: float = IDLE_SECONDS) -> SharedMo
         prefix="layerviz:models",
         item="file",
     )
-    return SharedModelFiles(store, store.secret, trust_marks=bool(configured))
+    trusted = bool(configured) and configured.strip() not in _PUBLIC_SECRETS
+    return SharedModelFiles(store, store.secret, trust_marks=trusted)

@@ -18,7 +18,7 @@ from layerviz.errors import ArgumentError, PatternError
 from layerviz.health import model_health, sample_patterns, seeded_patterns
 from layerviz.ui.features.inspector import health, jobs
 from layerviz.ui.jobs import _cancel_flag
-from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.recipe import SampleRecipe, SeedRecipe
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench
 
@@ -148,6 +148,18 @@ def test_a_run_over_the_samples(workbench):
     assert result == jobs.health_store(MODEL, expected)
 
 
+def test_a_run_over_the_samples_of_a_model_with_several_inputs(workbench):
+    """digits_meta's samples are .npz files with one array per input: each input its batch."""
+    store = SeedRecipe("digits_meta", 0).to_store()
+    result = jobs.run_health(workbench, jobs.checked_run(store, "samples", None, 0, None))
+    entry = workbench.entry("digits_meta")
+    parts = [workbench.pattern(SampleRecipe("digits_meta", s.name)) for s in entry.samples]
+    batches = [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
+    expected = model_health(entry.model, batches)
+    assert result == jobs.health_store("digits_meta", expected)
+    assert result["n_patterns"] == len(entry.samples) > 1
+
+
 def test_an_uploaded_batch_is_kept_for_its_session_and_run(workbench, session):
     batch = digits(5)
     kept = jobs.add_batch(workbench, MODEL, npz_bytes(batch), "five.npz")
@@ -177,6 +189,20 @@ def test_a_wrong_shape_batch_says_what_fits(workbench, session):
 def test_a_batch_over_the_pattern_limit_is_refused(workbench, session):
     with pytest.raises(PatternError, match="a batch holds 1 to 512 patterns, this one 513"):
         jobs.add_batch(workbench, MODEL, npy_bytes(np.zeros((513, 32, 32, 1))), "big.npy")
+
+
+def test_a_small_npz_cannot_unpack_far_past_what_512_patterns_take(workbench, session):
+    """Zeros compress ~1000×: a 240 KB .npz of 60,000 digits once made the server unpack and
+    convert 235 MB (peak ~525 MB) before the pattern count refused it."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, patterns=np.zeros((2000, 32, 32, 1), np.float32))
+    many = buffer.getvalue()  # 8 MB unpacked, a few KB packed
+    assert len(many) < 100_000
+    with pytest.raises(PatternError, match=r"over the limit of \d+ bytes unpacked"):
+        jobs.add_batch(workbench, MODEL, many, "zeros.npz")
+    # The most a run takes still fits, even stored as float64.
+    kept = jobs.add_batch(workbench, MODEL, npz_bytes(np.zeros((512, 32, 32, 1))), "max.npz")
+    assert kept["n"] == 512
 
 
 def test_a_batch_for_another_model_is_refused_at_run_time(session):

@@ -8,6 +8,8 @@ the tests that are about it; the others put a vetted file in the store as the up
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -261,3 +263,13 @@ def test_an_upload_is_shared_and_an_untrusted_mark_reruns_the_canary(model_file)
     with Session("alice"):
         assert worker(untrusting).entry(option["value"]).model is not None
     assert untrusting.canaries_rerun == 1
+
+
+def test_the_compose_files_placeholder_secret_proves_nothing(monkeypatch):
+    """docker-compose.yml falls back to a secret printed in this repository: with it, a canary
+    mark in Redis could be forged by anyone, so it must not spare the canary."""
+    compose = (Path(__file__).parents[2] / "docker-compose.yml").read_text()
+    placeholder = re.search(r"LAYERVIZ_SECRET: \$\{LAYERVIZ_SECRET:-([^}]+)\}", compose)[1]
+    monkeypatch.setenv("LAYERVIZ_REDIS_URL", "redis://127.0.0.1:1/0")  # never connected to
+    monkeypatch.setenv("LAYERVIZ_SECRET", placeholder)
+    assert model_files_from_environment().trust_marks is False

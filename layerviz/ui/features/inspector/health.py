@@ -28,7 +28,7 @@ from layerviz.ui.features.inspector.jobs import (
     health_summary,
     run_health,
 )
-from layerviz.ui.jobs import JobCancelledError, check_cancelled
+from layerviz.ui.jobs import JobCancelledError, check_cancelled, job_error_text
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
@@ -185,6 +185,7 @@ def register_health(app, workbench: Workbench) -> None:
         cancel=[Input(ids.HEALTH_CANCEL, "n_clicks")],
         interval=300,
         prevent_initial_call=True,
+        on_error=_job_failed,
     )
     def _run(set_progress, clicks, store_data, source, seeds, threshold, batch):
         if not clicks:
@@ -193,6 +194,11 @@ def register_health(app, workbench: Workbench) -> None:
         # comes from the cookies Dash hands it.
         current_session.set(session_of(ctx.cookies) or "local")
         return health_job(workbench, (store_data, source, seeds, threshold, batch), set_progress)
+
+
+def _job_failed(exc: Exception) -> tuple:
+    """The job could not run or be followed (Redis away): say so in the summary, not a 500."""
+    return no_update, job_error_text(exc) or error_text(exc)
 
 
 def health_job(workbench: Workbench, controls: tuple, set_progress) -> tuple:

@@ -23,8 +23,8 @@ import numpy as np
 
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.health import ModelHealth, model_health, sample_patterns, seeded_patterns
-from layerviz.readers import MAX_PATTERN_BYTES, read_pattern_batch
-from layerviz.ui.recipe import recipe_from_store
+from layerviz.readers import MAX_BATCH_BYTES, MAX_PATTERN_BYTES, read_pattern_batch
+from layerviz.ui.recipe import SampleRecipe, recipe_from_store
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench, pattern_digest, pattern_nbytes
 
@@ -56,6 +56,8 @@ MAX_THRESHOLD = 1e6
 #: An uploaded batch file: one request's worth, like a pattern (the server reads at most
 #: ``app.MAX_REQUEST_BYTES``, nginx 24 MB). The library's own limit (256 MB) is for the CLI.
 BATCH_FILE_BYTES = MAX_PATTERN_BYTES
+#: Room for a ``.npy`` header in an unpacked batch (numpy reads headers up to 10,000 bytes).
+_NPY_HEADER_BYTES = 2**16
 #: Where a run's patterns come from (the source control's values).
 SOURCES = {
     "seeds": "random patterns",
@@ -153,7 +155,11 @@ def add_batch(workbench: Workbench, model: str, data: bytes, filename: str) -> d
             f"{filename}: a batch file fits a model with one input; "
             f"{model!r} has {len(extractor.input_shapes)}"
         )
-    batch = read_pattern_batch(data, filename, extractor.input_shapes[0], extractor.input_dtypes[0])
+    shape = extractor.input_shapes[0]
+    # At most MAX_SEEDS patterns of the widest dtype (8 bytes) and a header: a small .npz of
+    # zeros cannot make this request unpack the library's MAX_BATCH_BYTES (256 MB).
+    limit = min(MAX_BATCH_BYTES, MAX_SEEDS * math.prod(shape) * 8 + _NPY_HEADER_BYTES)
+    batch = read_pattern_batch(data, filename, shape, extractor.input_dtypes[0], limit)
     if not 1 <= len(batch) <= MAX_SEEDS:
         raise PatternError(
             f"{filename}: a batch holds 1 to {MAX_SEEDS} patterns, this one {len(batch)}"
@@ -193,6 +199,11 @@ def _patterns(workbench: Workbench, run: HealthRun):
     if run.source == "seeds":
         return seeded_patterns(workbench.entry(run.model).model, run.seeds)
     if run.source == "samples":
+        entry = workbench.entry(run.model)
+        if len(entry.extractor.input_shapes) > 1 and entry.samples:
+            # A sample holds one array per input (an .npz): each input gets its own batch.
+            parts = [workbench.pattern(SampleRecipe(run.model, s.name)) for s in entry.samples]
+            return [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
         shape = workbench.input_shape(run.model)
         return sample_patterns(run.model, shape, workbench.input_dtype(run.model))
     return _stored_batch(workbench, run.model, run.batch)
