@@ -8,8 +8,9 @@ Every request goes on a fresh connection, as a browser behind a load balancer ma
 so consecutive requests land on either web worker. It checks, in order: ``/healthz`` answers
 200 with Redis uploads and Celery jobs; the page and its stylesheet load; a seed draws the
 grid; an upload draws and survives slider moves on fresh connections; a zip export runs on the
-Celery worker with progress and comes back as a zip of PNG pages; and that more than one web
-worker answered. Prints one line per check with its time; exits 1 if any check failed.
+Celery worker with progress and comes back as a zip of PNG pages; a seeded model-health run
+does the same; and that more than one web worker answered. Prints one line per check with its
+time; exits 1 if any check failed.
 """
 
 from __future__ import annotations
@@ -131,6 +132,25 @@ def export(session: DashSession, recipe: dict) -> str:
     return f"{sent['filename']}: {len(pages)} PNG pages; progress seen: {labels[-1]!r}"
 
 
+def health_run(session: DashSession) -> str:
+    """A seeded model-health run goes through Celery too, with progress, and counts 16."""
+    values = {
+        "health-button.n_clicks": 1,
+        "store-pattern.data": {"kind": "seed", "model": MODEL, "seed": 0},
+        "radio-health-source.value": "seeds",
+        "input-health-seeds.value": 16,
+        "health-threshold.value": 0,
+    }
+    answer, progress = session.call_background(
+        "store-health.data", values, "health-button.n_clicks", 180
+    )
+    result = answer["response"]["store-health"]["data"]
+    assert result["n_patterns"] == 16, result
+    labels = [p["health-progress.label"] for p in progress]
+    assert labels and labels[-1] == "16/16 patterns", labels
+    return f"{result['n_patterns']} patterns; progress seen: {labels[-1]!r}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", nargs="?", default="http://127.0.0.1:8050")
@@ -145,6 +165,7 @@ def main() -> int:
         ("seed", lambda: seed(session)),
         ("upload", lambda: str(state.setdefault("recipe", upload(session)))),
         ("export (Celery)", lambda: export(session, state["recipe"])),
+        ("health (Celery)", lambda: health_run(session)),
         ("web workers", lambda: _workers(base, workers)),
     ]
     failures = 0
