@@ -37,6 +37,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/compare.py
 	$(PY) bench/export.py
 	$(PY) bench/load.py
+	$(PY) bench/rss.py
 	$(PY) bench/input_sources.py
 	$(PY) bench/browser.py
 

@@ -53,9 +53,21 @@ def npy_url(variant: int) -> str:
     return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+#: The page callback's output that carries the new recipe (``{"recipe": ..., figures}``); the
+#: browser copies it into ``store-pattern.data`` a frame later (a clientside callback).
+VIEW = "store-pattern-view.data"
+
+
+def recipe_of(answer) -> dict | None:
+    """The recipe a page answer chose (None when it failed)."""
+    view = (answer or {}).get("response", {}).get("store-pattern-view", {}).get("data")
+    return view.get("recipe") if isinstance(view, dict) else None
+
+
 def grid_values(recipe, rows) -> dict:
+    """What the browser sends when the grid slider moves, the recipe in the pattern view."""
     return {
-        "store-pattern.data": recipe,
+        VIEW: {"recipe": recipe},
         "grid-rows.value": rows,
         "grid-cols.value": 3,
         "size-limit.value": 15,
@@ -81,12 +93,12 @@ def one_session(base: str, variant: int) -> list[tuple[str, float, dict | None]]
     seed = step(
         "seed",
         lambda: session.call(
-            "store-pattern.data",
+            VIEW,
             {"model-select.value": MODEL, "seed-input.value": variant},
             "seed-input.value",
         ),
     )
-    recipe = (seed or {}).get("response", {}).get("store-pattern", {}).get("data")
+    recipe = recipe_of(seed)
     for rows in (1, 2, 4):
         step(
             f"slider {rows}",
@@ -97,7 +109,7 @@ def one_session(base: str, variant: int) -> list[tuple[str, float, dict | None]]
     up = step(
         "upload",
         lambda: session.call(
-            "store-pattern.data",
+            VIEW,
             {
                 "model-select.value": MODEL,
                 "pattern-upload.contents": npy_url(variant),
@@ -106,7 +118,7 @@ def one_session(base: str, variant: int) -> list[tuple[str, float, dict | None]]
             "pattern-upload.contents",
         ),
     )
-    recipe = (up or {}).get("response", {}).get("store-pattern", {}).get("data")
+    recipe = recipe_of(up)
     for rows in (2, 3):
         step(
             f"upload grid {rows}",
@@ -131,7 +143,10 @@ def comparable(answer) -> str:
     return json.dumps((answer or {}).get("response"), sort_keys=True)
 
 
-def serve(workers: int, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+def serve(
+    workers: int, env: dict, log: Path, target: str = "app:server"
+) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving ``target`` on a free loopback port, once every worker answers."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -144,7 +159,7 @@ def serve(workers: int, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
             "4",
             "--bind",
             f"127.0.0.1:{port}",
-            "app:server",
+            target,
         ],
         cwd=REPO,
         env=env,

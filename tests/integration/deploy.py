@@ -48,7 +48,7 @@ def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
 def nginx_config(web_port: int, listen: int, folder: Path) -> Path:
     """deploy/nginx.conf pointed at our gunicorn and port, its files under ``folder``."""
     text = (REPO / "deploy" / "nginx.conf").read_text()
-    text = text.replace("server web:8050;", f"server 127.0.0.1:{web_port};")
+    text = text.replace("set $layerviz_web web:8050;", f"set $layerviz_web 127.0.0.1:{web_port};")
     text = text.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
     path = folder / "nginx.conf"
     path.write_text(text)

@@ -266,10 +266,11 @@ def test_an_upload_is_shared_and_an_untrusted_mark_reruns_the_canary(model_file)
 
 
 def test_the_compose_files_placeholder_secret_proves_nothing(monkeypatch):
-    """docker-compose.yml falls back to a secret printed in this repository: with it, a canary
-    mark in Redis could be forged by anyone, so it must not spare the canary."""
+    """Earlier docker-compose.yml files fell back to a secret printed in this repository (the
+    file now requires one, with no fallback): with it, a canary mark in Redis could be forged
+    by anyone, so it must not spare the canary."""
     compose = (Path(__file__).parents[2] / "docker-compose.yml").read_text()
-    placeholder = re.search(r"LAYERVIZ_SECRET: \$\{LAYERVIZ_SECRET:-([^}]+)\}", compose)[1]
+    assert re.search(r"LAYERVIZ_SECRET: \$\{LAYERVIZ_SECRET:\?", compose)  # no fallback now
     monkeypatch.setenv("LAYERVIZ_REDIS_URL", "redis://127.0.0.1:1/0")  # never connected to
-    monkeypatch.setenv("LAYERVIZ_SECRET", placeholder)
+    monkeypatch.setenv("LAYERVIZ_SECRET", "change-me-to-a-long-random-value")
     assert model_files_from_environment().trust_marks is False
