@@ -11,6 +11,7 @@ from dash import Dash
 
 from layerviz.bundled import bundled_model_of
 from layerviz.config import assets_dir
+from layerviz.errors import ArgumentError
 from layerviz.loading import load_model
 from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import guard
@@ -33,6 +34,10 @@ __all__ = ["INDEX_STRING", "MAX_REQUEST_BYTES", "create_app"]
 #: Largest request the server reads: an upload at the pattern limit, base64-encoded (4/3),
 #: plus room for the rest of the callback's JSON. Flask answers 413 past it.
 MAX_REQUEST_BYTES = MAX_PATTERN_BYTES * 4 // 3 + 2**20
+#: The activation cache's budget in MiB, when ``create_app`` is not given one: each worker
+#: settles near 0.75 GiB plus this budget (bench/rss.py), so a deployment sizes it here.
+CACHE_MB_VARIABLE = "LAYERVIZ_CACHE_MB"
+CACHE_MB_RANGE = (1, 65536)
 
 
 #: Dash's page template with the document's language declared (screen readers pick their
@@ -73,7 +78,8 @@ def create_app(
             Keras model; None opens the default bundled model.
         pattern: the pattern to open ``model`` with (default: its sample, or random seed 0).
         include_bundled: also offer the bundled models in the model list.
-        cache_bytes: budget of the server-side activation cache.
+        cache_bytes: budget of the server-side activation cache; default
+            ``$LAYERVIZ_CACHE_MB`` MiB when set, else the workbench's 512 MiB.
         embeddable: let other pages show this one in a frame (``layerviz.show`` in Jupyter);
             by default ``frame-ancestors 'none'``.
         uploads: where uploads are kept; default: Redis when ``LAYERVIZ_REDIS_URL`` is set
@@ -88,8 +94,10 @@ def create_app(
     Raises:
         ModelLoadError: ``model`` cannot be loaded.
         PatternError: ``pattern`` does not fit ``model``.
+        ArgumentError: ``$LAYERVIZ_CACHE_MB`` is not a whole number in ``CACHE_MB_RANGE``.
     """
     extra, first = _models_of(model, include_bundled)
+    cache_bytes = cache_bytes if cache_bytes is not None else cache_bytes_from_environment()
     kwargs = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
     uploads = uploads if uploads is not None else store_from_environment()
     workbench = Workbench(extra, include_bundled=include_bundled, uploads=uploads, **kwargs)
@@ -123,6 +131,24 @@ def create_app(
     app.workbench = workbench  # for tests and benchmarks
     app.celery_app = celery_app  # for the Celery worker: celery -A app:celery_app worker
     return app
+
+
+def cache_bytes_from_environment() -> int | None:
+    """The activation cache's budget from ``$LAYERVIZ_CACHE_MB``, or None when it is unset.
+
+    Raises:
+        ArgumentError: the value is not a whole number of MiB in ``CACHE_MB_RANGE``.
+    """
+    raw = os.environ.get(CACHE_MB_VARIABLE, "").strip()
+    if not raw:
+        return None
+    low, high = CACHE_MB_RANGE
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        shown = raw if len(raw) <= 20 else raw[:20] + "…"
+        raise ArgumentError(
+            f"{CACHE_MB_VARIABLE} must be a whole number of MiB from {low} to {high}, got {shown!r}"
+        )
+    return int(raw) * 2**20
 
 
 class _Page(Dash):

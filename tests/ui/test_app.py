@@ -17,10 +17,15 @@ import numpy as np
 import pytest
 
 from layerviz.config import assets_dir
-from layerviz.errors import ModelLoadError, PatternError
+from layerviz.errors import ArgumentError, ModelLoadError, PatternError
 from layerviz.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
-from layerviz.ui.app import MAX_REQUEST_BYTES, create_app
+from layerviz.ui.app import (
+    CACHE_MB_VARIABLE,
+    MAX_REQUEST_BYTES,
+    cache_bytes_from_environment,
+    create_app,
+)
 from layerviz.ui.callbacks import choose_pattern, render_grid
 from layerviz.ui.recipe import SeedRecipe, recipe_from_store
 
@@ -285,3 +290,22 @@ def test_healthz_says_what_it_checked(client):
 def test_export_progress_and_cancel_are_on_the_page(app):
     assert component(app, ids.EXPORT_PROGRESS) is not None
     assert component(app, ids.EXPORT_CANCEL).disabled is True
+
+
+# --- the activation cache's budget from the environment ----------------------------------
+
+
+def test_cache_budget_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(CACHE_MB_VARIABLE, "3")
+    app = create_app(tiny_model(), include_bundled=False)
+    assert app.workbench.extractions.max_bytes == 3 * 2**20
+    monkeypatch.delenv(CACHE_MB_VARIABLE)
+    assert cache_bytes_from_environment() is None
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "1.5", "lots", "99999999999", "7" * 500])
+def test_a_bad_cache_budget_is_refused_by_name(monkeypatch, raw):
+    monkeypatch.setenv(CACHE_MB_VARIABLE, raw)
+    with pytest.raises(ArgumentError, match=CACHE_MB_VARIABLE) as caught:
+        create_app(tiny_model(), include_bundled=False)
+    assert len(str(caught.value)) < 120
