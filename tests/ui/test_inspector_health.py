@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from tiny_models import make_multi_input_model
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.health import model_health, sample_patterns, seeded_patterns
 from layerviz.ui.features.inspector import health, jobs
-from layerviz.ui.jobs import _cancel_flag
+from layerviz.ui.jobs import JobSlots, _cancel_flag
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench
@@ -277,7 +278,7 @@ def test_a_cancelled_health_job_stops_at_its_next_batch(workbench):
 
 def test_runs_past_the_slots_wait_queued_and_can_be_cancelled(workbench):
     for _ in range(health.HEALTH_SLOTS):
-        assert health._slots.acquire(timeout=5)
+        assert health._slots._free.acquire(timeout=5)
     flag, seen, answer = threading.Event(), [], []
 
     def job():
@@ -293,8 +294,28 @@ def test_runs_past_the_slots_wait_queued_and_can_be_cancelled(workbench):
         thread.join(5)
     finally:
         for _ in range(health.HEALTH_SLOTS):
-            health._slots.release()
+            health._slots._free.release()
     assert answer == [(no_update, "cancelled")] and seen == [(0, 1, "queued")]
+
+
+def test_a_run_past_the_waiting_bound_is_a_message_at_once(workbench, monkeypatch):
+    monkeypatch.setattr(health, "_slots", JobSlots("health run", running=1, waiting=0))
+    with health._slots.slot("another-session"):
+        start = time.monotonic()
+        result, summary = health.health_job(
+            workbench, (STORE, "seeds", 2, 0, None), lambda update: None
+        )
+    assert time.monotonic() - start < 1
+    assert (result, summary) == (no_update, "too many health runs waiting; try again in a moment")
+
+
+def test_a_second_run_of_a_session_is_a_message(workbench):
+    with health._slots.slot(current_session.get()):
+        result, summary = health.health_job(
+            workbench, (STORE, "seeds", 2, 0, None), lambda update: None
+        )
+    assert result is no_update
+    assert summary.startswith("another health run of this browser session is already running")
 
 
 #: What a crafted request can carry where a control's value is expected (as in
