@@ -246,6 +246,16 @@ def test_upload_batch_says_what_is_wrong(workbench, session, contents, filename,
     assert fragment in info
 
 
+def test_the_batch_upload_is_checked_against_its_own_limit(workbench, session, monkeypatch):
+    # The server reads the constant the upload zone's max_size reads, not another one.
+    zone = health._batch_zone().children[0].children
+    assert zone.max_size == jobs.BATCH_FILE_BYTES
+    monkeypatch.setattr(health, "BATCH_FILE_BYTES", 2**20)
+    big = "data:x;base64," + "A" * (2**20 * 4 // 3 + 8)  # under MAX_PATTERN_BYTES
+    batch, info, _, _ = health.upload_batch(workbench, big, "big.npy", STORE)
+    assert batch is None and info == "big.npy: 1048581 bytes is over the 1 MB upload limit"
+
+
 def test_health_job_reports_progress_then_the_result(workbench):
     seen = []
     result, summary = health.health_job(workbench, (STORE, "seeds", 3, 0, None), seen.append)

@@ -138,7 +138,7 @@ def upload_batch(workbench: Workbench, contents, filename, store_data) -> tuple:
     name = filename[:200] if isinstance(filename, str) and filename else "upload"
     try:
         model = recipe_from_store(store_data).model
-        batch = add_batch(workbench, model, decode_upload(contents, name), name)
+        batch = add_batch(workbench, model, decode_upload(contents, name, BATCH_FILE_BYTES), name)
     except Exception as exc:
         return None, error_text(exc), "d-block text-danger", no_update
     info = f"{batch['filename']}: {batch['n']} patterns"
