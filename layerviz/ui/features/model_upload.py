@@ -10,6 +10,7 @@ pattern (seed 0), like any model without samples.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
@@ -20,7 +21,7 @@ from layerviz.ui import ids
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES, load_upload
 from layerviz.ui.store import StoreUnavailableError, current_session
-from layerviz.ui.workbench import ModelEntry, Workbench
+from layerviz.ui.workbench import Workbench, upload_entry
 
 __all__ = [
     "MAX_SESSION_MODELS",
@@ -109,11 +110,7 @@ def add_uploaded_model(
         data, MAX_MODEL_FILE_BYTES, limits=limits, canary=True, file_name=filename
     )
     loaded = load_upload(data, filename, report)
-
-    def entry(name: str) -> ModelEntry:
-        return ModelEntry(
-            name, loaded.title, loaded.description, model=loaded.model, extractor=loaded.extractor
-        )
+    entry = functools.partial(upload_entry, loaded=loaded)  # called with the name it is kept as
 
     if shared is None:
         name = workbench.user_models.add(entry, loaded.nbytes)
