@@ -21,15 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/servers.py
 
 # isort: split
 import layerviz  # noqa: F401  before keras: it imports TensorFlow without the log noise
@@ -39,6 +38,7 @@ import layerviz  # noqa: F401  before keras: it imports TensorFlow without the l
 import keras
 from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
 from modelcheck import MODELS  # bench/modelcheck.py: the same three models
+from servers import redis_server  # tests/servers.py
 
 from layerviz.ui.shared_models import SharedModelFiles
 from layerviz.ui.store import RedisStore
@@ -51,21 +51,6 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def start_redis() -> tuple[subprocess.Popen, str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
-    return process, f"redis://127.0.0.1:{port}/0"
 
 
 def measure(name: str, rounds: int, folder: Path, url: str) -> dict:
@@ -102,13 +87,11 @@ def main() -> None:
     if args.quick:
         names = [n for n in names if n != "mobilenet"]
     load_at_start = os.getloadavg()[0]
-    process, url = start_redis()
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            rows = [measure(n, 2 if args.quick else 5, Path(folder), url) for n in names]
-    finally:
-        process.terminate()
-        process.wait(10)
+    if shutil.which("redis-server") is None:
+        sys.exit("redis-server is not installed")
+    # The tests' helper: it waits until the server answers a PING (no fixed sleep), and stops it.
+    with redis_server() as url, tempfile.TemporaryDirectory() as folder:
+        rows = [measure(n, 2 if args.quick else 5, Path(folder), url) for n in names]
     print(machine_line(load_at_start, versions=f"Keras {keras.__version__}"))
     print()
     print(

@@ -12,9 +12,9 @@ import binascii
 import logging
 from typing import Any
 
+from layerviz import readers
 from layerviz.errors import LayervizError, PatternError
 from layerviz.grid import GridSettings
-from layerviz.readers import check_file_size
 from layerviz.ui.recipe import Recipe, recipe_from_store
 from layerviz.ui.workbench import PatternRun, Workbench
 
@@ -66,22 +66,36 @@ def current_run(workbench: Workbench, store_data: Any) -> tuple[Recipe, PatternR
     return recipe, workbench.extraction(recipe)
 
 
-def decode_upload(contents: Any, filename: Any) -> bytes:
+def decode_upload(
+    contents: Any,
+    filename: Any,
+    limit: int | None = None,
+    error: type[LayervizError] = PatternError,
+) -> bytes:
     """Decode a ``dcc.Upload`` data URL, refusing oversized ones before decoding.
 
+    Args:
+        contents: the data URL the browser sent.
+        filename: the file's name, to start the messages.
+        limit: the most bytes it may decode to: the constant its upload control's
+            ``max_size`` reads (``MAX_PATTERN_BYTES`` when None).
+        error: the error to raise (``PatternError`` for patterns, ``UnsafeModelError`` for
+            models).
+
     Raises:
-        PatternError: not a base64 data URL, or over ``MAX_PATTERN_BYTES``.
+        error: not a base64 data URL, over ``limit``, or not valid base64.
     """
-    if not isinstance(contents, str):
-        raise PatternError(f"{filename}: the upload did not arrive as a data URL")
-    _, sep, b64 = contents.partition(";base64,")
+    limit = readers.MAX_PATTERN_BYTES if limit is None else limit
+    _, sep, b64 = contents.partition(";base64,") if isinstance(contents, str) else ("", "", "")
     if not sep:
-        raise PatternError(f"{filename}: the upload did not arrive as a base64 data URL")
-    check_file_size(len(b64) * 3 // 4, filename)  # before decoding
+        raise error(f"{filename}: the upload did not arrive as a base64 data URL")
+    size = len(b64) * 3 // 4
+    if size > limit:  # refused before decoding
+        raise error(f"{filename}: {size} bytes is over the {limit / 2**20:g} MB upload limit")
     try:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise PatternError(f"{filename}: the upload is not valid base64 ({exc})") from None
+        raise error(f"{filename}: the upload is not valid base64 ({exc})") from None
 
 
 def grid_settings(rows: Any, cols: Any, limit: Any) -> GridSettings:

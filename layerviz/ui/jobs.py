@@ -13,6 +13,12 @@ Dash background callbacks need a manager. Its two homes here:
 A job that wants to stop when its user presses cancel calls :func:`check_cancelled` between
 steps: Dash's cancel kills a process, which a thread cannot be, so cancelling is cooperative.
 
+Every start request gets a thread or a Celery task, so a crafted client could queue jobs
+without end. A kind of job (the zip export, the health run) therefore draws through
+:class:`JobSlots`: a few at once per process, at most :data:`MAX_WAITING_JOBS` more waiting,
+and one running-or-waiting per browser session; past that the job ends at once with
+:class:`JobsBusyError`, whose message the page shows.
+
 When Redis is away, Dash's ``CeleryManager`` raises out of the request (HTTP 500).
 :class:`CeleryJobManager` answers instead with a job that "failed" with
 :data:`JOBS_UNAVAILABLE`; the failure reaches the callback's ``on_error`` (see
@@ -27,6 +33,8 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from dash import CeleryManager, DiskcacheManager
@@ -36,8 +44,11 @@ from layerviz.ui.store import REDIS_URL_VARIABLE
 
 __all__ = [
     "JOBS_UNAVAILABLE",
+    "MAX_WAITING_JOBS",
     "CeleryJobManager",
     "JobCancelledError",
+    "JobSlots",
+    "JobsBusyError",
     "ThreadJobManager",
     "check_cancelled",
     "job_error_text",
@@ -51,6 +62,9 @@ JOBS_UNAVAILABLE = (
     "the background job service (Redis) cannot be reached, so the job did not run; "
     "try again when it is back. Seeds, samples and the bundled models still work."
 )
+#: Jobs of one kind that may wait for a slot in one process (a server, or a Celery worker);
+#: one more is refused at once.
+MAX_WAITING_JOBS = 8
 #: The job id handed out when the job could not be queued.
 _NOT_QUEUED = "not-queued"
 
@@ -60,6 +74,63 @@ _cancel_flag: ContextVar[threading.Event | None] = ContextVar("layerviz_cancel",
 
 class JobCancelledError(LayervizError):
     """The user cancelled the job."""
+
+
+class JobsBusyError(LayervizError):
+    """Too many jobs of a kind wait already, or this session has one running or waiting."""
+
+
+class JobSlots:
+    """Where jobs of one kind wait their turn: bounded per process and per session.
+
+    At most ``running`` jobs hold a slot at once; at most ``waiting`` more wait for one (each
+    on its thread, or its Celery worker thread); a session has at most one of them, running
+    or waiting. The bounds are per process: each Celery worker process keeps its own.
+
+    Args:
+        kind: what the page calls one job ("export"), for the messages.
+        running: jobs that hold a slot at once.
+        waiting: jobs that may wait for a slot (default :data:`MAX_WAITING_JOBS`).
+    """
+
+    def __init__(self, kind: str, running: int, waiting: int = MAX_WAITING_JOBS):
+        self.kind = kind
+        self.running = running
+        self.waiting = waiting
+        self._free = threading.BoundedSemaphore(running)
+        self._lock = threading.Lock()
+        self._sessions: set[str] = set()  # running or waiting
+
+    @contextmanager
+    def slot(self, session: str) -> Iterator[None]:
+        """Hold a slot for ``session``'s job while the block runs, waiting for one first.
+
+        Raises:
+            JobsBusyError: the session has a job of this kind already, or too many wait.
+            JobCancelledError: the user cancelled while it waited.
+        """
+        self._admit(session)
+        try:
+            while not self._free.acquire(timeout=0.25):
+                check_cancelled()
+            try:
+                yield
+            finally:
+                self._free.release()
+        finally:
+            with self._lock:
+                self._sessions.discard(session)
+
+    def _admit(self, session: str) -> None:
+        with self._lock:
+            if session in self._sessions:
+                raise JobsBusyError(
+                    f"another {self.kind} of this browser session is already running or "
+                    "waiting; let it finish or cancel it first"
+                )
+            if len(self._sessions) >= self.running + self.waiting:
+                raise JobsBusyError(f"too many {self.kind}s waiting; try again in a moment")
+            self._sessions.add(session)
 
 
 class ThreadJobManager(DiskcacheManager):
@@ -156,11 +227,13 @@ def _unreachable(exc: BaseException) -> bool:
     import kombu.exceptions
     import redis.exceptions
 
+    # Only the clients' own connection errors: any other OSError (a full disk, a bad file)
+    # is a bug or a different failure, not "Redis is away".
     reachable_errors = (
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
         kombu.exceptions.OperationalError,
-        OSError,
+        kombu.exceptions.ConnectionError,
     )
     # Celery's result consumer gives up with a RuntimeError ("Retry limit exceeded").
     return isinstance(exc, reachable_errors) or (

@@ -45,6 +45,7 @@ __all__ = [
     "Workbench",
     "pattern_digest",
     "pattern_nbytes",
+    "upload_entry",
 ]
 
 #: Default budget for cached extractions (MobileNetV2 at 224×224 holds about 80 MB of them).
@@ -164,7 +165,7 @@ class Workbench:
         if entry is None and self.model_files is not None and self.user_models.is_upload_name(name):
             # Shared between workers: from this worker's LRU, else from the store (or gone).
             session = current_session.get()
-            entry = self.model_files.restore(session, name, self.user_models, _upload_entry)
+            entry = self.model_files.restore(session, name, self.user_models, upload_entry)
         entry = entry or self.user_models.get(name, current_session.get())
         if entry is None and self.user_models.is_upload_name(name):
             raise ModelLoadError(
@@ -262,12 +263,23 @@ class Workbench:
         """
         pattern = _read(self.entry(name).extractor, data, filename)
         digest = pattern_digest(pattern)
-        if not self.uploads.put(current_session.get(), digest, pattern):
+        self.keep_upload(digest, pattern, filename)
+        return UploadRecipe(name, digest, filename)
+
+    def keep_upload(
+        self, digest: str, value: Pattern, filename: str, what: str = "pattern"
+    ) -> None:
+        """Keep an uploaded pattern (or batch) under ``digest`` for this session.
+
+        Raises:
+            PatternError: it is larger than one session's share of the upload store.
+            StoreUnavailableError: the shared store (Redis) cannot be reached.
+        """
+        if not self.uploads.put(current_session.get(), digest, value):
             raise PatternError(
-                f"{filename}: the pattern ({pattern_nbytes(pattern) / 2**20:.1f} MiB) is larger "
+                f"{filename}: the {what} ({pattern_nbytes(value) / 2**20:.1f} MiB) is larger "
                 "than one session may keep on this server"
             )
-        return UploadRecipe(name, digest, filename)
 
     def add_input_upload(self, name: str, index: int, data: bytes, filename: str) -> UploadRecipe:
         """Read a file for input ``index`` of model ``name`` alone, keep it, return its recipe
@@ -286,11 +298,7 @@ class Workbench:
         except PatternError as exc:
             raise PatternError(f"input {extractor.input_names[index]!r}: {exc}") from None
         digest = pattern_digest(pattern)
-        if not self.uploads.put(current_session.get(), digest, pattern):
-            raise PatternError(
-                f"{filename}: the pattern ({pattern_nbytes(pattern) / 2**20:.1f} MiB) is larger "
-                "than one session may keep on this server"
-            )
+        self.keep_upload(digest, pattern, filename)
         return UploadRecipe(name, digest, filename)
 
     def pattern(self, recipe: Recipe) -> Pattern:
@@ -358,7 +366,7 @@ def _in_memory_entry(name: str, model: keras.Model, known: BundledModel | None) 
     return ModelEntry(name, f"{name} (in memory)", model=model)
 
 
-def _upload_entry(name: str, loaded) -> ModelEntry:
+def upload_entry(name: str, loaded) -> ModelEntry:
     """An uploaded model's entry (``loaded``: a ``layerviz.ui.shared_models.LoadedUpload``)."""
     return ModelEntry(
         name, loaded.title, loaded.description, model=loaded.model, extractor=loaded.extractor

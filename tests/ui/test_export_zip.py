@@ -1,5 +1,6 @@
 """The zip export as a background job: same bytes as plot_pattern_process, progress, cache,
-a queue of at most EXPORT_SLOTS, and cooperative cancel (layerviz.ui.features.export_zip)."""
+a queue of at most EXPORT_SLOTS (bounded, one per session), and cooperative cancel
+(layerviz.ui.features.export_zip)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ from layerviz.errors import ArgumentError, PatternError
 from layerviz.export import plot_pattern_process
 from layerviz.ui.features import export_zip as feature
 from layerviz.ui.features.compare_state import DEFAULT_B, active_b, compare_view
-from layerviz.ui.jobs import JobCancelledError, ThreadJobManager, _cancel_flag, check_cancelled
+from layerviz.ui.jobs import (
+    JobCancelledError,
+    JobsBusyError,
+    ThreadJobManager,
+    _cancel_flag,
+    check_cancelled,
+)
 from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench
 
 
@@ -71,18 +79,45 @@ def test_at_most_export_slots_draw_at_once(workbench, monkeypatch):
         return real(pages, progress)
 
     monkeypatch.setattr(feature, "pages_png", slow)
-    threads = [
-        threading.Thread(
-            target=feature.export_zip,
-            args=(workbench, SeedRecipe("article", s).to_store(), 3, 3, 15),
-        )
-        for s in range(6)
-    ]
+    errors = []
+
+    def export(seed):
+        current_session.set(f"session-{seed}")  # one export per session may wait
+        try:
+            feature.export_zip(workbench, SeedRecipe("article", seed).to_store(), 3, 3, 15)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=export, args=(s,)) for s in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert most[0] == feature.EXPORT_SLOTS
+    assert most[0] == feature.EXPORT_SLOTS and errors == []
+
+
+def test_a_second_export_of_a_session_is_refused_at_once(workbench, monkeypatch):
+    drawing, done = threading.Event(), threading.Event()
+    real = feature.pages_png
+
+    def held(pages, progress=None):
+        drawing.set()
+        done.wait(10)
+        return real(pages, progress)
+
+    monkeypatch.setattr(feature, "pages_png", held)
+    first = threading.Thread(
+        target=feature.export_zip, args=(workbench, SeedRecipe("article", 1).to_store(), 3, 3, 15)
+    )
+    first.start()
+    try:
+        assert drawing.wait(5)
+        with pytest.raises(JobsBusyError, match="another export of this browser session"):
+            feature.export_zip(workbench, SeedRecipe("article", 2).to_store(), 3, 3, 15)
+    finally:
+        done.set()
+        first.join(10)
+    feature.export_zip(workbench, SeedRecipe("article", 2).to_store(), 3, 3, 15)  # now it may
 
 
 def test_a_cancelled_thread_job_stops_at_its_next_step():

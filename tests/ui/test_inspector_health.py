@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from tiny_models import make_multi_input_model
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.health import model_health, sample_patterns, seeded_patterns
 from layerviz.ui.features.inspector import health, jobs
-from layerviz.ui.jobs import _cancel_flag
+from layerviz.ui.jobs import JobSlots, _cancel_flag
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench
@@ -245,6 +246,16 @@ def test_upload_batch_says_what_is_wrong(workbench, session, contents, filename,
     assert fragment in info
 
 
+def test_the_batch_upload_is_checked_against_its_own_limit(workbench, session, monkeypatch):
+    # The server reads the constant the upload zone's max_size reads, not another one.
+    zone = health._batch_zone().children[0].children
+    assert zone.max_size == jobs.BATCH_FILE_BYTES
+    monkeypatch.setattr(health, "BATCH_FILE_BYTES", 2**20)
+    big = "data:x;base64," + "A" * (2**20 * 4 // 3 + 8)  # under MAX_PATTERN_BYTES
+    batch, info, _, _ = health.upload_batch(workbench, big, "big.npy", STORE)
+    assert batch is None and info == "big.npy: 1048581 bytes is over the 1 MB upload limit"
+
+
 def test_health_job_reports_progress_then_the_result(workbench):
     seen = []
     result, summary = health.health_job(workbench, (STORE, "seeds", 3, 0, None), seen.append)
@@ -277,7 +288,7 @@ def test_a_cancelled_health_job_stops_at_its_next_batch(workbench):
 
 def test_runs_past_the_slots_wait_queued_and_can_be_cancelled(workbench):
     for _ in range(health.HEALTH_SLOTS):
-        assert health._slots.acquire(timeout=5)
+        assert health._slots._free.acquire(timeout=5)
     flag, seen, answer = threading.Event(), [], []
 
     def job():
@@ -293,8 +304,28 @@ def test_runs_past_the_slots_wait_queued_and_can_be_cancelled(workbench):
         thread.join(5)
     finally:
         for _ in range(health.HEALTH_SLOTS):
-            health._slots.release()
+            health._slots._free.release()
     assert answer == [(no_update, "cancelled")] and seen == [(0, 1, "queued")]
+
+
+def test_a_run_past_the_waiting_bound_is_a_message_at_once(workbench, monkeypatch):
+    monkeypatch.setattr(health, "_slots", JobSlots("health run", running=1, waiting=0))
+    with health._slots.slot("another-session"):
+        start = time.monotonic()
+        result, summary = health.health_job(
+            workbench, (STORE, "seeds", 2, 0, None), lambda update: None
+        )
+    assert time.monotonic() - start < 1
+    assert (result, summary) == (no_update, "too many health runs waiting; try again in a moment")
+
+
+def test_a_second_run_of_a_session_is_a_message(workbench):
+    with health._slots.slot(current_session.get()):
+        result, summary = health.health_job(
+            workbench, (STORE, "seeds", 2, 0, None), lambda update: None
+        )
+    assert result is no_update
+    assert summary.startswith("another health run of this browser session is already running")
 
 
 #: What a crafted request can carry where a control's value is expected (as in

@@ -1,5 +1,5 @@
 """Tests for layerviz.ui.jobs: with Celery, an export or a health run clicked while Redis is away
-says so (no 500).
+says so (no 500); the job slots bound how many wait, per process and per session.
 
 A real redis-server is stopped and started again under the app; no Celery worker is needed to
 see whether a job was queued.
@@ -8,15 +8,26 @@ see whether a job was queued.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
 
+import kombu.exceptions
 import pytest
+import redis.exceptions
 from servers import free_port, redis_server
 
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
-from layerviz.ui.jobs import JOBS_UNAVAILABLE, CeleryJobManager, job_error_text
+from layerviz.ui.jobs import (
+    JOBS_UNAVAILABLE,
+    CeleryJobManager,
+    JobCancelledError,
+    JobsBusyError,
+    JobSlots,
+    _cancel_flag,
+    job_error_text,
+)
 from layerviz.ui.store import MemoryStore
 
 MODEL = "digits_cnn"
@@ -87,7 +98,109 @@ def test_an_export_while_redis_is_away_says_so_and_works_when_it_is_back(celery_
 
 def test_job_error_text_knows_only_the_job_service():
     assert job_error_text(RuntimeError("Retry limit exceeded while trying")) == JOBS_UNAVAILABLE
+    assert job_error_text(redis.exceptions.ConnectionError("refused")) == JOBS_UNAVAILABLE
+    assert job_error_text(redis.exceptions.TimeoutError("slow")) == JOBS_UNAVAILABLE
+    assert job_error_text(kombu.exceptions.OperationalError("away")) == JOBS_UNAVAILABLE
     assert job_error_text(ValueError("a bug")) is None
+    # Any other OSError is not Redis being away: a full disk must not read as one.
+    assert job_error_text(OSError(28, "No space left on device")) is None
+    assert job_error_text(FileNotFoundError("x.keras")) is None
+
+
+class Holder:
+    """A job of ``session`` that holds (or waits for) a slot on its own thread until released."""
+
+    def __init__(self, slots: JobSlots, session: str):
+        self.inside, self.release = threading.Event(), threading.Event()
+        self.errors: list[BaseException] = []
+        self.cancel = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(slots, session), daemon=True)
+        self.thread.start()
+
+    def _run(self, slots: JobSlots, session: str) -> None:
+        _cancel_flag.set(self.cancel)
+        try:
+            with slots.slot(session):
+                self.inside.set()
+                self.release.wait(10)
+        except Exception as exc:
+            self.errors.append(exc)
+
+    def finish(self) -> None:
+        self.release.set()
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+
+def wait_until(check, seconds: float = 5) -> None:
+    until = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < until, "timed out"
+        time.sleep(0.01)
+
+
+def test_slots_let_a_few_wait_and_refuse_the_next_at_once():
+    slots = JobSlots("export", running=2, waiting=3)
+    jobs = [Holder(slots, f"session-{i}") for i in range(5)]
+    try:
+        wait_until(lambda: sum(j.inside.is_set() for j in jobs) == 2)
+        wait_until(lambda: len(slots._sessions) == 5)
+        start = time.monotonic()
+        busy = r"^too many exports waiting; try again in a moment$"
+        with pytest.raises(JobsBusyError, match=busy), slots.slot("session-late"):
+            pytest.fail("a sixth job got in")
+        assert time.monotonic() - start < 1  # at once, not after a wait
+        assert sum(j.inside.is_set() for j in jobs) == 2
+    finally:
+        for job in jobs:
+            job.finish()
+    assert all(j.inside.is_set() for j in jobs) and not any(j.errors for j in jobs)
+    with slots.slot("session-late"):  # room again once they are done
+        pass
+
+
+def test_a_session_has_one_job_of_a_kind_running_or_waiting():
+    slots = JobSlots("health run", running=1, waiting=8)
+    first = Holder(slots, "alice")
+    try:
+        assert first.inside.wait(5)
+        busy = "another health run of this browser session"
+        with pytest.raises(JobsBusyError, match=busy), slots.slot("alice"):
+            pytest.fail("a second job of the session got in")
+        waiting = Holder(slots, "bob")  # another session waits behind alice
+        wait_until(lambda: "bob" in slots._sessions)
+        # Bob's waiting job counts too.
+        with pytest.raises(JobsBusyError, match=busy), slots.slot("bob"):
+            pytest.fail("a second job of the session got in")
+    finally:
+        first.finish()
+    assert waiting.inside.wait(5)
+    waiting.finish()
+    with slots.slot("alice"):  # alice's job is over: she may start another
+        pass
+    assert slots._sessions == set()
+
+
+def test_a_waiting_job_cancelled_leaves_its_place():
+    slots = JobSlots("export", running=1, waiting=1)
+    first = Holder(slots, "alice")
+    assert first.inside.wait(5)
+    waiting = Holder(slots, "bob")
+    wait_until(lambda: "bob" in slots._sessions)
+    waiting.cancel.set()
+    waiting.thread.join(5)
+    assert [type(e) for e in waiting.errors] == [JobCancelledError]
+    assert not waiting.inside.is_set() and slots._sessions == {"alice"}
+    first.finish()
+
+
+def test_a_failing_job_gives_back_its_slot_and_its_session():
+    slots = JobSlots("export", running=1, waiting=0)
+    with pytest.raises(ValueError, match="boom"), slots.slot("alice"):
+        raise ValueError("boom")
+    with slots.slot("alice"):
+        assert slots._sessions == {"alice"}
+    assert slots._sessions == set()
 
 
 def health_body(dependencies: list[dict], clicks: int) -> dict:

@@ -11,12 +11,12 @@ from layerviz.errors import ModelLoadError, UnsafeModelError
 from layerviz.ui import ids
 from layerviz.ui.callbacks import choose_pattern, render_grid
 from layerviz.ui.features.model_upload import (
-    MAX_MODEL_UPLOAD_BYTES,
     add_uploaded_model,
     decode_model_upload,
     session_options,
 )
 from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES
 from layerviz.ui.workbench import Workbench
 
 
@@ -37,8 +37,8 @@ def data_url(data: bytes) -> str:
 
 def test_decode_refuses_oversized_and_malformed_uploads():
     assert decode_model_upload(data_url(b"abc"), "m.keras") == b"abc"
-    too_big = "data:x;base64," + "A" * (MAX_MODEL_UPLOAD_BYTES * 4 // 3 + 8)
-    with pytest.raises(UnsafeModelError, match="over the 16 MB model upload limit"):
+    too_big = "data:x;base64," + "A" * (MAX_MODEL_FILE_BYTES * 4 // 3 + 8)
+    with pytest.raises(UnsafeModelError, match=r"^big\.keras: \d+ bytes is over the 16 MB upload"):
         decode_model_upload(too_big, "big.keras")
     for bad in (None, "no data url", "data:x;base64,!!!"):
         with pytest.raises(UnsafeModelError, match=r"m\.keras"):

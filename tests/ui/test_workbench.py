@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 from helpers import npy_bytes
+from tiny_models import make_multi_input_model
 
 from layerviz.errors import ModelLoadError, PatternError
+from layerviz.ui.features.inspector.jobs import add_batch
 from layerviz.ui.recipe import CodeRecipe, MultiRecipe, SampleRecipe, SeedRecipe, UploadRecipe
+from layerviz.ui.store import MemoryStore
 from layerviz.ui.workbench import PatternRun, Workbench, pattern_digest
 
 
@@ -282,3 +285,19 @@ def test_a_single_input_model_takes_a_one_part_recipe(workbench):
     assert workbench.inputs("article") == [
         (workbench.entry("article").extractor.input_names[0], (50, 50))
     ]
+
+
+def test_an_upload_over_the_session_share_is_refused_the_same_way_everywhere(article_model):
+    models = {"article": article_model, "multi": make_multi_input_model()}
+    bench = Workbench(models, include_bundled=False, uploads=MemoryStore(budget=10**6, share=16))
+    data = npy_bytes(np.zeros((50, 50), np.float32))
+    with pytest.raises(PatternError, match=r"^a\.npy: the pattern \(0\.0 MiB\) is larger than one"):
+        bench.add_upload("article", data, "a.npy")
+    vector = npy_bytes(np.zeros(8, np.float32))  # 32 bytes: over the 16-byte share
+    with pytest.raises(PatternError, match=r"^v\.npy: the pattern .* session may keep on this"):
+        bench.add_input_upload("multi", 0, vector, "v.npy")
+    batch = npy_bytes(np.zeros((2, 50, 50), np.float32))
+    with pytest.raises(PatternError, match=r"^b\.npy: the batch \(0\.0 MiB\) is larger than one"):
+        add_batch(bench, "article", batch, "b.npy")
+    bench.keep_upload("tiny", np.zeros(2, np.float32), "t.npy")  # 8 bytes: kept
+    assert bench.uploads.get("local", "tiny") is not None

@@ -19,8 +19,7 @@ from layerviz.figures import empty_figure
 from layerviz.perturb import KINDS
 from layerviz.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
-from layerviz.ui.callbacks import decode_upload
-from layerviz.ui.common import error_text
+from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
 from layerviz.ui.features.inspector.views import CHANGE
 from layerviz.ui.recipe import recipe_from_store

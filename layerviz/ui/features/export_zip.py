@@ -4,7 +4,8 @@
 is a Dash background callback: on threads of the server (embedded) or on Celery workers (with
 ``LAYERVIZ_REDIS_URL``; ``layerviz.ui.jobs``), while the rest of the page stays usable. Exports
 are cached per (model, pattern, settings), and at most ``EXPORT_SLOTS`` draw at once per
-process; the others wait, shown as "queued", so a burst of exports cannot starve slider moves.
+process; a few others wait, shown as "queued", so a burst of exports cannot starve slider moves
+(past ``layerviz.ui.jobs.JobSlots``' bounds, or a second one of a session, an export is refused).
 In compare mode (``compare-switch`` on, with a B) the zip holds A's, B's and B − A's pages
 (``a/0.png…``, ``b/…``, ``diff/…``): the compare card's own zip, from the same code.
 """
@@ -12,7 +13,6 @@ In compare mode (``compare-switch`` on, with a B) the zip holds A's, B's and B �
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -26,7 +26,7 @@ from layerviz.ui.cache import ByteLRU
 from layerviz.ui.callbacks import GRID_STATES
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import active_b, compare_view
-from layerviz.ui.jobs import check_cancelled, job_error_text
+from layerviz.ui.jobs import JobSlots, check_cancelled, job_error_text
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench, pattern_digest
@@ -38,7 +38,7 @@ EXPORT_SLOTS = 2
 #: Budget of the export cache (a MobileNetV2 zip is about 10 MB).
 EXPORT_CACHE_BYTES = 64 * 2**20
 
-_slots = threading.BoundedSemaphore(EXPORT_SLOTS)
+_slots = JobSlots("export", EXPORT_SLOTS)
 _cache: ByteLRU[bytes] = ByteLRU(EXPORT_CACHE_BYTES, len)
 
 
@@ -62,6 +62,7 @@ def export_zip(
         PatternError: nothing to export, or the recipe's pattern is not kept; a bad B.
         ArgumentError: a B perturbation out of range.
         JobCancelledError: the user cancelled while it waited or drew.
+        JobsBusyError: too many exports wait, or this session has one already.
     """
     report = progress or (lambda done, total, label: None)
     recipe, run = current_run(workbench, store_data)
@@ -82,21 +83,17 @@ def export_zip(
         report(total, total, "ready")
         return name, data
     report(0, total, "queued")
-    while not _slots.acquire(timeout=0.25):
+
+    def step(done, total):
+        report(done, total, f"{done} of {total} pages")
         check_cancelled()
-    try:
 
-        def step(done, total):
-            report(done, total, f"{done} of {total} pages")
-            check_cancelled()
-
+    with _slots.slot(current_session.get()):
         if b_data is not None:
             view = compare_view(workbench)
             data = view.zip_bytes(store_data, b_data, rows, cols, limit, step)
         else:
             data = _pages_zip(workbench, recipe.model, pages, with_model, step)
-    finally:
-        _slots.release()
     _cache.put(key, data)
     return name, data
 

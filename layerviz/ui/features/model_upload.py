@@ -10,8 +10,7 @@ pattern (seed 0), like any model without samples.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import functools
 from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
@@ -19,24 +18,21 @@ from dash import Input, Output, State, dcc, html, no_update
 from layerviz.errors import UnsafeModelError
 from layerviz.modelcheck import CheckLimits, check_model_file
 from layerviz.ui import ids
-from layerviz.ui.common import error_text
+from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES, load_upload
 from layerviz.ui.store import StoreUnavailableError, current_session
-from layerviz.ui.workbench import ModelEntry, Workbench
+from layerviz.ui.workbench import Workbench, upload_entry
 
 __all__ = [
-    "MAX_MODEL_UPLOAD_BYTES",
     "MAX_SESSION_MODELS",
     "add_uploaded_model",
     "controls",
+    "decode_model_upload",
     "panels",
     "register",
     "session_options",
 ]
 
-#: The largest model file the dashboard takes: what one request carries (the server's
-#: request limit is sized for a pattern upload of the same size).
-MAX_MODEL_UPLOAD_BYTES = MAX_MODEL_FILE_BYTES
 #: How many uploads one session's list remembers (the oldest drops off).
 MAX_SESSION_MODELS = 8
 
@@ -45,10 +41,10 @@ def controls(workbench: Workbench) -> list:
     """The upload zone, its status line and the session's store of uploaded models."""
     from layerviz.ui.layout import section  # layout imports the features: import it late
 
-    mb = MAX_MODEL_UPLOAD_BYTES // 2**20
+    mb = MAX_MODEL_FILE_BYTES // 2**20
     zone = dcc.Upload(
         id=ids.MODEL_UPLOAD,
-        max_size=MAX_MODEL_UPLOAD_BYTES,
+        max_size=MAX_MODEL_FILE_BYTES,
         accept=".keras",
         className="upload-zone",
         className_active="upload-zone active",
@@ -69,7 +65,7 @@ def controls(workbench: Workbench) -> list:
             "Your model",
             "box-arrow-in-up",
             [
-                html.Div(zone, **{"data-max-bytes": str(MAX_MODEL_UPLOAD_BYTES)}),
+                html.Div(zone, **{"data-max-bytes": str(MAX_MODEL_FILE_BYTES)}),
                 dcc.Loading(
                     html.Small(id=ids.MODEL_UPLOAD_INFO, className="text-body-secondary d-block"),
                     type="dot",
@@ -86,22 +82,12 @@ def panels(workbench: Workbench) -> list:
 
 
 def decode_model_upload(contents: Any, filename: str) -> bytes:
-    """A ``dcc.Upload`` data URL's bytes, refused over the cap before decoding.
+    """A model upload's bytes: :func:`decode_upload` against the upload zone's own limit.
 
     Raises:
-        UnsafeModelError: not a base64 data URL, or over ``MAX_MODEL_UPLOAD_BYTES``.
+        UnsafeModelError: not a base64 data URL, or over ``MAX_MODEL_FILE_BYTES``.
     """
-    _, sep, b64 = contents.partition(";base64,") if isinstance(contents, str) else ("", "", "")
-    if not sep:
-        raise UnsafeModelError(f"{filename}: the upload did not arrive as a base64 data URL")
-    if len(b64) * 3 // 4 > MAX_MODEL_UPLOAD_BYTES:
-        raise UnsafeModelError(
-            f"{filename} is over the {MAX_MODEL_UPLOAD_BYTES / 2**20:.0f} MB model upload limit"
-        )
-    try:
-        return base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise UnsafeModelError(f"{filename}: the upload is not valid base64 ({exc})") from None
+    return decode_upload(contents, filename, MAX_MODEL_FILE_BYTES, UnsafeModelError)
 
 
 def add_uploaded_model(
@@ -121,14 +107,10 @@ def add_uploaded_model(
     if shared is not None:
         shared.check()  # Redis away: say so now, not after the canary's seconds
     report = check_model_file(
-        data, MAX_MODEL_UPLOAD_BYTES, limits=limits, canary=True, file_name=filename
+        data, MAX_MODEL_FILE_BYTES, limits=limits, canary=True, file_name=filename
     )
     loaded = load_upload(data, filename, report)
-
-    def entry(name: str) -> ModelEntry:
-        return ModelEntry(
-            name, loaded.title, loaded.description, model=loaded.model, extractor=loaded.extractor
-        )
+    entry = functools.partial(upload_entry, loaded=loaded)  # called with the name it is kept as
 
     if shared is None:
         name = workbench.user_models.add(entry, loaded.nbytes)

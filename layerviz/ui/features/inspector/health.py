@@ -9,14 +9,11 @@ The plain work (checks, patterns, the stored batch) is in ``inspector.jobs``.
 
 from __future__ import annotations
 
-import threading
-
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.ui import ids
-from layerviz.ui.callbacks import decode_upload
-from layerviz.ui.common import error_text
+from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.inspector.jobs import (
     BATCH_FILE_BYTES,
     DEFAULT_SEEDS,
@@ -28,7 +25,7 @@ from layerviz.ui.features.inspector.jobs import (
     health_summary,
     run_health,
 )
-from layerviz.ui.jobs import JobCancelledError, check_cancelled, job_error_text
+from layerviz.ui.jobs import JobCancelledError, JobSlots, check_cancelled, job_error_text
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
@@ -37,10 +34,11 @@ from layerviz.ui.workbench import Workbench
 __all__ = ["HEALTH_SLOTS", "health_controls", "health_job", "register_health", "upload_batch"]
 
 #: Health runs at once in one process (a server, or a Celery worker), as for exports: the
-#: others wait, shown as "queued", so a burst of runs cannot starve slider moves.
+#: others wait, shown as "queued", so a burst of runs cannot starve slider moves; past the
+#: bounds of ``layerviz.ui.jobs.JobSlots`` (or a second run of a session) a run is refused.
 HEALTH_SLOTS = 2
 
-_slots = threading.BoundedSemaphore(HEALTH_SLOTS)
+_slots = JobSlots("health run", HEALTH_SLOTS)
 
 
 def health_controls() -> list:
@@ -140,7 +138,7 @@ def upload_batch(workbench: Workbench, contents, filename, store_data) -> tuple:
     name = filename[:200] if isinstance(filename, str) and filename else "upload"
     try:
         model = recipe_from_store(store_data).model
-        batch = add_batch(workbench, model, decode_upload(contents, name), name)
+        batch = add_batch(workbench, model, decode_upload(contents, name, BATCH_FILE_BYTES), name)
     except Exception as exc:
         return None, error_text(exc), "d-block text-danger", no_update
     info = f"{batch['filename']}: {batch['n']} patterns"
@@ -211,12 +209,8 @@ def health_job(workbench: Workbench, controls: tuple, set_progress) -> tuple:
     try:
         run = checked_run(*controls)
         set_progress((0, 1, "queued"))
-        while not _slots.acquire(timeout=0.25):
-            check_cancelled()
-        try:
+        with _slots.slot(current_session.get()):
             result = run_health(workbench, run, progress)
-        finally:
-            _slots.release()
     except JobCancelledError:
         return no_update, "cancelled"
     except Exception as exc:

@@ -26,7 +26,7 @@ from layerviz.health import ModelHealth, model_health, sample_patterns, seeded_p
 from layerviz.readers import MAX_BATCH_BYTES, MAX_PATTERN_BYTES, read_pattern_batch
 from layerviz.ui.recipe import SampleRecipe, recipe_from_store
 from layerviz.ui.store import current_session
-from layerviz.ui.workbench import Workbench, pattern_digest, pattern_nbytes
+from layerviz.ui.workbench import Workbench, pattern_digest
 
 __all__ = [
     "BATCH_FILE_BYTES",
@@ -165,11 +165,7 @@ def add_batch(workbench: Workbench, model: str, data: bytes, filename: str) -> d
             f"{filename}: a batch holds 1 to {MAX_SEEDS} patterns, this one {len(batch)}"
         )
     digest = "batch-" + pattern_digest(batch)
-    if not workbench.uploads.put(current_session.get(), digest, batch):
-        raise PatternError(
-            f"{filename}: the batch ({pattern_nbytes(batch) / 2**20:.1f} MiB) is larger than "
-            "one session may keep on this server"
-        )
+    workbench.keep_upload(digest, batch, filename, "batch")
     return {"digest": digest, "filename": filename, "n": len(batch), "shape": list(batch.shape)}
 
 
