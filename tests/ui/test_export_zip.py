@@ -111,10 +111,10 @@ def test_a_second_export_of_a_session_is_refused_at_once(workbench, monkeypatch)
     drawing, done = threading.Event(), threading.Event()
     real = feature.pages_png
 
-    def held(pages, progress=None):
+    def held(pages, progress=None, **kwargs):
         drawing.set()
         done.wait(10)
-        return real(pages, progress)
+        return real(pages, progress, **kwargs)
 
     monkeypatch.setattr(feature, "pages_png", held)
     first = threading.Thread(
