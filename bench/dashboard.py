@@ -137,7 +137,7 @@ def grid_values(recipe: dict, limit: int, page: int) -> dict:
         f"{ids.SIZE_LIMIT}.value": limit,
         f"{ids.PAGE_SELECT}.active_page": page,
         f"{ids.COLORSCALE_SELECT}.value": "Viridis",
-        f"{ids.COLORBAR_SWITCH}.value": False,
+        f"{ids.NORM_MODE}.value": "layer",
     }
 
 

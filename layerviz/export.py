@@ -30,6 +30,7 @@ from layerviz.compare import Comparison
 from layerviz.errors import GraphvizError
 from layerviz.grid import GridPages, GridSettings, grid_pages
 from layerviz.loading import load_model
+from layerviz.normalise import ARTICLE_NORM, check_norm, colour_ranges, normalised_image
 from layerviz.selection import VisibleLayer
 
 __all__ = [
@@ -82,17 +83,25 @@ def _fitted_size(h: int, w: int) -> tuple[int, int]:
 
 
 def coloured(
-    image: np.ndarray, out_h: int, out_w: int, cmap: str = CMAP, symmetric: bool = False
+    image: np.ndarray,
+    out_h: int,
+    out_w: int,
+    cmap: str = CMAP,
+    symmetric: bool = False,
+    limits: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """``image`` resampled (nearest) to ``out_h × out_w`` and coloured: uint8 RGB.
 
     Colours span the image's own finite range, as ``imshow`` does, or ``±max|value|`` when
-    ``symmetric`` (0 in the middle colour, for differences); NaN is white.
+    ``symmetric`` (0 in the middle colour, for differences), or ``limits`` when given (a
+    range shared with other panels, :mod:`layerviz.normalise`); NaN and ±Inf are white.
     """
     h, w = image.shape
     rows = ((np.arange(out_h) + 0.5) * (h / out_h)).astype(np.intp)
     cols = ((np.arange(out_w) + 0.5) * (w / out_w)).astype(np.intp)
-    if symmetric:
+    if limits is not None:
+        low, high = (float(v) for v in limits)
+    elif symmetric:
         limits = _symmetric_range(image)
         low, high = limits["vmin"], limits["vmax"]
     else:
@@ -114,6 +123,7 @@ def page_png(
     grid_size: Sequence[int] = (3, 3),
     cmap: str = CMAP,
     symmetric: bool = False,
+    norm: str | None = None,
 ) -> bytes:
     """Draw one page as a PNG: a ``rows × cols`` grid of panels titled ``"{index}: {name}"``.
 
@@ -128,8 +138,15 @@ def page_png(
         symmetric: give each panel a colour range symmetric around 0, ``±max|value|`` of
             its own image, so that 0 is the map's middle colour: for differences with a
             diverging map such as ``"RdBu_r"``.
+        norm: a normalisation mode of :mod:`layerviz.normalise` (``"map"``, ``"layer"``,
+            ``"page"``); None or ``"layer"`` is the article's per-panel range, byte for byte
+            the same PNG. Ignored when ``symmetric``.
+
+    Raises:
+        ArgumentError: an unknown ``norm``.
     """
     rows, cols = (int(v) for v in grid_size)
+    drawn = _drawn_images(page[: rows * cols], None if symmetric else norm)
     height, width = rows * PANEL_PX, cols * PANEL_PX
     fig = Figure(figsize=(PANEL_INCHES * cols, PANEL_INCHES * rows), dpi=DPI)
     canvas = FigureCanvasAgg(fig)
@@ -139,7 +156,8 @@ def page_png(
         out_h, out_w = _fitted_size(*layer.image.shape)
         x0 = c * PANEL_PX + (PANEL_PX - out_w) // 2
         y0 = r * PANEL_PX + _TITLE_PX + (PANEL_PX - _TITLE_PX - _BOTTOM_PX - out_h) // 2
-        panels.append((y0, x0, coloured(layer.image, out_h, out_w, cmap, symmetric)))
+        image, limits = drawn[cell]
+        panels.append((y0, x0, coloured(image, out_h, out_w, cmap, symmetric, limits)))
         centre, baseline = (x0 + out_w / 2) / width, 1 - (y0 - 6) / height
         fig.text(centre, baseline, layer.title, ha="center", va="baseline", fontsize=10)
     canvas.draw()
@@ -149,6 +167,14 @@ def page_png(
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="png", compress_level=PNG_LEVEL)
     return buffer.getvalue()
+
+
+def _drawn_images(page: Sequence[VisibleLayer], norm: str | None) -> list:
+    """Each panel's image and colour range under ``norm`` (None: its own, as ``imshow``)."""
+    if norm is None or check_norm(norm) == ARTICLE_NORM:
+        return [(layer.image, None) for layer in page]  # the article's path, unchanged
+    ranges = colour_ranges(page, norm)
+    return [normalised_image(layer, r) for layer, r in zip(page, ranges, strict=True)]
 
 
 def _symmetric_range(image: np.ndarray) -> dict[str, float]:
@@ -164,17 +190,26 @@ def pages_png(
     progress: Callable[[int, int], None] | None = None,
     cmap: str = CMAP,
     symmetric: bool = False,
+    norm: str | None = None,
 ) -> list[bytes]:
     """Draw every page as a PNG, ``PAGE_THREADS`` at once, in page order.
 
-    ``progress(done, total)`` is called after each page, from the calling thread; ``cmap``
-    and ``symmetric`` are passed to :func:`page_png`.
+    ``progress(done, total)`` is called after each page, from the calling thread; ``cmap``,
+    ``symmetric`` and ``norm`` are passed to :func:`page_png` (``"page"`` is one range per
+    PNG page, the panels drawn together).
+
+    Raises:
+        ArgumentError: an unknown ``norm`` (before any page is drawn).
     """
+    if norm is not None:
+        check_norm(norm)
     total = len(pages.pages)
     out = []
     with ThreadPoolExecutor(PAGE_THREADS) as pool:
         futures = [
-            pool.submit(page_png, page, pages.settings.grid, cmap=cmap, symmetric=symmetric)
+            pool.submit(
+                page_png, page, pages.settings.grid, cmap=cmap, symmetric=symmetric, norm=norm
+            )
             for page in pages.pages
         ]
         for number, future in enumerate(futures, start=1):
@@ -316,13 +351,18 @@ def export_pattern(
     settings: GridSettings,
     plot_model: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    norm: str | None = None,
 ) -> ExportedPages:
     """``plot_pattern_process`` with settings already checked, also giving back the pages.
 
     Same arguments (``settings`` in place of ``grid_size`` and ``limit_size_layer``) and
     errors as ``plot_pattern_process``; a caller that lists what each file shows (the CLI)
-    reads ``pages`` instead of running the pattern through the model again.
+    reads ``pages`` instead of running the pattern through the model again. ``norm`` is
+    :func:`pages_png`'s (None: the article's per-panel range; an unknown one raises
+    ``ArgumentError`` before the model runs).
     """
+    if norm is not None:
+        check_norm(norm)
     if isinstance(model, (str, Path)):
         model = load_model(model)
     architecture = architecture_png(model) if plot_model else None
@@ -330,7 +370,7 @@ def export_pattern(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for number, png in enumerate(pages_png(pages, progress)):
+    for number, png in enumerate(pages_png(pages, progress, norm=norm)):
         path = folder / f"{number}.png"
         path.write_bytes(png)
         written.append(path)

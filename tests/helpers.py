@@ -18,3 +18,29 @@ def npy_bytes(array, *, allow_pickle: bool = False) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=allow_pickle)
     return buffer.getvalue()
+
+
+#: Moves the pointer over pixel ``(row, col)`` of a subplot's image with a real ``mousemove``
+#: on Plotly's drag layer (Selenium's own pointer raises no Plotly hover in headless
+#: Chromium), and returns the point Plotly reported: ``[curveNumber, x, y]``, or null.
+_HOVER_JS = """
+const [graph, subplot, row, col] = arguments;
+const gd = document.querySelector('#' + graph + ' .js-plotly-plot');
+const drag = gd.querySelector(`.nsewdrag[data-subplot='${subplot}']`);
+const box = drag.getBoundingClientRect();
+const s = subplot.slice(1, subplot.indexOf('y'));
+const xa = gd._fullLayout['xaxis' + s], ya = gd._fullLayout['yaxis' + s];
+let seen = null;
+const record = e => { seen = [e.points[0].curveNumber, e.points[0].x, e.points[0].y]; };
+gd.on('plotly_hover', record);
+drag.dispatchEvent(new MouseEvent('mousemove', {
+  clientX: box.left + xa.d2p(col), clientY: box.top + ya.d2p(row), bubbles: true}));
+gd.removeListener('plotly_hover', record);
+return seen;
+"""
+
+
+def hover_grid(driver, graph: str, subplot: str, row: float, col: float) -> list | None:
+    """Hover pixel ``(row, col)`` of ``subplot`` (``"x2y2"``) in graph ``graph``; the point
+    Plotly reported (``[curveNumber, x, y]``), or None when it reported none."""
+    return driver.execute_script(_HOVER_JS, graph, subplot, row, col)

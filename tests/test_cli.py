@@ -328,3 +328,24 @@ def test_python_m_layerviz_export_is_quiet(saved_article_model, tmp_path):
     assert str(out / "0.png") in result.stdout.splitlines()
     noise = [line for line in result.stderr.splitlines() if any(word in line for word in TF_NOISE)]
     assert noise == [], result.stderr
+
+
+def test_export_norm_page_differs_and_layer_is_the_default(saved_article_model, tmp_path, capsys):
+    for norm in ("default", "layer", "page", "map"):
+        args = [] if norm == "default" else ["--norm", norm]
+        code, _, stderr = run_cli(
+            capsys, "export", saved_article_model, "--seed", "3", "--grid", "2x2",
+            *args, "--out", tmp_path / norm,
+        )  # fmt: skip
+        assert code == 0, stderr
+    read = {n: (tmp_path / n / "0.png").read_bytes() for n in ("default", "layer", "page", "map")}
+    assert read["layer"] == read["default"] != read["page"]
+    assert read["map"] == read["default"]  # the article's layers are single maps
+
+
+def test_export_unknown_norm_is_an_argument_error(saved_article_model, tmp_path, capsys):
+    code, _, stderr = run_cli(
+        capsys, "export", saved_article_model, "--norm", "global", "--out", tmp_path
+    )
+    assert code == 2
+    assert "invalid choice: 'global'" in stderr

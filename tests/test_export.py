@@ -341,3 +341,57 @@ def test_export_pattern_draws_attention_heads_as_panels(keras_session, tmp_path)
     # plot_pattern_process is the same run, giving the paths only.
     again = plot_pattern_process(model, pattern, tmp_path / "b", (2, 2), (15, 15))
     assert again == [tmp_path / "b" / "0.png"]
+
+
+# --- norm: the on-screen normalisation, when asked for --------------------------------------
+
+
+def two_ranges() -> list[VisibleLayer]:
+    """A panel in [0, 1] and one in [100, 101]: under one range for the page, each uses only
+    one end of the colour map."""
+    rng = np.random.default_rng(1)
+    low = rng.random((20, 20, 4), dtype=np.float32)
+    high = rng.random((20, 20), dtype=np.float32) + 100
+    return [
+        VisibleLayer(LayerActivation(1, "low", "Conv2D", low)),
+        VisibleLayer(LayerActivation(2, "high", "Conv2D", high)),
+    ]
+
+
+def mid_colour_pixels(png: bytes) -> int:
+    """Pixels in the middle of viridis (palette rows 20–235): none when every panel sits at
+    one end of a shared range."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+    mid = export._palette(export.CMAP)[20:236]
+    colours = {tuple(c) for c in mid.tolist()}
+    return sum(tuple(p) in colours for p in np.unique(pixels, axis=0).tolist())
+
+
+def test_default_export_is_the_article_per_panel_range():
+    page = two_ranges()
+    article = page_png(page, (1, 2))
+    assert page_png(page, (1, 2), norm="layer") == article
+    assert pages_png(GridPages(GridSettings(1, 2, 0), page, [page], 2)) == [article]
+    assert mid_colour_pixels(article) > 100
+
+
+def test_page_norm_uses_one_range_for_the_page():
+    page = two_ranges()
+    shared = page_png(page, (1, 2), norm="page")
+    assert shared != page_png(page, (1, 2))
+    assert mid_colour_pixels(shared) == 0
+    assert pages_png(GridPages(GridSettings(1, 2, 0), page, [page], 2), norm="page") == [shared]
+
+
+def test_map_norm_scales_each_channel_to_its_own_range():
+    page = two_ranges()
+    a = page[0].activation.array.copy()
+    a[..., 3] *= 1000  # one loud channel: per layer it drowns the others, per map it does not
+    loud = [VisibleLayer(LayerActivation(1, "low", "Conv2D", a)), page[1]]
+    assert page_png(loud, (1, 2), norm="map") != page_png(loud, (1, 2))
+    assert page_png(page[1:], (1, 1), norm="map") == page_png(page[1:], (1, 1))  # one map
+
+
+def test_an_unknown_norm_is_refused_before_drawing():
+    with pytest.raises(ArgumentError, match="unknown normalisation 'global'"):
+        pages_png(GridPages(GridSettings(1, 2, 0), two_ranges(), [two_ranges()], 2), norm="global")

@@ -25,6 +25,13 @@ def register(sub) -> None:
         action="store_true",
         help="also write model.png, the architecture (needs Graphviz)",
     )
+    parser.add_argument(
+        "--norm",
+        choices=("map", "layer", "page"),  # layerviz.normalise's (it imports Keras)
+        default=None,
+        help="colour ranges: map (each channel its own), layer (one per panel: the article's, "
+        "the default) or page (one for all panels of a PNG)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder to write into")
     parser.set_defaults(func=run)
 
@@ -38,7 +45,13 @@ def run(args: argparse.Namespace) -> int:
     model = layerviz.load_model(args.model)
     pattern, source = pattern_from_args(model, args.model, args)
     exported = export_pattern(
-        model, pattern, args.out, settings, plot_model=args.plot_model, progress=progress_bar
+        model,
+        pattern,
+        args.out,
+        settings,
+        plot_model=args.plot_model,
+        progress=progress_bar,
+        norm=args.norm,
     )
     pages = exported.pages.pages
     limit = f"{args.limit[0]}x{args.limit[1]}"

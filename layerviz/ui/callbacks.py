@@ -12,6 +12,7 @@ store, which feature sections read). The per-input rows of a model with several 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,10 +20,13 @@ from dash import Input, Output, State, ctx, dcc, no_update
 
 from layerviz.errors import PatternError
 from layerviz.export import architecture_png, page_png, pages_png, zip_of
-from layerviz.figures import activation_grid, empty_figure, pattern_figure, prediction_bar
+from layerviz.figures import empty_figure, pattern_figure, prediction_bar
 from layerviz.grid import GridPages, grid_pages, rows_needed
+from layerviz.normalise import ARTICLE_NORM, NORM_MODES
 from layerviz.pattern_figures import input_patterns_figure
 from layerviz.patterns import SEED_LIMIT, check_seed
+from layerviz.tile_figures import tile_grid
+from layerviz.tiles import point_text, shown_point, tile_step
 from layerviz.ui import ids
 from layerviz.ui.common import (
     colorscale_of,
@@ -53,7 +57,10 @@ __all__ = [
     "choose_pattern",
     "decode_upload",
     "export_files",
+    "export_norm",
+    "hover_label",
     "main_trigger",
+    "norm_of",
     "register_callbacks",
     "render_grid",
     "render_pattern",
@@ -173,9 +180,13 @@ def render_grid(
     limit: Any,
     page: Any,
     colorscale: Any = "Viridis",
-    shared_colorbar: Any = False,
+    norm: Any = ARTICLE_NORM,
 ):
-    """The activation grid for one page, the page count, the page shown, and a summary line."""
+    """The activation grid for one page, the page count, the page shown, and a summary line.
+
+    ``norm`` is the colour ranges' mode (``ids.NORM_MODE``: per map, layer or page; anything
+    else is the default, per layer).
+    """
     _, run = current_run(workbench, store_data)
     pages = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit))
     if not pages.layers:
@@ -186,13 +197,34 @@ def render_grid(
     number = pages.page_number(page)
     shown = pages.page(number)
     # On screen, a short last page drops its empty rows (the PNG export keeps the full grid).
-    figure = activation_grid(
+    figure = tile_grid(
         shown,
         (rows_needed(len(shown), pages.settings.cols), pages.settings.cols),
         colorscale=colorscale_of(colorscale),
-        shared_colorbar=shared_colorbar is True,
+        norm=norm_of(norm),
+        max_panel_pixels=MAX_TILE_PIXELS,
     )
     return figure, pages.n_pages, number, pages.summary(number)
+
+
+#: Panels larger than this on a side keep every f-th pixel of each map. A panel gets at most
+#: ~240 CSS pixels a side on screen (300 px a row, less its title), so 320 still gives every
+#: screen pixel its own image pixel. Measured on MobileNetV2 (bench/browser.py, back to back,
+#: load 3-4): 480 took seed → heatmaps 468 ms and a page turn 232 ms, 320 took 307 and 156;
+#: the full montages of its first page (4.4 M pixels, 3 MB of PNG) cost ~130 ms to encode
+#: alone. Hover reads the exact value at full resolution whatever is sent.
+MAX_TILE_PIXELS = 320
+
+
+def norm_of(value: Any) -> str:
+    """``value`` when it is a normalisation mode, else the grid's default (per layer)."""
+    return value if isinstance(value, str) and value in NORM_MODES else ARTICLE_NORM
+
+
+def export_norm(apply: Any, norm: Any) -> str | None:
+    """The export's normalisation: the screen's when ``apply is True``, else None (the
+    article's per-panel ``imshow``, byte for byte)."""
+    return norm_of(norm) if apply is True else None
 
 
 def export_files(
@@ -203,10 +235,12 @@ def export_files(
     limit: Any,
     page: Any = None,
     plot_model: Any = False,
+    norm: str | None = None,
 ) -> tuple[str, bytes]:
     """The download: a zip of every page (``page=None``), or one page's PNG.
 
-    Same bytes as ``plot_pattern_process`` writes for the same model, pattern and settings.
+    Same bytes as ``plot_pattern_process`` writes for the same model, pattern and settings;
+    with ``norm`` (see ``export_norm``) drawn under that normalisation instead.
     """
     recipe, run = current_run(workbench, store_data)
     pages = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit))
@@ -219,14 +253,16 @@ def export_files(
     if page is not None:
         # Named like its entry in the zip (0.png is page 1), as plot_pattern_process names it.
         number = pages.page_number(page)
-        return f"{stem}-{number - 1}.png", page_png(pages.page(number), pages.settings.grid)
+        png = page_png(pages.page(number), pages.settings.grid, norm=norm)
+        return f"{stem}-{number - 1}.png", png
     model = workbench.entry(recipe.model).model if plot_model is True else None
-    return f"{stem}.zip", _zip_of(pages, model)
+    return f"{stem}.zip", _zip_of(pages, model, norm)
 
 
-def _zip_of(pages: GridPages, model=None) -> bytes:
+def _zip_of(pages: GridPages, model=None, norm: str | None = None) -> bytes:
     """The pages as ``0.png, 1.png, …`` (and ``model.png`` when a model is given), stored."""
-    return zip_of(pages_png(pages), architecture_png(model) if model is not None else None)
+    architecture = architecture_png(model) if model is not None else None
+    return zip_of(pages_png(pages, norm=norm), architecture)
 
 
 def selected_layer(
@@ -248,6 +284,31 @@ def selected_layer(
     if not 0 <= curve < len(shown):
         return None
     return {"model": recipe.model, "layer": shown[curve].name}
+
+
+def hover_label(
+    workbench: Workbench, store_data: Any, hover: Any, rows: Any, cols: Any, limit: Any, page: Any
+) -> str | None:
+    """What hover on the grid says: the exact value under the pointer in the original map's
+    coordinates (channel, row, column), or None (a gap, or not a grid point).
+
+    Plotly reports the image trace's number (the panel's place on the page) and the pixel's
+    coordinates in the image sent, which ``tiles.shown_point`` maps back to the layer output.
+    """
+    try:
+        point = hover["points"][0]
+        curve, x, y = point["curveNumber"], point["x"], point["y"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if not all(type(v) in (int, float) and math.isfinite(v) for v in (curve, x, y)):
+        return None
+    _, run = current_run(workbench, store_data)
+    shown = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit)).page(page)
+    if curve != int(curve) or not 0 <= curve < len(shown):
+        return None
+    layer = shown[int(curve)]
+    found = shown_point(layer, tile_step(layer, MAX_TILE_PIXELS), round(y), round(x))
+    return None if found is None else point_text(layer, found)
 
 
 #: The grid controls, as states of a callback that reads them: rows, cols, limit, page.
@@ -305,7 +366,7 @@ class PageControls:
     limit: Any = None
     page: Any = None
     colorscale: Any = "Viridis"
-    shared_colorbar: Any = False
+    norm: Any = ARTICLE_NORM
     inputs: InputControls | None = None
 
 
@@ -375,9 +436,7 @@ def _pattern_view(workbench: Workbench, store: Any) -> dict:
 def _grid_outputs(workbench: Workbench, store: Any, c: PageControls, page: Any) -> tuple:
     """``render_grid``, or an error figure in its place."""
     try:
-        return render_grid(
-            workbench, store, c.rows, c.cols, c.limit, page, c.colorscale, c.shared_colorbar
-        )
+        return render_grid(workbench, store, c.rows, c.cols, c.limit, page, c.colorscale, c.norm)
     except Exception as exc:
         return empty_figure(error_text(exc)), 1, 1, ""
 
@@ -430,6 +489,7 @@ def register_callbacks(app, workbench: Workbench) -> None:
     )
     _register_page(app, workbench)
     _register_layer_pick(app, workbench)
+    _register_grid_hover(app, workbench)
     _register_export(app, workbench)
 
 
@@ -446,7 +506,7 @@ def _register_page(app, workbench: Workbench) -> None:
         Input(ids.SIZE_LIMIT, "value"),
         Input(ids.PAGE_SELECT, "active_page"),
         Input(ids.COLORSCALE_SELECT, "value"),
-        Input(ids.COLORBAR_SWITCH, "value"),
+        Input(ids.NORM_MODE, "value"),
         *ROW_INPUTS,
         State(ids.PATTERN_UPLOAD, "filename"),
         # The recipe as this callback last sent it (the pattern store follows a frame later).
@@ -455,11 +515,11 @@ def _register_page(app, workbench: Workbench) -> None:
     )
     def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
         n = ids.MAX_INPUT_ROWS
-        colorscale, shared, *rest = rest
+        colorscale, norm, *rest = rest
         seeds, uploads, (filename, view, *filenames) = rest[:n], rest[n : 2 * n], rest[2 * n :]
         store_data = view.get("recipe") if isinstance(view, dict) else None
         controls = PageControls(
-            model, sample, seed, upload, filename, rows, cols, limit, page, colorscale, shared
+            model, sample, seed, upload, filename, rows, cols, limit, page, colorscale, norm
         )
         controls.inputs = InputControls(tuple(seeds), tuple(uploads), tuple(filenames))
         trigger = main_trigger(list(ctx.triggered_prop_ids.values()))
@@ -483,6 +543,27 @@ def _register_layer_pick(app, workbench: Workbench) -> None:
             return no_update
 
 
+def _register_grid_hover(app, workbench: Workbench) -> None:
+    @app.callback(
+        Output(ids.GRID_TOOLTIP, "show"),
+        Output(ids.GRID_TOOLTIP, "bbox"),
+        Output(ids.GRID_TOOLTIP, "children"),
+        Input(ids.ACTIVATION_GRAPH, "hoverData"),
+        State(ids.PATTERN_STORE, "data"),
+        *GRID_STATES,
+        prevent_initial_call=True,
+    )
+    def _hover(hover, store_data, rows, cols, limit, page):
+        try:
+            text = hover_label(workbench, store_data, hover, rows, cols, limit, page)
+        except Exception as exc:
+            error_text(exc)
+            text = None
+        if text is None:
+            return False, no_update, no_update
+        return True, hover["points"][0].get("bbox"), text
+
+
 def _register_export(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.EXPORT_DOWNLOAD, "data"),
@@ -492,14 +573,25 @@ def _register_export(app, workbench: Workbench) -> None:
         State(ids.PATTERN_STORE, "data"),
         *GRID_STATES,
         State(ids.PLOT_MODEL_SWITCH, "value"),
+        State(ids.EXPORT_NORM_SWITCH, "value"),
+        State(ids.NORM_MODE, "value"),
         prevent_initial_call=True,
     )
-    def _export(_page, store_data, rows, cols, limit, page, plot_model):
+    def _export(_page, store_data, rows, cols, limit, page, plot_model, apply_norm, norm):
         # The zip is a background job with progress (layerviz.ui.features.export_zip).
         if not store_data:
             return no_update, no_update, no_update
         try:
-            name, data = export_files(workbench, store_data, rows, cols, limit, page, plot_model)
+            name, data = export_files(
+                workbench,
+                store_data,
+                rows,
+                cols,
+                limit,
+                page,
+                plot_model,
+                export_norm(apply_norm, norm),
+            )
         except Exception as exc:
             return no_update, error_text(exc), True
         return dcc.send_bytes(data, name), no_update, no_update

@@ -25,6 +25,7 @@ ERROR_ALERT = "error-alert"
 # Internal ids.
 PATTERN_STORE = "store-pattern"
 COLORSCALE_SELECT = "select-colorscale"
+#: Retired: norm-mode's "per page" is the one colour scale for all panels now.
 COLORBAR_SWITCH = "switch-shared-colorbar"
 PLOT_MODEL_SWITCH = "switch-plot-model"
 MODEL_INFO = "text-model-info"
@@ -133,3 +134,9 @@ INPUT_LABELS = tuple(f"text-input-source-label-{i}" for i in range(MAX_INPUT_ROW
 INPUT_NOW = tuple(f"text-input-source-now-{i}" for i in range(MAX_INPUT_ROWS))
 INPUT_SEEDS = tuple(f"input-source-seed-{i}" for i in range(MAX_INPUT_ROWS))
 INPUT_UPLOADS = tuple(f"upload-input-source-{i}" for i in range(MAX_INPUT_ROWS))
+
+# The grid drawn as image tiles (issue 13) and norm-mode on the grid and the export (issue 8).
+#: The hover label of the activation grid: the exact value under the pointer, from the server.
+GRID_TOOLTIP = "tooltip-grid"
+#: Draw the exported PNGs under the on-screen norm-mode (off: the article's per-panel range).
+EXPORT_NORM_SWITCH = "switch-export-norm"

@@ -11,6 +11,7 @@ from dash import dcc, html
 
 from layerviz.figures import empty_figure
 from layerviz.grid import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES
+from layerviz.normalise import ARTICLE_NORM
 from layerviz.patterns import SEED_LIMIT
 from layerviz.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
@@ -256,6 +257,15 @@ def _grid_section() -> html.Div:
     )
 
 
+_NORM_LABEL = "label-norm-mode"
+#: norm-mode's choices as the grid reads them (layerviz.normalise).
+GRID_NORM_LABELS = {
+    "map": "per map (each channel its own)",
+    "layer": "per layer",
+    "page": "per page (one for all)",
+}
+
+
 def _display_section() -> html.Div:
     return section(
         "Display",
@@ -271,8 +281,20 @@ def _display_section() -> html.Div:
                 ),
                 "colour scale",
             ),
-            dbc.Switch(
-                id=ids.COLORBAR_SWITCH, label="one colour scale for all panels", value=False
+            html.Small("colour range", id=_NORM_LABEL, className="text-body-secondary d-block"),
+            # The one norm-mode control: the grid's colours, the inspector's channels and,
+            # when asked for, the exported PNGs all follow it.
+            html.Div(
+                dbc.RadioItems(
+                    id=ids.NORM_MODE,
+                    options=[
+                        {"label": text, "value": key} for key, text in GRID_NORM_LABELS.items()
+                    ],
+                    value=ARTICLE_NORM,
+                    inline=True,
+                ),
+                role="radiogroup",
+                **{"aria-labelledby": _NORM_LABEL},
             ),
         ],
     )
@@ -302,8 +324,13 @@ def _export_section() -> html.Div:
     switch = dbc.Switch(
         id=ids.PLOT_MODEL_SWITCH, label="include the architecture (model.png)", value=False
     )
+    norm = dbc.Switch(
+        id=ids.EXPORT_NORM_SWITCH,
+        label="use the colour range shown (off: each panel its own, as the article)",
+        value=False,
+    )
     return section(
-        "Export", "download", [switch, buttons, dcc.Download(id=ids.EXPORT_DOWNLOAD)], ""
+        "Export", "download", [switch, norm, buttons, dcc.Download(id=ids.EXPORT_DOWNLOAD)], ""
     )
 
 
@@ -361,15 +388,24 @@ def _grid_card() -> dbc.Card:
     # The spinner overlays the old grid (dimmed) instead of hiding it: nothing to re-lay out
     # when the new one comes, and the page does not blink on a fast update.
     graph = dcc.Loading(
-        dcc.Graph(id=ids.ACTIVATION_GRAPH, figure=empty_figure("loading…"), config=GRAPH_CONFIG),
+        dcc.Graph(
+            id=ids.ACTIVATION_GRAPH,
+            figure=empty_figure("loading…"),
+            config=GRAPH_CONFIG,
+            clear_on_unhover=True,
+        ),
         id=ids.LOADING,
         type="dot",
         delay_show=300,
         show_initially=False,
         overlay_style={"visibility": "visible", "opacity": 0.6},
     )
+    # Hover's label: the exact value under the pointer, asked of the server (the tiles are
+    # images, coloured there).
+    tooltip = dcc.Tooltip(id=ids.GRID_TOOLTIP, direction="bottom")
+    body = html.Div([graph, tooltip], style={"position": "relative"})
     return dbc.Card(
-        [dbc.CardHeader(_grid_header()), dbc.CardBody(graph, className="p-1")],
+        [dbc.CardHeader(_grid_header()), dbc.CardBody(body, className="p-1")],
         className="shadow-sm mb-3",
     )
 

@@ -23,7 +23,7 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 GRID_JS = f"""
 const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
 if (!gd || !gd.data) {{ return null; }}
-const z = gd.data.filter(t => t.type === 'heatmap').map(t => t.z && t.z.bdata);
+const z = gd.data.filter(t => t.type === 'image').map(t => t.source);
 return z.length ? z.join('|') : null;
 """
 #: What the focused element is, for a keyboard walk: its id, or its accessible name.

@@ -12,6 +12,7 @@ as a mouse-up does), or by clicking a mark.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import time
 import zipfile
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dash.testing.wait import until
-from helpers import PNG_MAGIC
+from helpers import PNG_MAGIC, hover_grid
 from PIL import Image
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
@@ -35,16 +36,16 @@ pytestmark = pytest.mark.e2e
 MODEL = "digits_cnn"
 SHOT = "/tmp/e2e_shot.png"
 
-# What the activation graph draws: one fingerprint per trace (plotly 7 sends typed arrays).
+# What the activation graph draws: one fingerprint per trace (each panel a coloured PNG).
 _GRAPH = f"document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot')"
 FINGERPRINT_JS = f"""
 const gd = {_GRAPH};
 if (!gd || !gd.data) {{ return null; }}
-return gd.data.map(t => (t.z && t.z.bdata) ? t.z.bdata : JSON.stringify(t.z || null)).join('|');
+return gd.data.map(t => t.source || JSON.stringify(t.z || null)).join('|');
 """
 PANELS_JS = f"""
 const gd = {_GRAPH};
-return (gd && gd.data) ? gd.data.filter(t => t.type === 'heatmap').length : -1;
+return (gd && gd.data) ? gd.data.filter(t => t.type === 'image').length : -1;
 """
 
 
@@ -349,10 +350,35 @@ def test_the_transformer_opens_with_its_attention_heads(dash_duo):
 
     for head in range(4):
         dash_duo.wait_for_contains_text(sel(ids.ACTIVATION_GRAPH), f"3: mha:attention head {head}")
-    hovers = dash_duo.driver.execute_script(
-        f"return {_GRAPH}.data.map(t => t.hovertemplate || '');"
+    names = dash_duo.driver.execute_script(f"return {_GRAPH}.data.map(t => t.name || '');")
+    panel = names.index("3: mha:attention head 2")
+    label = hover_panel(dash_duo, panel)
+    assert re.fullmatch(r"3: mha:attention head 2: query \d+ attends to key \d+: \S+", label)
+    assert dash_duo.get_logs() == []
+
+
+def hover_panel(dash_duo, panel: int) -> str:
+    """Point at pixel (3, 4) of grid panel ``panel``; the server's hover label."""
+    suffix = "" if panel == 0 else str(panel + 1)
+    point = hover_grid(dash_duo.driver, ids.ACTIVATION_GRAPH, f"x{suffix}y{suffix}", 3.2, 4.2)
+    assert point and point[0] == panel, point
+    return until(
+        lambda: dash_duo.find_element(f"#{ids.GRID_TOOLTIP}").text.strip(),
+        timeout=10,
+        msg="no hover label",
     )
-    attention = [h for h in hovers if "attends to key" in h]
-    assert len(attention) == 4
-    assert all("query %{y} attends to key %{x}" in h for h in attention)
+
+
+def test_norm_mode_changes_the_grid_colouring(dash_duo):
+    start(dash_duo)
+    before = fingerprint(dash_duo)
+    legends = f"return ({_GRAPH}.layout.images || []).length;"  # colour range legends
+    per_layer = dash_duo.driver.execute_script(legends)
+    assert per_layer == panels(dash_duo)  # one colour range per panel
+    for mode, bars in (("page", 1), ("map", 1), ("layer", per_layer)):
+        radio = dash_duo.find_element(f"#{ids.NORM_MODE} input[value='{mode}']")
+        dash_duo.driver.execute_script("arguments[0].click();", radio)
+        after = wait_for_new_grid(dash_duo, before)
+        assert dash_duo.driver.execute_script(legends) == bars
+        before = after
     assert dash_duo.get_logs() == []

@@ -10,12 +10,14 @@ import keras
 import numpy as np
 import pytest
 from dash.testing.wait import until
-from selenium.webdriver.common.action_chains import ActionChains
+from helpers import hover_grid
 from selenium.webdriver.common.keys import Keys
 
 from layerviz.grid import GridSettings, grid_pages
+from layerviz.tiles import tile_step
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
+from layerviz.ui.callbacks import MAX_TILE_PIXELS
 from layerviz.ui.recipe import SeedRecipe
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +26,7 @@ MODEL = "digits_cnn"
 GRID_JS = f"""
 const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
 if (!gd || !gd.data) {{ return null; }}
-const z = gd.data.filter(t => t.type === 'heatmap').map(t => t.z && t.z.bdata);
+const z = gd.data.filter(t => t.type === 'image').map(t => t.source);
 return z.length ? z.join('|') : null;
 """
 #: Records the outputs named by each callback request from now on (``window.__outputs``).
@@ -106,10 +108,13 @@ def test_a_typed_seed_is_one_request_with_one_forward_pass(dash_duo):
 
 
 def wide_model() -> keras.Model:
-    """16 maps of 64×64: a montage over 160 px, so the panel is drawn at 1/2."""
-    inputs = keras.Input((64, 64, 1))
+    """16 maps of 100×100: a montage of 403 px, over the 320 sent, so each map is sent at 1/2."""
+    inputs = keras.Input((100, 100, 1))
     outputs = keras.layers.Conv2D(16, 3, padding="same", name="wide")(inputs)
     return keras.Model(inputs, outputs, name="wide_model")
+
+
+HOVER = re.compile(r"(\d+: wide): channel (\d+), row (\d+), col (\d+): value (\S+)")
 
 
 def test_hover_on_a_downsampled_panel_reports_original_coordinates(dash_duo):
@@ -121,24 +126,33 @@ def test_hover_on_a_downsampled_panel_reports_original_coordinates(dash_duo):
     shown = grid_pages(acts, GridSettings(3, 3, 15)).page(1)
     panel = next(i for i, lay in enumerate(shown) if lay.name == "wide")
     layer = shown[panel]
+    assert tile_step(layer, MAX_TILE_PIXELS) == 2  # the panel is sent at 1/2
+    dash_duo.wait_for_contains_text(f"#{ids.ACTIVATION_GRAPH}", "shown at 1/2")
     suffix = "" if panel == 0 else str(panel + 1)
-    drag = dash_duo.find_element(
-        f"#{ids.ACTIVATION_GRAPH} .nsewdrag[data-subplot='x{suffix}y{suffix}']"
-    )
-    ActionChains(dash_duo.driver).move_to_element(drag).perform()
-    text = until(
-        lambda: " ".join(
-            e.text for e in dash_duo.find_elements(f"#{ids.ACTIVATION_GRAPH} .hovertext")
-        ),
-        timeout=10,
-        msg="no hover label",
-    )
-    found = re.search(r"block mean of 2×2 around row ([\d.]+), col ([\d.]+)\s*value (\S+)", text)
-    assert found, text
-    row, col, shown = float(found[1]), float(found[2]), float(found[3].replace("−", "-"))
-    # The coordinates are the block's centre in the full-size montage, the value its mean.
-    top, left = int(row - 0.5), int(col - 0.5)
-    assert (row - 0.5) % 2 == 0 and (col - 0.5) % 2 == 0
-    block = layer.image[top : top + 2, left : left + 2]
-    np.testing.assert_allclose(shown, np.nanmean(block), rtol=1e-3, atol=1e-6)
+    subplot = f"x{suffix}y{suffix}"
+    seen = []
+    # Two pixels of the sent image (its maps are 50 px, 1 px apart): in the first map, and in
+    # the sixth (second row of maps, second column).
+    for row, col in ((20.2, 30.2), (51 + 12.2, 51 + 40.2)):
+        point = hover_grid(dash_duo.driver, ids.ACTIVATION_GRAPH, subplot, row, col)
+        assert point and point[0] == panel, point
+        col, row = round(point[1]), round(point[2])  # the pixel Plotly picked
+        text = until(
+            lambda: (
+                (m := HOVER.search(dash_duo.find_element(f"#{ids.GRID_TOOLTIP}").text))
+                and m[0] not in seen
+                and m
+            ),
+            timeout=10,
+            msg="no hover label",
+        )
+        seen.append(text[0])
+        # The label names the map and the place in it: the original map's coordinates
+        # (every other pixel from the second is sent), not the montage's or the image's.
+        channel = (row // 51) * 4 + col // 51
+        expected = (channel, 2 * (row % 51) + 1, 2 * (col % 51) + 1)
+        assert (int(text[2]), int(text[3]), int(text[4])) == expected
+        exact = layer.activation.array[expected[1], expected[2], channel]
+        assert text[1] == layer.title and text[5] == f"{exact:.6g}"
+        np.testing.assert_allclose(float(text[5]), exact, rtol=1e-5)
     assert dash_duo.get_logs() == []

@@ -20,8 +20,13 @@ from helpers import PNG_MAGIC, npy_bytes
 from PIL import Image
 
 from layerviz import plot_pattern_process
+from layerviz.activations import LayerActivation
 from layerviz.errors import PatternError
+from layerviz.grid import GridSettings, grid_pages
 from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.selection import VisibleLayer
+from layerviz.tile_figures import tile_grid
+from layerviz.tiles import grid_palette
 from layerviz.ui import ids
 from layerviz.ui.callbacks import (
     PAGE_OUTPUTS,
@@ -29,7 +34,10 @@ from layerviz.ui.callbacks import (
     choose_pattern,
     decode_upload,
     export_files,
+    export_norm,
+    hover_label,
     main_trigger,
+    norm_of,
     render_grid,
     render_pattern,
     update_page,
@@ -83,7 +91,8 @@ def png_bytes(height: int, width: int) -> bytes:
 
 
 def heatmap_count(figure) -> int:
-    return sum(trace.type == "heatmap" for trace in figure.data)
+    """The grid's panels: one image trace each (colorbars are scatter traces after them)."""
+    return sum(trace.type == "image" for trace in figure.data)
 
 
 # --- choose_pattern ----------------------------------------------------------------------
@@ -290,29 +299,41 @@ def test_limit_above_every_map_gives_empty_state(workbench, seed_recipe, map_sid
     assert summary == f"0 of {len(map_sides)} layers shown"
 
 
-def colors_of(scale) -> list[str]:
-    return [color for _, color in scale]
+def tile_grid_legend(colorscale: str) -> str:
+    """The range legend's image for ``colorscale``, as ``tile_grid`` draws it."""
+    layer = VisibleLayer(LayerActivation(1, "x", "Dense", np.eye(20, dtype=np.float32)))
+    return tile_grid([layer], (1, 1), colorscale=colorscale).layout.images[0].source
 
 
 @pytest.mark.parametrize(
-    ("colorscale", "shared", "drawn"),
+    ("colorscale", "norm", "drawn", "bars"),
     [
-        ("Magma", False, "Magma"),
-        ("RdBu", True, "RdBu"),
-        ("A" * 100_000, False, "Viridis"),  # not offered: the default, not an echo into logs
-        (["Magma"], True, "Viridis"),
+        ("Magma", "layer", "Magma", 4),  # one range legend per panel
+        ("RdBu", "page", "RdBu", 1),  # one for the page
+        ("Cividis", "map", "Cividis", 1),  # one reading "min" to "max" (of each map)
+        ("A" * 100_000, "layer", "Viridis", 4),  # not offered: the default, not an echo
+        (["Magma"], ["page"], "Viridis", 4),  # garbage norm: the default, per layer
     ],
 )
-def test_colorscale_reaches_the_figure(workbench, seed_recipe, colorscale, shared, drawn):
-    figure, *_ = render_grid(workbench, seed_recipe, 2, 2, 0, 1, colorscale, shared)
-    heatmaps = [t for t in figure.data if t.type == "heatmap"]
-    expected = colors_of(plotly.colors.get_colorscale(drawn))
-    assert heatmaps
-    if shared:
-        assert all(t.coloraxis == "coloraxis" for t in heatmaps)
-        assert colors_of(figure.layout.coloraxis.colorscale) == expected
-    else:
-        assert all(colors_of(t.colorscale) == expected for t in heatmaps)
+def test_colour_scale_and_norm_reach_the_figure(
+    workbench, seed_recipe, colorscale, norm, drawn, bars
+):
+    figure, *_ = render_grid(workbench, seed_recipe, 2, 2, 0, 1, colorscale, norm)
+    assert [t.type for t in figure.data] == ["image"] * 4  # trace i is panel i (clicks)
+    assert len(figure.layout.images) == bars
+    # Tiles and legends are coloured with the scale chosen: their palettes are drawn from it.
+    legend = figure.layout.images[0].source
+    assert legend == tile_grid_legend(drawn)
+    first = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(drawn), [0.0])[0]
+    assert grid_palette(drawn)[0].tolist() == [round(v) for v in plotly.colors.unlabel_rgb(first)]
+
+
+def test_norm_mode_changes_the_grid_colouring(workbench, seed_recipe):
+    def sources(norm):
+        figure = render_grid(workbench, seed_recipe, 2, 2, 0, 1, "Viridis", norm)[0]
+        return [t.source for t in figure.data if t.type == "image"]
+
+    assert sources("map") != sources("layer") != sources("page") != sources("map")
 
 
 @pytest.mark.parametrize(
@@ -374,7 +395,61 @@ def test_rerender_is_served_from_cache(workbench, monkeypatch):
     assert workbench.extraction(recipe_from_store(choice.recipe)).cached
 
 
+# --- hover_label ---------------------------------------------------------------------------
+
+
+def hover_at(curve, x, y) -> dict:
+    return {"points": [{"curveNumber": curve, "x": x, "y": y, "bbox": {"x0": 1}}]}
+
+
+def test_hover_reads_the_exact_value_in_the_map_coordinates(workbench, seed_recipe):
+    render_grid(workbench, seed_recipe, 3, 3, 0, 1)
+    run = workbench.extraction(recipe_from_store(seed_recipe)).extraction
+    shown = grid_pages(run.activations, GridSettings(3, 3, 0)).page(1)
+    panel = next(i for i, layer in enumerate(shown) if layer.n_maps > 1)
+    layer = shown[panel]
+    w = layer.map_shape[1]
+    cols = layer.tiles[1]
+    # Second tile, row 2, col 3 (no downsampling: the tiny model's maps are small).
+    text = hover_label(workbench, seed_recipe, hover_at(panel, (w + 1) + 3, 2), 3, 3, 0, 1)
+    value = layer.activation.array[2, 3, 1]
+    assert text == f"{layer.title}: channel 1, row 2, col 3: value {value:.6g}"
+    assert cols > 1
+    gap = hover_at(panel, w, 0)  # the blank column between the first two tiles
+    assert hover_label(workbench, seed_recipe, gap, 3, 3, 0, 1) is None
+
+
+@pytest.mark.parametrize(
+    "hover",
+    [None, [], {"points": []}, {"points": [{"curveNumber": 99, "x": 0, "y": 0}]},
+     {"points": [{"curveNumber": True, "x": 0, "y": 0}]},
+     {"points": [{"curveNumber": 0, "x": float("inf"), "y": 0}]},
+     {"points": [{"curveNumber": 0, "x": "1", "y": 0}]},
+     {"points": [{"curveNumber": 0, "x": -5, "y": 10**9}]}],
+)  # fmt: skip
+def test_hover_ignores_what_is_not_a_grid_point(workbench, seed_recipe, hover):
+    assert hover_label(workbench, seed_recipe, hover, 3, 3, 0, 1) is None
+
+
 # --- export_files --------------------------------------------------------------------------
+
+
+def test_export_norm_follows_the_screen_only_when_asked():
+    assert export_norm(False, "page") is None
+    assert export_norm("yes", "page") is None
+    assert export_norm(True, "page") == "page"
+    assert export_norm(True, ["map"]) == "layer"
+    assert norm_of("map") == "map" and norm_of(None) == "layer"
+
+
+def test_export_with_the_screen_norm_differs_from_the_article(workbench, seed_recipe):
+    _, article = export_files(workbench, seed_recipe, 2, 2, 0, page=1)
+    _, layer = export_files(workbench, seed_recipe, 2, 2, 0, page=1, norm="layer")
+    _, page = export_files(workbench, seed_recipe, 2, 2, 0, page=1, norm="page")
+    assert layer == article != page
+    _, zipped = export_files(workbench, seed_recipe, 2, 2, 0, norm="page")
+    with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
+        assert archive.read("0.png") == page
 
 
 def test_export_zip_matches_plot_pattern_process(workbench, seed_recipe, map_sides, tmp_path):

@@ -59,6 +59,17 @@ def test_the_same_export_again_comes_from_the_cache(workbench, monkeypatch):
     assert again == first and seen == [(1, 1, "ready")]
 
 
+def test_the_screen_norm_when_asked_is_its_own_zip(workbench):
+    store = SeedRecipe("article", 4).to_store()
+    _, article = feature.export_zip(workbench, store, 2, 2, 15)
+    _, layer = feature.export_zip(workbench, store, 2, 2, 15, norm="layer")
+    _, page = feature.export_zip(workbench, store, 2, 2, 15, norm="page")
+    with zipfile.ZipFile(io.BytesIO(article)) as a, zipfile.ZipFile(io.BytesIO(page)) as p:
+        assert a.namelist() == p.namelist()
+        assert a.read("0.png") != p.read("0.png")
+    assert layer == article  # per layer is the article's per-panel range
+
+
 def test_nothing_visible_is_a_pattern_error(workbench):
     with pytest.raises(PatternError, match="nothing to download"):
         feature.export_zip(workbench, SeedRecipe("article", 0).to_store(), 3, 3, 4000)
@@ -69,14 +80,14 @@ def test_at_most_export_slots_draw_at_once(workbench, monkeypatch):
     lock = threading.Lock()
     real = feature.pages_png
 
-    def slow(pages, progress=None):
+    def slow(pages, progress=None, **kwargs):
         with lock:
             drawing[0] += 1
             most[0] = max(most[0], drawing[0])
         time.sleep(0.2)
         with lock:
             drawing[0] -= 1
-        return real(pages, progress)
+        return real(pages, progress, **kwargs)
 
     monkeypatch.setattr(feature, "pages_png", slow)
     errors = []
@@ -100,10 +111,10 @@ def test_a_second_export_of_a_session_is_refused_at_once(workbench, monkeypatch)
     drawing, done = threading.Event(), threading.Event()
     real = feature.pages_png
 
-    def held(pages, progress=None):
+    def held(pages, progress=None, **kwargs):
         drawing.set()
         done.wait(10)
-        return real(pages, progress)
+        return real(pages, progress, **kwargs)
 
     monkeypatch.setattr(feature, "pages_png", held)
     first = threading.Thread(

@@ -23,7 +23,7 @@ from layerviz.export import architecture_png, pages_png, zip_of
 from layerviz.grid import grid_pages
 from layerviz.ui import ids
 from layerviz.ui.cache import ByteLRU
-from layerviz.ui.callbacks import GRID_STATES
+from layerviz.ui.callbacks import GRID_STATES, export_norm
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import active_b, compare_view
 from layerviz.ui.jobs import JobSlots, check_cancelled, job_error_text
@@ -51,12 +51,14 @@ def export_zip(
     plot_model=False,
     progress=None,
     b_data: Any = None,
+    norm: str | None = None,
 ) -> tuple[str, bytes]:
     """The zip of every page (``model.png`` too when ``plot_model is True``), cached.
 
     With ``b_data`` (B's store form, see ``compare_state.active_b``) it is the compare card's zip
     instead: ``a/``, ``b/`` and ``diff/`` pages, the same bytes (``plot_model`` is ignored).
-    ``progress(done, total, label)`` hears "queued", then each page drawn.
+    ``progress(done, total, label)`` hears "queued", then each page drawn. ``norm`` draws
+    A's pages under that normalisation (``callbacks.export_norm``; None: the article's).
 
     Raises:
         PatternError: nothing to export, or the recipe's pattern is not kept; a bad B.
@@ -74,7 +76,7 @@ def export_zip(
         )
     with_model = plot_model is True and b_data is None
     b_key = None if b_data is None else json.dumps(b_data, sort_keys=True, default=str)
-    key = (recipe.model, pattern_digest(run.pattern), pages.settings, with_model, b_key)
+    key = (recipe.model, pattern_digest(run.pattern), pages.settings, with_model, b_key, norm)
     suffix = "" if b_data is None else "-compare"
     name = f"layerviz-{recipe.model}{suffix}.zip"
     total = len(pages.pages) * (1 if b_data is None else 3)
@@ -93,16 +95,18 @@ def export_zip(
             view = compare_view(workbench)
             data = view.zip_bytes(store_data, b_data, rows, cols, limit, step)
         else:
-            data = _pages_zip(workbench, recipe.model, pages, with_model, step)
+            data = _pages_zip(workbench, recipe.model, pages, with_model, step, norm)
     _cache.put(key, data)
     return name, data
 
 
-def _pages_zip(workbench: Workbench, model_name: str, pages, with_model: bool, step) -> bytes:
+def _pages_zip(
+    workbench: Workbench, model_name: str, pages, with_model: bool, step, norm=None
+) -> bytes:
     """A's pages as ``0.png…`` (then ``model.png`` when asked for) in one zip."""
     model = workbench.entry(model_name).model if with_model else None
     architecture = architecture_png(model) if model is not None else None
-    return zip_of(pages_png(pages, step), architecture)
+    return zip_of(pages_png(pages, step, norm=norm), architecture)
 
 
 def controls(workbench: Workbench) -> list:
@@ -149,6 +153,8 @@ def register(app, workbench: Workbench) -> None:
         State(ids.PLOT_MODEL_SWITCH, "value"),
         State(ids.COMPARE_SWITCH, "value"),
         State(ids.COMPARE_STORE, "data"),
+        State(ids.EXPORT_NORM_SWITCH, "value"),
+        State(ids.NORM_MODE, "value"),
         background=True,
         progress=[
             Output(ids.EXPORT_PROGRESS, "value"),
@@ -165,7 +171,7 @@ def register(app, workbench: Workbench) -> None:
         on_error=_job_failed,
     )
     def _export_zip(
-        set_progress, clicks, store_data, rows, cols, limit, plot_model, compare_on, b_data
+        set_progress, clicks, store_data, rows, cols, limit, plot_model, compare_on, b_data, *norm
     ):
         if not clicks or not store_data:
             return no_update
@@ -182,6 +188,7 @@ def register(app, workbench: Workbench) -> None:
                 plot_model,
                 lambda done, total, label: set_progress((done, total, label)),
                 active_b(compare_on, b_data),
+                export_norm(*norm),
             )
         except Exception as exc:
             set_props(ids.ERROR_ALERT, {"children": error_text(exc), "is_open": True})

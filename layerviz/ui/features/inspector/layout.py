@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layerviz.figures import empty_figure
-from layerviz.inspector import DEFAULT_K, NORM_MODES
+from layerviz.inspector import DEFAULT_K
 from layerviz.ui import ids
 from layerviz.ui.features.inspector.health import health_controls
 from layerviz.ui.features.inspector.links import BOOT
@@ -60,13 +60,6 @@ def controls(workbench) -> list:
         tooltip={"placement": "bottom"},
         updatemode="mouseup",
     )
-    norm = dbc.RadioItems(
-        id=ids.NORM_MODE,
-        options=[{"label": text, "value": key} for key, text in NORM_MODES.items()],
-        value="map",
-        inline=True,
-        className="mb-1",
-    )
     return [
         section(
             "Layer inspector",
@@ -75,8 +68,7 @@ def controls(workbench) -> list:
                 sort,
                 html.Small("channels per page", className="text-body-secondary d-block"),
                 topk,
-                html.Small("colour range", className="text-body-secondary d-block"),
-                norm,
+                # The colour range is the page's norm-mode (the grid's Display controls).
             ],
         ),
         section("Model health", "heart-pulse", health_controls(), ""),
