@@ -154,7 +154,7 @@ def read_pattern_batch(
     filename: str,
     input_shape: Sequence[int],
     dtype=np.float32,
-    max_bytes: int = MAX_BATCH_BYTES,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """Read a ``.npy`` or ``.npz`` file holding a batch of patterns, as safely as a pattern.
 
@@ -167,8 +167,8 @@ def read_pattern_batch(
         filename: the file's name; picks the format and starts every error message.
         input_shape: the model's input shape *without* the batch axis.
         dtype: the patterns' dtype.
-        max_bytes: the most the file, or an ``.npz``'s member once unpacked, may hold
-            (a server sets less than ``MAX_BATCH_BYTES``: a small ``.npz`` unpacks to that).
+        max_bytes: the most the file, or an ``.npz``'s member once unpacked, may hold;
+            default ``MAX_BATCH_BYTES`` (a server sets less: a small ``.npz`` unpacks to that).
 
     Returns:
         A new array shaped ``(n, *input_shape)``.
@@ -178,6 +178,7 @@ def read_pattern_batch(
             input (28, 28, 1): expected (n, 28, 28, 1)"`` when the shape is wrong.
         ArgumentError: ``input_shape`` is not a shape without a batch axis.
     """
+    max_bytes = MAX_BATCH_BYTES if max_bytes is None else max_bytes
     check_file_size(len(data), filename, max_bytes)
     target = check_shape(input_shape)
     try:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 
@@ -42,5 +43,14 @@ return seen;
 
 def hover_grid(driver, graph: str, subplot: str, row: float, col: float) -> list | None:
     """Hover pixel ``(row, col)`` of ``subplot`` (``"x2y2"``) in graph ``graph``; the point
-    Plotly reported (``[curveNumber, x, y]``), or None when it reported none."""
-    return driver.execute_script(_HOVER_JS, graph, subplot, row, col)
+    Plotly reported (``[curveNumber, x, y]``), or None when it reported none.
+
+    Plotly throttles hover events (one per ~50 ms) and a grid may still be redrawn by a
+    follow-up response, so a move that reported nothing is tried again for up to 3 s.
+    """
+    deadline = time.monotonic() + 3.0
+    while True:
+        point = driver.execute_script(_HOVER_JS, graph, subplot, row, col)
+        if point is not None or time.monotonic() > deadline:
+            return point
+        time.sleep(0.1)

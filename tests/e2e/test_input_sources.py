@@ -23,7 +23,9 @@ MODEL = "digits_meta"
 TRACES_JS = """
 const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
 if (!gd || !gd.data) { return null; }
-return gd.data.map(t => JSON.stringify((t.z && t.z.bdata) || (t.y && t.y.bdata) || t.z || t.y));
+// z or y of heatmaps and lines; the PNG source of the grid's image tiles.
+return gd.data.map(t => JSON.stringify(
+  (t.z && t.z.bdata) || (t.y && t.y.bdata) || t.source || t.z || t.y));
 """
 
 #: Records the outputs named by each callback request from now on (``window.__outputs``).
