@@ -343,7 +343,9 @@ def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
         _display_section(),
         _export_section(),
     ]
-    for feature in FEATURES:
+    # A feature that extends the Export section (the zip's progress and cancel) sits under it.
+    under_export = [f for f in FEATURES if getattr(f, "CONTROLS_UNDER", None) == "export"]
+    for feature in under_export + [f for f in FEATURES if f not in under_export]:
         sections.extend(feature.controls(workbench))
     return dbc.Card(dbc.CardBody(sections), className="shadow-sm control-panel")
 

@@ -309,3 +309,19 @@ def test_a_bad_cache_budget_is_refused_by_name(monkeypatch, raw):
     with pytest.raises(ArgumentError, match=CACHE_MB_VARIABLE) as caught:
         create_app(tiny_model(), include_bundled=False)
     assert len(str(caught.value)) < 120
+
+
+def test_the_zip_s_progress_and_cancel_sit_under_the_export_buttons(app):
+    """The export feature's controls follow the Export section, before any other feature's."""
+    order = [
+        item.id
+        for item in app.layout._traverse()
+        if getattr(item, "id", None)
+        in (ids.PAGE_EXPORT_BUTTON, ids.EXPORT_PROGRESS, ids.EXPORT_CANCEL, ids.MODEL_UPLOAD)
+    ]
+    assert order == [
+        ids.PAGE_EXPORT_BUTTON,
+        ids.EXPORT_PROGRESS,
+        ids.EXPORT_CANCEL,
+        ids.MODEL_UPLOAD,
+    ]

@@ -9,8 +9,10 @@ A feature module provides three functions:
 ``register(app, workbench) -> None``
     its callbacks (always ``app.callback``, never the global ``dash.callback``).
 
-and is listed in ``FEATURES`` below, in page order. Its component ids go into
-``layerviz.ui.ids`` (append-only, in a block of its own). What the shared page offers a feature:
+and is listed in ``FEATURES`` below, in page order. A feature that extends a shared section
+sets ``CONTROLS_UNDER = "export"`` (the only one today): its controls then follow that section.
+Its component ids go into ``layerviz.ui.ids`` (append-only, in a block of its own).
+What the shared page offers a feature:
 
 - ``ids.PATTERN_STORE`` (``data``): the current recipe in store form; turn it into the pattern
   and its cached extraction with ``layerviz.ui.common.current_run(workbench, data)``.

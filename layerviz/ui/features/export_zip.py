@@ -109,6 +109,10 @@ def _pages_zip(
     return zip_of(pages_png(pages, step, norm=norm), architecture)
 
 
+#: Its controls go right under the shared Export section, beside the buttons they belong to.
+CONTROLS_UNDER = "export"
+
+
 def controls(workbench: Workbench) -> list:
     """The export's progress bar and cancel button (shown while an export runs)."""
     return [
