@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from dash import CeleryManager, DiskcacheManager
+from dash import CeleryManager, DiskcacheManager, Input, Output
 
 from layerviz.errors import LayervizError
 from layerviz.ui.store import REDIS_URL_VARIABLE
@@ -51,6 +51,7 @@ __all__ = [
     "JobsBusyError",
     "ThreadJobManager",
     "check_cancelled",
+    "job_callback_options",
     "job_error_text",
     "job_manager",
 ]
@@ -330,3 +331,33 @@ def job_manager(redis_url: str | None = None):
         redis_socket_timeout=5,
     )
     return CeleryJobManager(celery_app, expire=600), celery_app
+
+
+def job_callback_options(progress: str, button: str, cancel: str, on_error) -> dict:
+    """The keyword arguments of a background job with a progress bar, a run and a cancel button.
+
+    Args:
+        progress: id of the ``dbc.Progress`` the job's ``set_progress(value, max, label)`` fills.
+        button: id of the button that starts it (disabled while it runs).
+        cancel: id of the button that cancels it (enabled while it runs).
+        on_error: what the page shows when the job fails or cannot be queued.
+
+    Returns:
+        Options for ``app.callback(..., **options)``.
+    """
+    return dict(
+        background=True,
+        progress=[
+            Output(progress, "value"),
+            Output(progress, "max"),
+            Output(progress, "label"),
+        ],
+        running=[
+            (Output(button, "disabled"), True, False),
+            (Output(cancel, "disabled"), False, True),
+        ],
+        cancel=[Input(cancel, "n_clicks")],
+        interval=300,
+        prevent_initial_call=True,
+        on_error=on_error,
+    )

@@ -26,7 +26,7 @@ from layerviz.ui.cache import ByteLRU
 from layerviz.ui.callbacks import GRID_STATES, export_norm
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import active_b, compare_view
-from layerviz.ui.jobs import JobSlots, check_cancelled, job_error_text
+from layerviz.ui.jobs import JobSlots, check_cancelled, job_callback_options, job_error_text
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench, pattern_digest
@@ -159,20 +159,9 @@ def register(app, workbench: Workbench) -> None:
         State(ids.COMPARE_STORE, "data"),
         State(ids.EXPORT_NORM_SWITCH, "value"),
         State(ids.NORM_MODE, "value"),
-        background=True,
-        progress=[
-            Output(ids.EXPORT_PROGRESS, "value"),
-            Output(ids.EXPORT_PROGRESS, "max"),
-            Output(ids.EXPORT_PROGRESS, "label"),
-        ],
-        running=[
-            (Output(ids.EXPORT_BUTTON, "disabled"), True, False),
-            (Output(ids.EXPORT_CANCEL, "disabled"), False, True),
-        ],
-        cancel=[Input(ids.EXPORT_CANCEL, "n_clicks")],
-        interval=300,
-        prevent_initial_call=True,
-        on_error=_job_failed,
+        **job_callback_options(
+            ids.EXPORT_PROGRESS, ids.EXPORT_BUTTON, ids.EXPORT_CANCEL, _job_failed
+        ),
     )
     def _export_zip(
         set_progress, clicks, store_data, rows, cols, limit, plot_model, compare_on, b_data, *norm

@@ -25,7 +25,13 @@ from layerviz.ui.features.inspector.jobs import (
     health_summary,
     run_health,
 )
-from layerviz.ui.jobs import JobCancelledError, JobSlots, check_cancelled, job_error_text
+from layerviz.ui.jobs import (
+    JobCancelledError,
+    JobSlots,
+    check_cancelled,
+    job_callback_options,
+    job_error_text,
+)
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
@@ -170,20 +176,9 @@ def register_health(app, workbench: Workbench) -> None:
         State(ids.HEALTH_SEEDS, "value"),
         State(ids.HEALTH_THRESHOLD, "value"),
         State(ids.HEALTH_BATCH_STORE, "data"),
-        background=True,
-        progress=[
-            Output(ids.HEALTH_PROGRESS, "value"),
-            Output(ids.HEALTH_PROGRESS, "max"),
-            Output(ids.HEALTH_PROGRESS, "label"),
-        ],
-        running=[
-            (Output(ids.HEALTH_BUTTON, "disabled"), True, False),
-            (Output(ids.HEALTH_CANCEL, "disabled"), False, True),
-        ],
-        cancel=[Input(ids.HEALTH_CANCEL, "n_clicks")],
-        interval=300,
-        prevent_initial_call=True,
-        on_error=_job_failed,
+        **job_callback_options(
+            ids.HEALTH_PROGRESS, ids.HEALTH_BUTTON, ids.HEALTH_CANCEL, _job_failed
+        ),
     )
     def _run(set_progress, clicks, store_data, source, seeds, threshold, batch):
         if not clicks:
