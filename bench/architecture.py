@@ -2,7 +2,7 @@
 model to a laid-out graph in headless Chromium.
 
 For each model (``weights=None``, 224×224×3) it times, in Python, reading the graph
-(``layerviz.architecture.architecture``) and building the cytoscape elements (the
+(``layerviz.analysis.architecture.architecture``) and building the cytoscape elements (the
 architecture feature's ``elements``, coloured by a real extraction); then it serves the
 dashboard for the model, waits until ``architecture-graph`` holds every layer, and times in
 the page taking every element out and putting it back, laying it out (the positions come with
@@ -38,7 +38,7 @@ from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside th
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 
-from layerviz.architecture import architecture, layer_values
+from layerviz.analysis.architecture import architecture, layer_values
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.features.architecture import LAYOUT, elements

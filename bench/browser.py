@@ -160,10 +160,10 @@ def browser() -> webdriver.Chrome:
 
 def limits_that_change(model_ref: str) -> tuple[int, int]:
     """Two size limits whose page 1 (3×3) shows different layers: the default and the nearest."""
-    from layerviz.activations import ActivationExtractor
-    from layerviz.grid import GridSettings, grid_pages
-    from layerviz.loading import load_model
-    from layerviz.patterns import random_pattern
+    from layerviz.draw.grid import GridSettings, grid_pages
+    from layerviz.extract.activations import ActivationExtractor
+    from layerviz.load.loading import load_model
+    from layerviz.patterns.inputs import random_pattern
 
     model = load_model(model_ref)
     acts = ActivationExtractor(model).extract(random_pattern(model, 0))

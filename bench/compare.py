@@ -46,7 +46,7 @@ from benchlib import machine_line  # bench/benchlib.py, beside this script
 from extract import fmt_ms, fmt_ratio, time_alternately  # bench/extract.py, beside this script
 
 from layerviz import ActivationExtractor, compare_patterns, get_bundled, occlusion_sweep, perturb
-from layerviz.readers import read_pattern
+from layerviz.patterns.readers import read_pattern
 from layerviz.ui.features.compare_state import CompareView
 from layerviz.ui.workbench import Workbench
 

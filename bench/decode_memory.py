@@ -20,11 +20,11 @@ import numpy as np
 from PIL import Image
 
 try:  # this checkout
-    from layerviz.readers import read_pattern
+    from layerviz.patterns.readers import read_pattern
 
     SHAPE = (32, 32, 1)
 except ImportError:  # checkouts before readers.py took input shapes with their batch axis
-    from layerviz.patterns import read_pattern
+    from layerviz.patterns.inputs import read_pattern
 
     SHAPE = (None, 32, 32, 1)
 

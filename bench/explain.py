@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 from benchlib import machine_line, time_alternately  # bench/benchlib.py, beside this script
 
-from layerviz.explain import Explainer
+from layerviz.analysis.explain import Explainer
 
 #: Targets from the issue: explanation time over the time of the passes it is made of.
 MAX_GRADCAM_OVER_FORWARD = 3.0

@@ -3,7 +3,7 @@
 ``plot_pattern_process`` on ``keras.applications.MobileNetV2(weights=None)`` (224×224×3), grid
 3×3, limit 15 (57 layers → 7 PNGs), and the page drawing alone, for:
 
-- **before**: ``layerviz/export.py`` as it was at ``--before`` (default ``d388b86``), read with
+- **before**: ``layerviz/draw/export.py`` as it was at ``--before`` (default ``d388b86``), read with
   ``git show`` and loaded beside today's module: matplotlib ``imshow`` per panel,
   ``tight_layout``, ``savefig`` at zlib level 6, one page after another;
 - **after, 1 thread** / **after, 2 threads**: today's module with ``PAGE_THREADS`` 1 and 2
@@ -37,21 +37,37 @@ import layerviz  # before keras: it imports TensorFlow without the log noise
 import keras
 from benchlib import machine_line
 
-from layerviz import export
-from layerviz.activations import ActivationExtractor
-from layerviz.grid import GridSettings, grid_pages
+from layerviz.draw import export
+from layerviz.draw.grid import GridSettings, grid_pages
+from layerviz.extract.activations import ActivationExtractor
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+#: Where the flat modules an old export.py imports live now (issue 19's move).
+_MOVED = {
+    "activations": "extract.activations",
+    "compare": "analysis.compare",
+    "grid": "draw.grid",
+    "loading": "load.loading",
+    "normalise": "draw.normalise",
+    "selection": "draw.selection",
+}
+
+
 def old_export(ref: str) -> types.ModuleType:
-    """``layerviz/export.py`` as it was at ``ref``, as a module of its own."""
+    """``layerviz/export.py`` as it was at ``ref``, as a module of its own.
+
+    Its imports name the flat modules of that time; they are pointed at today's subpackages.
+    """
     source = subprocess.run(
         ["git", "-C", str(REPO), "show", f"{ref}:layerviz/export.py"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
+    for old, new in _MOVED.items():
+        source = source.replace(f"from layerviz.{old} import", f"from layerviz.{new} import")
     module = types.ModuleType("layerviz_export_before")
     exec(compile(source, f"{ref}:layerviz/export.py", "exec"), module.__dict__)
     return module

@@ -44,7 +44,7 @@ import psutil
 import tensorflow as tf
 from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
 
-from layerviz.activations import ActivationExtractor
+from layerviz.extract.activations import ActivationExtractor
 
 # The article's way retraces a predict function per layer, and TensorFlow warns about it each
 # time; the warnings are expected here and would bury the table.

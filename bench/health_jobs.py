@@ -80,7 +80,7 @@ def timed(base: str, repeats: int) -> tuple[float, list[float]]:
 
 def in_process(repeats: int) -> tuple[float, list[float]]:
     """The work alone; the first run loads the model and builds its extractor."""
-    from layerviz.health import model_health, seeded_patterns
+    from layerviz.analysis.health import model_health, seeded_patterns
     from layerviz.ui.features.inspector.jobs import BATCH_SIZE
     from layerviz.ui.workbench import Workbench
 

@@ -26,7 +26,7 @@ import sys
 import numpy as np
 from benchlib import machine_line, time_alternately
 
-from layerviz.figures import pattern_figure
+from layerviz.draw.figures import pattern_figure
 from layerviz.ui import ids
 from layerviz.ui.callbacks import choose_pattern, render_pattern
 from layerviz.ui.input_sources import InputControls, input_rows

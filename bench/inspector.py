@@ -42,9 +42,9 @@ import numpy as np
 import tensorflow as tf
 from benchlib import machine_line  # bench/benchlib.py, beside this script
 
-from layerviz.activations import ActivationExtractor
-from layerviz.health import model_health, seeded_patterns
-from layerviz.statistics import layer_statistics
+from layerviz.analysis.health import model_health, seeded_patterns
+from layerviz.analysis.statistics import layer_statistics
+from layerviz.extract.activations import ActivationExtractor
 from layerviz.ui.callbacks import render_grid
 from layerviz.ui.features.inspector.views import inspector_view
 from layerviz.ui.recipe import SeedRecipe

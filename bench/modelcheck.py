@@ -35,7 +35,7 @@ import layerviz  # noqa: F401  before keras: it imports TensorFlow without the l
 import keras
 from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
 
-from layerviz.modelcheck import check_model_file
+from layerviz.load.modelcheck import check_model_file
 
 MODELS = {
     "small": lambda: keras.Sequential(

@@ -12,22 +12,25 @@ Example:
 """
 
 from layerviz import _quiet  # noqa: F401  (must run before TensorFlow is imported)
-from layerviz.activations import (
-    ActivationExtractor,
-    BatchExtraction,
-    LayerActivation,
-    SkippedLayer,
-    extract_activations,
+from layerviz.analysis.compare import Comparison, LayerDifference, compare, compare_patterns
+from layerviz.analysis.explain import Explainer, Explanation, grad_cam, saliency
+from layerviz.analysis.health import (
+    LayerHealth,
+    ModelHealth,
+    model_health,
+    sample_patterns,
+    seeded_patterns,
 )
-from layerviz.bundled import (
-    BundledModel,
-    SamplePattern,
-    bundled_model_of,
-    get_bundled,
-    list_models,
+from layerviz.analysis.perturb import OcclusionMap, occlusion_sweep, perturb
+from layerviz.analysis.statistics import (
+    ChannelScores,
+    LayerStatistics,
+    channel_scores,
+    layer_statistics,
 )
-from layerviz.compare import Comparison, LayerDifference, compare, compare_patterns
 from layerviz.config import version as _version
+from layerviz.draw.export import plot_pattern_process
+from layerviz.draw.selection import VisibleLayer, paginate, visible_layers
 from layerviz.errors import (
     ArgumentError,
     GraphvizError,
@@ -37,22 +40,24 @@ from layerviz.errors import (
     PatternError,
     UnsafeModelError,
 )
-from layerviz.explain import Explainer, Explanation, grad_cam, saliency
-from layerviz.export import plot_pattern_process
-from layerviz.health import (
-    LayerHealth,
-    ModelHealth,
-    model_health,
-    sample_patterns,
-    seeded_patterns,
+from layerviz.extract.activations import (
+    ActivationExtractor,
+    BatchExtraction,
+    LayerActivation,
+    SkippedLayer,
+    extract_activations,
 )
-from layerviz.loading import load_model
-from layerviz.modelcheck import CheckLimits, ModelReport, check_model_file
-from layerviz.patterns import fit_array, input_shape_of, input_shapes_of, random_pattern
-from layerviz.perturb import OcclusionMap, occlusion_sweep, perturb
-from layerviz.readers import read_pattern, read_pattern_batch
-from layerviz.selection import VisibleLayer, paginate, visible_layers
-from layerviz.statistics import ChannelScores, LayerStatistics, channel_scores, layer_statistics
+from layerviz.load.bundled import (
+    BundledModel,
+    SamplePattern,
+    bundled_model_of,
+    get_bundled,
+    list_models,
+)
+from layerviz.load.loading import load_model
+from layerviz.load.modelcheck import CheckLimits, ModelReport, check_model_file
+from layerviz.patterns.inputs import fit_array, input_shape_of, input_shapes_of, random_pattern
+from layerviz.patterns.readers import read_pattern, read_pattern_batch
 
 __version__ = _version()
 

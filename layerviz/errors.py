@@ -4,7 +4,8 @@
 
     LayervizError                 base of everything below; catch this in a UI or CLI
     ├── ModelLoadError            a model file or name could not be loaded (missing, corrupt)
-    │   └── UnsafeModelError      a model file refused by layerviz.modelcheck (code, bombs, limits)
+    │   └── UnsafeModelError      a model file refused by layerviz.load.modelcheck (code, bombs,
+    limits)
     ├── ModelStructureError       a loaded model cannot be cut into layers (not built, no inputs)
     ├── PatternError (ValueError) a pattern does not fit the model, or was unsafe to read
     ├── ArgumentError (ValueError) an argument out of its range or of the wrong kind
@@ -38,7 +39,7 @@ class ModelLoadError(LayervizError):
 
 
 class UnsafeModelError(ModelLoadError):
-    """A model file was refused by :mod:`layerviz.modelcheck`, with the reason.
+    """A model file was refused by :mod:`layerviz.load.modelcheck`, with the reason.
 
     It holds code (a ``Lambda``, a custom class, a module outside Keras), is malformed or
     oversized (a zip bomb, a config nested too deep), or its trial load in a child process

@@ -41,7 +41,7 @@ def _positive(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from layerviz.modelcheck import CheckLimits, check_model_file
+    from layerviz.load.modelcheck import CheckLimits, check_model_file
 
     limits = CheckLimits(canary_timeout_s=args.timeout)
     report = check_model_file(

@@ -41,8 +41,8 @@ def parse_pair(text: str) -> tuple[int, int]:
 
 
 def parse_grid(text: str) -> tuple[int, int]:
-    """Parse a grid size like ``parse_pair``; each side within ``layerviz.grid.GRID_SIDES``."""
-    from layerviz.grid import GRID_SIDES
+    """Parse a grid size like ``parse_pair``; each side within ``layerviz.draw.grid.GRID_SIDES``."""
+    from layerviz.draw.grid import GRID_SIDES
 
     rows, cols = parse_pair(text)
     low, high = GRID_SIDES
@@ -54,8 +54,9 @@ def parse_grid(text: str) -> tuple[int, int]:
 
 
 def parse_limit(text: str) -> tuple[int, int]:
-    """Parse a size limit like ``parse_pair``; each side within ``layerviz.grid.LIMIT_SIDES``."""
-    from layerviz.grid import LIMIT_SIDES
+    """Parse a size limit like ``parse_pair``; each side within
+    ``layerviz.draw.grid.LIMIT_SIDES``."""
+    from layerviz.draw.grid import LIMIT_SIDES
 
     pair = parse_pair(text)
     if max(pair) > LIMIT_SIDES[1]:
@@ -68,7 +69,7 @@ def parse_limit(text: str) -> tuple[int, int]:
 def parse_seed(text: str) -> int:
     """A random seed, checked as everywhere else (``patterns.check_seed``), as a usage error."""
     from layerviz.errors import PatternError
-    from layerviz.patterns import check_seed
+    from layerviz.patterns.inputs import check_seed
 
     try:
         return check_seed(text)
@@ -140,8 +141,8 @@ def pattern_from_args(model, model_arg: str, args: argparse.Namespace):
 
 def _read_for_model(model, data: bytes, name: str):
     """One file as the model's pattern: its only input's, or every input's from a .npz."""
-    from layerviz.patterns import input_dtypes_of, input_names_of, input_shapes_of
-    from layerviz.readers import read_pattern, read_patterns
+    from layerviz.patterns.inputs import input_dtypes_of, input_names_of, input_shapes_of
+    from layerviz.patterns.readers import read_pattern, read_patterns
 
     shapes, dtypes = input_shapes_of(model), input_dtypes_of(model)
     if len(shapes) == 1:
@@ -157,8 +158,8 @@ def _patterns_from_files(model, sources: list[tuple[str | None, Path]]):
             out, or a file that cannot be read or does not fit.
     """
     from layerviz.errors import PatternError
-    from layerviz.patterns import input_dtypes_of, input_names_of, input_shapes_of
-    from layerviz.readers import read_pattern
+    from layerviz.patterns.inputs import input_dtypes_of, input_names_of, input_shapes_of
+    from layerviz.patterns.readers import read_pattern
 
     names, shapes = input_names_of(model), input_shapes_of(model)
     inputs = ", ".join(f"{n} {s}" for n, s in zip(names, shapes, strict=True))
@@ -191,7 +192,7 @@ def _patterns_from_files(model, sources: list[tuple[str | None, Path]]):
 def read_regular_file(path: Path, limit: int | None = None) -> bytes:
     """A pattern file's bytes: regular files only, and never more than the size cap + 1.
 
-    ``limit`` is the size cap, ``layerviz.readers.MAX_PATTERN_BYTES`` when None.
+    ``limit`` is the size cap, ``layerviz.patterns.readers.MAX_PATTERN_BYTES`` when None.
 
     ``/dev/zero`` or a FIFO must not grow the process or block it: the file is opened without
     blocking, checked to be a regular file, and read up to the cap.
@@ -200,7 +201,7 @@ def read_regular_file(path: Path, limit: int | None = None) -> bytes:
         PatternError: not a regular file, unreadable, or over the size cap.
     """
     from layerviz.errors import PatternError
-    from layerviz.readers import MAX_PATTERN_BYTES, check_file_size
+    from layerviz.patterns.readers import MAX_PATTERN_BYTES, check_file_size
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))

@@ -101,9 +101,9 @@ def _pattern_a(model, args: argparse.Namespace):
 def _pattern_b(model, a, args: argparse.Namespace):
     """B from exactly one of: a second --pattern, --seed, --perturb."""
     import layerviz
+    from layerviz.analysis.perturb import format_spec, parse_spec
     from layerviz.cli.common import pattern_from_args
     from layerviz.errors import ArgumentError
-    from layerviz.perturb import format_spec, parse_spec
 
     chosen = [len(args.pattern) == 2, args.seed is not None, args.perturb is not None]
     if sum(chosen) != 1:
@@ -123,7 +123,7 @@ def _pattern_b(model, a, args: argparse.Namespace):
 
 
 def _class_names(model_arg: str) -> tuple[str, ...]:
-    from layerviz.bundled import bundled_model_of
+    from layerviz.load.bundled import bundled_model_of
 
     bundled = bundled_model_of(model_arg)
     return tuple(bundled.classes) if bundled and bundled.classes else ()
@@ -131,7 +131,7 @@ def _class_names(model_arg: str) -> tuple[str, ...]:
 
 def _prediction(outputs, classes: tuple[str, ...]) -> str:
     """``"3 (p=0.998)"``: the top class of the first output and its probability."""
-    from layerviz.perturb import probabilities
+    from layerviz.analysis.perturb import probabilities
 
     probs = probabilities(outputs[0][None])[0]
     top = int(probs.argmax())
@@ -188,8 +188,8 @@ def write_csv(rows: list[dict[str, str]], path: Path) -> None:
 
 def write_pages(comparison, out: Path, grid, limit) -> int:
     """Write the article's pages of A, of B and of B − A; returns the pages per set."""
-    from layerviz.export import comparison_pngs
-    from layerviz.grid import GridSettings
+    from layerviz.draw.export import comparison_pngs
+    from layerviz.draw.grid import GridSettings
 
     sets = comparison_pngs(comparison, GridSettings.checked(grid, limit), progress_bar)
     for folder_name, pngs in sets.items():

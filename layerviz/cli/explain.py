@@ -52,8 +52,8 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
-    from layerviz.explain import Explainer
-    from layerviz.overlay import explanation_png
+    from layerviz.analysis.explain import Explainer
+    from layerviz.draw.overlay import explanation_png
 
     model = layerviz.load_model(args.model)
     pattern, source = pattern_from_args(model, args.model, args)

@@ -27,7 +27,7 @@ def register(sub) -> None:
     )
     parser.add_argument(
         "--norm",
-        choices=("map", "layer", "page"),  # layerviz.normalise's (it imports Keras)
+        choices=("map", "layer", "page"),  # layerviz.draw.normalise's (it imports Keras)
         default=None,
         help="colour ranges: map (each channel its own), layer (one per panel: the article's, "
         "the default) or page (one for all panels of a PNG)",
@@ -38,8 +38,8 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
-    from layerviz.export import export_pattern
-    from layerviz.grid import GridSettings
+    from layerviz.draw.export import export_pattern
+    from layerviz.draw.grid import GridSettings
 
     settings = GridSettings.checked(args.grid, args.limit)
     model = layerviz.load_model(args.model)

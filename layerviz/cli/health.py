@@ -52,7 +52,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
-    from layerviz.statistics import records_csv
+    from layerviz.analysis.statistics import records_csv
 
     model = layerviz.load_model(args.model)
     patterns, source = _patterns(model, args)
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
 def _patterns(model, args: argparse.Namespace):
     """The batch the options ask for, and a few words saying what it is."""
     import layerviz
-    from layerviz.patterns import input_dtypes_of
-    from layerviz.readers import MAX_BATCH_BYTES
+    from layerviz.patterns.inputs import input_dtypes_of
+    from layerviz.patterns.readers import MAX_BATCH_BYTES
 
     if args.patterns is not None:
         data = read_regular_file(args.patterns, MAX_BATCH_BYTES)

@@ -11,7 +11,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from layerviz.bundled import list_models
+    from layerviz.load.bundled import list_models
 
     for bundled in list_models():
         shapes = ["x".join(map(str, item.shape)) for item in bundled.inputs]

@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
-    from layerviz.statistics import records_csv
+    from layerviz.analysis.statistics import records_csv
 
     model = layerviz.load_model(args.model)
     pattern, source = pattern_from_args(model, args.model, args)

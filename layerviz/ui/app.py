@@ -9,11 +9,11 @@ from pathlib import Path
 import keras
 from dash import Dash
 
-from layerviz.bundled import bundled_model_of
 from layerviz.config import assets_dir
 from layerviz.errors import ArgumentError
-from layerviz.loading import load_model
-from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.load.bundled import bundled_model_of
+from layerviz.load.loading import load_model
+from layerviz.patterns.readers import MAX_PATTERN_BYTES
 from layerviz.ui import guard
 from layerviz.ui.callbacks import register_callbacks
 from layerviz.ui.features import FEATURES

@@ -18,15 +18,15 @@ from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, no_update
 
+from layerviz.draw.export import architecture_png, page_png, pages_png, zip_of
+from layerviz.draw.figures import empty_figure, pattern_figure, prediction_bar
+from layerviz.draw.grid import GridPages, grid_pages, rows_needed
+from layerviz.draw.normalise import ARTICLE_NORM, NORM_MODES
+from layerviz.draw.pattern_figures import input_patterns_figure
+from layerviz.draw.tile_figures import tile_grid
+from layerviz.draw.tiles import point_text, shown_point, tile_step
 from layerviz.errors import PatternError
-from layerviz.export import architecture_png, page_png, pages_png, zip_of
-from layerviz.figures import empty_figure, pattern_figure, prediction_bar
-from layerviz.grid import GridPages, grid_pages, rows_needed
-from layerviz.normalise import ARTICLE_NORM, NORM_MODES
-from layerviz.pattern_figures import input_patterns_figure
-from layerviz.patterns import SEED_LIMIT, check_seed
-from layerviz.tile_figures import tile_grid
-from layerviz.tiles import point_text, shown_point, tile_step
+from layerviz.patterns.inputs import SEED_LIMIT, check_seed
 from layerviz.ui import ids
 from layerviz.ui.common import (
     colorscale_of,

@@ -12,9 +12,9 @@ import binascii
 import logging
 from typing import Any
 
-from layerviz import readers
+from layerviz.draw.grid import GridSettings
 from layerviz.errors import LayervizError, PatternError
-from layerviz.grid import GridSettings
+from layerviz.patterns import readers
 from layerviz.ui.recipe import Recipe, recipe_from_store
 from layerviz.ui.workbench import PatternRun, Workbench
 

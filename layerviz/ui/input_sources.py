@@ -18,8 +18,8 @@ from typing import Any
 
 from dash import Input, Output, State, no_update
 
-from layerviz.patterns import check_seed
-from layerviz.readers import extensions_for
+from layerviz.patterns.inputs import check_seed
+from layerviz.patterns.readers import extensions_for
 from layerviz.ui import ids
 from layerviz.ui.common import decode_upload
 from layerviz.ui.recipe import Recipe, SeedRecipe, parts_of, recipe_from_store, with_part

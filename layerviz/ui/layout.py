@@ -9,11 +9,11 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layerviz.figures import empty_figure
-from layerviz.grid import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES
-from layerviz.normalise import ARTICLE_NORM
-from layerviz.patterns import SEED_LIMIT
-from layerviz.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
+from layerviz.draw.figures import empty_figure
+from layerviz.draw.grid import DEFAULT_GRID, DEFAULT_LIMIT, GRID_SIDES
+from layerviz.draw.normalise import ARTICLE_NORM
+from layerviz.patterns.inputs import SEED_LIMIT
+from layerviz.patterns.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.common import COLORSCALES, DEFAULT_COLORSCALE
 from layerviz.ui.features import FEATURES
@@ -258,7 +258,7 @@ def _grid_section() -> html.Div:
 
 
 _NORM_LABEL = "label-norm-mode"
-#: norm-mode's choices as the grid reads them (layerviz.normalise).
+#: norm-mode's choices as the grid reads them (layerviz.draw.normalise).
 GRID_NORM_LABELS = {
     "map": "per map (each channel its own)",
     "layer": "per layer",

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from layerviz.errors import PatternError
-from layerviz.patterns import check_seed
+from layerviz.patterns.inputs import check_seed
 
 __all__ = [
     "CodeRecipe",

@@ -57,11 +57,11 @@ from typing import TypeVar
 
 import keras
 
-from layerviz.activations import ActivationExtractor
 from layerviz.errors import UnsafeModelError
-from layerviz.loading import load_model
-from layerviz.modelcheck import ModelReport, check_model_file
-from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.extract.activations import ActivationExtractor
+from layerviz.load.loading import load_model
+from layerviz.load.modelcheck import ModelReport, check_model_file
+from layerviz.patterns.readers import MAX_PATTERN_BYTES
 from layerviz.ui.store import (
     REDIS_URL_VARIABLE,
     SECRET_VARIABLE,

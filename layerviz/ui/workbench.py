@@ -18,12 +18,12 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from layerviz.activations import ActivationExtractor, Extraction
-from layerviz.bundled import BundledModel, SamplePattern, bundled_model_of, list_models
 from layerviz.errors import LayervizError, ModelLoadError, PatternError
-from layerviz.loading import load_model
-from layerviz.patterns import fit_array, input_shape_of, random_pattern
-from layerviz.readers import read_pattern, read_patterns
+from layerviz.extract.activations import ActivationExtractor, Extraction
+from layerviz.load.bundled import BundledModel, SamplePattern, bundled_model_of, list_models
+from layerviz.load.loading import load_model
+from layerviz.patterns.inputs import fit_array, input_shape_of, random_pattern
+from layerviz.patterns.readers import read_pattern, read_patterns
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.recipe import (
     CodeRecipe,

@@ -26,7 +26,7 @@ from PIL import Image
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.patterns.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.callbacks import export_files, render_grid

@@ -10,8 +10,8 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 
-from layerviz.architecture import layer_values
-from layerviz.explain import Explainer
+from layerviz.analysis.architecture import layer_values
+from layerviz.analysis.explain import Explainer
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.features.architecture import STATISTIC_LABELS

@@ -12,7 +12,7 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
-from layerviz.health import model_health, seeded_patterns
+from layerviz.analysis.health import model_health, seeded_patterns
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.features.inspector import views

@@ -13,8 +13,8 @@ from dash.testing.wait import until
 from helpers import hover_grid
 from selenium.webdriver.common.keys import Keys
 
-from layerviz.grid import GridSettings, grid_pages
-from layerviz.tiles import tile_step
+from layerviz.draw.grid import GridSettings, grid_pages
+from layerviz.draw.tiles import tile_step
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.callbacks import MAX_TILE_PIXELS

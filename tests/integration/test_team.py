@@ -149,8 +149,8 @@ def run_health(session: DashSession, values: dict) -> tuple[dict, list[str]]:
 
 
 def test_a_health_run_through_celery_reports_progress_and_finishes(team):
-    from layerviz.health import model_health
-    from layerviz.loading import load_model
+    from layerviz.analysis.health import model_health
+    from layerviz.load.loading import load_model
 
     model = load_model(f"models/{MODEL}.keras")
     batch = np.random.default_rng(5).random((20, 32, 32, 1), np.float32)

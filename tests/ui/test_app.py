@@ -18,7 +18,7 @@ import pytest
 
 from layerviz.config import assets_dir
 from layerviz.errors import ArgumentError, ModelLoadError, PatternError
-from layerviz.readers import MAX_PATTERN_BYTES
+from layerviz.patterns.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.app import (
     CACHE_MB_VARIABLE,

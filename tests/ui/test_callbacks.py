@@ -20,13 +20,13 @@ from helpers import PNG_MAGIC, npy_bytes
 from PIL import Image
 
 from layerviz import plot_pattern_process
-from layerviz.activations import LayerActivation
+from layerviz.draw.grid import GridSettings, grid_pages
+from layerviz.draw.selection import VisibleLayer
+from layerviz.draw.tile_figures import tile_grid
+from layerviz.draw.tiles import grid_palette
 from layerviz.errors import PatternError
-from layerviz.grid import GridSettings, grid_pages
-from layerviz.readers import MAX_PATTERN_BYTES
-from layerviz.selection import VisibleLayer
-from layerviz.tile_figures import tile_grid
-from layerviz.tiles import grid_palette
+from layerviz.extract.activations import LayerActivation
+from layerviz.patterns.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.callbacks import (
     PAGE_OUTPUTS,

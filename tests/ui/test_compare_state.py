@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from helpers import PNG_MAGIC, npy_bytes
 
+from layerviz.analysis.perturb import perturb
 from layerviz.errors import ArgumentError, LayervizError, PatternError
-from layerviz.perturb import perturb
 from layerviz.ui.features.compare_state import DEFAULT_B, CompareView, b_pattern, b_store
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
+from layerviz.draw.export import plot_pattern_process
 from layerviz.errors import ArgumentError, PatternError
-from layerviz.export import plot_pattern_process
 from layerviz.ui.features import export_zip as feature
 from layerviz.ui.features.compare_state import DEFAULT_B, active_b, compare_view
 from layerviz.ui.jobs import (

@@ -8,9 +8,9 @@ import io
 
 import pytest
 
-from layerviz.channel_figures import DEAD_COLOUR, SATURATED_COLOUR, SELECTED_COLOUR
+from layerviz.analysis.statistics import layer_statistics
+from layerviz.draw.channel_figures import DEAD_COLOUR, SATURATED_COLOUR, SELECTED_COLOUR
 from layerviz.errors import ArgumentError, PatternError
-from layerviz.statistics import layer_statistics
 from layerviz.ui.features.inspector import views
 from layerviz.ui.features.inspector.callbacks import table_pick
 from layerviz.ui.recipe import SeedRecipe

@@ -15,8 +15,8 @@ from dash import no_update
 from helpers import npy_bytes
 from tiny_models import make_multi_input_model
 
+from layerviz.analysis.health import model_health, sample_patterns, seeded_patterns
 from layerviz.errors import ArgumentError, PatternError
-from layerviz.health import model_health, sample_patterns, seeded_patterns
 from layerviz.ui.features.inspector import health, jobs
 from layerviz.ui.jobs import JobSlots, _cancel_flag
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe

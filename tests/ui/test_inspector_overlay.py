@@ -13,9 +13,9 @@ from tiny_models import (
     make_two_images_model,
 )
 
-from layerviz.channel_figures import SELECTED_COLOUR
+from layerviz.analysis.statistics import channel_scores
+from layerviz.draw.channel_figures import SELECTED_COLOUR
 from layerviz.errors import ModelStructureError
-from layerviz.statistics import channel_scores
 from layerviz.ui import ids
 from layerviz.ui.features.inspector import channel_select, views
 from layerviz.ui.features.inspector import overlay_view as module

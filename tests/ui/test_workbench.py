@@ -199,7 +199,7 @@ def meta_bench():
 
 
 def sample_arrays(name: str) -> dict[str, np.ndarray]:
-    from layerviz.bundled import bundled_model_of
+    from layerviz.load.bundled import bundled_model_of
 
     sample = next(s for s in bundled_model_of("digits_meta").samples if s.name == name)
     with np.load(sample.path) as held:

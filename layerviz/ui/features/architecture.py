@@ -8,7 +8,8 @@ relative L2, from the compare section's own cache of comparisons); layers the si
 from the grid are greyed. A click on a layer node selects that layer
 (``ids.SELECTED_LAYER_STORE``) and the panel under the graph shows its maps.
 
-The server places the nodes (``layerviz.architecture.layered_positions``: rows in the order the
+The server places the nodes (``layerviz.analysis.architecture.layered_positions``: rows in the
+order the
 graph runs, branches side by side) and the page only draws them, so ResNet50's 177 layers show
 at once; dash-cytoscape's script is served by the app itself, never a CDN.
 """
@@ -23,7 +24,7 @@ import dash_cytoscape as cyto
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from plotly.colors import sample_colorscale
 
-from layerviz.architecture import (
+from layerviz.analysis.architecture import (
     DIVERGENCES,
     STATISTICS,
     ArchGroup,
@@ -35,11 +36,11 @@ from layerviz.architecture import (
     layer_values,
     layered_positions,
 )
-from layerviz.compare import Comparison
+from layerviz.analysis.compare import Comparison
+from layerviz.draw.figures import activation_grid, empty_figure
+from layerviz.draw.grid import grid_pages
+from layerviz.draw.selection import VisibleLayer
 from layerviz.errors import LayervizError
-from layerviz.figures import activation_grid, empty_figure
-from layerviz.grid import grid_pages
-from layerviz.selection import VisibleLayer
 from layerviz.ui import ids
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view

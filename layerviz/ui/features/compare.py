@@ -15,9 +15,9 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from layerviz.figures import empty_figure
-from layerviz.perturb import KINDS
-from layerviz.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
+from layerviz.analysis.perturb import KINDS
+from layerviz.draw.figures import empty_figure
+from layerviz.patterns.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
@@ -34,7 +34,7 @@ SOURCE_LABELS = {
     "sample": "a bundled sample",
     "upload": "an uploaded file",
 }
-#: What the perturbation's values box takes, per kind (``layerviz.perturb.parse_spec``).
+#: What the perturbation's values box takes, per kind (``layerviz.analysis.perturb.parse_spec``).
 VALUE_HINTS = {
     "noise": "sigma, e.g. 0.1",
     "shift": "dx,dy in pixels, e.g. 2,0",

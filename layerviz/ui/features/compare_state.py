@@ -31,14 +31,14 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from layerviz.compare import Comparison, compare_patterns
-from layerviz.compare_figures import compare_grid, divergence_figure, visible_rows
+from layerviz.analysis.compare import Comparison, compare_patterns
+from layerviz.analysis.perturb import format_spec, parse_spec, perturb
+from layerviz.draw.compare_figures import compare_grid, divergence_figure, visible_rows
+from layerviz.draw.export import comparison_pngs
+from layerviz.draw.figures import empty_figure, prediction_bar
+from layerviz.draw.grid import GridSettings, clamp, grid_pages
 from layerviz.errors import ArgumentError, PatternError
-from layerviz.export import comparison_pngs
-from layerviz.figures import empty_figure, prediction_bar
-from layerviz.grid import GridSettings, clamp, grid_pages
-from layerviz.patterns import check_seed
-from layerviz.perturb import format_spec, parse_spec, perturb
+from layerviz.patterns.inputs import check_seed
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run
 from layerviz.ui.recipe import Recipe, recipe_from_store

@@ -14,8 +14,8 @@ import threading
 import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from layerviz.explain import METHODS, Explainer, Explanation
-from layerviz.figures import empty_figure, explanation_figure
+from layerviz.analysis.explain import METHODS, Explainer, Explanation
+from layerviz.draw.figures import empty_figure, explanation_figure
 from layerviz.ui import ids
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run, error_text

@@ -18,9 +18,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update, set_props
 
+from layerviz.draw.export import architecture_png, pages_png, zip_of
+from layerviz.draw.grid import grid_pages
 from layerviz.errors import PatternError
-from layerviz.export import architecture_png, pages_png, zip_of
-from layerviz.grid import grid_pages
 from layerviz.ui import ids
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.callbacks import GRID_STATES, export_norm

@@ -16,7 +16,7 @@ from typing import Any
 from dash import Input, Output, State, dcc, html, no_update
 
 from layerviz.errors import UnsafeModelError
-from layerviz.modelcheck import CheckLimits, check_model_file
+from layerviz.load.modelcheck import CheckLimits, check_model_file
 from layerviz.ui import ids
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES, load_upload

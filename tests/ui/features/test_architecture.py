@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from layerviz.architecture import architecture
+from layerviz.analysis.architecture import architecture
 from layerviz.ui.features.architecture import (
     _Graphs,
     elements,

@@ -7,8 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from layerviz.analysis.explain import Explainer
 from layerviz.errors import LayervizError
-from layerviz.explain import Explainer
 from layerviz.ui.features.explain import (
     LABELS,
     _Explainers,

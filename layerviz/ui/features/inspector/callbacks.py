@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, no_update
 
-from layerviz.figures import empty_figure
+from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
 from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import active_b

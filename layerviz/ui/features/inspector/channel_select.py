@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from layerviz.statistics import ChannelScores
+from layerviz.analysis.statistics import ChannelScores
 
 __all__ = ["ChannelChoice", "chosen", "clicked", "page_of", "selection_store", "stepped"]
 

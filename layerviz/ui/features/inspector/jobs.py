@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from layerviz.analysis.health import ModelHealth, model_health, sample_patterns, seeded_patterns
 from layerviz.errors import ArgumentError, PatternError
-from layerviz.health import ModelHealth, model_health, sample_patterns, seeded_patterns
-from layerviz.readers import MAX_BATCH_BYTES, MAX_PATTERN_BYTES, read_pattern_batch
+from layerviz.patterns.readers import MAX_BATCH_BYTES, MAX_PATTERN_BYTES, read_pattern_batch
 from layerviz.ui.recipe import SampleRecipe, recipe_from_store
 from layerviz.ui.store import current_session
 from layerviz.ui.workbench import Workbench, pattern_digest
@@ -68,7 +68,7 @@ SOURCES = {
 #: pattern recipe (whose digest is bare hex) can never name a batch.
 _BATCH_DIGEST = re.compile(r"batch-[0-9a-f]{24}")
 
-#: Called as ``progress(done, total)`` while a run goes (``layerviz.health.Progress``).
+#: Called as ``progress(done, total)`` while a run goes (``layerviz.analysis.health.Progress``).
 Progress = Callable[[int, int], object]
 
 

@@ -6,8 +6,8 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layerviz.figures import empty_figure
-from layerviz.inspector import DEFAULT_K
+from layerviz.draw.channel_pages import DEFAULT_K
+from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
 from layerviz.ui.features.inspector.health import health_controls
 from layerviz.ui.features.inspector.links import BOOT

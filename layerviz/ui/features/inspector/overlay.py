@@ -14,7 +14,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from layerviz.figures import empty_figure
+from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
 from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import active_b

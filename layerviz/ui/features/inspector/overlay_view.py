@@ -1,7 +1,8 @@
 """What the inspector's channel selection and overlay compute, as plain functions (no Dash).
 
 The selected channel of the inspected layer is drawn over the input it came from
-(:func:`layerviz.channel_overlay.channel_heat` → :func:`layerviz.figures.explanation_figure`):
+(:func:`layerviz.draw.channel_overlay.channel_heat` →
+:func:`layerviz.draw.figures.explanation_figure`):
 an image under the upsampled map, a waveform above a heat band. A model with several inputs
 overlays the input the layer derives from (read off the model's graph), or else the first
 input the layer's maps fit; the caption says which. Arguments come from a browser: a bad one
@@ -18,14 +19,14 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from layerviz.activations import LayerActivation
-from layerviz.architecture import architecture
-from layerviz.channel_overlay import channel_heat, overlay_problem
+from layerviz.analysis.architecture import architecture
+from layerviz.analysis.statistics import ChannelScores, channel_scores
+from layerviz.draw.channel_overlay import channel_heat, overlay_problem
+from layerviz.draw.channel_pages import DEFAULT_K
+from layerviz.draw.figures import empty_figure, explanation_figure
+from layerviz.draw.grid import clamp
 from layerviz.errors import LayervizError
-from layerviz.figures import empty_figure, explanation_figure
-from layerviz.grid import clamp
-from layerviz.inspector import DEFAULT_K
-from layerviz.statistics import ChannelScores, channel_scores
+from layerviz.extract.activations import LayerActivation
 from layerviz.ui.common import current_run
 from layerviz.ui.features.inspector import channel_select
 from layerviz.ui.features.inspector.views import CHANGE, MAX_K, SORTS, change_scores, find_layer

@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from layerviz.analysis.perturb import format_spec, parse_spec
+from layerviz.draw.grid import GRID_SIDES, LIMIT_SIDES
 from layerviz.errors import ArgumentError, PatternError
-from layerviz.grid import GRID_SIDES, LIMIT_SIDES
-from layerviz.patterns import check_seed
-from layerviz.perturb import format_spec, parse_spec
+from layerviz.patterns.inputs import check_seed
 from layerviz.ui.features.inspector.views import MAX_K, SORTS
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe, recipe_from_store
 

@@ -13,13 +13,18 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from layerviz.activations import LayerActivation
-from layerviz.channel_figures import channel_grid, value_histogram
+from layerviz.analysis.statistics import (
+    CHANNEL_SCORES,
+    ChannelScores,
+    layer_statistics,
+    records_csv,
+)
+from layerviz.draw.channel_figures import channel_grid, value_histogram
+from layerviz.draw.channel_pages import DEFAULT_K, NORM_MODES, channel_page
+from layerviz.draw.figures import empty_figure
+from layerviz.draw.grid import clamp
 from layerviz.errors import ArgumentError
-from layerviz.figures import empty_figure
-from layerviz.grid import clamp
-from layerviz.inspector import DEFAULT_K, NORM_MODES, channel_page
-from layerviz.statistics import CHANNEL_SCORES, ChannelScores, layer_statistics, records_csv
+from layerviz.extract.activations import LayerActivation
 from layerviz.ui.common import current_run
 from layerviz.ui.features.compare_state import compare_view
 from layerviz.ui.features.inspector.channel_select import chosen as chosen_channel

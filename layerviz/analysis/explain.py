@@ -1,0 +1,421 @@
+"""Which part of the input made the model say this: Grad-CAM and saliency maps.
+
+Both are computed with ``tf.GradientTape`` through the graph the ``ActivationExtractor``
+rebuilds (``ActivationExtractor.gradient_model``), where nested models are expanded, so an inner
+layer of a backbone can be explained; tf-keras-vis 0.8.7, which cuts the original graph, stops
+there with "Output ... is not connected to inputs" on Keras 3.15.
+
+Shapes follow Keras's channels-last convention. The heat map has the input's shape without its
+channel axis: ``(H, W, C) -> (H, W)``, a sequence ``(T, C) -> (T,)`` (a band over time), a
+vector or token ids ``(N,) -> (N,)``. Grad-CAM therefore needs a layer whose output has the same
+number of spatial axes plus channels: ``(h, w, c)`` maps for images, ``(t, c)`` for sequences.
+
+Classes are the last axis of the model's output. A head with one unit (a sigmoid) is read as a
+binary classifier: class 1 is its output ``p`` and class 0 is ``1 - p``. The maps explain the
+output as the model gives it (probabilities after a softmax, not logits).
+
+Example:
+    >>> heat = layerviz.grad_cam(model, pattern)              # last spatial layer, top class
+    >>> smooth = layerviz.saliency(model, pattern, smooth=16)  # SmoothGrad, one batch of 17
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from layerviz.errors import ArgumentError, ModelStructureError
+from layerviz.extract.activations import ActivationExtractor
+from layerviz.patterns.inputs import check_seed, fit_array
+
+__all__ = [
+    "MAX_SMOOTH",
+    "METHODS",
+    "Explainer",
+    "Explanation",
+    "grad_cam",
+    "saliency",
+]
+
+#: The methods ``Explainer.explain`` knows, as the CLI and the dashboard name them.
+METHODS = ("gradcam", "saliency", "smoothgrad")
+
+#: The most noisy copies SmoothGrad runs: they go through the model as one batch, whose
+#: activations must fit in memory (MobileNetV2 224² holds about 90 MB of them per copy).
+MAX_SMOOTH = 64
+
+#: SmoothGrad's default number of copies when the method is named without a count.
+DEFAULT_SMOOTH = 16
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """One heat map and what it explains.
+
+    Attributes:
+        heat: float32 map in [0, 1] shaped as the input without its channel axis.
+        method: one of ``METHODS``.
+        class_index: the class explained (the top class unless one was asked for).
+        layer: the layer Grad-CAM weighed, or ``None`` for saliency maps.
+    """
+
+    heat: np.ndarray
+    method: str
+    class_index: int
+    layer: str | None = None
+
+
+class Explainer:
+    """Grad-CAM and saliency maps for one model; build once, reuse for many patterns.
+
+    Each layer's Grad-CAM and the saliency gradient are compiled once (``tf.function``) on
+    first use and kept.
+
+    Args:
+        model: a Keras model, or an ``ActivationExtractor`` already built for it (its
+            rebuilt graph is reused).
+
+    Raises:
+        ModelStructureError: the model cannot be cut (see ``ActivationExtractor``), has
+            several inputs or outputs, or an input of rank above 3.
+    """
+
+    def __init__(self, model):
+        if keras.backend.backend() != "tensorflow":
+            raise ModelStructureError("explanations use tf.GradientTape: run Keras on TensorFlow")
+        extractor = model if isinstance(model, ActivationExtractor) else ActivationExtractor(model)
+        self.extractor = extractor
+        self.model = extractor.model
+        name = self.model.name
+        if len(extractor.input_shapes) != 1:
+            raise ModelStructureError(
+                f"model {name!r} has {len(extractor.input_shapes)} inputs; explanations are "
+                "made for single-input models"
+            )
+        self.input_shape = extractor.input_shapes[0]
+        self.input_dtype = extractor.input_dtypes[0]
+        if not 1 <= len(self.input_shape) <= 3:
+            raise ModelStructureError(
+                f"model {name!r} takes input {self.input_shape}; explanations are made for "
+                "vectors (N,), sequences (T, C) and images (H, W, C)"
+            )
+        outputs = keras.tree.flatten(self.model.outputs)
+        if len(outputs) != 1:
+            raise ModelStructureError(
+                f"model {name!r} has {len(outputs)} outputs; explanations are made for "
+                "single-output models"
+            )
+        units = outputs[0].shape[-1] if len(outputs[0].shape) > 1 else 1
+        self.n_outputs = int(units)
+        #: Classes a target may name: a one-unit head is read as two (``1 - p``, ``p``).
+        self.n_classes = 2 if self.n_outputs == 1 else self.n_outputs
+        self.heat_shape = self.input_shape if len(self.input_shape) == 1 else self.input_shape[:-1]
+        self._cams: dict[str, object] = {}
+        self._gradients = None
+
+    @property
+    def spatial_layers(self) -> list[str]:
+        """Names of the layers Grad-CAM can weigh, in model order: their outputs are maps
+        with the input's spatial axes and a channel axis."""
+        rank = len(self.heat_shape) + 1
+        return [
+            name
+            for (_, name, _), shape in zip(
+                self.extractor.layers, self.extractor.layer_shapes, strict=True
+            )
+            if len(shape) == rank
+        ]
+
+    @property
+    def default_layer(self) -> str:
+        """The last layer with spatial maps, Grad-CAM's usual choice.
+
+        Raises:
+            ArgumentError: the model has no such layer.
+        """
+        layers = self.spatial_layers
+        if not layers:
+            raise ArgumentError(
+                f"model {self.model.name!r} has no layer with spatial maps (outputs shaped "
+                f"{self._map_form()}); Grad-CAM needs one, use saliency instead"
+            )
+        return layers[-1]
+
+    def explain(
+        self,
+        pattern,
+        method: str = "gradcam",
+        layer: str | None = None,
+        class_index: int | None = None,
+        smooth: int = DEFAULT_SMOOTH,
+    ) -> Explanation:
+        """One heat map by the method's name (``METHODS``).
+
+        Args:
+            pattern: an array of the model's input shape, with or without the batch axis.
+            method: ``"gradcam"``, ``"saliency"`` or ``"smoothgrad"``.
+            layer: Grad-CAM's layer (default: ``default_layer``); only for ``"gradcam"``.
+            class_index: the class to explain (default: the top class).
+            smooth: SmoothGrad's number of noisy copies (only for ``"smoothgrad"``).
+
+        Returns:
+            The ``Explanation``.
+
+        Raises:
+            ArgumentError: an unknown method, a layer given to a saliency method, or as
+                ``grad_cam`` / ``saliency``.
+            PatternError: the pattern does not fit the input.
+        """
+        if method not in METHODS:
+            raise ArgumentError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        if method == "gradcam":
+            return self.grad_cam(pattern, layer, class_index)
+        if layer is not None:
+            raise ArgumentError(f"a layer is chosen for Grad-CAM only, not for {method}")
+        count = smooth if method == "smoothgrad" else 0
+        if method == "smoothgrad" and count < 1:
+            raise ArgumentError(f"SmoothGrad needs at least 1 noisy copy, got {count}")
+        return self.saliency(pattern, class_index, smooth=count)
+
+    def grad_cam(self, pattern, layer: str | None = None, class_index=None) -> Explanation:
+        """Grad-CAM (Selvaraju et al., 2017) at one layer, at the input's spatial size.
+
+        The layer's maps are weighed by the mean gradient of the class score over each map,
+        summed, passed through ReLU, resized (bilinear) to ``heat_shape`` and scaled to [0, 1].
+        A map with no positive evidence is all zeros.
+
+        Raises:
+            ArgumentError: an unknown layer (naming some), a layer without spatial maps, a
+                layer the output does not depend on, or a class index out of range.
+            PatternError: the pattern does not fit the input.
+        """
+        name = self.default_layer if layer is None else self._checked_layer(layer)
+        x = self._fit(pattern)
+        target = self._checked_class(class_index)
+        if name not in self._cams:
+            self._cams[name] = self._compile_cam(name)
+        heat, chosen = self._cams[name](x, _as_tensor(target))
+        return Explanation(_unit_range(np.asarray(heat)), "gradcam", int(chosen), name)
+
+    def saliency(
+        self, pattern, class_index=None, smooth: int = 0, sigma: float = 0.15, seed: int = 0
+    ) -> Explanation:
+        """The gradient of the class score with respect to the input (Simonyan et al., 2014).
+
+        With ``smooth`` > 0, SmoothGrad (Smilkov et al., 2017): the gradient averaged over
+        ``smooth`` copies of the pattern with Gaussian noise of standard deviation
+        ``sigma × (max - min)`` of the pattern, run as one batch together with the clean
+        pattern (whose prediction picks the default class). The map is the largest absolute
+        gradient over the channel axis, scaled to [0, 1].
+
+        Raises:
+            ArgumentError: ``smooth`` outside 0 to ``MAX_SMOOTH``, ``sigma`` outside (0, 1],
+                a class index out of range, or an integer (token id) input, which has no
+                gradient.
+            PatternError: the pattern does not fit the input, or a bad seed.
+        """
+        smooth = _checked_count(smooth)
+        if not (isinstance(sigma, (int, float)) and 0 < sigma <= 1):
+            raise ArgumentError(
+                f"sigma is a fraction of the input's range in (0, 1], got {sigma!r}"
+            )
+        if self.input_dtype.kind in "iu":
+            raise ArgumentError(
+                f"model {self.model.name!r} takes integer ids, which have no gradient: "
+                "use Grad-CAM on a layer after the embedding"
+            )
+        x = self._fit(pattern)
+        target = self._checked_class(class_index)
+        rng = np.random.default_rng(check_seed(seed))
+        spread = float(x.max() - x.min()) or 1.0
+        noise = rng.normal(0.0, sigma * spread, (smooth, *self.input_shape)).astype(np.float32)
+        batch = np.concatenate([x, x + noise]) if smooth else x
+        if self._gradients is None:
+            self._gradients = self._compile_gradients()
+        grads, chosen = self._gradients(batch, _as_tensor(target))
+        grads = np.asarray(grads)
+        mean = grads[1:].mean(axis=0) if smooth else grads[0]
+        magnitude = np.abs(mean)
+        if len(self.input_shape) > 1:
+            magnitude = magnitude.max(axis=-1)
+        method = "smoothgrad" if smooth else "saliency"
+        return Explanation(_unit_range(magnitude), method, int(chosen))
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def _fit(self, pattern) -> np.ndarray:
+        if isinstance(pattern, (list, tuple)) and len(pattern) == 1:
+            pattern = pattern[0]
+        return fit_array(pattern, self.input_shape, self.input_dtype)
+
+    def _checked_class(self, class_index) -> int:
+        """The class as an int, or -1 for "the top class"."""
+        if class_index is None:
+            return -1
+        ok = isinstance(class_index, (int, np.integer)) and not isinstance(class_index, bool)
+        if not ok or not 0 <= class_index < self.n_classes:
+            note = " (a one-unit head: 0 is 1 - p, 1 is p)" if self.n_outputs == 1 else ""
+            raise ArgumentError(
+                f"class index must be 0 to {self.n_classes - 1}: model {self.model.name!r} "
+                f"has {self.n_classes} classes{note}; got {class_index!r}"
+            )
+        return int(class_index)
+
+    def _checked_layer(self, layer: str) -> str:
+        names = [name for _, name, _ in self.extractor.layers]
+        if layer not in names:
+            self.extractor.gradient_model([layer])  # raises ArgumentError listing the layers
+        if layer not in self.spatial_layers:
+            shape = self.extractor.layer_shapes[names.index(layer)]
+            usable = self.spatial_layers
+            hint = f"layers with them: {', '.join(usable[-6:])}" if usable else "none has them"
+            raise ArgumentError(
+                f"layer {layer!r} has output shape {shape}, not spatial maps; Grad-CAM needs "
+                f"maps shaped {self._map_form()} for input {self.input_shape}; {hint}"
+            )
+        return layer
+
+    def _map_form(self) -> str:
+        return "(h, w, channels)" if len(self.heat_shape) == 2 else "(time, channels)"
+
+    # --- compiled passes -------------------------------------------------------------------
+
+    def _compile_cam(self, layer: str):
+        """``cam(x, k) -> (heat before scaling, class)``: one forward and one partial backward
+        pass (the gradient stops at ``layer``), compiled."""
+        import tensorflow as tf
+
+        model = self.extractor.gradient_model([layer])
+        spatial_axes = tuple(range(1, len(self.heat_shape) + 1))
+        n_outputs, heat_shape = self.n_outputs, self.heat_shape
+
+        @tf.function(reduce_retracing=True)
+        def cam(x, k):
+            with tf.GradientTape() as tape:
+                maps, y = model(x, training=False)
+                score, chosen = _class_score(y, k, n_outputs)
+            grads = tape.gradient(score, maps)
+            if grads is None:
+                raise ArgumentError(f"the model's output does not depend on layer {layer!r}")
+            weights = tf.reduce_mean(grads, axis=spatial_axes, keepdims=True)
+            heat = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1))[0]
+            return _resize(heat, heat_shape), chosen
+
+        return cam
+
+    def _compile_gradients(self):
+        """``gradients(batch, k) -> (d score / d input per row, class)``, compiled."""
+        import tensorflow as tf
+
+        model = self.extractor.gradient_model()
+        n_outputs = self.n_outputs
+
+        @tf.function(reduce_retracing=True)
+        def gradients(x, k):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                (y,) = keras.tree.flatten(model(x, training=False))
+                # Rows are independent in inference mode, so one sum gives each row its own
+                # gradient; the clean row 0 picks the class.
+                score, chosen = _class_score(y, k, n_outputs)
+            return tape.gradient(score, x), chosen
+
+        def run(batch: np.ndarray, k):
+            return gradients(tf.constant(batch), k)
+
+        return run
+
+
+def grad_cam(model, pattern, layer: str | None = None, class_index: int | None = None):
+    """Grad-CAM heat map of ``pattern`` at ``layer`` for ``class_index``, in [0, 1].
+
+    Args:
+        model: a Keras model or an ``ActivationExtractor`` (for many calls, keep an
+            ``Explainer`` instead: it compiles once).
+        pattern: an array of the model's input shape, with or without the batch axis.
+        layer: a layer name as the extractor lists it (``backbone/conv5``); default the last
+            layer with spatial maps.
+        class_index: default the top class; a one-unit head has classes 0 (``1 - p``) and 1.
+
+    Returns:
+        A float32 array shaped as the input without its channel axis.
+
+    Raises:
+        ArgumentError: see ``Explainer.grad_cam``.
+        PatternError: the pattern does not fit the input.
+        ModelStructureError: see ``Explainer``.
+    """
+    return Explainer(model).grad_cam(pattern, layer, class_index).heat
+
+
+def saliency(model, pattern, class_index=None, smooth: int = 0, sigma=0.15, seed: int = 0):
+    """Saliency map (vanilla gradient, or SmoothGrad with ``smooth`` noisy copies), in [0, 1].
+
+    Args:
+        model: a Keras model or an ``ActivationExtractor``.
+        pattern: an array of the model's input shape, with or without the batch axis.
+        class_index: default the top class; a one-unit head has classes 0 (``1 - p``) and 1.
+        smooth: 0 for the plain gradient, else the number of noisy copies (at most
+            ``MAX_SMOOTH``), run as one batch.
+        sigma: the noise's standard deviation as a fraction of the pattern's range.
+        seed: the noise's random seed.
+
+    Returns:
+        A float32 array shaped as the input without its channel axis.
+
+    Raises:
+        ArgumentError: see ``Explainer.saliency``.
+        PatternError: the pattern does not fit the input.
+        ModelStructureError: see ``Explainer``.
+    """
+    return Explainer(model).saliency(pattern, class_index, smooth, sigma, seed).heat
+
+
+def _class_score(y, k, n_outputs: int):
+    """The summed score of class ``k`` (or of row 0's top class when ``k`` < 0), and ``k``.
+
+    Outputs with more axes than ``(batch, classes)`` (a class per time step, say) are summed
+    over them; a one-unit head is widened to ``(1 - p, p)``.
+    """
+    import tensorflow as tf
+
+    y = tf.reshape(y, (tf.shape(y)[0], -1, n_outputs))
+    if n_outputs == 1:
+        y = tf.concat([1.0 - y, y], axis=-1)
+    per_class = tf.reduce_sum(y, axis=1)
+    chosen = tf.where(k < 0, tf.cast(tf.argmax(per_class[0]), tf.int32), k)
+    return tf.reduce_sum(tf.gather(per_class, chosen, axis=1)), chosen
+
+
+def _as_tensor(k: int):
+    """A class index as an int32 tensor: a Python int would retrace the function per class."""
+    import tensorflow as tf
+
+    return tf.constant(k, dtype=tf.int32)
+
+
+def _resize(heat, shape: tuple[int, ...]):
+    """Bilinear resize of a ``(h, w)`` or ``(t,)`` map to ``shape``."""
+    import tensorflow as tf
+
+    image = heat[:, :, None] if len(shape) == 2 else heat[:, None, None]
+    size = shape if len(shape) == 2 else (shape[0], 1)
+    return tf.reshape(tf.image.resize(image, size, method="bilinear"), shape)
+
+
+def _unit_range(heat: np.ndarray) -> np.ndarray:
+    """Scale a non-negative map to [0, 1] by its maximum; an all-zero map stays zeros."""
+    heat = np.maximum(np.asarray(heat, dtype=np.float32), 0.0)
+    top = float(heat.max()) if heat.size else 0.0
+    return heat / top if top > 0 else np.zeros_like(heat)
+
+
+def _checked_count(smooth) -> int:
+    ok = isinstance(smooth, (int, np.integer)) and not isinstance(smooth, bool)
+    if not ok or not 0 <= smooth <= MAX_SMOOTH:
+        raise ArgumentError(
+            f"smooth is the number of noisy copies, 0 to {MAX_SMOOTH}, got {smooth!r}"
+        )
+    return int(smooth)

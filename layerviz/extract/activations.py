@@ -1,0 +1,532 @@
+"""Every layer's output for one pattern, from a single forward pass.
+
+The article built one sub-model per layer and ran the pattern through each. Here the model's
+graph is rebuilt once, with the public Keras API, into one multi-output model whose outputs are
+every layer's output in model order, and that model is run as one compiled function.
+
+Nested models (a Sequential or Functional model used as a layer, e.g. a backbone inside a
+classifier) are expanded: their inner layers are called on the outer tensors, so they appear in
+order as ``backbone/conv1``. This is why the graph is rebuilt rather than read: Keras 3 refuses
+``keras.Model(outer.inputs, backbone.get_layer("conv1").output)`` ("not connected to inputs").
+
+A layer with several outputs gives one entry per output, and every ``MultiHeadAttention`` also
+gives its attention scores, tapped during the rebuild: ``layerviz.extract.taps`` names them
+(``lstm:state_h``, ``mha:attention``) and says how.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from layerviz.errors import ArgumentError, ModelStructureError, PatternError
+from layerviz.extract.taps import Entry, LayerCall, call_layer, entries_of
+from layerviz.patterns.inputs import fit_array, fit_batch, input_dtypes_of, input_shapes_of
+
+__all__ = [
+    "ActivationExtractor",
+    "BatchExtraction",
+    "Extraction",
+    "LayerActivation",
+    "SkippedLayer",
+    "extract_activations",
+]
+
+#: Output ranks (batch axis included) that can be seen as 2-D maps.
+DISPLAYABLE_RANKS = (2, 3, 4)
+
+
+@dataclass(frozen=True, eq=False)
+class LayerActivation:
+    """One output of one layer for one pattern (compared by identity: it holds an array).
+
+    A layer with several outputs gives one activation per output, named by the rule in
+    ``layerviz.extract.taps`` (``lstm:sequence``, ``lstm:state_h``, ``mha:attention``, ``split:0``).
+
+    Attributes:
+        index: 1-based position in the order the layers run, input layers not counted; inner
+            layers of nested models continue the count. For a chain of layers such as the
+            article's model it is the position in ``model.layers`` (the article's
+            ``num_layer``, the input being layer 0); for branching graphs it is graph order.
+            The outputs of one layer share its index.
+        name: the entry's name: the layer's, prefixed by its enclosing models' names
+            (``backbone/conv1``), with ``:suffix`` when the layer has several outputs.
+        class_name: the layer's class, e.g. ``"Conv2D"``.
+        array: the output with the batch axis removed (read-only: it shares the forward
+            pass's buffer; copy it before writing into it). Attention scores are shaped
+            ``(heads, query length, key length)``.
+        layer_name: the layer's name without the output suffix (``name`` when left out).
+        output_index: which of the layer's outputs this is (0 for single-output layers;
+            attention scores are 1, as in ``return_attention_scores=True``).
+        role: ``"output"``, ``"sequence"``, ``"state"`` or ``"attention"``
+            (``layerviz.extract.taps.ROLES``).
+    """
+
+    index: int
+    name: str
+    class_name: str
+    array: np.ndarray
+    layer_name: str = ""
+    output_index: int = 0
+    role: str = "output"
+
+    def __post_init__(self) -> None:
+        if not self.layer_name:
+            object.__setattr__(self, "layer_name", self.name)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The output's shape without the batch axis."""
+        return tuple(self.array.shape)
+
+
+@dataclass(frozen=True)
+class SkippedLayer:
+    """A layer output that cannot be drawn as 2-D maps (named as its entry would be), and why."""
+
+    index: int
+    name: str
+    class_name: str
+    reason: str
+
+
+@dataclass(frozen=True, eq=False)
+class Extraction:
+    """What one forward pass gives: every drawable layer's output and the model's outputs.
+
+    Compared by identity (``eq=False``), as arrays have no single truth value.
+    """
+
+    activations: list[LayerActivation]
+    outputs: list[np.ndarray]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, for caches that budget bytes."""
+        return sum(a.array.nbytes for a in self.activations) + sum(o.nbytes for o in self.outputs)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchExtraction:
+    """What one forward pass over a batch gives: every drawable layer's outputs, batch axis kept.
+
+    Compared by identity (``eq=False``), as arrays have no single truth value.
+
+    Attributes:
+        layers: ``(index, name, class_name)`` of each layer, as ``ActivationExtractor.layers``.
+        arrays: one array per layer shaped ``(n, *output_shape)``, in the order of ``layers``
+            (read-only: they share the forward pass's buffers).
+        outputs: the model's own outputs, each shaped ``(n, ...)``.
+        details: ``(layer_name, output_index, role)`` of each entry of ``layers``, as
+            ``LayerActivation`` has them (for a layer with several outputs).
+    """
+
+    layers: list[tuple[int, str, str]]
+    arrays: list[np.ndarray]
+    outputs: list[np.ndarray]
+    details: list[tuple[str, int, str]]
+
+    @property
+    def size(self) -> int:
+        """How many patterns the batch held."""
+        return int(self.outputs[0].shape[0]) if self.outputs else 0
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, for caches that budget bytes."""
+        return sum(a.nbytes for a in self.arrays) + sum(o.nbytes for o in self.outputs)
+
+    def item(self, i: int) -> Extraction:
+        """The ``i``-th pattern's extraction, as ``ActivationExtractor.run`` gives it (views)."""
+        activations = [
+            LayerActivation(index, name, class_name, array[i], layer_name, output_index, role)
+            for (index, name, class_name), array, (layer_name, output_index, role) in zip(
+                self.layers, self.arrays, self.details, strict=True
+            )
+        ]
+        return Extraction(activations, [out[i] for out in self.outputs])
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """Where one drawable entry's array comes from and what it is called."""
+
+    index: int
+    layer_name: str
+    class_name: str
+    entry: Entry
+
+
+class ActivationExtractor:
+    """Cuts a model into per-layer outputs once, then extracts them for any pattern.
+
+    Building the extractor rebuilds the graph (milliseconds to a second); each ``extract``
+    call is one forward pass. Keep one extractor per model and reuse it.
+
+    Args:
+        model: a built Keras 3 model (Sequential or Functional, possibly nesting others).
+
+    Raises:
+        ModelStructureError: the model was never built (it has no inputs yet).
+
+    Example:
+        >>> extractor = ActivationExtractor(model)
+        >>> for act in extractor.extract(random_pattern(model, seed=0)):
+        ...     print(act.index, act.name, act.shape)
+    """
+
+    def __init__(self, model: keras.Model):
+        if not isinstance(model, keras.Sequential) and not _is_graph_model(model):
+            raise ModelStructureError(
+                f"model {model.name!r} is a subclassed keras.Model: it has no layer graph to "
+                "cut; build it with the Functional API or as a Sequential"
+            )
+        try:
+            model_inputs = list(model.inputs)
+        except (AttributeError, ValueError) as exc:
+            raise ModelStructureError(
+                f"model {model.name!r} has not been built: give it an Input or call it on data "
+                "once before extracting activations"
+            ) from exc
+        if not model_inputs:
+            raise ModelStructureError(f"model {model.name!r} has no inputs")
+        self.model = model
+        try:
+            self.input_shapes: list[tuple[int, ...]] = input_shapes_of(model)
+        except ModelStructureError as exc:
+            raise ModelStructureError(f"model {model.name!r}: {exc}") from None
+        self.input_dtypes: list[np.dtype] = input_dtypes_of(model)
+        self.input_names: list[str] = [_tensor_name(t, i) for i, t in enumerate(model_inputs)]
+
+        inputs = [
+            keras.Input(shape=t.shape[1:], dtype=t.dtype, name=name)
+            for t, name in zip(model_inputs, self.input_names, strict=True)
+        ]
+        taps: list[LayerCall] = []
+        # The rebuilt graph takes the inputs in the model's own structure (a tensor, a list, or
+        # a dict of named inputs); the tap model below takes them as a flat list.
+        structured = (
+            inputs[0] if len(inputs) == 1 else keras.tree.pack_sequence_as(model.input, inputs)
+        )
+        final = _trace_model(model, structured, "", taps)
+        final = list(final) if isinstance(final, (list, tuple)) else [final]
+
+        self.skipped: list[SkippedLayer] = []
+        self._kept: list[_Kept] = []
+        for index, call in enumerate(_unique_names(taps), start=1):
+            self._sort_entries(index, call)
+        self._layers = [(k.index, k.entry.name, k.class_name) for k in self._kept]
+        # The model's own outputs ride along, so a prediction costs no second pass.
+        self._n_outputs = len(final)
+        # A single input is given as a tensor, not a one-item list, so calling the model on an
+        # array matches its input structure (Keras warns otherwise).
+        self._multi = keras.Model(
+            inputs if len(inputs) > 1 else inputs[0],
+            [k.entry.tensor for k in self._kept] + final,
+            name="layerviz_taps",
+        )
+        self._forward = _compile(self._multi)
+
+    def _sort_entries(self, index: int, call: LayerCall) -> None:
+        """File each output of one layer call as kept (drawable) or skipped, with why."""
+        for entry in entries_of(call):
+            reason = _why_not_drawable(entry.tensor)
+            if reason:
+                self.skipped.append(SkippedLayer(index, entry.name, call.class_name, reason))
+            else:
+                self._kept.append(_Kept(index, call.name, call.class_name, entry))
+
+    @property
+    def layers(self) -> list[tuple[int, str, str]]:
+        """``(index, name, class_name)`` of every layer ``extract`` returns, in order."""
+        return list(self._layers)
+
+    @property
+    def layer_shapes(self) -> list[tuple[int | None, ...]]:
+        """Output shape (batch axis removed) of every layer in ``layers``, in the same order."""
+        return [tuple(t.shape[1:]) for t in self._multi.outputs[: len(self._layers)]]
+
+    def gradient_model(self, layer_names: Sequence[str] = ()) -> keras.Model:
+        """A model over the same rebuilt graph: the inputs to the named layers' outputs, then
+        the model's own outputs.
+
+        It shares the extractor's layers (and so their weights); nested models stay expanded,
+        so ``tf.GradientTape`` can differentiate the outputs with respect to an inner layer of
+        a backbone (``backbone/conv1``), which a model built on the original graph cannot.
+
+        Args:
+            layer_names: names as in ``layers`` (``"backbone/conv1"``); none for a model from
+                the inputs to the outputs only (e.g. for gradients with respect to the input).
+
+        Returns:
+            A Functional model whose outputs are a list: one tensor per named layer, in the
+            order given, then the model's outputs.
+
+        Raises:
+            ArgumentError: a name that is not one of ``layers``.
+        """
+        index = {name: i for i, (_, name, _) in enumerate(self._layers)}
+        unknown = [name for name in layer_names if name not in index]
+        if unknown:
+            known = [name for _, name, _ in self._layers]
+            more = f", ... ({len(known)} in all)" if len(known) > 8 else ""
+            shown = ", ".join(known[:8]) + more
+            raise ArgumentError(
+                f"model {self.model.name!r} has no layer {unknown[0]!r} with a drawable output; "
+                f"layers are: {shown}"
+            )
+        outputs = self._multi.outputs
+        taps = [outputs[index[name]] for name in layer_names]
+        return keras.Model(self._multi.input, taps + outputs[len(self._layers) :])
+
+    def extract(self, pattern) -> list[LayerActivation]:
+        """Run the pattern through the model once and return every drawable layer's output.
+
+        Args:
+            pattern: an array of the model's input shape, with or without a batch axis of 1
+                (a trailing channel axis of 1 may be left out); for a model with several
+                inputs, a list with one such array per input, in ``model.inputs`` order.
+
+        Returns:
+            One ``LayerActivation`` per layer, in model order (layers listed in ``skipped``
+            are left out), each array without its batch axis.
+
+        Raises:
+            PatternError: the pattern does not fit the model's input(s).
+        """
+        return self.run(pattern).activations
+
+    def run(self, pattern) -> Extraction:
+        """Like ``extract``, and also return the model's own outputs (its prediction).
+
+        Same arguments and errors as ``extract``; one forward pass for both.
+        """
+        batch = self._as_batch(pattern)
+        outputs = list(self._forward(batch if len(batch) > 1 else batch[0]))
+        taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
+        activations = [
+            LayerActivation(
+                k.index,
+                k.entry.name,
+                k.class_name,
+                np.asarray(out)[0],
+                layer_name=k.layer_name,
+                output_index=k.entry.output_index,
+                role=k.entry.role,
+            )
+            for k, out in zip(self._kept, taps, strict=True)
+        ]
+        return Extraction(activations, [np.asarray(out)[0] for out in final])
+
+    def run_batch(self, batch) -> list[np.ndarray]:
+        """Run a batch of patterns through the same compiled forward pass as ``run``.
+
+        Args:
+            batch: an array shaped ``(n, *input_shape)`` (a trailing channel axis of 1 may
+                be left out); for a model with several inputs, a list with one such array
+                per input, in ``model.inputs`` order, all with the same ``n``.
+
+        Returns:
+            One array per entry of :attr:`layers`, in that order, each with the batch axis
+            first: ``(n, *layer_output_shape)``. The arrays are read-only (they share the
+            forward pass's buffers).
+
+        Raises:
+            PatternError: the batch does not fit the model's input(s), is empty, or its
+                inputs hold different numbers of patterns.
+        """
+        return self.extract_batch(batch).arrays
+
+    def extract_batch(self, batch) -> BatchExtraction:
+        """Like :meth:`run_batch`, and also keep the model's own outputs (its predictions).
+
+        Same arguments and errors as ``run_batch``; one forward pass for both. The result's
+        ``item(i)`` is pattern ``i``'s ``Extraction``, as ``run`` gives it.
+        """
+        parts = self._per_input(batch, "batch")
+        pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
+        arrays = [fit_batch(p, shape, dtype) for p, shape, dtype in pairs]
+        sizes = {len(a) for a in arrays}
+        if len(sizes) > 1:
+            counts = ", ".join(str(len(a)) for a in arrays)
+            raise PatternError(f"the inputs' batches hold different numbers of patterns: {counts}")
+        outputs = list(self._forward(arrays if len(arrays) > 1 else arrays[0]))
+        taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
+        details = [(k.layer_name, k.entry.output_index, k.entry.role) for k in self._kept]
+        arrays = [np.asarray(t) for t in taps]
+        return BatchExtraction(self.layers, arrays, [np.asarray(f) for f in final], details)
+
+    def _as_batch(self, pattern) -> list[np.ndarray]:
+        parts = self._per_input(pattern, "pattern")
+        pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
+        return [fit_array(np.asarray(p), shape, dtype) for p, shape, dtype in pairs]
+
+    def _per_input(self, pattern, what: str) -> list:
+        """``pattern`` split into one part per model input (a list for several inputs)."""
+        n = len(self.input_shapes)
+        if n > 1:
+            if not isinstance(pattern, (list, tuple)) or len(pattern) != n:
+                got = f"{len(pattern)} arrays" if isinstance(pattern, (list, tuple)) else "1 array"
+                raise PatternError(
+                    f"model {self.model.name!r} has {n} inputs ({', '.join(self.input_names)}) "
+                    f"with shapes {', '.join(map(str, self.input_shapes))}; got {got}: "
+                    f"give one {what} per input, in order"
+                )
+            return list(pattern)
+        if isinstance(pattern, (list, tuple)) and len(pattern) == 1:
+            pattern = pattern[0]
+        return [pattern]
+
+
+def extract_activations(model: keras.Model, pattern) -> list[LayerActivation]:
+    """One-call form of ``ActivationExtractor(model).extract(pattern)``."""
+    return ActivationExtractor(model).extract(pattern)
+
+
+def _trace_model(model: keras.Model, inputs, prefix: str, taps: list[LayerCall]):
+    """Call ``model``'s layers on ``inputs`` one by one, recording each call in ``taps``.
+
+    Sequential models list their layers, so they are called in turn. Functional models are
+    re-called through ``clone_model``'s call hook: ``clone_function=lambda l: l`` keeps the
+    original layers (and so their weights), and ``call_function`` sees every layer call in graph
+    order, which is where nested models get expanded.
+    """
+    if isinstance(model, keras.Sequential):
+        x = inputs
+        for layer in model.layers:
+            x = _call(layer, (x,), {}, prefix, taps)
+        return x
+
+    def call(layer, *args, **kwargs):
+        if isinstance(layer, keras.Model):
+            # Extraction always runs in inference mode, and masks are recomputed by the inner
+            # layers, so only other keyword arguments stop a nested model from being expanded.
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
+        if isinstance(layer, keras.Model) and kwargs:
+            raise ModelStructureError(
+                f"nested model {layer.name!r} is called with arguments {sorted(kwargs)}; "
+                "only plain calls can be expanded"
+            )
+        return _call(layer, args, kwargs, prefix, taps)
+
+    clone = keras.models.clone_model(
+        model, input_tensors=inputs, clone_function=lambda layer: layer, call_function=call
+    )
+    outputs = clone.outputs
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _expand_functional(model: keras.Model, inputs, prefix: str, taps: list[LayerCall]):
+    """Expand a nested Functional model called on ``inputs`` (tensors of the outer graph).
+
+    ``clone_model`` only rebuilds a Functional model on true ``Input`` tensors; a backbone that
+    comes after other layers (a ``Rescaling``, say) is called on intermediate tensors. So its
+    layers are traced on fresh inputs into one "tapper" model whose outputs are every inner
+    layer's output plus the backbone's own, and the tapper is called on the outer tensors.
+    """
+    fresh = keras.tree.map_structure(
+        lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype), model.input
+    )
+    inner: list[LayerCall] = []
+    outputs = _trace_model(model, fresh, prefix, inner)
+    # Tapped attention scores travel as one more tensor after the call's own output(s).
+    groups = [keras.tree.flatten(tap.output) + _scores_of(tap) for tap in inner]
+    final = keras.tree.flatten(outputs)
+    tapper = keras.Model(fresh, [t for group in groups for t in group] + final)
+    results = tapper(inputs)
+    results = list(results) if isinstance(results, (list, tuple)) else [results]
+    start = 0
+    for tap, group in zip(inner, groups, strict=True):
+        got = results[start : start + len(group)]
+        if tap.scores is not None:
+            tap.scores, got = got[-1], got[:-1]
+        tap.output = keras.tree.pack_sequence_as(tap.output, got)
+        start += len(group)
+        taps.append(tap)
+    return keras.tree.pack_sequence_as(outputs, results[start:])
+
+
+def _call(layer, args: tuple, kwargs: dict, prefix: str, taps: list[LayerCall]):
+    """Call one layer (expanding it when it is itself a model) and record its output."""
+    if isinstance(layer, keras.Model):
+        inputs = args[0] if len(args) == 1 else list(args)
+        inner_prefix = f"{prefix}{layer.name}/"
+        if isinstance(layer, keras.Sequential):
+            return _trace_model(layer, inputs, inner_prefix, taps)
+        return _expand_functional(layer, inputs, inner_prefix, taps)
+    output, scores = call_layer(layer, args, kwargs)
+    # Only layers are listed, as in ``model.layers``: graph operations that are not layers
+    # (a mask's ``not_equal``, a bare ``keras.ops`` call) run but keep the indices aligned.
+    if isinstance(layer, keras.layers.Layer):
+        name, class_name = prefix + layer.name, type(layer).__name__
+        taps.append(LayerCall(name, class_name, layer, output, scores))
+    return output
+
+
+def _scores_of(call: LayerCall) -> list:
+    return [] if call.scores is None else [call.scores]
+
+
+def _is_graph_model(model) -> bool:
+    """True for Functional models (the ones ``clone_model`` can rebuild), by public means.
+
+    A Functional model's config lists its layers; a subclassed model's ``get_config`` does not
+    (or raises, as Keras 3 does for subclasses without their own ``get_config``).
+    """
+    try:
+        return "layers" in model.get_config()
+    except (NotImplementedError, TypeError):
+        return False
+
+
+def _why_not_drawable(output) -> str | None:
+    rank = len(output.shape)
+    if rank not in DISPLAYABLE_RANKS:
+        return (
+            f"output shape {tuple(output.shape)} has rank {rank}; only ranks 2-4 "
+            "(vectors, 2-D maps, stacks of 2-D maps) can be drawn"
+        )
+    return None
+
+
+def _unique_names(taps: list[LayerCall]) -> list[LayerCall]:
+    """Give repeated calls of one shared layer distinct names: ``dense``, ``dense@2``, ..."""
+    seen: Counter[str] = Counter()
+    for tap in taps:
+        seen[tap.name] += 1
+        if seen[tap.name] > 1:
+            tap.name = f"{tap.name}@{seen[tap.name]}"
+    return taps
+
+
+def _tensor_name(tensor, i: int) -> str:
+    name = getattr(tensor, "name", None)
+    return str(name) if name else f"input_{i}"
+
+
+def _compile(model: keras.Model):
+    """The fastest public way to run ``model`` on one batch and get numpy arrays back.
+
+    With the TensorFlow backend, a ``tf.function`` over ``model(x, training=False)`` (traced
+    once per input signature); with other backends, ``predict_on_batch``.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+        def run(x: Sequence[np.ndarray] | np.ndarray):
+            out = fn(x)
+            if not isinstance(out, (list, tuple)):
+                out = [out]
+            # np.asarray shares the tensor's buffer; .numpy() copies it, which on MobileNetV2
+            # is 83 MB into fresh pages per call and costs twice the forward pass itself
+            # (bench/extract.py). The arrays come back read-only.
+            return [np.asarray(o) for o in out]
+
+        return run
+    return model.predict_on_batch
