@@ -28,6 +28,7 @@ from layerviz.analysis.statistics import (
     channel_scores,
     layer_statistics,
 )
+from layerviz.analysis.visualise import Visualisation, Visualiser, VisualiseSettings, visualise
 from layerviz.config import version as _version
 from layerviz.draw.export import plot_pattern_process
 from layerviz.draw.selection import VisibleLayer, paginate, visible_layers
@@ -95,6 +96,9 @@ __all__ = [
     "SkippedLayer",
     "UnsafeModelError",
     "VisibleLayer",
+    "Visualisation",
+    "VisualiseSettings",
+    "Visualiser",
     "__version__",
     "bundled_model_of",
     "channel_scores",
@@ -123,4 +127,5 @@ __all__ = [
     "seeded_patterns",
     "show",
     "visible_layers",
+    "visualise",
 ]

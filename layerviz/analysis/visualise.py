@@ -151,32 +151,31 @@ class Visualiser:
 
     @property
     def layers(self) -> list[str]:
-        """The layers whose channels can be visualised, in model order."""
-        rank = len(self.input_shape)
-        return [
-            name
-            for (_, name, _), shape in zip(
-                self.extractor.layers, self.extractor.layer_shapes, strict=True
-            )
-            if len(shape) in (1, rank) and not name.endswith(":attention")
-        ]
+        """The layers whose channels can be visualised, in model order: every drawable output
+        but attention scores, whose last axis is keys, not channels."""
+        return [name for _, name, _ in self.extractor.layers if not name.endswith(":attention")]
 
     def n_channels(self, layer: str) -> int:
-        """How many channels (or units) ``layer`` has.
+        """How many channels (the last axis: units, classes) ``layer`` has.
 
         Raises:
             ArgumentError: an unknown layer (naming some), or one without a channel axis.
         """
+        usable = self.layers
+        hint = f"layers with them: {', '.join(usable[-6:])}"
+        for skipped in self.extractor.skipped:
+            if skipped.name == layer:
+                raise ArgumentError(
+                    f"layer {layer!r} has no channels to maximise ({skipped.reason}); {hint}"
+                )
         names = [name for _, name, _ in self.extractor.layers]
         if layer not in names:
             self.extractor.gradient_model([layer])  # raises ArgumentError listing the layers
         shape = self.extractor.layer_shapes[names.index(layer)]
-        if layer not in self.layers:
-            usable = self.layers
+        if layer not in usable:
             raise ArgumentError(
-                f"layer {layer!r} has output shape {shape}, without channels to maximise; "
-                f"feature visualisation needs (h, w, channels), (time, channels) or (units,) "
-                f"for input {self.input_shape}; layers with them: {', '.join(usable[-6:])}"
+                f"layer {layer!r} gives attention scores {shape} (heads, query, key), without "
+                f"channels to maximise; {hint}"
             )
         return int(shape[-1])
 
@@ -202,8 +201,9 @@ class Visualiser:
         for start in range(0, len(chosen), batch_size):
             part = chosen[start : start + batch_size]
             rng = np.random.default_rng([seed, start])
+            done = settings.steps * (start // batch_size)
             params, values = _optimise(
-                step, fourier, part, count, settings, rng, progress, start, len(chosen), total
+                step, fourier, part, count, settings, rng, progress, done, total
             )
             images.append(keras.ops.convert_to_numpy(fourier.render(params)).astype(np.float32))
             history.append(values)
@@ -298,7 +298,7 @@ def visualise(
     return visualiser.visualise(layer, channels, settings, seed, batch_size, progress)
 
 
-def _optimise(step, fourier, part, count, settings, rng, progress, start, n_all, total):
+def _optimise(step, fourier, part, count, settings, rng, progress, done_before, total):
     """Adam ascent of one chunk of channels; returns ``(parameters, history (steps, n))``."""
     gradients = step
     n = len(part)
@@ -309,7 +309,6 @@ def _optimise(step, fourier, part, count, settings, rng, progress, start, n_all,
     v = np.zeros_like(params)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     history = np.zeros((settings.steps, n), dtype=np.float32)
-    done_before = settings.steps * (start // max(n, 1))
     for t in range(1, settings.steps + 1):
         rows = affine_rows(
             rng, n, fourier.spatial, settings.jitter, settings.scale, settings.rotate
@@ -323,7 +322,6 @@ def _optimise(step, fourier, part, count, settings, rng, progress, start, n_all,
         params = params + lr * m / (np.sqrt(v) + eps)  # ascent: the objective grows
         if progress is not None:
             progress(done_before + t, total)
-    del n_all
     return params, history
 
 
