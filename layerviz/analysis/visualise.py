@@ -33,6 +33,7 @@ import numpy as np
 from layerviz.analysis.parameterise import Fourier, affine_rows, apply_transforms, total_variation
 from layerviz.errors import ArgumentError, ModelStructureError
 from layerviz.extract.activations import ActivationExtractor
+from layerviz.extract.backends import current_backend
 from layerviz.patterns.inputs import check_seed
 
 __all__ = [
@@ -249,7 +250,7 @@ class Visualiser:
         stepper = keras.Model(vector, score - penalty, name="layerviz_visualise_step")
         name = "channel mean" if len(tap.shape) > 2 else "unit"
         name = "class log-probability" if log_prob else name
-        return _gradient_function(stepper, lambda outputs: outputs[0]), name
+        return current_backend().gradient_function(stepper, _first), name
 
 
 def visualise(
@@ -330,31 +331,9 @@ def _fourier(shape, settings: VisualiseSettings) -> Fourier:
     return Fourier(tuple(shape), low, high, settings.decay_power, settings.decorrelate)
 
 
-def _gradient_function(model: keras.Model, objective):
-    """The backend's compiled ``fn(inputs) -> (values, [grads])`` of ``sum(objective)``."""
-    try:
-        from layerviz.extract.backends import current_backend
-    except ImportError:  # until the backends branch lands: TensorFlow only
-        return _tf_gradient_function(model, objective)
-    return current_backend().gradient_function(model, objective)
-
-
-def _tf_gradient_function(model, objective):
-    import tensorflow as tf
-
-    @tf.function(reduce_retracing=True)
-    def fn(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            values = objective([model(x, training=False)])
-            total = tf.reduce_sum(values)
-        return values, tape.gradient(total, x)
-
-    def run(inputs):
-        values, grad = fn(tf.constant(inputs[0]))
-        return np.asarray(values), [np.asarray(grad)]
-
-    return run
+def _first(outputs):
+    """The step model's one output is the objective."""
+    return outputs[0]
 
 
 def _is_softmax(model: keras.Model, name: str) -> bool:

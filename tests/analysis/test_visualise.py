@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -226,3 +231,31 @@ def test_an_identity_transform_leaves_the_pattern_and_a_shift_moves_it():
     shifted[0, 2] -= 1.0  # read one pixel to the left: the picture moves one to the right
     moved = keras.ops.convert_to_numpy(apply_transforms(image, shifted))
     np.testing.assert_allclose(moved[0, :, 1:], image[0, :, :-1], atol=1e-6)
+
+
+# --- the same on JAX, in a child process (the backend is chosen before Keras is imported) -------
+
+_JAX_SCRIPT = """
+import numpy as np, keras, layerviz
+assert keras.backend.backend() == "jax", keras.backend.backend()
+model = layerviz.load_model("digits_cnn")
+result = layerviz.visualise(model, "predictions", steps=96, seed=0)
+p = np.asarray(model.predict_on_batch(result.images))
+print(" ".join(f"{v:.4f}" for v in p[np.arange(10), np.arange(10)]))
+"""
+
+
+@pytest.mark.slow
+def test_each_digit_class_is_drawn_as_that_class_on_jax():
+    pytest.importorskip("jax")
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": str(Path(layerviz.__file__).parents[1]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    probabilities = [float(v) for v in done.stdout.split()[-10:]]
+    assert len(probabilities) == 10 and min(probabilities) >= 0.9, probabilities
