@@ -140,3 +140,11 @@ INPUT_UPLOADS = tuple(f"upload-input-source-{i}" for i in range(MAX_INPUT_ROWS))
 GRID_TOOLTIP = "tooltip-grid"
 #: Draw the exported PNGs under the on-screen norm-mode (off: the article's per-panel range).
 EXPORT_NORM_SWITCH = "switch-export-norm"
+
+# The inspector's "what it looks for" row (issue 24): the pattern each channel on the page wants.
+LOOKS_FOR_BUTTON = "button-looks-for"
+LOOKS_FOR_CANCEL = "button-looks-for-cancel"
+LOOKS_FOR_PROGRESS = "progress-looks-for"
+LOOKS_FOR_STATUS = "text-looks-for"
+LOOKS_FOR_ROW = "row-looks-for"
+LOOKS_FOR_STORE = "store-looks-for"
