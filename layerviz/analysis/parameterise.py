@@ -4,10 +4,11 @@ Feature visualisation optimises a pattern to excite one channel. Optimised pixel
 turns into high-frequency noise the model happens to like; Lucid's ``param.image`` (Olah et
 al., "Feature Visualization", Distill 2017) reads better, and this module follows it:
 
-- **Decorrelated space.** The pattern is a spectrum: ``x = Re(E_h (A + iB) E_wᵀ)`` with
-  ``E[y, u] = exp(2πi·uy/H)`` (``H·W·Re(ifft2(A + iB))``, written as four real matrix products
-  so every backend differentiates it), each frequency scaled by ``1 / max(|f|, 1/max(H, W))``
-  (a 1/f spectrum, as natural images have). Sequences ``(T, C)`` use the same along time.
+- **Decorrelated space.** The pattern is a spectrum: ``x = L Z Rᵀ`` with ``L``, ``R`` the
+  orthonormal real DFT bases of the two axes (the cosines and sines ``numpy.fft.irfft`` sums),
+  written as two matrix products so every backend differentiates it, each coefficient scaled by
+  ``1 / max(|f|, 1/max(H, W))`` (a 1/f spectrum, as natural images have). Sequences ``(T, C)``
+  use the same along time.
 - **Colour decorrelation.** Three-channel inputs mix their channels with Lucid's square root
   of ImageNet's colour covariance (normalised by its largest column norm); other channel counts
   are left as they are.
@@ -32,6 +33,8 @@ __all__ = [
     "Fourier",
     "affine_rows",
     "apply_transforms",
+    "real_basis",
+    "real_frequencies",
     "total_variation",
 ]
 
@@ -69,29 +72,19 @@ class Fourier:
 
     @property
     def size(self) -> int:
-        """Parameters per pattern: a real and an imaginary part per frequency and channel."""
-        return 2 * int(np.prod(self.shape))
+        """Parameters per pattern: one real coefficient per basis function and channel."""
+        return int(np.prod(self.shape))
 
     def initial(self, n: int, rng: np.random.Generator, sd: float = 0.01) -> np.ndarray:
         """``n`` rows of small random parameters (Lucid's ``sd=0.01``), float32 ``(n, size)``."""
         return (rng.standard_normal((n, self.size)) * sd).astype(np.float32)
 
-    def _bases(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(cos, sin)`` matrices ``[y, u] = cos/sin(2π·uy/n)`` per spatial axis."""
-        bases = []
-        for n in self.spatial:
-            angle = 2.0 * np.pi * np.outer(np.arange(n), np.arange(n)) / n
-            bases.append((np.cos(angle).astype(np.float32), np.sin(angle).astype(np.float32)))
-        return bases
-
-    def _scale(self) -> np.ndarray:
-        """The 1/f amplitude per frequency, shaped ``(*spatial, 1)``, orthonormal overall."""
-        grids = np.meshgrid(*[np.fft.fftfreq(n) for n in self.spatial], indexing="ij")
+    def scale(self) -> np.ndarray:
+        """The 1/f amplitude of each coefficient, shaped ``(*spatial, 1)``."""
+        grids = np.meshgrid(*[real_frequencies(n) for n in self.spatial], indexing="ij")
         freq = np.sqrt(sum(g**2 for g in grids))
         floor = 1.0 / max(self.spatial)
-        scale = 1.0 / np.maximum(freq, floor) ** self.decay_power
-        scale *= np.sqrt(np.prod(self.spatial)) / np.prod(self.spatial)
-        return scale[..., None].astype(np.float32)
+        return (1.0 / np.maximum(freq, floor) ** self.decay_power)[..., None].astype(np.float32)
 
     def render(self, params):
         """Parameters ``(n, size)`` to patterns ``(n, *shape)`` inside ``[low, high]``."""
@@ -99,28 +92,44 @@ class Fourier:
         return self.low + (self.high - self.low) * unit
 
     def render_unit(self, params):
-        """Parameters ``(n, size)`` to patterns ``(n, *shape)`` in (0, 1), before the range."""
+        """Parameters ``(n, size)`` to patterns ``(n, *shape)`` in (0, 1), before the range.
+
+        The coefficients ``Z`` (scaled by :meth:`scale`) become ``L Z Rᵀ`` (``L z`` for a
+        sequence) with ``L``, ``R`` the real DFT bases of :func:`real_basis`: two matrix
+        products, whatever the backend.
+        """
         ops = keras.ops
-        half = self.size // 2
-        real = ops.reshape(params[:, :half], (-1, *self.shape)) * self._scale()
-        imag = ops.reshape(params[:, half:], (-1, *self.shape)) * self._scale()
-        bases = self._bases()
+        z = ops.reshape(params, (-1, *self.shape)) * self.scale()
         if len(self.spatial) == 2:
-            (ch, sh), (cw, sw) = bases
-            x = (
-                ops.einsum("yu,buvc,xv->byxc", ch, real, cw)
-                - ops.einsum("yu,buvc,xv->byxc", sh, real, sw)
-                - ops.einsum("yu,buvc,xv->byxc", ch, imag, sw)
-                - ops.einsum("yu,buvc,xv->byxc", sh, imag, cw)
-            )
+            rows, cols = (real_basis(n) for n in self.spatial)
+            x = ops.einsum("byxc,wx->bywc", z, cols)
+            x = ops.einsum("hy,bywc->bhwc", rows, x)
         else:
-            ((c, s),) = bases
-            x = ops.einsum("tu,buc->btc", c, real) - ops.einsum("tu,buc->btc", s, imag)
+            x = ops.einsum("tu,buc->btc", real_basis(self.spatial[0]), z)
         x = x / _SPECTRUM_DIVISOR
         if self.decorrelate and self.shape[-1] == 3:
             mix = COLOR_CORRELATION / np.max(np.linalg.norm(COLOR_CORRELATION, axis=0))
             x = ops.einsum("...c,dc->...d", x, mix.astype(np.float32))
         return ops.sigmoid(x)
+
+
+def real_frequencies(n: int) -> np.ndarray:
+    """The frequency (cycles per sample) of each column of ``real_basis(n)``."""
+    cos = np.arange(n // 2 + 1)
+    sin = np.arange(1, (n + 1) // 2)
+    return np.concatenate([cos, sin]) / n
+
+
+def real_basis(n: int) -> np.ndarray:
+    """The orthonormal real DFT basis ``(n, n)``: columns ``cos(2π·uk/n)`` for u = 0…n/2, then
+    ``sin(2π·uk/n)`` for u = 1…(n-1)/2, each of unit norm (``numpy.fft.irfft``'s basis)."""
+    k = np.arange(n)[:, None]
+    cos_u = np.arange(n // 2 + 1)[None, :]
+    sin_u = np.arange(1, (n + 1) // 2)[None, :]
+    basis = np.concatenate(
+        [np.cos(2 * np.pi * cos_u * k / n), np.sin(2 * np.pi * sin_u * k / n)], axis=1
+    )
+    return (basis / np.linalg.norm(basis, axis=0)).astype(np.float32)
 
 
 def affine_rows(
@@ -185,10 +194,11 @@ def total_variation(unit):
     ops = keras.ops
     total = 0.0
     for axis in range(1, len(unit.shape) - 1):
-        n = unit.shape[axis]
-        ahead = ops.take(unit, np.arange(1, n), axis=axis)
-        behind = ops.take(unit, np.arange(0, n - 1), axis=axis)
-        diff = ops.abs(ahead - behind)
+        ahead = tuple(slice(1, None) if a == axis else slice(None) for a in range(len(unit.shape)))
+        behind = tuple(
+            slice(None, -1) if a == axis else slice(None) for a in range(len(unit.shape))
+        )
+        diff = ops.abs(unit[ahead] - unit[behind])
         flat = ops.reshape(diff, (-1, int(np.prod(diff.shape[1:]))))
         total = total + ops.mean(flat, axis=1)
     return total

@@ -63,7 +63,7 @@ def register(sub) -> None:
     parser.add_argument("--steps", type=int, default=256, help="optimisation steps (default 256)")
     parser.add_argument("--seed", type=parse_seed, default=0, help="random seed (default 0)")
     parser.add_argument(
-        "--learning-rate", type=float, default=0.05, help="Adam's step size (default 0.05)"
+        "--learning-rate", type=float, default=0.1, help="Adam's step size (default 0.1)"
     )
     parser.add_argument(
         "--range",

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import layerviz
-from layerviz.analysis.parameterise import Fourier, affine_rows, apply_transforms
+from layerviz.analysis.parameterise import Fourier, affine_rows, apply_transforms, real_basis
 from layerviz.analysis.visualise import Visualiser, VisualiseSettings, visualise
 from layerviz.errors import ArgumentError, ModelStructureError, PatternError
 
@@ -93,7 +93,7 @@ def test_a_sequence_template_comes_back():
     outputs = conv(inputs)
     conv.set_weights([template[:, None, None] / length, np.zeros(1, np.float32)])
     model = keras.Model(inputs, outputs)
-    result = visualise(model, "wave", steps=128, seed=0)
+    result = visualise(model, "wave", seed=0)  # the default 256 steps
     assert result.images.shape == (1, length, 1)
     assert _correlation(result.images[0, :, 0], template) >= 0.8
 
@@ -208,18 +208,47 @@ def test_a_bad_seed_is_refused(digits):
 # --- the parameterisation against numpy's FFT --------------------------------------------------
 
 
+def _irfft_basis(n: int) -> np.ndarray:
+    """numpy's ``irfft`` of one unit coefficient at a time (real parts, then imaginary ones),
+    each column scaled to unit norm."""
+    columns = []
+    for u in range(n // 2 + 1):
+        columns.append(np.fft.irfft(np.eye(n // 2 + 1)[u], n))
+    for u in range(1, (n + 1) // 2):
+        columns.append(np.fft.irfft(-1j * np.eye(n // 2 + 1)[u], n))
+    basis = np.stack(columns, axis=1)
+    return basis / np.linalg.norm(basis, axis=0)
+
+
+@pytest.mark.parametrize("n", [6, 7, 32])
+def test_the_real_basis_is_numpys_irfft_and_orthonormal(n):
+    basis = real_basis(n)
+    np.testing.assert_allclose(basis, _irfft_basis(n), atol=1e-6)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(n), atol=1e-5)
+
+
 @pytest.mark.parametrize("shape", [(6, 8, 3), (10, 2)])
-def test_the_fourier_render_is_numpys_inverse_fft(shape):
-    fourier = Fourier(shape, decay_power=0.0, decorrelate=False)
+def test_the_fourier_render_sums_the_basis_with_a_1_over_f_spectrum(shape):
+    fourier = Fourier(shape, decorrelate=False)
     params = np.random.default_rng(0).standard_normal((2, fourier.size)).astype(np.float32)
     rendered = keras.ops.convert_to_numpy(fourier.render_unit(params))
-    half = fourier.size // 2
-    spectrum = params[:, :half].reshape(2, *shape) + 1j * params[:, half:].reshape(2, *shape)
-    axes = (1, 2) if len(shape) == 3 else (1,)
-    n = int(np.prod(shape[:-1]))
-    # decay 0: every frequency scaled by 1/sqrt(n); Lucid's /4, then the sigmoid
-    expected = np.real(np.fft.ifftn(spectrum, axes=axes)) * n / np.sqrt(n) / 4
-    np.testing.assert_allclose(rendered, 1 / (1 + np.exp(-expected)), atol=1e-5)
+    spatial = shape[:-1]
+    grids = np.meshgrid(
+        *[np.abs(np.fft.fftfreq(n))[_column_order(n)] for n in spatial], indexing="ij"
+    )
+    scale = 1 / np.maximum(np.sqrt(sum(g**2 for g in grids)), 1 / max(spatial))
+    z = params.reshape(2, *shape) * scale[..., None]
+    bases = [_irfft_basis(n) for n in spatial]
+    if len(spatial) == 2:
+        x = np.einsum("hy,byxc,wx->bhwc", bases[0], z, bases[1])
+    else:
+        x = np.einsum("tu,buc->btc", bases[0], z)
+    np.testing.assert_allclose(rendered, 1 / (1 + np.exp(-x / 4)), atol=1e-5)
+
+
+def _column_order(n: int) -> list[int]:
+    """fftfreq's index of each basis column's frequency: cosines 0…n/2, then sines 1…."""
+    return [*range(n // 2 + 1), *range(1, (n + 1) // 2)]
 
 
 def test_an_identity_transform_leaves_the_pattern_and_a_shift_moves_it():
