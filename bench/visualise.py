@@ -114,9 +114,8 @@ def main() -> int:
     backend = keras.backend.backend()
     print(machine_line(load, f"Keras backend {backend}", f"Keras {keras.__version__}"))
     print()
-    print(
-        f"| case ({STEPS} steps) | visualise | floor: {STEPS} fwd+bwd | ratio | rounds | peak RSS growth |"
-    )
+    header = f"| case ({STEPS} steps) | visualise | floor: {STEPS} fwd+bwd | ratio | rounds |"
+    print(header + " peak RSS growth |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, t_vis, t_floor, ratio, n, grown in rows:
         print(f"| {name} | {t_vis:.2f} s | {t_floor:.2f} s | {ratio:.2f}× | {n} | {grown:.0f} MB |")
