@@ -124,14 +124,14 @@ def trace(model: keras.Model, *, logits: bool = False):
         on them (nested models expanded; with ``logits``, before the final softmax or
         sigmoid), and one ``_Op`` per operation call.
     """
-    try:
-        model_inputs = list(model.inputs)
-    except (AttributeError, ValueError) as exc:
-        raise ModelStructureError(f"model {model.name!r} has not been built") from exc
     if not isinstance(model, keras.Sequential) and not _is_graph_model(model):
         raise ModelStructureError(
             f"model {model.name!r} is a subclassed keras.Model: it has no layer graph to cut"
         )
+    try:
+        model_inputs = list(model.inputs)
+    except (AttributeError, ValueError) as exc:
+        raise ModelStructureError(f"model {model.name!r} has not been built") from exc
     fresh = [keras.Input(batch_shape=t.shape, dtype=t.dtype) for t in model_inputs]
     structured = fresh[0] if len(fresh) == 1 else keras.tree.pack_sequence_as(model.input, fresh)
     ops: list[_Op] = []
