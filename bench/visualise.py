@@ -19,7 +19,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import sys
@@ -34,7 +33,7 @@ import layerviz
 
 import keras
 import numpy as np
-from benchlib import machine_line, time_alternately  # bench/benchlib.py, beside this script
+from benchlib import alternating_medians, machine_line, quick_option  # bench/benchlib.py
 
 from layerviz.analysis.visualise import Visualiser, VisualiseSettings
 from layerviz.extract.backends import current_backend
@@ -90,16 +89,14 @@ def row(name, visualiser, layer, channels, value_range, rounds) -> tuple:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one round each")
-    args = parser.parse_args()
-    rounds = 1 if args.quick else 3
+    rounds = 1 if quick_option(__doc__, help="one round each") else 3
     load = os.getloadavg()[0]
     rows = []
     digits = Visualiser(layerviz.load_model("digits_cnn"))
     rows.append(
         row("digits_cnn conv2, 16 channels", digits, "conv2", list(range(16)), (0, 1), rounds)
     )
+    keras.utils.set_random_seed(0)
     mobile = keras.applications.MobileNetV2(input_shape=(96, 96, 3), weights=None)
     rows.append(
         row(

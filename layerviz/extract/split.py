@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 import keras
 
 from layerviz.errors import ArgumentError, ModelStructureError
+from layerviz.extract.activations import _is_graph_model
+from layerviz.extract.logits import without_final_activation
 from layerviz.extract.taps import LayerCall, entries_of
 
-__all__ = ["Cut", "split_at"]
+__all__ = ["Cut", "cut_at", "rebuilt", "split_at", "trace"]
 
 
 @dataclass
@@ -46,6 +48,8 @@ class _Op:
     layer: object
     inputs: list = field(default_factory=list)
     output: object = None
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ class Cut:
     skip_count: int
 
 
-def split_at(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Model]:
+def split_at(
+    model: keras.Model, layer_name: str, *, logits: bool = False
+) -> tuple[keras.Model, keras.Model]:
     """Cut ``model`` after the layer ``layer_name`` into ``(head, tail)``.
 
     Args:
@@ -73,6 +79,8 @@ def split_at(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Mo
         layer_name: the layer's name as ``ActivationExtractor.layers`` lists it
             (``backbone/conv5``, ``dense@2`` for a shared layer's second call,
             ``lstm:sequence`` for one output of a layer with several).
+        logits: the tail ends before the model's final softmax / sigmoid (see
+            ``layerviz.extract.logits``), so it gives class scores, not probabilities.
 
     Returns:
         ``head = keras.Model(inputs, [h, *skips])`` and ``tail = keras.Model([h, *skips],
@@ -82,13 +90,13 @@ def split_at(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Mo
         ArgumentError: no layer of that name, or the outputs do not depend on it.
         ModelStructureError: the model has no layer graph (subclassed, or never built).
     """
-    cut = cut_at(model, layer_name)
+    cut = cut_at(model, layer_name, logits=logits)
     return cut.head, cut.tail
 
 
-def cut_at(model: keras.Model, layer_name: str) -> Cut:
+def cut_at(model: keras.Model, layer_name: str, *, logits: bool = False) -> Cut:
     """``split_at`` with what crossed the cut (``Cut``); same arguments and errors."""
-    inputs, outputs, ops = _trace(model)
+    inputs, outputs, ops = trace(model, logits=logits)
     index, h = _find(model, ops, layer_name)
     produced = {id(t): i for i, op in enumerate(ops) for t in keras.tree.flatten(op.output)}
     skips: list = []
@@ -108,16 +116,22 @@ def cut_at(model: keras.Model, layer_name: str) -> Cut:
     return Cut(head, tail, layer_name, len(skips))
 
 
-def _trace(model: keras.Model):
-    """Fresh inputs, the outputs rebuilt on them, and every operation call in graph order."""
+def trace(model: keras.Model, *, logits: bool = False):
+    """Fresh inputs, the outputs rebuilt on them, and every operation call in graph order.
+
+    Returns:
+        ``(inputs, outputs, ops)``: the inputs in the model's structure, its outputs called
+        on them (nested models expanded; with ``logits``, before the final softmax or
+        sigmoid), and one ``_Op`` per operation call.
+    """
+    if not isinstance(model, keras.Sequential) and not _is_graph_model(model):
+        raise ModelStructureError(
+            f"model {model.name!r} is a subclassed keras.Model: it has no layer graph to cut"
+        )
     try:
         model_inputs = list(model.inputs)
     except (AttributeError, ValueError) as exc:
         raise ModelStructureError(f"model {model.name!r} has not been built") from exc
-    if not isinstance(model, keras.Sequential) and not _is_functional(model):
-        raise ModelStructureError(
-            f"model {model.name!r} is a subclassed keras.Model: it has no layer graph to cut"
-        )
     fresh = [keras.Input(batch_shape=t.shape, dtype=t.dtype) for t in model_inputs]
     structured = fresh[0] if len(fresh) == 1 else keras.tree.pack_sequence_as(model.input, fresh)
     ops: list[_Op] = []
@@ -128,6 +142,10 @@ def _trace(model: keras.Model):
             counts[op.name] += 1
             if counts[op.name] > 1:
                 op.name = f"{op.name}@{counts[op.name]}"
+    if logits:
+        outputs, consumed = without_final_activation(outputs, ops)
+        if consumed:
+            ops.append(_Op(None, None, list(consumed), outputs))
     return structured, outputs, ops
 
 
@@ -180,7 +198,7 @@ def _call(op, args: tuple, kwargs: dict, prefix: str, ops: list[_Op]):
     output = op(*args, **kwargs)
     name = prefix + op.name if isinstance(op, keras.layers.Layer) else None
     tensors = [t for t in keras.tree.flatten((args, kwargs)) if isinstance(t, keras.KerasTensor)]
-    ops.append(_Op(name, op, tensors, output))
+    ops.append(_Op(name, op, tensors, output, args, kwargs))
     return output
 
 
@@ -201,24 +219,13 @@ def _find(model, ops: list[_Op], layer_name: str):
     )
 
 
-def _is_functional(model) -> bool:
-    """A Functional model, by public means: its config lists layers.
+def rebuilt(model: keras.Model, *, logits: bool = False) -> keras.Model:
+    """``model``'s graph rebuilt flat (nested models expanded), optionally ending at its logits.
 
-    ``get_config`` raises ``TypeError`` when a layer's attribute was set to something it
-    cannot serialise (``layer.activation = None`` after building, as keras.io's Grad-CAM
-    example does); such a model still has its graph, which ``clone_model`` then walks.
+    The same layers (and so the same weights); ``rebuilt(model)(x)`` equals ``model(x)``.
+
+    Raises:
+        ModelStructureError: the model has no layer graph (subclassed, or never built).
     """
-    try:
-        return "layers" in model.get_config()
-    except NotImplementedError:
-        return False
-    except TypeError:
-        return _clones(model)
-
-
-def _clones(model) -> bool:
-    try:
-        keras.models.clone_model(model, clone_function=lambda layer: layer)
-    except ValueError:
-        return False
-    return True
+    inputs, outputs, _ = trace(model, logits=logits)
+    return keras.Model(inputs, outputs, name=f"{model.name}_rebuilt")

@@ -63,13 +63,19 @@ class Backend(Protocol):
     supports_compilation: bool
     stateless: bool
 
-    def gradient_function(self, model, objective: Objective) -> GradientFunction:
+    def gradient_function(
+        self, model, objective: Objective, *, has_aux: bool = False
+    ) -> GradientFunction:
         """One compiled ``fn(inputs: list[np.ndarray], *extra)`` for ``model`` and ``objective``.
 
         ``fn`` returns ``(values, grads)``: the objective's values, shaped ``(batch,)``, and
         the gradient of ``sum(values)`` with respect to each of the model's inputs (in
         ``model.inputs`` order), all numpy. An input the objective does not depend on, and an
-        integer input (token ids), get a zero gradient.
+        integer input (token ids), get a zero gradient. Arrays given after the inputs reach the
+        objective as tensors (``objective(outputs, *extra)``): one compiled function then
+        serves every class index, say. With ``has_aux`` (as in ``jax.value_and_grad``) the
+        objective returns ``(values, aux)`` and ``fn`` returns ``(values, grads, aux)``, aux
+        as numpy (e.g. which class the objective picked).
         """
         ...
 
@@ -120,6 +126,11 @@ def input_dtypes(model) -> list[np.dtype]:
     import keras
 
     return [np.dtype(keras.backend.standardize_dtype(t.dtype)) for t in model.inputs]
+
+
+def split_aux(result, has_aux: bool):
+    """``(values, aux)`` from an objective's result (``aux`` is ``()`` without ``has_aux``)."""
+    return result if has_aux else (result, ())
 
 
 def with_zeros(inputs, watched, grads) -> list[np.ndarray]:

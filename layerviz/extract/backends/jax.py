@@ -16,6 +16,7 @@ import numpy as np
 from layerviz.extract.backends import (
     differentiable,
     input_dtypes,
+    split_aux,
     structured_inputs,
     with_zeros,
 )
@@ -30,7 +31,7 @@ class JaxBackend:
     supports_compilation: bool = True
     stateless: bool = True
 
-    def gradient_function(self, model, objective):
+    def gradient_function(self, model, objective, *, has_aux: bool = False):
         """See ``Backend.gradient_function``."""
         dtypes = input_dtypes(model)
         watched = [differentiable(d) for d in dtypes]
@@ -40,8 +41,8 @@ class JaxBackend:
             outputs, _ = model.stateless_call(
                 trainable, non_trainable, structured_inputs(model, inputs), training=False
             )
-            values = objective(keras.tree.flatten(outputs), *extra)
-            return jnp.sum(values), values
+            values, aux = split_aux(objective(keras.tree.flatten(outputs), *extra), has_aux)
+            return jnp.sum(values), (values, aux)
 
         step = jax.jit(jax.value_and_grad(total, has_aux=True))
 
@@ -52,8 +53,9 @@ class JaxBackend:
             trainable = [v.value for v in model.trainable_variables]
             non_trainable = [v.value for v in model.non_trainable_variables]
             extra = [jnp.asarray(e) for e in extra]
-            (_, values), grads = step(diff, fixed, extra, trainable, non_trainable)
-            return np.asarray(values), with_zeros(inputs, watched, grads)
+            (_, (values, aux)), grads = step(diff, fixed, extra, trainable, non_trainable)
+            result = (np.asarray(values), with_zeros(inputs, watched, grads))
+            return (*result, keras.tree.map_structure(np.asarray, aux)) if has_aux else result
 
         return fn
 

@@ -11,6 +11,7 @@ import tensorflow as tf
 from layerviz.extract.backends import (
     differentiable,
     input_dtypes,
+    split_aux,
     structured_inputs,
     with_zeros,
 )
@@ -25,7 +26,7 @@ class TensorFlowBackend:
     supports_compilation: bool = True
     stateless: bool = False
 
-    def gradient_function(self, model, objective):
+    def gradient_function(self, model, objective, *, has_aux: bool = False):
         """See ``Backend.gradient_function``."""
         dtypes = input_dtypes(model)
         watched = [differentiable(d) for d in dtypes]
@@ -39,17 +40,18 @@ class TensorFlowBackend:
                         tape.watch(x)
                 called = model(structured_inputs(model, inputs), training=False)
                 outputs = keras.tree.flatten(called)
-                values = objective(outputs, *extra)
+                values, aux = split_aux(objective(outputs, *extra), has_aux)
                 total = tf.reduce_sum(values)
             sources = [x for x, watch in zip(inputs, watched, strict=True) if watch]
             grads = tape.gradient(total, sources, unconnected_gradients="zero")
-            return values, grads
+            return values, grads, aux
 
         def fn(inputs, *extra):
             pairs = zip(inputs, dtypes, strict=True)
             tensors = [tf.convert_to_tensor(np.asarray(x, d)) for x, d in pairs]
-            values, grads = step(tensors, [tf.convert_to_tensor(e) for e in extra])
-            return np.asarray(values), with_zeros(inputs, watched, grads)
+            values, grads, aux = step(tensors, [tf.convert_to_tensor(e) for e in extra])
+            result = (np.asarray(values), with_zeros(inputs, watched, grads))
+            return (*result, keras.tree.map_structure(np.asarray, aux)) if has_aux else result
 
         return fn
 

@@ -11,6 +11,7 @@ import torch
 from layerviz.extract.backends import (
     differentiable,
     input_dtypes,
+    split_aux,
     structured_inputs,
     with_zeros,
 )
@@ -25,7 +26,7 @@ class TorchBackend:
     supports_compilation: bool = False
     stateless: bool = False
 
-    def gradient_function(self, model, objective):
+    def gradient_function(self, model, objective, *, has_aux: bool = False):
         """See ``Backend.gradient_function``."""
         dtypes = input_dtypes(model)
         watched = [differentiable(d) for d in dtypes]
@@ -40,12 +41,13 @@ class TorchBackend:
             with torch.enable_grad():
                 called = model(structured_inputs(model, tensors), training=False)
                 outputs = keras.tree.flatten(called)
-                values = objective(outputs, *extra)
+                values, aux = split_aux(objective(outputs, *extra), has_aux)
                 sources = [t for t, w in zip(tensors, watched, strict=True) if w]
                 grads = torch.autograd.grad(
                     values.sum(), sources, allow_unused=True, materialize_grads=True
                 )
-            return _numpy(values), with_zeros(inputs, watched, [_numpy(g) for g in grads])
+            result = (_numpy(values), with_zeros(inputs, watched, [_numpy(g) for g in grads]))
+            return (*result, keras.tree.map_structure(_numpy, aux)) if has_aux else result
 
         return fn
 
