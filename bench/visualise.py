@@ -81,9 +81,8 @@ def row(name, visualiser, layer, channels, value_range, rounds) -> tuple:
     def optimise():
         visualiser.visualise(layer, channels, settings, batch_size=len(channels))
 
-    (t_vis, t_floor), n = time_alternately(
-        [optimise, floor], budget_s=0.0, min_n=rounds, max_n=rounds
-    )
+    t_vis, t_floor = alternating_medians([optimise, floor], rounds)
+    n = rounds
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
     return name, t_vis, t_floor, t_vis / t_floor, n, grown
 
