@@ -249,10 +249,13 @@ class Visualiser:
         if log_prob:
             out = keras.ops.log(keras.ops.maximum(out, 1e-30))
         score = keras.ops.sum(out * vector[:, size + 8 :], axis=1)
-        flat = keras.ops.reshape((unit - 0.5) ** 2, (-1, int(np.prod(self.input_shape))))
-        penalty = settings.tv_weight * total_variation(unit)
-        penalty = penalty + settings.l2_weight * keras.ops.mean(flat, axis=1)
-        stepper = keras.Model(vector, score - penalty, name="layerviz_visualise_step")
+        # A penalty of weight 0 is left out of the graph: on a small model every op counts.
+        if settings.tv_weight:
+            score = score - settings.tv_weight * total_variation(unit)
+        if settings.l2_weight:
+            flat = keras.ops.reshape((unit - 0.5) ** 2, (-1, int(np.prod(self.input_shape))))
+            score = score - settings.l2_weight * keras.ops.mean(flat, axis=1)
+        stepper = keras.Model(vector, score, name="layerviz_visualise_step")
         name = "channel mean" if len(tap.shape) > 2 else "unit"
         name = "class log-probability" if log_prob else name
         return current_backend().gradient_function(stepper, _first), name

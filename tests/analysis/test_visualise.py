@@ -84,6 +84,17 @@ def test_patterns_stay_inside_the_value_range():
     assert result.settings.value_range == (-2.0, 3.0)
 
 
+def test_the_penalties_pull_the_pattern_towards_grey_and_smooth():
+    model = _template_model(_templates())
+    plain = visualise(model, "templates", channels=[1], steps=64, tv_weight=0.0)
+    l2 = visualise(model, "templates", channels=[1], steps=64, tv_weight=0.0, l2_weight=1.0)
+    tv = visualise(model, "templates", channels=[1], steps=64, tv_weight=1.0)
+    spread = [np.abs(r.images - 0.5).mean() for r in (plain, l2)]
+    assert spread[1] < 0.7 * spread[0]
+    roughness = [np.abs(np.diff(r.images[0, :, :, 0], axis=1)).mean() for r in (plain, tv)]
+    assert roughness[1] < 0.7 * roughness[0]
+
+
 def test_a_sequence_template_comes_back():
     length = 64
     t = np.arange(length)
