@@ -44,7 +44,7 @@ def test_the_row_appears_after_the_jobs_progress(dash_duo, monkeypatch):
     monkeypatch.setattr(looks_for, "SETTINGS", VisualiseSettings(steps=48))
     open_conv1(dash_duo)
     click(dash_duo, sel(ids.LOOKS_FOR_BUTTON))
-    dash_duo.wait_for_text_to_equal(sel(ids.LOOKS_FOR_STATUS), "16 patterns of conv1", timeout=90)
+    dash_duo.wait_for_text_to_equal(sel(ids.LOOKS_FOR_STATUS), "16 patterns of conv1", timeout=180)
     until(lambda: dash_duo.driver.execute_script(TILES_JS) == 16, timeout=10, msg="no tiles")
     seen = dash_duo.driver.execute_script("return window.looksSeen")
     kinds = [kind for kind, _ in seen]
@@ -61,9 +61,9 @@ def test_cancel_stops_the_job(dash_duo, monkeypatch):
     monkeypatch.setattr(looks_for, "SETTINGS", VisualiseSettings(steps=4096))  # minutes
     open_conv1(dash_duo)
     click(dash_duo, sel(ids.LOOKS_FOR_BUTTON))
-    dash_duo.wait_for_contains_text(sel(ids.LOOKS_FOR_PROGRESS), "/4096 steps", timeout=60)
+    dash_duo.wait_for_contains_text(sel(ids.LOOKS_FOR_PROGRESS), "/4096 steps", timeout=120)
     click(dash_duo, sel(ids.LOOKS_FOR_CANCEL))
-    dash_duo.wait_for_text_to_equal(sel(ids.LOOKS_FOR_STATUS), "cancelled", timeout=30)
+    dash_duo.wait_for_text_to_equal(sel(ids.LOOKS_FOR_STATUS), "cancelled", timeout=60)
     assert dash_duo.driver.execute_script(TILES_JS) == 0
     until(lambda: dash_duo.find_element(sel(ids.LOOKS_FOR_BUTTON)).is_enabled(), timeout=10)
     assert dash_duo.get_logs() == []
