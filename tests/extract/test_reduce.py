@@ -1,4 +1,4 @@
-"""Tests for the reduced pass (``layerviz.extract.reduce``, ``ActivationExtractor.extract_reduced``).
+"""Tests for the reduced pass (``layerviz.extract.reduce``, ``extract_reduced``).
 
 The references are the full arrays of ``extract_batch``: the reduced statistics must rebuild
 ``layer_statistics`` of the full outputs, and the reduced maps must be exactly the pixels the
@@ -171,7 +171,8 @@ def test_numpy_reference_agrees_with_the_compiled_pass(case):
 
 def test_nonfinite_values_do_not_poison_the_reduced_numbers(keras_session):
     extractor = ActivationExtractor(make_nonfinite_model())
-    mixed = next(r for r in extractor.extract_reduced(nonfinite_batch()).layers if r.name == "mixed")
+    reduced = extractor.extract_reduced(nonfinite_batch())
+    mixed = next(r for r in reduced.layers if r.name == "mixed")
 
     # Channels: 0-1 the input, 2-3 ±Inf (and 0), 4-5 NaN (and 0).
     assert np.isfinite(mixed.minimum[:, :2]).all() and np.isfinite(mixed.total).all()
