@@ -39,6 +39,7 @@ __all__ = [
     "BatchExtraction",
     "Extraction",
     "LayerActivation",
+    "ReducedActivation",
     "SkippedLayer",
     "extract_activations",
 ]
@@ -89,6 +90,25 @@ class LayerActivation:
     def shape(self) -> tuple[int, ...]:
         """The output's shape without the batch axis."""
         return tuple(self.array.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class ReducedActivation(LayerActivation):
+    """One pattern's output reduced for display (``ReducedExtraction.item``): ``array`` holds
+    only every ``stride``-th line of each map (see ``layerviz.extract.reduce``), ``shape`` is
+    the full output's, and ``map_minimum``/``map_maximum`` the finite extremes of each drawn
+    map over the full output (NaN where a map has none).
+    """
+
+    full_shape: tuple = ()
+    stride: int = 1
+    map_minimum: np.ndarray | None = None
+    map_maximum: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The full output's shape without the batch axis (not the kept maps')."""
+        return tuple(self.full_shape)
 
 
 @dataclass(frozen=True)
