@@ -7,7 +7,6 @@ values in original coordinates must not change.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from tiny_models import image_batch, make_image_model, make_sequence_model, token_batch
 
