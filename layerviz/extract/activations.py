@@ -16,6 +16,7 @@ gives its attention scores, tapped during the rebuild: ``layerviz.extract.taps``
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +44,9 @@ __all__ = [
     "SkippedLayer",
     "extract_activations",
 ]
+
+#: How many compiled sub-passes (``extract_layers``, one per set of layers) an extractor keeps.
+SUB_PASSES_KEPT = 16
 
 #: Output ranks (batch axis included) that can be seen as 2-D maps.
 DISPLAYABLE_RANKS = (2, 3, 4)
@@ -258,6 +262,8 @@ class ActivationExtractor:
         )
         self._forward = _compile(self._multi)
         self._reducers: dict[int | None, tuple[list[Reduction], object]] = {}
+        self._subs: dict[tuple[str, ...], Callable] = {}
+        self._sub_lock = threading.Lock()
 
     def _sort_entries(self, index: int, call: LayerCall) -> None:
         """File each output of one layer call as kept (drawable) or skipped, with why."""
@@ -457,7 +463,21 @@ class ActivationExtractor:
         Raises:
             ArgumentError: a name that is not one of :attr:`layers`.
         """
-        model = self.gradient_model(list(layer_names))
+        self.gradient_model(list(layer_names))  # checks the names
+        index = {name: i for i, (_, name, _) in enumerate(self._layers)}
+        taps = self._multi.outputs[: len(self._layers)]
+        wanted = [taps[index[name]] for name in layer_names]
+        # Every other layer output still gets a consumer (its first value), as in the full
+        # pass where each is an output: otherwise the graph optimiser may fuse across layers
+        # that nobody reads (two Rescalings into one multiply, a conv into its batch norm),
+        # and the named outputs would differ from ``extract``'s in their last bits.
+        named = set(layer_names)
+        probes = [
+            keras.ops.slice(t, [0] * len(t.shape), [1] * len(t.shape))
+            for t, (_, name, _) in zip(taps, self._layers, strict=True)
+            if name not in named
+        ]
+        model = keras.Model(self._multi.input, wanted + probes, name="layerviz_sub")
         forward = _compile(model)
         n = len(layer_names)
 
@@ -465,6 +485,46 @@ class ActivationExtractor:
             return list(forward(_one_or_all(self._fitted_batch(batch))))[:n]
 
         return run
+
+    def extract_layers(self, pattern, names: Sequence[str]) -> list[LayerActivation]:
+        """Full resolution on demand: only the named layers' outputs for one pattern.
+
+        The pass returns only those outputs (the rest die inside it), so it holds one page's
+        layers instead of the whole network's. The compiled passes are kept per set of names
+        (the last :data:`SUB_PASSES_KEPT`).
+
+        Args:
+            pattern: as :meth:`extract`.
+            names: entries of :attr:`layers`, in the order wanted.
+
+        Returns:
+            One ``LayerActivation`` per name, as :meth:`extract` gives it.
+
+        Raises:
+            ArgumentError: a name that is not one of :attr:`layers`.
+            PatternError: the pattern does not fit the model's input(s).
+        """
+        names = tuple(names)
+        batch = self._as_batch(pattern)
+        with self._sub_lock:
+            run = self._subs.pop(names, None) or self.sub_extractor(names)
+            self._subs[names] = run  # most recently used last
+            while len(self._subs) > SUB_PASSES_KEPT:
+                self._subs.pop(next(iter(self._subs)))
+        arrays = run(batch)
+        kept = {k.entry.name: k for k in self._kept}
+        return [
+            LayerActivation(
+                kept[name].index,
+                name,
+                kept[name].class_name,
+                array[0],
+                layer_name=kept[name].layer_name,
+                output_index=kept[name].entry.output_index,
+                role=kept[name].entry.role,
+            )
+            for name, array in zip(names, arrays, strict=True)
+        ]
 
     def _fitted_batch(self, batch) -> list[np.ndarray]:
         parts = self._per_input(batch, "batch")

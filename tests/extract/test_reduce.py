@@ -169,3 +169,19 @@ def test_sub_extractor_gives_the_named_layers_at_full_resolution(keras_session):
     np.testing.assert_allclose(conv2, full.arrays[2], rtol=1e-6, atol=1e-6)
     with pytest.raises(ArgumentError, match="no layer 'nope'"):
         extractor.sub_extractor(["nope"])
+
+
+def test_extract_layers_equals_the_full_extraction_bit_for_bit(case):
+    extractor, batch = case
+    full = extractor.extract(batch[:1])
+    names = [a.name for a in full][::-2]
+    got = extractor.extract_layers(batch[:1], names)
+    want = {a.name: a for a in full}
+    assert [a.name for a in got] == names
+    for act in got:
+        np.testing.assert_array_equal(act.array, want[act.name].array, err_msg=act.name)
+        assert (act.index, act.class_name, act.role) == (
+            want[act.name].index,
+            want[act.name].class_name,
+            want[act.name].role,
+        )
