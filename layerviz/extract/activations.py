@@ -16,6 +16,7 @@ gives its attention scores, tapped during the rebuild: ``layerviz.extract.taps``
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -283,6 +284,13 @@ class ActivationExtractor:
     def layer_shapes(self) -> list[tuple[int | None, ...]]:
         """Output shape (batch axis removed) of every layer in ``layers``, in the same order."""
         return [tuple(t.shape[1:]) for t in self._multi.outputs[: len(self._layers)]]
+
+    @property
+    def activation_bytes(self) -> int:
+        """Bytes one pattern's drawable outputs hold at full resolution (float32), what
+        :meth:`extract` keeps; 0 for outputs whose shape is known only at run time."""
+        sizes = [math.prod(shape) for shape in self.layer_shapes if None not in shape]
+        return 4 * sum(sizes)
 
     def gradient_model(self, layer_names: Sequence[str] = ()) -> keras.Model:
         """A model over the same rebuilt graph: the inputs to the named layers' outputs, then
