@@ -42,6 +42,7 @@ _LAZY = {
         "LayerStatistics",
         "channel_scores",
         "layer_statistics",
+        "reduced_statistics",
     ),
     "layerviz.analysis.visualise": (
         "Visualisation",
@@ -58,6 +59,7 @@ _LAZY = {
         "SkippedLayer",
         "extract_activations",
     ),
+    "layerviz.extract.reduce": ("ReducedExtraction", "ReducedLayer", "reduce_activation"),
     "layerviz.load.bundled": (
         "BundledModel",
         "SamplePattern",
@@ -126,6 +128,8 @@ __all__ = [
     "ModelStructureError",
     "OcclusionMap",
     "PatternError",
+    "ReducedExtraction",
+    "ReducedLayer",
     "SamplePattern",
     "SkippedLayer",
     "UnsafeModelError",
@@ -156,6 +160,8 @@ __all__ = [
     "random_pattern",
     "read_pattern",
     "read_pattern_batch",
+    "reduce_activation",
+    "reduced_statistics",
     "saliency",
     "sample_patterns",
     "seeded_patterns",
