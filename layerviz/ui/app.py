@@ -127,7 +127,13 @@ def create_app(
     for feature in FEATURES:
         feature.register(app, workbench)
     # After every callback is registered: the CSP names each inline script by its hash.
-    guard.install(app.server, list(app.csp_hashes()), embeddable=embeddable)
+    guard.install(
+        app.server,
+        list(app.csp_hashes()),
+        embeddable=embeddable,
+        callbacks=app.callback_map,
+        suites=app.registered_paths,
+    )
     app.workbench = workbench  # for tests and benchmarks
     app.celery_app = celery_app  # for the Celery worker: celery -A app:celery_app worker
     return app

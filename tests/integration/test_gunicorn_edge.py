@@ -7,7 +7,9 @@ body as gunicorn hands it to the app (no ``Content-Length``).
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -29,8 +31,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("gunicorn") / "stderr.log"
+
+
+@pytest.fixture(scope="module")
+def server(server_log):
     port = free_port()
+    log = server_log.open("wb")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [
@@ -46,7 +54,7 @@ def server():
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -55,7 +63,7 @@ def server():
                 break
         except OSError:
             if process.poll() is not None:
-                pytest.fail(process.stderr.read().decode()[-2000:])
+                pytest.fail(server_log.read_text()[-2000:])
             time.sleep(0.5)
     else:
         process.kill()
@@ -63,6 +71,7 @@ def server():
     yield port
     process.terminate()
     process.wait(timeout=30)
+    log.close()
 
 
 def get(port: int, path: str) -> http.client.HTTPResponse:
@@ -99,3 +108,72 @@ def test_a_chunked_body_past_the_cap_is_413(server):
     except OSError:
         pass  # the server may answer and close before the last chunk
     assert connection.getresponse().status == 413
+
+
+def post_json(port: int, body: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request(
+        "POST", "/_dash-update-component", body, {"Content-Type": "application/json"}
+    )
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def _body(output: str, **fields) -> str:
+    return json.dumps(
+        {
+            "output": output,
+            "outputs": {"id": "a", "property": "b"},
+            "inputs": [],
+            "changedPropIds": [],
+            **fields,
+        }
+    )
+
+
+def _first_callback(port: int) -> dict:
+    """A callback the served app declares, with its inputs and states."""
+    return json.loads(get(port, "/_dash-dependencies").read())[0]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda out: _body("nope.children" + "x" * 2**20),  # 1 MiB naming an unknown output
+        lambda out: _body(out, inputs=[1]),
+        lambda out: _body(out, state=[None]),
+        lambda out: _body(out),  # too few inputs
+        lambda out: json.dumps({"output": out, "inputs": [], "changedPropIds": []}),  # no outputs
+    ],
+    ids=["unknown-output", "inputs-int", "state-null", "too-few-inputs", "no-outputs"],
+)
+def test_malformed_callbacks_are_400_with_one_short_log_line(server, server_log, make):
+    body = make(_first_callback(server)["output"])
+    before = server_log.read_text()
+    assert post_json(server, body) == 400
+    time.sleep(0.3)  # gunicorn writes the line after answering
+    added = server_log.read_text()[len(before) :]
+    assert "Traceback" not in added and added.count("\n") <= 1 and len(added) < 300, added
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-component-suites/nopkg/x.js",
+        "/_dash-component-suites/dash/nothere.js",
+        "/_dash-component-suites/dash/../../etc/passwd.js",
+    ],
+)
+def test_unknown_component_suite_files_are_404_with_one_short_log_line(server, server_log, path):
+    before = server_log.read_text()
+    assert get(server, path).status == 404
+    time.sleep(0.3)
+    added = server_log.read_text()[len(before) :]
+    assert "Traceback" not in added and added.count("\n") <= 1 and len(added) < 300, added
+
+
+def test_a_real_component_suite_file_is_served(server):
+    page = get(server, "/").read().decode()
+    script = re.search(r'src="(/_dash-component-suites/dash/deps/react@[^"]+)"', page).group(1)
+    assert get(server, script).status == 200
