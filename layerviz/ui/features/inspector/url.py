@@ -3,12 +3,13 @@
 ``?model=digits_cnn&seed=3&grid=3x3&limit=15&layer=conv2&sort=max&k=16`` (or ``sample=`` for a
 bundled sample). Uploads and patterns given in code are never put in a URL: such a view's link
 leaves the pattern out; a view of an uploaded *model* has no link at all (no other browser can
-open it, and reading ``?model=upload-…`` back would only say the model is unknown). In compare mode the link carries pattern B's recipe too: ``b_seed=7``
-(a random B), ``b_sample=digit_7.png``, or ``b_perturb=noise:sigma=0.1`` with ``b_seed`` as
-the noise's seed (the same pair of controls the compare section offers); in a view it is one
-field, ``"b"``, in the compare section's store form (``compare_state``), never an upload.
-Everything read from a URL is checked; a bad field is dropped with a message, and the rest of
-the link still applies (a bad B field drops all of B).
+open it, and reading ``?model=upload-…`` back would only say the model is unknown). In compare
+mode the link carries pattern B's recipe too: ``b_seed=7`` (a random B),
+``b_sample=digit_7.png``, or ``b_perturb=noise:sigma=0.1`` with ``b_seed`` as the noise's seed
+(the same pair of controls the compare section offers); in a view it is one field, ``"b"``, in
+the compare section's store form (``compare_state``), never an upload. Everything read from a
+URL is checked; a bad field is dropped with a message, and the rest of the link still applies
+(a bad B field drops all of B).
 """
 
 from __future__ import annotations
