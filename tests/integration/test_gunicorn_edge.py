@@ -177,3 +177,25 @@ def test_a_real_component_suite_file_is_served(server):
     page = get(server, "/").read().decode()
     script = re.search(r'src="(/_dash-component-suites/dash/deps/react@[^"]+)"', page).group(1)
     assert get(server, script).status == 200
+
+
+def _cookie_answer(port: int, cookie: str | None) -> str | None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/healthz", headers={"Cookie": cookie} if cookie else {})
+    response = connection.getresponse()
+    response.read()
+    return response.getheader("Set-Cookie")
+
+
+def test_session_ids_are_issued_by_the_server_only(server):
+    """Issue 25, row 8: any 22-character cookie a client picked was adopted (fixation)."""
+    issued = _cookie_answer(server, None)
+    value = issued.split(";")[0]
+    assert value.startswith("layerviz_session=")
+    assert _cookie_answer(server, value) is None  # the server's own id is kept
+    planted = "layerviz_session=" + "A" * 22
+    forged = value[: -len("A" * 22)] + "A" * 22  # the real id with a made-up MAC
+    for cookie in (planted, forged, planted + ".x"):
+        fresh = _cookie_answer(server, cookie)
+        assert fresh is not None, cookie  # an unknown id gets a fresh one
+        assert fresh.split(";")[0] not in (cookie, value)
