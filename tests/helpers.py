@@ -57,9 +57,11 @@ def hover_grid(driver, graph: str, subplot: str, row: float, col: float) -> list
         time.sleep(0.1)
 
 
-def post_callback(client, app, first_input: str, inputs: dict, state: dict, output: str) -> dict:
-    """Post to the callback whose first input is ``first_input`` and that writes ``output``;
-    its answer by ``id.prop``."""
+def post_callback(
+    client, app, first_input: str, inputs: dict, state: dict, output: str, trigger: str = ""
+) -> dict:
+    """Post to the callback whose first input is ``first_input`` and that writes ``output``,
+    as if ``trigger`` (default: the first input) changed; its answer by ``id.prop``."""
 
     def outs(spec) -> list:
         many = isinstance(spec["output"], (list, tuple))
@@ -87,12 +89,14 @@ def post_callback(client, app, first_input: str, inputs: dict, state: dict, outp
 
     body = {
         "output": key,
-        "outputs": outputs,
+        "outputs": outputs if isinstance(spec["output"], (list, tuple)) else outputs[0],
         "inputs": items(spec["inputs"], inputs),
         "state": items(spec.get("state", []), state),
-        "changedPropIds": [first_input],
+        "changedPropIds": [trigger or first_input],
     }
     response = client.post("/_dash-update-component", json=body)
+    if response.status_code == 204:  # every output no_update
+        return {}
     assert response.status_code == 200, response.data[:300]
     answer = json.loads(response.data)["response"]
     return {f"{i}.{p}": v for i, props in answer.items() for p, v in props.items()}

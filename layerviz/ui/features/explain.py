@@ -98,7 +98,7 @@ def target_class(click_data, outputs: np.ndarray, n_outputs: int) -> int | None:
     """
     try:
         position = int(click_data["points"][0]["pointNumber"])
-    except (TypeError, KeyError, IndexError, ValueError):
+    except (TypeError, KeyError, IndexError, ValueError, OverflowError):  # ±inf: no bar
         return None
     if n_outputs == 1:
         return 1

@@ -73,7 +73,7 @@ def view_of(
         view["limit"] = limit
     if isinstance(selected, dict) and selected.get("model") == recipe.model:
         view["layer"] = selected.get("layer")
-    if by in SORTS:
+    if isinstance(by, str) and by in SORTS:
         view["sort"] = by
     if isinstance(k, int):
         view["k"] = k
