@@ -357,6 +357,6 @@ def test_health_with_a_negative_npy_header_is_one_line_and_exit_2(tmp_path, caps
 
     path = tmp_path / "neg.npy"
     path.write_bytes(negative_header_npy((-3, 32, 32, 1)))
-    code, out, err = run_cli(capsys, "health", "digits_cnn", "--patterns", path)
+    code, _, err = run_cli(capsys, "health", "digits_cnn", "--patterns", path)
     assert code == 2 and "Traceback" not in err
     assert err.strip().count("\n") == 0 and "negative dimension" in err
