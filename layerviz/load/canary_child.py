@@ -128,24 +128,46 @@ def _check_weights(data: bytes, budget: int) -> None:
             return
         weights = io.BytesIO(archive.read("model.weights.h5"))
     declared = 0
+    problems: list[str] = []
     with h5py.File(weights, "r") as store:
 
-        def visit(name: str, link) -> None:
+        # An exception raised inside h5py's visitor comes out as "SystemError: FastRLock.
+        # __exit__ returned a result with an exception set": note the problem, stop, raise after.
+        def visit(name: str, link) -> bool | None:
             nonlocal declared
-            if isinstance(link, h5py.ExternalLink):
-                raise UnsafeModelError(f"weights entry {name!r} links to another file")
+            problem = _outside_the_file(store, name, link)
+            if problem is not None:
+                problems.append(problem)
+                return True  # stops the visit
             item = store.get(name) if isinstance(link, h5py.HardLink) else None
             if isinstance(item, h5py.Dataset):
-                if item.external or item.is_virtual:
-                    raise UnsafeModelError(f"weights entry {name!r} reads data outside the file")
                 declared += item.size * item.dtype.itemsize
+            return None
 
         store.visititems_links(visit)
+    if problems:
+        raise UnsafeModelError(problems[0])
     if declared > budget:
         raise UnsafeModelError(
             f"the weights file declares {declared / 1e9:.1f} GB of weights in "
             f"{len(data) / 1e3:.0f} kB; the memory limit is {budget / 2**20:.0f} MiB"
         )
+
+
+def _outside_the_file(store, name: str, link) -> str | None:
+    """Which of HDF5's three ways of reading another file a weights entry uses, if any."""
+    import h5py
+
+    if isinstance(link, h5py.ExternalLink):
+        return f"weights entry {name!r} is an HDF5 external link to another file"
+    item = store.get(name) if isinstance(link, h5py.HardLink) else None
+    if not isinstance(item, h5py.Dataset):
+        return None
+    if item.external:
+        return f"weights entry {name!r} uses HDF5 external storage (its data is in another file)"
+    if item.is_virtual:
+        return f"weights entry {name!r} is an HDF5 virtual dataset (it reads other files)"
+    return None
 
 
 if __name__ == "__main__":

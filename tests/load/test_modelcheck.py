@@ -466,3 +466,37 @@ def test_child_signals_are_reasons():
     assert "more than 7 s of CPU" in _signal_reason(signal.SIGXCPU, limits)
     assert "larger than 16 MiB" in _signal_reason(signal.SIGXFSZ, limits)
     assert "killed by SIGTERM" in _signal_reason(signal.SIGTERM, limits)
+
+
+def weights_reaching_out(data: bytes, how: str) -> bytes:
+    """``data`` whose weights file reads another file: an external link, external storage, or
+    a virtual dataset (HDF5's three ways), built with h5py as an attacker would."""
+    members = members_of(data)
+    store = io.BytesIO()
+    with h5py.File(store, "w") as h5:
+        if how == "link":
+            h5["layers/dense/vars/0"] = h5py.ExternalLink("/etc/passwd.h5", "/x")
+        elif how == "storage":
+            h5.create_dataset("layers/dense/vars/0", shape=(4,), dtype="f4",
+                              external=[("/etc/passwd", 0, 16)])  # fmt: skip
+        else:
+            layout = h5py.VirtualLayout(shape=(4,), dtype="f4")
+            layout[:] = h5py.VirtualSource("/etc/other.h5", "x", shape=(4,))
+            h5.create_virtual_dataset("layers/dense/vars/0", layout)
+    members["model.weights.h5"] = store.getvalue()
+    return zip_of(members)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("link", "is an HDF5 external link to another file"),
+        ("storage", "uses HDF5 external storage"),
+        ("virtual", "is an HDF5 virtual dataset"),
+    ],
+)
+def test_canary_says_which_way_weights_reach_outside_the_file(small_bytes, how, reason):
+    """Issue 25, row 9: all three read "SystemError: FastRLock.__exit__ returned a result…"."""
+    error = refused(weights_reaching_out(small_bytes, how), reason, canary=True)
+    assert "SystemError" not in str(error) and "layers/dense/vars/0" in str(error)
