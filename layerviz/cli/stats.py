@@ -17,7 +17,7 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "stats", help="print each layer's min, max, mean, std, zeros and dead channels"
     )
-    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
     add_pattern_options(parser)
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
     parser.set_defaults(func=run)

@@ -130,7 +130,6 @@ def _check_weights(data: bytes, budget: int) -> None:
     declared = 0
     problems: list[str] = []
     with h5py.File(weights, "r") as store:
-
         # An exception raised inside h5py's visitor comes out as "SystemError: FastRLock.
         # __exit__ returned a result with an exception set": note the problem, stop, raise after.
         def visit(name: str, link) -> bool | None:

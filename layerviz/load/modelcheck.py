@@ -26,6 +26,7 @@ import json
 import os
 import stat
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -123,8 +124,13 @@ class ModelReport:
     canary_seconds: float | None = None
     outputs: tuple[tuple[int | None, ...], ...] = field(default=())
 
-    def lines(self) -> list[str]:
-        """The report as lines of text for people (``layerviz check`` prints them)."""
+    def lines(self, all_layers: bool = False) -> list[str]:
+        """The report as lines of text for people (``layerviz check`` prints them).
+
+        Args:
+            all_layers: list every layer (``layerviz check --layers``); by default one line
+                counts the layers by class, most common first (MobileNetV2 has 156 layers).
+        """
         size = (
             f"{self.size_bytes / 1e6:.2f} MB"
             if self.size_bytes >= 1e5
@@ -141,7 +147,13 @@ class ModelReport:
             out.append(f"input {item.name}: {shape} {item.dtype}")
         if self.canary_seconds is not None:
             out.append(f"canary: loaded and ran on zeros in a child in {self.canary_seconds:.1f} s")
-        out.extend(f"  {layer.path} ({layer.class_name})" for layer in self.layers)
+        if all_layers:
+            out.extend(f"  {layer.path} ({layer.class_name})" for layer in self.layers)
+        else:
+            counts = Counter(layer.class_name for layer in self.layers)
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            out.append("layers: " + ", ".join(f"{n} {name}" for name, n in ranked))
+            out.append("(--layers lists every layer)")
         return out
 
 

@@ -33,7 +33,31 @@ def test_check_prints_the_report(saved_article_model, capsys):
     assert lines[0].startswith("article.keras: passed (")
     assert lines[1] == "model: article (Functional), 7 layers, parameters: not counted"
     assert lines[2] == "input pattern: 50x50 float32"
-    assert "  my_dense (Dense)" in lines
+    assert "  my_dense (Dense)" not in lines  # issue 25, row 16: a count by class instead
+    assert lines[3].startswith("layers: ") and "Dense" in lines[3]
+    assert lines[-1] == "(--layers lists every layer)"
+
+
+def test_check_summarises_a_big_model_by_class_and_lists_it_with_layers(
+    keras_session, tmp_path, capsys
+):
+    """Issue 25, row 16: ``check`` printed all 156 layers of MobileNetV2."""
+    path = tmp_path / "mobilenet.keras"
+    keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3)).save(path)
+    code, out, _ = run_cli(capsys, "check", path, "--no-canary")
+    assert code == 0 and len(out.splitlines()) < 10
+    assert out.splitlines()[3].startswith("layers: ") and " Conv2D" in out.splitlines()[3]
+    code, full, _ = run_cli(capsys, "check", path, "--no-canary", "--layers")
+    assert code == 0 and len(full.splitlines()) > 150 and "  Conv1 (Conv2D)" in full
+
+
+def test_help_offers_only_files_that_load(capsys):
+    """Issue 25, row 16: ``export --help`` offered ``.keras/.h5`` though ``.h5`` is refused."""
+    for command in ("export", "stats", "health", "compare", "explain"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert ".keras file" in text and ".h5" not in text, command
 
 
 def test_check_refuses_with_the_reason_and_exit_2(keras_session, tmp_path, capsys):
