@@ -148,11 +148,21 @@ class ModelReport:
         if self.canary_seconds is not None:
             out.append(f"canary: loaded and ran on zeros in a child in {self.canary_seconds:.1f} s")
         if all_layers:
-            out.extend(f"  {layer.path} ({layer.class_name})" for layer in self.layers)
+            out.extend(
+                f"  {layer.path} ({layer.class_name}"
+                + (f", vouched for by {layer.vouched_by})" if layer.vouched_by else ")")
+                for layer in self.layers
+            )
         else:
             counts = Counter(layer.class_name for layer in self.layers)
             ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
             out.append("layers: " + ", ".join(f"{n} {name}" for name, n in ranked))
+            vouched = sorted(
+                {(la.vouched_by, la.class_name) for la in self.layers if la.vouched_by}
+            )
+            for package in sorted({p for p, _ in vouched}):
+                names = ", ".join(c for p, c in vouched if p == package)
+                out.append(f"not built-in layers, vouched for by {package}: {names}")
             out.append("(--layers lists every layer)")
         return out
 
