@@ -123,8 +123,9 @@ def test_report_of_a_bundled_model_saved_again(keras_session, tmp_path):
     assert report.keras_version == keras.__version__
     assert [layer.path for layer in report.layers][:3] == ["input_layer", "conv1", "pool1"]
     assert [(i.shape, i.dtype) for i in report.inputs] == [((32, 32, 1), "float32")]
-    text = "\n".join(report.lines())
+    text = "\n".join(report.lines(all_layers=True))
     assert "digits.keras: passed" in text and "conv1 (Conv2D)" in text
+    assert "layers: 3 Conv2D, 3 MaxPooling2D," in "\n".join(report.lines())
 
 
 def test_nested_layers_are_listed_with_their_model_path(build_model, tmp_path):
