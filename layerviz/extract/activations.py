@@ -25,7 +25,14 @@ import numpy as np
 
 from layerviz.errors import ArgumentError, ModelStructureError, PatternError
 from layerviz.extract.taps import Entry, LayerCall, call_layer, entries_of
-from layerviz.patterns.inputs import fit_array, fit_batch, input_dtypes_of, input_shapes_of
+from layerviz.patterns.inputs import (
+    check_ids,
+    fit_array,
+    fit_batch,
+    input_dtypes_of,
+    input_shapes_of,
+    integer_input_ranges,
+)
 
 __all__ = [
     "ActivationExtractor",
@@ -201,6 +208,8 @@ class ActivationExtractor:
             raise ModelStructureError(f"model {model.name!r}: {exc}") from None
         self.input_dtypes: list[np.dtype] = input_dtypes_of(model)
         self.input_names: list[str] = [_tensor_name(t, i) for i, t in enumerate(model_inputs)]
+        #: Each integer input's id range (None for a float input), checked before a pass.
+        self.id_ranges = integer_input_ranges(model)
 
         inputs = [
             keras.Input(shape=t.shape[1:], dtype=t.dtype, name=name)
@@ -306,7 +315,7 @@ class ActivationExtractor:
         Same arguments and errors as ``extract``; one forward pass for both.
         """
         batch = self._as_batch(pattern)
-        outputs = list(self._forward(batch if len(batch) > 1 else batch[0]))
+        outputs = self._checked_forward(batch)
         taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
         activations = [
             LayerActivation(
@@ -354,11 +363,31 @@ class ActivationExtractor:
         if len(sizes) > 1:
             counts = ", ".join(str(len(a)) for a in arrays)
             raise PatternError(f"the inputs' batches hold different numbers of patterns: {counts}")
-        outputs = list(self._forward(arrays if len(arrays) > 1 else arrays[0]))
+        outputs = self._checked_forward(arrays)
         taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
         details = [(k.layer_name, k.entry.output_index, k.entry.role) for k in self._kept]
         arrays = [np.asarray(t) for t in taps]
         return BatchExtraction(self.layers, arrays, [np.asarray(f) for f in final], details)
+
+    def _checked_forward(self, arrays: list[np.ndarray]) -> list:
+        """The forward pass, ids checked first; a failure on integer inputs is a PatternError
+        that names each one's values and range, not the backend's own error."""
+        check_ids(arrays, self.input_names, self.id_ranges)
+        try:
+            return list(self._forward(arrays if len(arrays) > 1 else arrays[0]))
+        except Exception as exc:
+            ints = [
+                f"{name!r} ids {int(a.min())}..{int(a.max())}"
+                + (f" (expected [0, {r.high}): {r.why})" if r else "")
+                for a, name, r in zip(arrays, self.input_names, self.id_ranges, strict=True)
+                if a.dtype.kind == "i" and a.size
+            ]
+            if not ints:
+                raise
+            raise PatternError(
+                f"the model refused this pattern ({type(exc).__name__}); integer inputs: "
+                + "; ".join(ints)
+            ) from None
 
     def _as_batch(self, pattern) -> list[np.ndarray]:
         parts = self._per_input(pattern, "pattern")
