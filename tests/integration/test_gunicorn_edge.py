@@ -199,3 +199,13 @@ def test_session_ids_are_issued_by_the_server_only(server):
         fresh = _cookie_answer(server, cookie)
         assert fresh is not None, cookie  # an unknown id gets a fresh one
         assert fresh.split(";")[0] not in (cookie, value)
+
+
+def test_the_worker_warmed_its_model_before_taking_traffic(server):
+    """Issue 25, row 17: gunicorn's ``post_worker_init`` hook (layerviz.ui.gunicorn_conf)
+    warms the default model before the worker accepts a connection: no request sees
+    "warming", and the health check says how it was warmed."""
+    response = get(server, "/healthz")
+    answer = json.loads(response.read())
+    assert response.status == 200 and answer["status"] == "ok"
+    assert answer["warmed"] == "before traffic"
