@@ -197,10 +197,33 @@ def walk_config(config: dict) -> list[ConfigLayer]:
     for value, where, layer_slot, owner in _objects(config):
         path = _join(where, _layer_name(value))
         kind = _check_object(value, layer_slot, path, owner)
+        if kind.startswith("layer"):
+            _check_name(value)
         if kind.startswith("layer") and value is not config:
             vouched = kind.partition(":")[2] or None
             layers.append(ConfigLayer(path, value["class_name"], vouched))
     return layers
+
+
+#: Layer names TensorFlow's name scopes and Graphviz's HTML labels both take: Keras accepts
+#: ``my conv`` or ``a<b``, then the graph rebuild fails (TensorFlow refuses the space) or
+#: ``--plot-model`` crashes (Keras writes names into HTML labels unescaped).
+_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*")
+
+
+def _check_name(value: dict) -> None:
+    inner = value.get("config")
+    name = inner.get("name") if isinstance(inner, dict) else None
+    if name is None or (isinstance(name, str) and _NAME.fullmatch(name)):
+        return
+    shown = str(name)[:100]
+    bad = sorted({c for c in shown if not (c.isascii() and (c.isalnum() or c in "._-"))})
+    what = ", ".join("a space" if c == " " else repr(c) for c in bad) or "nothing"
+    raise UnsafeModelError(
+        f"layer {shown!r} ({str(value.get('class_name'))[:100]}): its name has {what}, which "
+        "TensorFlow's name scopes or Graphviz refuse; rename it with letters, digits, "
+        "'_', '.' and '-' only"
+    )
 
 
 def _objects(config: dict) -> Iterator[tuple[dict, str, bool, str]]:

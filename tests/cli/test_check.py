@@ -104,3 +104,27 @@ def test_python_m_layerviz_check_with_its_canary(article_model, saved_article_mo
     params = f"{article_model.count_params():,}"
     assert f"model: article (Functional), 7 layers, parameters: {params}" in result.stdout
     assert "canary: loaded and ran on zeros in a child in" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_name", "said"),
+    [("my conv", "picture", "'my conv' (Conv2D): its name has a space"),
+     ("conv", "a<b", "'a<b' (InputLayer): its name has '<'")],
+)  # fmt: skip
+def test_names_keras_accepts_but_layerviz_cannot_use_are_refused_at_the_check(
+    keras_session, tmp_path, capsys, layer, input_name, said
+):
+    """Issue 25, row 12: ``my conv`` passed the check, then failed to open (TensorFlow's name
+    scopes refuse spaces) and ``export``/``stats`` exited 1 with a traceback; an input named
+    with ``<`` crashed ``--plot-model`` in Graphviz."""
+    inputs = keras.Input((6, 6, 1), name=input_name)
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name=layer)(inputs))
+    path = tmp_path / "named.keras"
+    model.save(path)
+    for argv in (["check", path, "--no-canary"], ["stats", path], ["export", path, "--out",
+                 tmp_path / "out", "--plot-model"]):  # fmt: skip
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 2 and out == "", argv
+        assert (
+            err.startswith(f"layerviz: error: named.keras: layer {said}") and err.count("\n") == 1
+        )
