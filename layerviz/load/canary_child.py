@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--memory-bytes", type=int, required=True)
     parser.add_argument("--max-bytes", type=int, required=True)
+    parser.add_argument("--activation-bytes", type=int, default=512 * 2**20)
     args = parser.parse_args(argv)
     # SIGXCPU at the soft limit says why; SIGKILL at the hard one if that signal is ignored.
     _limit(_resource().RLIMIT_CPU, args.cpu_seconds, args.cpu_seconds + 5)
@@ -90,6 +91,7 @@ def _trial(args) -> dict:
     model = keras.saving.load_model(args.path, safe_mode=True, compile=False)
     if not isinstance(model, keras.Model) or not model.inputs:
         raise UnsafeModelError("the file holds no model with inputs")
+    _check_activations(model, args.activation_bytes)
     zeros = [
         np.zeros([1, *(d or 1 for d in t.shape[1:])], dtype=str(t.dtype)) for t in model.inputs
     ]
@@ -103,6 +105,36 @@ def _trial(args) -> dict:
         "outputs": [list(o.shape[1:]) for o in outputs],
         "parameters": int(model.count_params()),
     }
+
+
+def _activation_bytes(model) -> int:
+    """What one pattern's layer outputs take together, from their declared shapes (a free
+    axis counts as 1), nested models' layers included: before anything runs."""
+    import keras
+    import numpy as np
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += _activation_bytes(layer)
+            continue
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # a layer called more than once
+            continue
+        for tensor in outputs:
+            size = int(np.prod([d or 1 for d in tensor.shape[1:]], dtype=np.float64))
+            total += size * np.dtype(str(tensor.dtype)).itemsize
+    return total
+
+
+def _check_activations(model, budget: int) -> None:
+    needed = _activation_bytes(model)
+    if needed > budget:
+        raise UnsafeModelError(
+            f"one pattern's layer outputs take {needed / 1e9:.1f} GB; "
+            f"this server allows {budget / 2**20:.0f} MB"
+        )
 
 
 def _address_space() -> int:

@@ -75,6 +75,9 @@ class CheckLimits:
         canary_cpu_s: CPU seconds the child may use (``RLIMIT_CPU``).
         canary_memory_bytes: address space the child may add after importing TensorFlow
             (``RLIMIT_AS``).
+        canary_activation_bytes: what one pattern's layer outputs may take together, read
+            from the loaded model's output shapes (a 42 kB model with an ``UpSampling2D(16)``
+            asks for gigabytes per page view; ``$LAYERVIZ_ACTIVATION_MB`` sets it).
     """
 
     max_bytes: int = MAX_MODEL_BYTES
@@ -86,6 +89,9 @@ class CheckLimits:
     canary_timeout_s: float = 120.0
     canary_cpu_s: int = 120
     canary_memory_bytes: int = 2048 * _MIB
+    canary_activation_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("LAYERVIZ_ACTIVATION_MB", "512")) * _MIB
+    )
 
 
 @dataclass(frozen=True)

@@ -568,3 +568,21 @@ def test_nothing_else_is_vouched_for(small_bytes, module, class_name, registered
     if module.startswith("keras_hub") and importlib.util.find_spec("keras_hub") is not None:
         pytest.skip("keras_hub is installed here: its own registry decides")
     refused(with_config(small_bytes, plant), "layerviz loads built-in layers only")
+
+
+@pytest.mark.slow
+def test_canary_refuses_a_tiny_model_whose_outputs_take_gigabytes(keras_session, tmp_path):
+    """Issue 25, row 1: a 42 kB model with 66 parameters took a server from 0.6 to 3.3 GiB."""
+    inputs = keras.Input((64, 64, 1), name="x")
+    x = layers.Conv2D(24, 1, name="conv")(layers.UpSampling2D(16, name="up")(inputs))
+    for i in range(8):
+        x = layers.ReLU(name=f"relu{i}")(x)
+    data = saved_bytes(keras.Model(inputs, x, name="wide"), tmp_path)
+    check_model_file(data, canary=False)  # nothing static says so
+    expected = (1024 * 1024 * 1 + 1024 * 1024 * 24 * 9) * 4 / 1e9  # up, conv, 8 ReLUs
+    refused(
+        data,
+        rf"one pattern's layer outputs take {expected:.1f} GB; this server allows 512 MB",
+        canary=True,
+        limits=CheckLimits(canary_activation_bytes=512 * 2**20),
+    )
