@@ -9,14 +9,9 @@ from pathlib import Path
 
 import keras
 import pytest
+from helpers import run_cli
 
 from layerviz.cli import main
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def lambda_file(tmp_path: Path) -> Path:

@@ -10,24 +10,18 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from servers import free_port, http_status, stop, wait_for
 
 from layerviz.ui.app import MAX_REQUEST_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +32,8 @@ def server_log(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(server_log):
     port = free_port()
-    log = server_log.open("wb")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    log = server_log.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -56,21 +50,10 @@ def server(server_log):
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(server_log.read_text()[-2000:])
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not start in 120 s")
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: http_status(base + "/healthz") == 200, 120, "gunicorn", process)
     yield port
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process, 30)
     log.close()
 
 
