@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import numpy as np
@@ -71,3 +72,48 @@ def hover_grid(driver, graph: str, subplot: str, row: float, col: float) -> list
         if point is not None or time.monotonic() > deadline:
             return point
         time.sleep(0.1)
+
+
+def post_callback(
+    client, app, first_input: str, inputs: dict, state: dict, output: str, trigger: str = ""
+) -> dict:
+    """Post to the callback whose first input is ``first_input`` and that writes ``output``,
+    as if ``trigger`` (default: the first input) changed; its answer by ``id.prop``."""
+
+    def outs(spec) -> list:
+        many = isinstance(spec["output"], (list, tuple))
+        return list(spec["output"]) if many else [spec["output"]]
+
+    def writes(spec) -> bool:
+        return any(
+            f"{o.component_id}.{o.component_property.split('@')[0]}" == output for o in outs(spec)
+        )
+
+    key, spec = next(
+        (k, s)
+        for k, s in list(app.callback_map.items())
+        if "callback" in s
+        and s["inputs"]
+        and f"{s['inputs'][0]['id']}.{s['inputs'][0]['property']}" == first_input
+        and writes(s)
+    )
+    outputs = [
+        {"id": o.component_id, "property": o.component_property.split("@")[0]} for o in outs(spec)
+    ]
+
+    def items(deps, values):
+        return [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
+
+    body = {
+        "output": key,
+        "outputs": outputs if isinstance(spec["output"], (list, tuple)) else outputs[0],
+        "inputs": items(spec["inputs"], inputs),
+        "state": items(spec.get("state", []), state),
+        "changedPropIds": [trigger or first_input],
+    }
+    response = client.post("/_dash-update-component", json=body)
+    if response.status_code == 204:  # every output no_update
+        return {}
+    assert response.status_code == 200, response.data[:300]
+    answer = json.loads(response.data)["response"]
+    return {f"{i}.{p}": v for i, props in answer.items() for p, v in props.items()}

@@ -23,7 +23,7 @@ from os import PathLike
 import keras
 import numpy as np
 
-from layerviz.analysis.statistics import channel_extremes
+from layerviz.analysis.statistics import channel_extremes, counted_dead, moves_values
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.extract.activations import ActivationExtractor
 from layerviz.load.bundled import BundledModel, bundled_model_of
@@ -94,13 +94,15 @@ class ModelHealth:
 
     @property
     def n_dead(self) -> int:
-        """Dead channels in all layers together."""
-        return sum(layer.n_dead for layer in self.layers)
+        """Dead channels in all layers together, each computed channel once (a ``Flatten``
+        or ``Dropout`` repeats its input's channels: :data:`~layerviz.analysis.statistics.
+        MOVES_VALUES`)."""
+        return counted_dead(self.layers)
 
     @property
     def n_saturated(self) -> int:
-        """Saturated channels in all layers together."""
-        return sum(layer.n_saturated for layer in self.layers)
+        """Saturated channels in all layers together, each computed channel once."""
+        return sum(r.n_saturated for r in self.layers if not moves_values(r.class_name))
 
     def layer(self, name: str) -> LayerHealth:
         """The record of the layer called ``name``.

@@ -26,16 +26,42 @@ from layerviz.extract.reduce import ReducedExtraction, ReducedLayer
 
 __all__ = [
     "CHANNEL_SCORES",
+    "MOVES_VALUES",
     "ChannelScores",
     "LayerStatistics",
     "channel_extremes",
     "channel_max",
     "channel_min",
     "channel_scores",
+    "counted_dead",
     "layer_statistics",
+    "moves_values",
     "records_csv",
     "reduced_statistics",
 ]
+
+#: Layers whose output only moves or copies their input's values (dropout and noise are off at
+#: inference): their "dead" units are their input's channels seen again, so totals skip them.
+MOVES_VALUES = frozenset(
+    {
+        "Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Cropping1D",
+        "Cropping2D", "Cropping3D", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+        "SpatialDropout3D", "GaussianDropout", "GaussianNoise", "AlphaDropout",
+        "ActivityRegularization",
+    }
+)  # fmt: skip
+
+
+def moves_values(class_name: str) -> bool:
+    """Whether a layer of this class only moves or copies its input's values."""
+    return class_name in MOVES_VALUES
+
+
+def counted_dead(records: Iterable) -> int:
+    """Dead channels over ``records`` (statistics or health), each computed channel once:
+    layers that only move values (:data:`MOVES_VALUES`) repeat their input's and are skipped."""
+    return sum(r.n_dead for r in records if not moves_values(r.class_name))
+
 
 #: What ``channel_scores`` can rank channels by, and what each means.
 CHANNEL_SCORES = {

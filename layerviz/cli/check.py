@@ -27,6 +27,11 @@ def register(sub) -> None:
         action="store_true",
         help="static checks only: do not load the model in a child process",
     )
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="list every layer with its class (by default: a count of layers by class)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -47,6 +52,6 @@ def run(args: argparse.Namespace) -> int:
     report = check_model_file(
         args.model, int(args.max_mb * 1e6), limits=limits, canary=not args.no_canary
     )
-    for line in report.lines():
+    for line in report.lines(all_layers=args.layers):
         print(line)
     return 0

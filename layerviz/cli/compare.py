@@ -26,7 +26,7 @@ def register(sub) -> None:
         "seed 0); B is the second --pattern, a random pattern (--seed) or a perturbation of A "
         "(--perturb).",
     )
-    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
     parser.add_argument(
         "--pattern",
         type=Path,

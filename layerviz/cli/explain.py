@@ -25,7 +25,7 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "explain", help="draw which part of the input made the model say this (Grad-CAM, saliency)"
     )
-    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
     add_pattern_options(parser)
     parser.add_argument(
         "--method",

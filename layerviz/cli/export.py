@@ -17,7 +17,7 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "export", help="write the layer-output grids as 0.png, 1.png, ... (the article's files)"
     )
-    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
     add_pattern_options(parser)
     add_grid_options(parser)
     parser.add_argument(

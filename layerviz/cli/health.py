@@ -18,7 +18,7 @@ SHOWN_CHANNELS = 8
 
 def register(sub) -> None:
     parser = sub.add_parser("health", help="find dead and saturated channels over many patterns")
-    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--seeds",

@@ -17,7 +17,7 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "stats", help="print each layer's min, max, mean, std, zeros and dead channels"
     )
-    parser.add_argument("model", help="a .keras/.h5 file, or a bundled model name (see 'models')")
+    parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
     add_pattern_options(parser)
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
     parser.set_defaults(func=run)
@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
-    from layerviz.analysis.statistics import records_csv
+    from layerviz.analysis.statistics import counted_dead, records_csv
 
     model = layerviz.load_model(args.model)
     pattern, source = pattern_from_args(model, args.model, args)
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     records = layerviz.layer_statistics(extraction)
     print(f"model: {model.name}   pattern: {source}")
     print_table(HEADER, [_row(r) for r in records], RIGHT)
-    dead = sum(r.n_dead for r in records)
+    dead = counted_dead(records)  # a Flatten or Dropout repeats its input's channels
     print(f"{len(records)} layers, {dead} dead channel(s) for this pattern (every value <= 0)")
     if args.csv is not None:
         write_csv(args.csv, records_csv(records))

@@ -8,7 +8,6 @@ are set), so every channel is drawn at least ``panel_px`` a side whatever the wi
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import plotly.graph_objects as go
 
 from layerviz.analysis.statistics import CHANNEL_SCORES
 from layerviz.draw.channel_pages import ChannelPage, ChannelPanel, finite_range
-from layerviz.draw.figures import _title_above, downsample, empty_figure, typed_array
+from layerviz.draw.figures import _title_above, downsample, empty_figure, plotly_text, typed_array
 
 __all__ = [
     "DEAD_COLOUR",
@@ -161,7 +160,7 @@ def value_histogram(array: np.ndarray, title: str, bins: int = 64) -> go.Figure:
                 )
             ],
             "layout": dict(
-                title=dict(text=f"{html.escape(title)}: {values.size} values{note}", font_size=13),
+                title=dict(text=f"{plotly_text(title)}: {values.size} values{note}", font_size=13),
                 template=_TEMPLATE,
                 **_BACKGROUND,
                 height=260,
@@ -235,7 +234,7 @@ def _marks(channel: int, dead: Collection[int], saturated: Collection[int]):
 
 def _title(panel: ChannelPanel, cell: _Cell, marks) -> dict:
     words = "".join(f' <span style="color:{colour}">● {word}</span>' for word, colour in marks)
-    text = f"<b>#{panel.rank + 1}</b> {html.escape(panel.title)}{words}"
+    text = f"<b>#{panel.rank + 1}</b> {plotly_text(panel.title)}{words}"
     return _title_above(text, cell.x, cell.y[1], size=11)
 
 

@@ -97,7 +97,10 @@ def channel_map(array: np.ndarray, channel: int, input_shape: Sequence[int]) -> 
     n = array.shape[-1]
     whole = isinstance(channel, int | np.integer) and not isinstance(channel, bool)
     if not whole or not 0 <= channel < n:
-        raise ArgumentError(f"channel must be a whole number from 0 to {n - 1}, got {channel!r}")
+        # repr() of an int past 4,300 digits raises ValueError itself: say its size instead
+        bits = abs(int(channel)).bit_length() if whole else 0
+        shown = f"a number of about {int(bits * 0.30103)} digits" if bits > 64 else repr(channel)
+        raise ArgumentError(f"channel must be a whole number from 0 to {n - 1}, got {shown}")
     return array[..., int(channel)]
 
 

@@ -29,10 +29,22 @@ __all__ = [
     "empty_figure",
     "explanation_figure",
     "pattern_figure",
+    "plotly_text",
     "png_data_url",
     "prediction_bar",
     "typed_array",
 ]
+
+
+def plotly_text(text: str) -> str:
+    """``text`` (plain, perhaps a user's file name) as Plotly draws titles and annotations.
+
+    Plotly reads ``<b>``, ``<br>`` and the like as markup and decodes only ``&amp;``,
+    ``&lt;``, ``&gt;`` and numeric entities, so ``&``, ``<`` and ``>`` are escaped and quotes
+    are left alone (``html.escape`` turns ``"`` into ``&quot;``, which Plotly shows as typed).
+    """
+    return html.escape(text, quote=False)
+
 
 _TEMPLATE = "plotly_white"
 _AXIS = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="", showline=False)
@@ -291,7 +303,7 @@ def _panel_trace(layer: VisibleLayer, image: np.ndarray, factor: int, axes: _Axe
         dy=factor,
         xaxis=axes.x_ref,
         yaxis=axes.y_ref,
-        hovertemplate=f"<b>{html.escape(layer.title)}</b><br>{reads}<extra></extra>",
+        hovertemplate=f"<b>{plotly_text(layer.title)}</b><br>{reads}<extra></extra>",
         hoverongaps=False,
         name=layer.title,
     )
@@ -314,7 +326,7 @@ def _panel_colour(colorscale: str, x_dom, y_dom) -> dict:
 
 def _panel_title(layer: VisibleLayer, factor: int, x_dom, y_dom) -> dict:
     """The ``"{index}: {name}"`` title above a panel, with its shape note below it."""
-    text = f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, factor)}</sup>"
+    text = f"{plotly_text(layer.title)}<br><sup>{_shape_note(layer, factor)}</sup>"
     return _title_above(text, x_dom, y_dom[1])
 
 
@@ -369,7 +381,7 @@ def empty_figure(message: str) -> go.Figure:
     """A blank figure showing only ``message``, centred."""
     fig = go.Figure()
     fig.add_annotation(
-        text=html.escape(message),
+        text=plotly_text(message),
         x=0.5,
         y=0.5,
         xref="paper",
@@ -422,7 +434,7 @@ def prediction_bar(
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(range=[0, 1] if is_prob else None, tickformat=".0%" if is_prob else None)
     fig.update_layout(
-        title=dict(text=f"prediction: {html.escape(labels[0])}", font_size=14),
+        title=dict(text=f"prediction: {plotly_text(labels[0])}", font_size=14),
         # A click anywhere along a bar's row picks that class: the bar of a near-zero
         # probability has no width to hit (the explain feature's target class is picked so).
         hovermode="y",
@@ -546,7 +558,7 @@ def explanation_figure(
     else:
         raise ArgumentError(f"a heat map is 1-D or 2-D, got shape {heat.shape}")
     fig.update_layout(
-        title=dict(text=html.escape(title), font_size=14),
+        title=dict(text=plotly_text(title), font_size=14),
         template=_TEMPLATE,
         height=360,
         margin=dict(l=10, r=10, t=40, b=10),

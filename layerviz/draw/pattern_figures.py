@@ -6,13 +6,12 @@ an RGB picture, or curves for a vector or a waveform), in its own panel under it
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from layerviz.draw.figures import _title_above, pattern_figure
+from layerviz.draw.figures import _title_above, pattern_figure, plotly_text
 from layerviz.errors import ArgumentError
 
 __all__ = ["input_patterns_figure"]
@@ -53,7 +52,7 @@ def input_patterns_figure(patterns: Sequence[np.ndarray], names: Sequence[str]) 
     )
     for i, (pattern, name) in enumerate(zip(patterns, names, strict=True)):
         domain = (i * (width + _GAP), i * (width + _GAP) + width)
-        title = f"{html.escape(name)} — {tuple(np.shape(pattern))}"  # a name is not markup
+        title = f"{plotly_text(name)} — {tuple(np.shape(pattern))}"  # a name is not markup
         _add_panel(data, layout, pattern_figure(pattern), i, domain, title)
     # One Figure built from plain dicts: plotly validates each part once (make_subplots and
     # per-trace updates validated each part again, and took about twice as long).

@@ -13,7 +13,6 @@ for the page); the only traces are the panels', so trace ``i`` is panel ``i``.
 from __future__ import annotations
 
 import functools
-import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +26,7 @@ from layerviz.draw.figures import (
     _panel_axes,
     _panel_title,
     empty_figure,
+    plotly_text,
 )
 from layerviz.draw.normalise import ARTICLE_NORM, colour_ranges, normalised_image
 from layerviz.draw.selection import VisibleLayer
@@ -145,7 +145,7 @@ def _range_legend(limits, colorscale: str, x: float, y_dom, labels=None) -> tupl
 
 def _legend_text(text: str, x: float, y: float, anchor: str) -> dict:
     return dict(
-        text=html.escape(text),
+        text=plotly_text(text),
         x=x,
         y=y,
         xref="paper",

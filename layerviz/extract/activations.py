@@ -34,7 +34,14 @@ from layerviz.extract.reduce import (
     reduce_activation,
 )
 from layerviz.extract.taps import Entry, LayerCall, call_layer, entries_of
-from layerviz.patterns.inputs import fit_array, fit_batch, input_dtypes_of, input_shapes_of
+from layerviz.patterns.inputs import (
+    check_ids,
+    fit_array,
+    fit_batch,
+    input_dtypes_of,
+    input_shapes_of,
+    integer_input_ranges,
+)
 
 __all__ = [
     "ActivationExtractor",
@@ -233,6 +240,8 @@ class ActivationExtractor:
             raise ModelStructureError(f"model {model.name!r}: {exc}") from None
         self.input_dtypes: list[np.dtype] = input_dtypes_of(model)
         self.input_names: list[str] = [_tensor_name(t, i) for i, t in enumerate(model_inputs)]
+        #: Each integer input's id range (None for a float input), checked before a pass.
+        self.id_ranges = integer_input_ranges(model)
 
         inputs = [
             keras.Input(shape=t.shape[1:], dtype=t.dtype, name=name)
@@ -359,7 +368,7 @@ class ActivationExtractor:
         Same arguments and errors as ``extract``; one forward pass for both.
         """
         batch = self._as_batch(pattern)
-        outputs = list(self._forward(batch if len(batch) > 1 else batch[0]))
+        outputs = self._checked_forward(batch)
         taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
         activations = [
             LayerActivation(
@@ -401,7 +410,7 @@ class ActivationExtractor:
         ``item(i)`` is pattern ``i``'s ``Extraction``, as ``run`` gives it.
         """
         arrays = self._fitted_batch(batch)
-        outputs = list(self._forward(_one_or_all(arrays)))
+        outputs = self._checked_forward(arrays)
         taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
         details = [(k.layer_name, k.entry.output_index, k.entry.role) for k in self._kept]
         arrays = [np.asarray(t) for t in taps]
@@ -548,7 +557,28 @@ class ActivationExtractor:
         if len(sizes) > 1:
             counts = ", ".join(str(len(a)) for a in arrays)
             raise PatternError(f"the inputs' batches hold different numbers of patterns: {counts}")
+        check_ids(arrays, self.input_names, self.id_ranges)
         return arrays
+
+    def _checked_forward(self, arrays: list[np.ndarray]) -> list:
+        """The forward pass, ids checked first; a failure on integer inputs is a PatternError
+        that names each one's values and range, not the backend's own error."""
+        check_ids(arrays, self.input_names, self.id_ranges)
+        try:
+            return list(self._forward(_one_or_all(arrays)))
+        except Exception as exc:
+            ints = [
+                f"{name!r} ids {int(a.min())}..{int(a.max())}"
+                + (f" (expected [0, {r.high}): {r.why})" if r else "")
+                for a, name, r in zip(arrays, self.input_names, self.id_ranges, strict=True)
+                if a.dtype.kind == "i" and a.size
+            ]
+            if not ints:
+                raise
+            raise PatternError(
+                f"the model refused this pattern ({type(exc).__name__}); integer inputs: "
+                + "; ".join(ints)
+            ) from None
 
     def _as_batch(self, pattern) -> list[np.ndarray]:
         parts = self._per_input(pattern, "pattern")

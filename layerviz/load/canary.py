@@ -79,6 +79,7 @@ def _run_child(data: bytes, limits) -> dict:
             "--cpu-seconds", str(int(limits.canary_cpu_s)),
             "--memory-bytes", str(int(limits.canary_memory_bytes)),
             "--max-bytes", str(int(limits.max_bytes)),
+            "--activation-bytes", str(int(limits.canary_activation_bytes)),
         ]  # fmt: skip
         try:
             done = subprocess.run(

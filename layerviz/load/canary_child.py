@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--memory-bytes", type=int, required=True)
     parser.add_argument("--max-bytes", type=int, required=True)
+    parser.add_argument("--activation-bytes", type=int, default=512 * 2**20)
     args = parser.parse_args(argv)
     # SIGXCPU at the soft limit says why; SIGKILL at the hard one if that signal is ignored.
     _limit(_resource().RLIMIT_CPU, args.cpu_seconds, args.cpu_seconds + 5)
@@ -88,6 +89,7 @@ def _trial(args) -> dict:
     model = keras.saving.load_model(args.path, safe_mode=True, compile=False)
     if not isinstance(model, keras.Model) or not model.inputs:
         raise UnsafeModelError("the file holds no model with inputs")
+    _check_activations(model, args.activation_bytes)
     zeros = [
         np.zeros([1, *(d or 1 for d in t.shape[1:])], dtype=str(t.dtype)) for t in model.inputs
     ]
@@ -101,6 +103,36 @@ def _trial(args) -> dict:
         "outputs": [list(o.shape[1:]) for o in outputs],
         "parameters": int(model.count_params()),
     }
+
+
+def _activation_bytes(model) -> int:
+    """What one pattern's layer outputs take together, from their declared shapes (a free
+    axis counts as 1), nested models' layers included: before anything runs."""
+    import keras
+    import numpy as np
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += _activation_bytes(layer)
+            continue
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # a layer called more than once
+            continue
+        for tensor in outputs:
+            size = int(np.prod([d or 1 for d in tensor.shape[1:]], dtype=np.float64))
+            total += size * np.dtype(str(tensor.dtype)).itemsize
+    return total
+
+
+def _check_activations(model, budget: int) -> None:
+    needed = _activation_bytes(model)
+    if needed > budget:
+        raise UnsafeModelError(
+            f"one pattern's layer outputs take {needed / 1e9:.1f} GB; "
+            f"this server allows {budget / 2**20:.0f} MB"
+        )
 
 
 def _one_thread(backend: str) -> None:
@@ -140,24 +172,45 @@ def _check_weights(data: bytes, budget: int) -> None:
             return
         weights = io.BytesIO(archive.read("model.weights.h5"))
     declared = 0
+    problems: list[str] = []
     with h5py.File(weights, "r") as store:
-
-        def visit(name: str, link) -> None:
+        # An exception raised inside h5py's visitor comes out as "SystemError: FastRLock.
+        # __exit__ returned a result with an exception set": note the problem, stop, raise after.
+        def visit(name: str, link) -> bool | None:
             nonlocal declared
-            if isinstance(link, h5py.ExternalLink):
-                raise UnsafeModelError(f"weights entry {name!r} links to another file")
+            problem = _outside_the_file(store, name, link)
+            if problem is not None:
+                problems.append(problem)
+                return True  # stops the visit
             item = store.get(name) if isinstance(link, h5py.HardLink) else None
             if isinstance(item, h5py.Dataset):
-                if item.external or item.is_virtual:
-                    raise UnsafeModelError(f"weights entry {name!r} reads data outside the file")
                 declared += item.size * item.dtype.itemsize
+            return None
 
         store.visititems_links(visit)
+    if problems:
+        raise UnsafeModelError(problems[0])
     if declared > budget:
         raise UnsafeModelError(
             f"the weights file declares {declared / 1e9:.1f} GB of weights in "
             f"{len(data) / 1e3:.0f} kB; the memory limit is {budget / 2**20:.0f} MiB"
         )
+
+
+def _outside_the_file(store, name: str, link) -> str | None:
+    """Which of HDF5's three ways of reading another file a weights entry uses, if any."""
+    import h5py
+
+    if isinstance(link, h5py.ExternalLink):
+        return f"weights entry {name!r} is an HDF5 external link to another file"
+    item = store.get(name) if isinstance(link, h5py.HardLink) else None
+    if not isinstance(item, h5py.Dataset):
+        return None
+    if item.external:
+        return f"weights entry {name!r} uses HDF5 external storage (its data is in another file)"
+    if item.is_virtual:
+        return f"weights entry {name!r} is an HDF5 virtual dataset (it reads other files)"
+    return None
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import json
 import os
 import stat
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -74,6 +75,9 @@ class CheckLimits:
         canary_cpu_s: CPU seconds the child may use (``RLIMIT_CPU``).
         canary_memory_bytes: address space the child may add after importing TensorFlow
             (``RLIMIT_AS``).
+        canary_activation_bytes: what one pattern's layer outputs may take together, read
+            from the loaded model's output shapes (a 42 kB model with an ``UpSampling2D(16)``
+            asks for gigabytes per page view; ``$LAYERVIZ_ACTIVATION_MB`` sets it).
     """
 
     max_bytes: int = MAX_MODEL_BYTES
@@ -85,6 +89,9 @@ class CheckLimits:
     canary_timeout_s: float = 120.0
     canary_cpu_s: int = 120
     canary_memory_bytes: int = 2048 * _MIB
+    canary_activation_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("LAYERVIZ_ACTIVATION_MB", "512")) * _MIB
+    )
 
 
 @dataclass(frozen=True)
@@ -123,8 +130,13 @@ class ModelReport:
     canary_seconds: float | None = None
     outputs: tuple[tuple[int | None, ...], ...] = field(default=())
 
-    def lines(self) -> list[str]:
-        """The report as lines of text for people (``layerviz check`` prints them)."""
+    def lines(self, all_layers: bool = False) -> list[str]:
+        """The report as lines of text for people (``layerviz check`` prints them).
+
+        Args:
+            all_layers: list every layer (``layerviz check --layers``); by default one line
+                counts the layers by class, most common first (MobileNetV2 has 156 layers).
+        """
         size = (
             f"{self.size_bytes / 1e6:.2f} MB"
             if self.size_bytes >= 1e5
@@ -141,7 +153,23 @@ class ModelReport:
             out.append(f"input {item.name}: {shape} {item.dtype}")
         if self.canary_seconds is not None:
             out.append(f"canary: loaded and ran on zeros in a child in {self.canary_seconds:.1f} s")
-        out.extend(f"  {layer.path} ({layer.class_name})" for layer in self.layers)
+        if all_layers:
+            out.extend(
+                f"  {layer.path} ({layer.class_name}"
+                + (f", vouched for by {layer.vouched_by})" if layer.vouched_by else ")")
+                for layer in self.layers
+            )
+        else:
+            counts = Counter(layer.class_name for layer in self.layers)
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            out.append("layers: " + ", ".join(f"{n} {name}" for name, n in ranked))
+            vouched = sorted(
+                {(la.vouched_by, la.class_name) for la in self.layers if la.vouched_by}
+            )
+            for package in sorted({p for p, _ in vouched}):
+                names = ", ".join(c for p, c in vouched if p == package)
+                out.append(f"not built-in layers, vouched for by {package}: {names}")
+            out.append("(--layers lists every layer)")
         return out
 
 

@@ -13,7 +13,14 @@ allows only what a plain model of built-in layers is made of:
   (initializers, regularizers, ...), a built-in Keras function by name, or one of Keras' plain
   value encodings (:data:`VALUE_ENCODINGS`);
 - nothing may name a module outside Keras, carry a ``registered_name`` (a custom object), or
-  hold a serialized function (``__lambda__``: marshalled bytecode).
+  hold a serialized function (``__lambda__``: marshalled bytecode);
+- except what a trusted package vouches for (:data:`TRUSTED_PACKAGES`, an explicit list, never
+  a module prefix alone): Keras's own operation nodes (``NotEqual``, which a masked
+  ``Embedding`` writes into a Functional config) and layers of ``keras.applications``
+  (ConvNeXt's ``LayerScale``), and, when ``keras_hub`` is installed, the layers keras-hub
+  registered under its own name. The class is imported from the installed package and must be
+  defined where the config says, of the kind the package vouches for; the layer's report
+  names the package (:attr:`ConfigLayer.vouched_by`).
 
 The walk is a loop over an explicit stack, and the JSON's depth is measured before it is
 parsed, so a config nested 10,000 deep is refused instead of overflowing the stack.
@@ -21,6 +28,8 @@ parsed, so a config nested 10,000 deep is refused instead of overflowing the sta
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import re
 from collections.abc import Iterator
@@ -36,6 +45,7 @@ __all__ = [
     "CODE_LAYERS",
     "MODEL_CLASSES",
     "OBJECT_MODULES",
+    "TRUSTED_PACKAGES",
     "VALUE_ENCODINGS",
     "ConfigLayer",
     "parse_config",
@@ -119,12 +129,25 @@ _LAYER_KEYS = frozenset({"layer", "forward_layer", "backward_layer", "cell", "ce
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
+#: Packages whose own classes a config may name beyond the built-in layers, and where: the
+#: module namespaces each vouches for, and the kind of class it vouches for there.
+TRUSTED_PACKAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "keras": (("keras.src.ops.", "operation"), ("keras.src.applications.", "layer")),
+    "keras_hub": (("keras_hub.src.", "registered layer"),),
+}
+
+
 @dataclass(frozen=True)
 class ConfigLayer:
-    """A layer named in the config: ``path`` is ``"backbone/conv1"`` for a nested model's layer."""
+    """A layer named in the config: ``path`` is ``"backbone/conv1"`` for a nested model's layer.
+
+    ``vouched_by`` names the trusted package whose own class it is (``"keras"`` for an
+    operation node or an application's layer, ``"keras_hub"``), or None for a built-in layer.
+    """
 
     path: str
     class_name: str
+    vouched_by: str | None = None
 
 
 def parse_config(data: bytes, max_depth: int) -> dict:
@@ -174,9 +197,33 @@ def walk_config(config: dict) -> list[ConfigLayer]:
     for value, where, layer_slot, owner in _objects(config):
         path = _join(where, _layer_name(value))
         kind = _check_object(value, layer_slot, path, owner)
-        if kind == "layer" and value is not config:
-            layers.append(ConfigLayer(path, value["class_name"]))
+        if kind.startswith("layer"):
+            _check_name(value)
+        if kind.startswith("layer") and value is not config:
+            vouched = kind.partition(":")[2] or None
+            layers.append(ConfigLayer(path, value["class_name"], vouched))
     return layers
+
+
+#: Layer names TensorFlow's name scopes and Graphviz's HTML labels both take: Keras accepts
+#: ``my conv`` or ``a<b``, then the graph rebuild fails (TensorFlow refuses the space) or
+#: ``--plot-model`` crashes (Keras writes names into HTML labels unescaped).
+_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*")
+
+
+def _check_name(value: dict) -> None:
+    inner = value.get("config")
+    name = inner.get("name") if isinstance(inner, dict) else None
+    if name is None or (isinstance(name, str) and _NAME.fullmatch(name)):
+        return
+    shown = str(name)[:100]
+    bad = sorted({c for c in shown if not (c.isascii() and (c.isalnum() or c in "._-"))})
+    what = ", ".join("a space" if c == " " else repr(c) for c in bad) or "nothing"
+    raise UnsafeModelError(
+        f"layer {shown!r} ({str(value.get('class_name'))[:100]}): its name has {what}, which "
+        "TensorFlow's name scopes or Graphviz refuse; rename it with letters, digits, "
+        "'_', '.' and '-' only"
+    )
 
 
 def _objects(config: dict) -> Iterator[tuple[dict, str, bool, str]]:
@@ -229,6 +276,9 @@ def _check_object(value: dict, layer_slot: bool, path: str, owner: str) -> str:
         )
     if class_name.startswith("__"):
         return _check_encoding(value, class_name, label)
+    vouched = _vouched_by(value) if layer_slot else None
+    if vouched is not None:
+        return f"layer:{vouched}"
     registered = value.get("registered_name")
     if registered is not None and registered != class_name and class_name != "function":
         raise UnsafeModelError(
@@ -249,6 +299,50 @@ def _check_object(value: dict, layer_slot: bool, path: str, owner: str) -> str:
         return "layer"
     _check_public_class(class_name, module, label)
     return "object"
+
+
+def _vouched_by(value: dict) -> str | None:
+    """The trusted package whose own class this layer slot names, or None.
+
+    The module must lie in a namespace the package vouches for (:data:`TRUSTED_PACKAGES`), the
+    package must be installed, and the class found there must be defined in that module and be
+    of the kind vouched for: a Keras operation that is no layer; a Keras application's layer;
+    a layer keras-hub registered under ``keras_hub>Name``. Importing is safe: the module is
+    part of an installed, trusted package, named by an exact dotted path.
+    """
+    module, class_name = value.get("module"), value.get("class_name")
+    registered = value.get("registered_name")
+    if not (isinstance(module, str) and isinstance(class_name, str)):
+        return None
+    package = module.partition(".")[0]
+    kinds = [k for space, k in TRUSTED_PACKAGES.get(package, ()) if module.startswith(space)]
+    if not kinds or class_name.startswith("_") or class_name in CODE_LAYERS:
+        return None
+    if importlib.util.find_spec(package) is None:
+        return None
+    try:
+        found = getattr(importlib.import_module(module), class_name, None)
+    except ImportError:
+        return None
+    if not isinstance(found, type) or found.__module__ != module:
+        return None
+    return package if _is_kind(found, kinds[0], registered, class_name) else None
+
+
+def _is_kind(found: type, kind: str, registered: Any, class_name: str) -> bool:
+    import keras
+
+    is_layer = issubclass(found, keras.layers.Layer)
+    if kind == "operation":
+        return issubclass(found, keras.Operation) and not is_layer and registered == class_name
+    if kind == "layer":
+        return is_layer and registered in (None, class_name)
+    # keras-hub's registered layers: the name must lead to this very class
+    return (
+        is_layer
+        and registered == f"keras_hub>{class_name}"
+        and keras.saving.get_registered_object(registered) is found
+    )
 
 
 def _is_keras_module(module: str) -> bool:

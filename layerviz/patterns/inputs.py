@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,7 +22,9 @@ from layerviz.errors import ArgumentError, ModelStructureError, PatternError
 __all__ = [
     "INT_PATTERN_HIGH",
     "SEED_LIMIT",
+    "IdRange",
     "Shape",
+    "check_ids",
     "check_seed",
     "check_shape",
     "fit_array",
@@ -31,6 +33,7 @@ __all__ = [
     "input_names_of",
     "input_shape_of",
     "input_shapes_of",
+    "integer_input_ranges",
     "random_pattern",
 ]
 
@@ -155,8 +158,8 @@ def random_pattern(model_or_shape: Any, seed: int | None = None) -> np.ndarray |
     """Draw a random pattern shaped ``(1, *input_shape)`` for a model or an input shape.
 
     Float inputs get uniform [0, 1) float32 noise. Integer inputs (token ids) get uniform
-    int32 ids in ``[0, input_dim)`` of the model's first ``Embedding``, or in
-    ``[0, INT_PATTERN_HIGH)`` when it has none.
+    int32 ids in their own range (:func:`integer_input_ranges`: ``[0, input_dim)`` of the
+    ``Embedding`` each feeds, 0/1 for a mask input).
 
     Args:
         model_or_shape: a built Keras model, or an input shape without the batch axis
@@ -176,14 +179,111 @@ def random_pattern(model_or_shape: Any, seed: int | None = None) -> np.ndarray |
     if not hasattr(model_or_shape, "inputs"):
         return rng.random((1, *check_shape(model_or_shape)), dtype=np.float32)
     shapes = input_shapes_of(model_or_shape)
-    high = _embedding_input_dim(model_or_shape) or INT_PATTERN_HIGH
+    ranges = integer_input_ranges(model_or_shape)
     patterns = []
-    for shape, dtype in zip(shapes, input_dtypes_of(model_or_shape), strict=True):
+    for shape, dtype, bound in zip(shapes, input_dtypes_of(model_or_shape), ranges, strict=True):
         if dtype.kind == "i":
-            patterns.append(rng.integers(0, high, size=(1, *shape), dtype=dtype))
+            patterns.append(rng.integers(0, bound.high, size=(1, *shape), dtype=dtype))
         else:
             patterns.append(rng.random((1, *shape), dtype=dtype))
     return patterns[0] if len(patterns) == 1 else patterns
+
+
+class IdRange(NamedTuple):
+    """The ids an integer input takes: ``[0, high)``, and what says so (for messages)."""
+
+    high: int
+    why: str
+
+
+def check_ids(arrays: Sequence[np.ndarray], names: Sequence[str], ranges) -> None:
+    """Refuse ids outside the range an ``Embedding`` takes, naming the input and the range.
+
+    Raises:
+        PatternError: ``"input 'segment_ids': ids from 0 to 99, but Embedding 'segment' takes
+            [0, 2)"``.
+    """
+    for array, name, bound in zip(arrays, names, ranges, strict=True):
+        if bound is None or not bound.why.startswith("Embedding") or array.size == 0:
+            continue
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high >= bound.high:
+            raise PatternError(
+                f"input {name!r}: ids from {low} to {high}, but {bound.why} takes [0, {bound.high})"
+            )
+
+
+def integer_input_ranges(model: Any) -> list[IdRange | None]:
+    """Each input's id range (None for a float input), from the layers it feeds.
+
+    An integer input that feeds an ``Embedding`` (directly or through layers that pass one
+    tensor on) takes ``[0, input_dim)`` of that Embedding, the smallest when it feeds several;
+    one that feeds none and is named like a mask (``padding_mask``) takes 0/1; any other
+    takes the first Embedding's range in model order, else ``[0, INT_PATTERN_HIGH)``.
+    """
+    import keras
+
+    embeddings = [la for la in _all_layers(model) if isinstance(la, keras.layers.Embedding)]
+    fed = _inputs_fed(model, embeddings)
+    first = _embedding_input_dim(model)
+    ranges: list[IdRange | None] = []
+    for i, (tensor, dtype) in enumerate(zip(model.inputs, input_dtypes_of(model), strict=True)):
+        name = str(getattr(tensor, "name", f"input {i + 1}"))
+        if dtype.kind != "i":
+            ranges.append(None)
+        elif fed.get(i):
+            layer = min(fed[i], key=lambda la: la.input_dim)
+            ranges.append(IdRange(int(layer.input_dim), f"Embedding {layer.name!r}"))
+        elif "mask" in name.lower():
+            ranges.append(IdRange(2, "a mask input (0/1)"))
+        elif first:
+            ranges.append(IdRange(first, "the model's first Embedding"))
+        else:
+            ranges.append(IdRange(INT_PATTERN_HIGH, "no Embedding says how many ids"))
+    return ranges
+
+
+def _all_layers(model: Any) -> list:
+    import keras
+
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found.extend(_all_layers(layer))
+    return found
+
+
+def _inputs_fed(model: Any, embeddings: list) -> dict[int, list]:
+    """Which model input each Embedding reads, following single-tensor layers backwards
+    (public ``layer.input`` / ``layer.output``; a layer called twice is skipped)."""
+    producers = {}
+    for layer in _all_layers(model):
+        try:
+            out = layer.output
+        except (AttributeError, ValueError):  # never called, or called more than once
+            continue
+        if not isinstance(out, list | tuple | dict):
+            producers[id(out)] = layer
+    inputs = {id(t): i for i, t in enumerate(model.inputs)}
+    fed: dict[int, list] = {}
+    for embedding in embeddings:
+        try:
+            tensor = embedding.input
+        except (AttributeError, ValueError):
+            continue
+        for _ in range(64):  # a chain of single-tensor layers, at most this long
+            if id(tensor) in inputs:
+                fed.setdefault(inputs[id(tensor)], []).append(embedding)
+                break
+            producer = producers.get(id(tensor))
+            try:
+                tensor = producer.input if producer is not None else None
+            except (AttributeError, ValueError):
+                tensor = None
+            if tensor is None or isinstance(tensor, list | tuple | dict):
+                break
+    return fed
 
 
 def _is_integer(dtype: Any) -> bool:

@@ -237,6 +237,8 @@ def _npy_array(
     except Exception:  # ValueError, SyntaxError, tokenize.TokenError, RecursionError, ...
         raise failed("the .npy header is malformed") from None
     # The header is all we trust so far: refuse before anything allocates its shape.
+    if any(side < 0 for side in shape):  # numpy reads (-3, 32, 32, 1) as a shape: not one
+        raise failed(f"the header declares a negative dimension, shape {tuple(shape)}")
     check_dtype(stored)
     check_fits_shape(shape)
     count = int(np.prod(shape, dtype=np.int64))

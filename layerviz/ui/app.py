@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import keras
@@ -16,6 +17,7 @@ from layerviz.load.loading import load_model
 from layerviz.patterns.readers import MAX_PATTERN_BYTES
 from layerviz.ui import guard
 from layerviz.ui.callbacks import register_callbacks
+from layerviz.ui.common import log
 from layerviz.ui.features import FEATURES
 from layerviz.ui.jobs import job_manager
 from layerviz.ui.layout import page
@@ -29,7 +31,7 @@ from layerviz.ui.store import (
 )
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["INDEX_STRING", "MAX_REQUEST_BYTES", "create_app"]
+__all__ = ["INDEX_STRING", "MAX_REQUEST_BYTES", "Warmup", "create_app"]
 
 #: Largest request the server reads: an upload at the pattern limit, base64-encoded (4/3),
 #: plus room for the rest of the callback's JSON. Flask answers 413 past it.
@@ -120,15 +122,25 @@ def create_app(
     # Dash signs background-job handles with it: every worker must agree (see README).
     app.server.secret_key = os.environ.get(SECRET_VARIABLE) or None
     install_sessions(app.server)
-    _add_health(app.server, workbench, "celery" if celery_app else "threads")
+    warmup = Warmup(workbench, first)
+    _add_health(app.server, workbench, "celery" if celery_app else "threads", warmup)
     app.index_string = INDEX_STRING
     app.layout = page(workbench, first)
     register_callbacks(app, workbench)
     for feature in FEATURES:
         feature.register(app, workbench)
     # After every callback is registered: the CSP names each inline script by its hash.
-    guard.install(app.server, list(app.csp_hashes()), embeddable=embeddable)
+    guard.install(
+        app.server,
+        list(app.csp_hashes()),
+        embeddable=embeddable,
+        callbacks=app.callback_map,
+        suites=app.registered_paths,
+    )
     app.workbench = workbench  # for tests and benchmarks
+    app.warmup = warmup
+    # gunicorn's worker start-up hook finds it on the WSGI app (layerviz.ui.gunicorn_conf).
+    app.server.layerviz_warmup = warmup
     app.celery_app = celery_app  # for the Celery worker: celery -A app:celery_app worker
     return app
 
@@ -164,11 +176,53 @@ class _Page(Dash):
 _PYTHON_VERSION = re.compile(r'"python_version":\s*"(?:[^"\\]|\\.)*",\s*')
 
 
-def _add_health(server, workbench: Workbench, jobs: str) -> None:
-    """``GET /healthz``: 200 and what was checked, or 503 when the shared store is away."""
+class Warmup:
+    """Open the default model and run its pattern once, so that the first users do not pay
+    for loading and tracing the forward pass (gunicorn's ``post_worker_init`` hook runs it
+    before the worker takes traffic; elsewhere the first ``/healthz`` starts it in a thread).
+    """
+
+    def __init__(self, workbench: Workbench, model: str):
+        self.workbench, self.model = workbench, model
+        self.done = threading.Event()
+        self._started = threading.Lock()
+        self._running = False
+        #: How the worker was warmed: ``"before traffic"`` (the gunicorn hook, or code that
+        #: called :meth:`run`) or ``"in background"`` (started by a request).
+        self.how: str | None = None
+
+    def run(self, how: str = "before traffic") -> None:
+        """Warm now, in this thread (idempotent)."""
+        if not self.done.is_set():
+            self.workbench.extraction(self.workbench.default_recipe(self.model))
+            self.how = self.how or how
+            self.done.set()
+
+    def start(self) -> None:
+        """Warm in a background thread, once."""
+        with self._started:
+            if self._running or self.done.is_set():
+                return
+            self._running = True
+        threading.Thread(target=self._run_logged, name="layerviz-warmup", daemon=True).start()
+
+    def _run_logged(self) -> None:
+        try:
+            self.run("in background")
+        except Exception as exc:  # a default model that fails shows in its own callbacks
+            log.warning("warming %s failed: %s", self.model, str(exc)[:200])
+            self.done.set()
+
+
+def _add_health(server, workbench: Workbench, jobs: str, warmup: Warmup) -> None:
+    """``GET /healthz``: 200 and what was checked; 503 while the worker warms its default
+    model (``"status": "warming"``) or when the shared store is away."""
 
     @server.get("/healthz")
     def _healthz():
+        if not warmup.done.is_set():
+            warmup.start()
+            return {"status": "warming", "worker": os.getpid()}, 503
         status = 200
         try:
             uploads = workbench.uploads.health()
@@ -176,7 +230,13 @@ def _add_health(server, workbench: Workbench, jobs: str) -> None:
             uploads, status = "redis unreachable", 503
         # The worker's pid tells which process answered, behind a balancer or gunicorn.
         state = "ok" if status == 200 else "unavailable"
-        return {"status": state, "uploads": uploads, "jobs": jobs, "worker": os.getpid()}, status
+        return {
+            "status": state,
+            "uploads": uploads,
+            "jobs": jobs,
+            "worker": os.getpid(),
+            "warmed": warmup.how,
+        }, status
 
 
 def _models_of(model, include_bundled: bool) -> tuple[dict[str, keras.Model], str | None]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+from dash.fingerprint import check_fingerprint
 from flask import Flask, Response, request
 
 __all__ = [
@@ -60,8 +62,9 @@ def _refuse(status: int, reason: str) -> Response:
     return Response(reason + "\n", status=status, mimetype="text/plain")
 
 
-def _check_update_body() -> Response | None:
-    """A callback request must be shallow JSON with the fields Dash reads, of the right kinds."""
+def _check_update_body(callbacks: Mapping[str, dict] | None) -> Response | None:
+    """A callback request must be shallow JSON with the fields Dash reads, of the right kinds,
+    for a callback this app has, with as many inputs and states as it declares."""
     body = request.get_data(cache=True)
     if json_depth(body) > MAX_JSON_DEPTH:
         return _refuse(400, f"request JSON nests deeper than {MAX_JSON_DEPTH} levels")
@@ -69,7 +72,7 @@ def _check_update_body() -> Response | None:
         payload = json.loads(body)
     except ValueError:
         return _refuse(400, "request body is not JSON")
-    problem = _update_problem(payload)
+    problem = _update_problem(payload) or _callback_problem(payload, callbacks)
     return _refuse(400, problem) if problem else None
 
 
@@ -80,24 +83,51 @@ def _update_problem(payload: Any) -> str | None:
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
         return "changedPropIds must be a list of strings"
     for key in ("inputs", "state"):
-        if not isinstance(payload.get(key, []), list):
+        items = payload.get(key, [])
+        if not isinstance(items, list):
             return f"{key} must be a list"
+        if not all(_is_dependency(item) for item in items):
+            return f"each of {key} must name an id and a property"
     if not isinstance(payload.get("output"), str):
         return "output must be a string"
+    if not isinstance(payload.get("outputs"), dict | list):
+        return "outputs must be an object or a list"
     return None
 
 
-def _check_suite_path() -> Response | None:
+def _is_dependency(item: Any) -> bool:
+    """``{"id": ..., "property": ...}``, or a list of them (a wildcard's matches)."""
+    if isinstance(item, list):
+        return all(_is_dependency(i) for i in item)
+    return isinstance(item, dict) and "id" in item and isinstance(item.get("property"), str)
+
+
+def _callback_problem(payload: dict, callbacks: Mapping[str, dict] | None) -> str | None:
+    """An unknown output, or a count of inputs or states the callback does not declare."""
+    if callbacks is None:
+        return None
+    declared = callbacks.get(payload["output"])
+    if declared is None:
+        return "no callback has these outputs"
+    for key in ("inputs", "state"):
+        want, got = len(declared.get(key, [])), len(payload.get(key, []))
+        if want != got:
+            return f"this callback takes {want} {key}, the request sent {got}"
+    return None
+
+
+def _check_suite_path(registered: Mapping[str, set] | None) -> Response | None:
+    """A front-end file of a package Dash serves, by the path Dash registered for it."""
     name = request.path.rsplit("/", 1)[-1]
     extension = name[name.rfind(".") :].lower() if "." in name else ""
-    return None if extension in SUITE_EXTENSIONS else _refuse(404, "no such resource")
-
-
-def _before_request() -> Response | None:
-    if request.path == _UPDATE_PATH and request.method == "POST":
-        return _check_update_body()
-    if request.path.startswith(_SUITES_PATH):
-        return _check_suite_path()
+    if extension not in SUITE_EXTENSIONS:
+        return _refuse(404, "no such resource")
+    if registered is None:
+        return None
+    package, _, fingerprinted = request.path[len(_SUITES_PATH) :].partition("/")
+    path, _ = check_fingerprint(fingerprinted)
+    if package not in registered or path not in registered[package]:
+        return _refuse(404, "no such resource")
     return None
 
 
@@ -124,15 +154,33 @@ def content_security_policy(script_hashes: list[str], embeddable: bool) -> str:
     )
 
 
-def install(server: Flask, script_hashes: list[str], embeddable: bool = False) -> None:
+def install(
+    server: Flask,
+    script_hashes: list[str],
+    embeddable: bool = False,
+    *,
+    callbacks: Mapping[str, dict] | None = None,
+    suites: Mapping[str, set] | None = None,
+) -> None:
     """Add the request checks and the security headers to the app's Flask server.
 
     Args:
         server: ``app.server``.
         script_hashes: CSP hashes of the page's inline scripts (``app.csp_hashes()``).
         embeddable: allow the page in a frame (``layerviz.show`` inline in Jupyter).
+        callbacks: the app's ``callback_map``: a request for another output, or with another
+            count of inputs or states, is a 400 (None: not checked).
+        suites: the app's ``registered_paths`` (Dash fills it on the first request, before
+            this guard runs): any other component-suite path is a 404 (None: not checked).
     """
     policy = content_security_policy(script_hashes, embeddable)
+
+    def _before_request() -> Response | None:
+        if request.path == _UPDATE_PATH and request.method == "POST":
+            return _check_update_body(callbacks)
+        if request.path.startswith(_SUITES_PATH):
+            return _check_suite_path(suites)
+        return None
 
     def headers(response: Response) -> Response:
         response.headers["X-Content-Type-Options"] = "nosniff"

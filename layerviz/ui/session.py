@@ -4,6 +4,11 @@ The id scopes uploads (``layerviz.ui.store``): a session reaches only what it up
 id never appears in a stored key. It is 128 random bits, kept in an ``HttpOnly``,
 ``SameSite=Lax`` cookie that ends with the browser session; nothing else about the user is kept.
 
+Only the server issues ids: the cookie is ``id.mac``, the MAC an HMAC of the id under
+``$LAYERVIZ_SECRET`` (every worker and Celery worker of a deployment shares it; without one, a
+key drawn by this process). A cookie the server did not sign, such as an id a client picked to
+plant on someone else (session fixation), is ignored and a fresh session is issued.
+
 The cookie is also ``Secure`` (the browser sends it over HTTPS only) when the request came over
 HTTPS: the server's own TLS (``request.is_secure``), or ``X-Forwarded-Proto: https`` from a
 reverse proxy that terminates TLS, believed only when ``LAYERVIZ_TRUSTED_PROXY=1`` says the
@@ -14,6 +19,9 @@ say so).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -21,14 +29,16 @@ from collections.abc import Mapping
 
 from flask import Flask, g, request
 
-from layerviz.ui.store import current_session
+from layerviz.ui.store import SECRET_VARIABLE, current_session
 
 __all__ = [
     "COOKIE",
     "SECURE_COOKIE_VARIABLE",
     "TRUSTED_PROXY_VARIABLE",
     "came_over_https",
+    "cookie_value",
     "install",
+    "new_session",
     "session_of",
 ]
 
@@ -37,13 +47,38 @@ COOKIE = "layerviz_session"
 SECURE_COOKIE_VARIABLE = "LAYERVIZ_SECURE_COOKIE"
 #: ``1``: a reverse proxy in front sets ``X-Forwarded-Proto``; believe it.
 TRUSTED_PROXY_VARIABLE = "LAYERVIZ_TRUSTED_PROXY"
-_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+_VALUE = re.compile(r"([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})")
+#: The signing key when ``$LAYERVIZ_SECRET`` is not set: this process's own.
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def _key() -> bytes:
+    return os.environb.get(SECRET_VARIABLE.encode()) or _PROCESS_KEY
+
+
+def _mac(session: str) -> str:
+    digest = hmac.new(_key(), f"session\0{session}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def new_session() -> str:
+    """A fresh session id (128 random bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def cookie_value(session: str) -> str:
+    """What the cookie holds for ``session``: the id and the server's MAC of it."""
+    return f"{session}.{_mac(session)}"
 
 
 def session_of(cookies: Mapping[str, str]) -> str | None:
-    """The session id in ``cookies``, or None when there is none or it is malformed."""
+    """The session id in ``cookies``, or None when there is none, it is malformed, or this
+    server did not issue it (its MAC does not match)."""
     value = cookies.get(COOKIE) if isinstance(cookies, Mapping) else None
-    return value if isinstance(value, str) and _ID.fullmatch(value) else None
+    found = _VALUE.fullmatch(value) if isinstance(value, str) else None
+    if found is None or not hmac.compare_digest(found.group(2), _mac(found.group(1))):
+        return None
+    return found.group(1)
 
 
 def _on(variable: str) -> bool:
@@ -77,7 +112,7 @@ def install(server: Flask, secure: bool | None = None, trust_proxy: bool | None 
     def _enter_session():
         known = session_of(request.cookies)
         g.layerviz_new_session = known is None
-        g.layerviz_session_token = current_session.set(known or secrets.token_urlsafe(16))
+        g.layerviz_session_token = current_session.set(known or new_session())
 
     @server.after_request
     def _send_session(response):
@@ -85,7 +120,7 @@ def install(server: Flask, secure: bool | None = None, trust_proxy: bool | None 
             https = secure or came_over_https(request.is_secure, request.headers, trust_proxy)
             response.set_cookie(
                 COOKIE,
-                current_session.get(),
+                cookie_value(current_session.get()),
                 httponly=True,
                 samesite="Lax",
                 path="/",

@@ -110,7 +110,11 @@ def _key(secret: bytes, session: str, digest: str) -> str:
 
 
 class MemoryStore:
-    """Uploads in this process: LRU within a byte budget, a per-session share and a TTL.
+    """Uploads in this process: a byte budget, a per-session share and a TTL.
+
+    Past its share a session loses its own oldest uploads; past the budget, the session that
+    holds the most loses its oldest (fairness across sessions, not a global LRU: a flood of
+    fresh cookieless sessions evicts its own uploads, not an older session's one pattern).
 
     Args:
         budget: total bytes kept.
@@ -178,7 +182,7 @@ class MemoryStore:
             self._items[key] = (session, item, now)
             self._expire(now)
             self._evict(lambda s: s == session, self.share, keep=key)
-            self._evict(lambda s: True, self.budget, keep=key)
+            self._evict_fairly(keep=key)
             return key in self._items
 
     def get(self, session: str, digest: str) -> Pattern | None:
@@ -203,6 +207,23 @@ class MemoryStore:
                 return
             del self._items[key]
 
+    def _evict_fairly(self, keep: str) -> None:
+        """Past the budget, drop the oldest item of the session that holds the most bytes
+        (``keep``, the newest, last): minting sessions buys no one a share of the others'."""
+        held: dict[str, int] = {}
+        for s, item, _ in self._items.values():
+            held[s] = held.get(s, 0) + _nbytes(item)
+        total = sum(held.values())
+        while total > self.budget and held:
+            richest = max(held, key=held.get)
+            mine = [k for k, item in self._items.items() if item[0] == richest]
+            victim = next((k for k in mine if k != keep), mine[0])
+            size = _nbytes(self._items.pop(victim)[1])
+            held[richest] -= size
+            total -= size
+            if not held[richest]:
+                del held[richest]
+
     def _evict(self, whose, limit: int, keep: str) -> None:
         """Drop the oldest items of sessions ``whose`` accepts until they hold ``limit``;
         ``keep`` (the newest) goes last, only when it alone is over the limit."""
@@ -217,15 +238,18 @@ class MemoryStore:
 
 # Put one upload and evict past the session's share and the total budget, atomically, so
 # that several workers writing at once cannot overshoot. Keys: the upload, the session's
-# index (member: upload key, score: last use), the global index, the sizes, the byte counter.
+# index (member: upload key, score: last use), the global index, the sizes, the byte counter,
+# and each upload's session index (its owner), for fairness past the budget.
 _PUT = """
 local key, skey, gkey, sizes, total = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local owners = KEYS[6]
 local now, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 local share, budget = tonumber(ARGV[4]), tonumber(ARGV[5])
 local function drop(k)
   local size = tonumber(redis.call('HGET', sizes, k) or '0')
   redis.call('DEL', k)
   redis.call('HDEL', sizes, k)
+  redis.call('HDEL', owners, k)
   redis.call('ZREM', gkey, k)
   redis.call('ZREM', skey, k)
   redis.call('DECRBY', total, size)
@@ -250,10 +274,26 @@ for _, k in ipairs(mine) do
     drop(k)
   end
 end
+redis.call('HSET', owners, key, skey)
+-- Past the budget, the session holding the most bytes loses its oldest upload (the new one
+-- last): fairness across sessions, so minting sessions cannot evict another's uploads.
 while tonumber(redis.call('GET', total) or '0') > budget do
-  local oldest = redis.call('ZRANGE', gkey, 0, 0)[1]
-  if not oldest then break end
-  drop(oldest)
+  local per, richest, most = {}, nil, -1
+  for _, k in ipairs(redis.call('ZRANGE', gkey, 0, -1)) do
+    local s = redis.call('HGET', owners, k) or k
+    per[s] = (per[s] or 0) + tonumber(redis.call('HGET', sizes, k) or '0')
+    if per[s] > most then richest, most = s, per[s] end
+  end
+  if not richest then break end
+  local victim = nil
+  for _, k in ipairs(redis.call('ZRANGE', gkey, 0, -1)) do
+    if (redis.call('HGET', owners, k) or k) == richest then
+      if k ~= key then victim = k break end
+      victim = victim or k
+    end
+  end
+  if not victim then break end
+  drop(victim)
 end
 if held > share then drop(key) end
 return redis.call('EXISTS', key)
@@ -299,7 +339,13 @@ class RedisStore:
 
     def _names(self, session: str) -> list[str]:
         p, session_key = self._prefix, _key(self.secret, session, "")
-        return [f"{p}:session:{session_key}", f"{p}:uploads", f"{p}:sizes", f"{p}:bytes"]
+        return [
+            f"{p}:session:{session_key}",
+            f"{p}:uploads",
+            f"{p}:sizes",
+            f"{p}:bytes",
+            f"{p}:owners",
+        ]
 
     def put(self, session: str, digest: str, pattern: Pattern) -> bool:
         """Keep ``pattern`` for ``session`` (as ``.npy`` bytes), evicting past the limits.
@@ -330,7 +376,7 @@ class RedisStore:
         data = self._call(self._redis.getex, key, ex=self.ttl)
         if data is None:
             return None
-        session_index, uploads, _, _ = self._names(session)
+        session_index, uploads, *_ = self._names(session)
         now = time.time()
         self._call(self._redis.zadd, uploads, {key: now}, xx=True)
         self._call(self._redis.zadd, session_index, {key: now}, xx=True)
@@ -345,7 +391,7 @@ class RedisStore:
         key = self._item_key(session, digest)
         if not self._call(self._redis.expire, key, self.ttl):
             return False
-        session_index, uploads, _, _ = self._names(session)
+        session_index, uploads, *_ = self._names(session)
         now = time.time()
         self._call(self._redis.zadd, uploads, {key: now}, xx=True)
         self._call(self._redis.zadd, session_index, {key: now}, xx=True)

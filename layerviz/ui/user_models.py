@@ -73,14 +73,16 @@ class UserModels(Generic[V]):
         """Whether ``name`` has the form of an uploaded model's name."""
         return isinstance(name, str) and name.startswith(PREFIX)
 
-    def add(self, make: Callable[[str], V], nbytes: int) -> str:
-        """Keep the value ``make(name)`` builds under a fresh name; return the name.
+    def add(self, make: Callable[[str], V], nbytes: int, owner: str) -> str:
+        """Keep the value ``make(name)`` builds under a fresh name for session ``owner``;
+        return the name.
 
         Older models are forgotten past the budget; the new one is kept even when it alone
-        is over it (it passed the upload size cap).
+        is over it (it passed the upload size cap). Only ``owner`` can :meth:`get` it: a name
+        learnt by another session opens nothing, in one process as across workers.
         """
         name = PREFIX + secrets.token_urlsafe(12)
-        self.keep(name, make(name), nbytes)
+        self.keep(name, make(name), nbytes, owner=owner)
         return name
 
     def keep(self, name: str, value: V, nbytes: int, owner: str | None = None) -> None:

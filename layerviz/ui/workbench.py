@@ -66,6 +66,9 @@ class ModelEntry:
     default_sample: str | None = None
     model: keras.Model | None = None
     extractor: ActivationExtractor | None = field(default=None, repr=False)
+    #: What features build once per model (an ``Explainer``, an ``Architecture``): kept here,
+    #: so it lives and dies with the entry (an upload the LRU forgets takes its own along).
+    caches: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _entry_of(bundled: BundledModel) -> ModelEntry:
@@ -176,6 +179,7 @@ class Workbench:
         if not self._entries:
             raise ModelLoadError("no model to show: give a model or bundle one in models/")
         self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._defaults: dict[str, Recipe] = {}
         self._pinned: dict[str, np.ndarray] = {}  # patterns given in code; never evicted
         self.extractions: ByteLRU[Extraction] = ByteLRU(cache_bytes, lambda e: e.nbytes)
@@ -224,6 +228,18 @@ class Workbench:
                 if entry.extractor is None:
                     entry.extractor = ActivationExtractor(entry.model)
         return entry
+
+    def model_cache(self, name: str, key: str, make):
+        """What ``make(entry)`` builds for model ``name``, built once and kept on its entry.
+
+        Raises:
+            ModelLoadError, ModelStructureError: as :meth:`entry`.
+        """
+        entry = self.entry(name)
+        with self._cache_lock:
+            if key not in entry.caches:
+                entry.caches[key] = make(entry)
+            return entry.caches[key]
 
     def entry_title(self, name: str) -> str:
         """The label a model is offered under (no loading involved).

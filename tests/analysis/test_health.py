@@ -315,3 +315,35 @@ def test_read_pattern_batch_size_limits(monkeypatch):
         archive.writestr("x.npy", npy_bytes(np.zeros((20, 28, 28, 1), np.float32)))
     with pytest.raises(PatternError, match="over the limit of 10000 bytes unpacked"):
         read_pattern_batch(zipped.getvalue(), "b.npz", (28, 28, 1))
+
+
+def test_layers_that_only_move_values_are_not_counted_again(keras_session):
+    """Issue 25, row 15: digits_cnn's "176 dead" counted a Flatten's units of a pool with no
+    dead channel, and a Dropout repeating the Dense before it."""
+    from layerviz.analysis.statistics import MOVES_VALUES, layer_statistics
+
+    inputs = keras.Input((8, 8, 1), name="x")
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = keras.layers.Reshape((4, 9), name="reshape")(x)
+    x = keras.layers.Permute((2, 1), name="permute")(x)
+    x = keras.layers.Flatten(name="flat2")(x)
+    x = keras.layers.Dense(16, activation="relu", name="dense")(x)
+    x = keras.layers.Dropout(0.5, name="drop")(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="out")(x))
+    patterns = np.random.default_rng(0).normal(size=(8, 8, 8, 1)).astype("float32")
+    report = model_health(model, patterns)
+    dense, drop = report.layer("dense"), report.layer("drop")
+    assert drop.dead == dense.dead  # the copy has its input's verdict ...
+    computed = [r for r in report.layers if r.class_name not in MOVES_VALUES]
+    assert [r.name for r in computed] == ["conv", "pool", "dense", "out"]
+    assert report.n_dead == sum(r.n_dead for r in computed)  # ... and is not counted again
+    # Reference: the same totals straight from numpy over the computing layers' outputs.
+    names = ["conv", "pool", "dense", "out"]
+    probe = keras.Model(inputs, [model.get_layer(n).output for n in names])
+    outputs = probe.predict(patterns, verbose=0)
+    expected = sum(int(np.sum(o.reshape(-1, o.shape[-1]).max(axis=0) <= 0)) for o in outputs)
+    assert report.n_dead == expected
+    stats = layer_statistics(ActivationExtractor(model).run(patterns[:1]))
+    assert {s.name for s in stats} >= {"flat", "reshape", "permute", "drop"}

@@ -11,6 +11,8 @@ import keras
 import pytest
 from helpers import run_cli
 
+from layerviz.cli import main
+
 
 def lambda_file(tmp_path: Path) -> Path:
     inputs = keras.Input((3,), name="x")
@@ -26,7 +28,31 @@ def test_check_prints_the_report(saved_article_model, capsys):
     assert lines[0].startswith("article.keras: passed (")
     assert lines[1] == "model: article (Functional), 7 layers, parameters: not counted"
     assert lines[2] == "input pattern: 50x50 float32"
-    assert "  my_dense (Dense)" in lines
+    assert "  my_dense (Dense)" not in lines  # issue 25, row 16: a count by class instead
+    assert lines[3].startswith("layers: ") and "Dense" in lines[3]
+    assert lines[-1] == "(--layers lists every layer)"
+
+
+def test_check_summarises_a_big_model_by_class_and_lists_it_with_layers(
+    keras_session, tmp_path, capsys
+):
+    """Issue 25, row 16: ``check`` printed all 156 layers of MobileNetV2."""
+    path = tmp_path / "mobilenet.keras"
+    keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3)).save(path)
+    code, out, _ = run_cli(capsys, "check", path, "--no-canary")
+    assert code == 0 and len(out.splitlines()) < 10
+    assert out.splitlines()[3].startswith("layers: ") and " Conv2D" in out.splitlines()[3]
+    code, full, _ = run_cli(capsys, "check", path, "--no-canary", "--layers")
+    assert code == 0 and len(full.splitlines()) > 150 and "  Conv1 (Conv2D)" in full
+
+
+def test_help_offers_only_files_that_load(capsys):
+    """Issue 25, row 16: ``export --help`` offered ``.keras/.h5`` though ``.h5`` is refused."""
+    for command in ("export", "stats", "health", "compare", "explain"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert ".keras file" in text and ".h5" not in text, command
 
 
 def test_check_refuses_with_the_reason_and_exit_2(keras_session, tmp_path, capsys):
@@ -73,3 +99,27 @@ def test_python_m_layerviz_check_with_its_canary(article_model, saved_article_mo
     params = f"{article_model.count_params():,}"
     assert f"model: article (Functional), 7 layers, parameters: {params}" in result.stdout
     assert "canary: loaded and ran on zeros in a child in" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_name", "said"),
+    [("my conv", "picture", "'my conv' (Conv2D): its name has a space"),
+     ("conv", "a<b", "'a<b' (InputLayer): its name has '<'")],
+)  # fmt: skip
+def test_names_keras_accepts_but_layerviz_cannot_use_are_refused_at_the_check(
+    keras_session, tmp_path, capsys, layer, input_name, said
+):
+    """Issue 25, row 12: ``my conv`` passed the check, then failed to open (TensorFlow's name
+    scopes refuse spaces) and ``export``/``stats`` exited 1 with a traceback; an input named
+    with ``<`` crashed ``--plot-model`` in Graphviz."""
+    inputs = keras.Input((6, 6, 1), name=input_name)
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name=layer)(inputs))
+    path = tmp_path / "named.keras"
+    model.save(path)
+    for argv in (["check", path, "--no-canary"], ["stats", path], ["export", path, "--out",
+                 tmp_path / "out", "--plot-model"]):  # fmt: skip
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 2 and out == "", argv
+        assert (
+            err.startswith(f"layerviz: error: named.keras: layer {said}") and err.count("\n") == 1
+        )

@@ -344,3 +344,14 @@ def test_export_unknown_norm_is_an_argument_error(saved_article_model, tmp_path,
     )
     assert code == 2
     assert "invalid choice: 'global'" in stderr
+
+
+def test_health_with_a_negative_npy_header_is_one_line_and_exit_2(tmp_path, capsys):
+    """Issue 25, row 10: ``layerviz health --patterns`` exited 1 with a traceback."""
+    from patterns.test_readers import negative_header_npy
+
+    path = tmp_path / "neg.npy"
+    path.write_bytes(negative_header_npy((-3, 32, 32, 1)))
+    code, _, err = run_cli(capsys, "health", "digits_cnn", "--patterns", path)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().count("\n") == 0 and "negative dimension" in err

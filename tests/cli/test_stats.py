@@ -187,3 +187,18 @@ def test_health_bad_options_are_usage_errors(options, fragment, dead_filter_file
     assert code == 2
     assert fragment in stderr
     assert stderr.startswith("layerviz: error: layerviz health: ")
+
+
+def test_the_dead_total_counts_each_computed_channel_once(capsys):
+    """Issue 25, row 15: ``layerviz stats`` said "332 dead channel(s)" on digits_cnn, counting
+    the Flatten's units and the Dropout's copy of the Dense again."""
+    from layerviz.analysis.statistics import MOVES_VALUES
+    from layerviz.cli import main
+
+    assert main(["stats", "digits_cnn"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines[2:-1]]
+    computed = sum(int(row[-1]) for row in rows if row[2] not in MOVES_VALUES)
+    copies = sum(int(row[-1]) for row in rows if row[2] in MOVES_VALUES)
+    assert copies > 0  # the case the probe found: the Flatten and the Dropout have some
+    assert lines[-1].startswith(f"10 layers, {computed} dead channel(s)")

@@ -136,3 +136,9 @@ def test_channel_heat_along_a_sequence():
     assert heat.shape == (12,)
     np.testing.assert_allclose(heat[[0, -1]], [0, 1])
     assert np.all(np.diff(heat) >= 0)  # a rising channel stays rising along the input
+
+
+def test_a_huge_channel_number_is_named_by_its_size():
+    """Issue 25, row 10: repr() of a 5,000-digit channel raised ValueError inside the message."""
+    with pytest.raises(ArgumentError, match=r"from 0 to 1, got a number of about 5000 digits"):
+        channel_map(np.zeros((4, 4, 2)), 10**5000, (4, 4, 1))

@@ -17,6 +17,7 @@ from layerviz.draw.figures import (
     downsample,
     empty_figure,
     pattern_figure,
+    plotly_text,
     prediction_bar,
     typed_array,
 )
@@ -404,3 +405,43 @@ def test_long_attention_maps_are_block_averaged_like_any_panel():
     trace = fig.data[0]
     assert z_of(trace).shape == (100, 100)
     assert "block mean of 4×4 around query %{y} attends to key %{x}" in trace.hovertemplate
+
+
+def _plotly_entities() -> dict[str, str]:
+    """The named entities plotly.js decodes in titles, read from the plotly.min.js Dash serves."""
+    import json
+    import re
+    from pathlib import Path
+
+    import plotly
+
+    script = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text()
+    found = re.search(r"\{mu:\"[^}]*\}", script).group(0)
+    found = re.sub(r"\\x([0-9A-Fa-f]{2})", r"\\u00\1", found)  # JS \xA0 is JSON \u00A0
+    return json.loads(re.sub(r"(\w+):", r'"\1":', found))
+
+
+def _as_plotly_shows(text: str, entities: dict[str, str]) -> str:
+    """``text`` after plotly.js's convertEntities (named from its map, and numeric ones)."""
+    import re
+
+    def one(match):
+        inner = match.group(1)
+        if inner.startswith("#x"):
+            return chr(int(inner[2:], 16))
+        if inner.startswith("#"):
+            return chr(int(inner[1:]))
+        return entities.get(inner, match.group(0))
+
+    return re.sub(r"&(#\d+|#x[\da-fA-F]+|[a-z]+);", one, text)
+
+
+@pytest.mark.parametrize("name", ['"><svg onload=alert(1)>.npy', "a & b 'c'.png", "<b>x</b>"])
+def test_titles_are_escaped_once_for_plotly(name):
+    """Issue 25, row 11: a file name with HTML showed as ``&quot;>…`` in a figure title."""
+    entities = _plotly_entities()
+    shown = plotly_text(name)
+    assert "<" not in shown and ">" not in shown  # no markup reaches Plotly's tag parser
+    assert _as_plotly_shows(shown, entities) == name  # and Plotly shows what the user typed
+    title = empty_figure(name).layout.annotations[0].text
+    assert _as_plotly_shows(title, entities) == name

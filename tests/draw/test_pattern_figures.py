@@ -45,4 +45,4 @@ def test_one_name_per_pattern(patterns, names):
 def test_an_input_name_is_text_not_markup():
     """Input names come from (uploaded) models: Plotly must not read them as tags."""
     fig = input_patterns_figure([np.ones(4)], ['<a href="x">in</a>'])
-    assert fig.layout.annotations[0].text == "&lt;a href=&quot;x&quot;&gt;in&lt;/a&gt; — (4,)"
+    assert fig.layout.annotations[0].text == '&lt;a href="x"&gt;in&lt;/a&gt; — (4,)'

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 
+import keras
 import pytest
 from servers import free_port, http_status, stop, wait_for
 
@@ -58,3 +60,34 @@ def test_a_health_run_on_threads_reports_progress_and_finishes(embedded):
     )
     assert answer["response"]["store-health"]["data"]["n_patterns"] == 16
     assert progress and progress[-1]["health-progress.label"] == "16/16 patterns"
+
+
+def test_an_uploaded_model_is_its_sessions_only(embedded, tmp_path):
+    """Issue 25, row 7: in ``layerviz serve`` another session that sent the name opened it."""
+    inputs = keras.Input((6, 6, 1), name="picture")
+    x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    model = keras.Model(inputs, keras.layers.Flatten(name="flat")(x), name="mine")
+    model.save(tmp_path / "mine.keras")
+    contents = (
+        "data:application/octet-stream;base64,"
+        + base64.b64encode((tmp_path / "mine.keras").read_bytes()).decode()
+    )
+    alice = DashSession(embedded, timeout=120)
+    alice.open_page()
+    answer = alice.call(
+        "store-model-uploads.data",
+        {"model-upload.contents": contents, "model-upload.filename": "mine.keras"},
+        "model-upload.contents",
+    )["response"]
+    assert "error-alert" not in answer, answer.get("error-alert")
+    name = answer["model-select"]["value"]
+
+    def open_as(session: DashSession) -> dict:
+        values = {"model-select.value": name, "grid-rows.value": 1, "grid-cols.value": 1}
+        return session.call("store-pattern-view.data", values, "model-select.value")["response"]
+
+    assert open_as(alice)["error-alert"]["is_open"] is False
+    mallory = DashSession(embedded)
+    mallory.open_page()
+    refused = open_as(mallory)["error-alert"]
+    assert refused["is_open"] is True and "no longer kept" in refused["children"]

@@ -8,6 +8,7 @@ children (a few seconds each, TensorFlow's start-up included), so they share fix
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import resource
@@ -21,8 +22,11 @@ import pytest
 from tiny_models import BUILDERS, REPO_MODELS
 
 from layerviz.errors import LayervizError, ModelLoadError, UnsafeModelError
+from layerviz.extract.activations import ActivationExtractor
+from layerviz.load.loading import load_model
 from layerviz.load.modelcheck import CheckLimits, ModelReport, check_model_file
 from layerviz.load.modelconfig import BUILTIN_LAYERS, CODE_LAYERS
+from layerviz.patterns.inputs import random_pattern
 
 layers = keras.layers
 
@@ -119,8 +123,9 @@ def test_report_of_a_bundled_model_saved_again(keras_session, tmp_path):
     assert report.keras_version == keras.__version__
     assert [layer.path for layer in report.layers][:3] == ["input_layer", "conv1", "pool1"]
     assert [(i.shape, i.dtype) for i in report.inputs] == [((32, 32, 1), "float32")]
-    text = "\n".join(report.lines())
+    text = "\n".join(report.lines(all_layers=True))
     assert "digits.keras: passed" in text and "conv1 (Conv2D)" in text
+    assert "layers: 3 Conv2D, 3 MaxPooling2D," in "\n".join(report.lines())
 
 
 def test_nested_layers_are_listed_with_their_model_path(build_model, tmp_path):
@@ -466,3 +471,118 @@ def test_child_signals_are_reasons():
     assert "more than 7 s of CPU" in _signal_reason(signal.SIGXCPU, limits)
     assert "larger than 16 MiB" in _signal_reason(signal.SIGXFSZ, limits)
     assert "killed by SIGTERM" in _signal_reason(signal.SIGTERM, limits)
+
+
+def weights_reaching_out(data: bytes, how: str) -> bytes:
+    """``data`` whose weights file reads another file: an external link, external storage, or
+    a virtual dataset (HDF5's three ways), built with h5py as an attacker would."""
+    members = members_of(data)
+    store = io.BytesIO()
+    with h5py.File(store, "w") as h5:
+        if how == "link":
+            h5["layers/dense/vars/0"] = h5py.ExternalLink("/etc/passwd.h5", "/x")
+        elif how == "storage":
+            h5.create_dataset("layers/dense/vars/0", shape=(4,), dtype="f4",
+                              external=[("/etc/passwd", 0, 16)])  # fmt: skip
+        else:
+            layout = h5py.VirtualLayout(shape=(4,), dtype="f4")
+            layout[:] = h5py.VirtualSource("/etc/other.h5", "x", shape=(4,))
+            h5.create_virtual_dataset("layers/dense/vars/0", layout)
+    members["model.weights.h5"] = store.getvalue()
+    return zip_of(members)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("link", "is an HDF5 external link to another file"),
+        ("storage", "uses HDF5 external storage"),
+        ("virtual", "is an HDF5 virtual dataset"),
+    ],
+)
+def test_canary_says_which_way_weights_reach_outside_the_file(small_bytes, how, reason):
+    """Issue 25, row 9: all three read "SystemError: FastRLock.__exit__ returned a result…"."""
+    error = refused(weights_reaching_out(small_bytes, how), reason, canary=True)
+    assert "SystemError" not in str(error) and "layers/dense/vars/0" in str(error)
+
+
+# --- classes a trusted package vouches for (issue 25, row 13) ---------------------------------
+
+
+def masked_text_model() -> keras.Model:
+    """A masked Embedding: Keras writes the mask's ``NotEqual`` op node into config.json."""
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    x = layers.Embedding(30, 4, mask_zero=True, name="emb")(tokens)
+    return keras.Model(tokens, layers.LSTM(3, name="lstm")(x), name="masked")
+
+
+def layer_scale_model() -> keras.Model:
+    """ConvNeXt's block end: its ``LayerScale`` lives in ``keras.src.applications.convnext``
+    (the test builds it from there; keras.applications.ConvNeXtTiny saves 112 MB)."""
+    from keras.src.applications.convnext import LayerScale
+
+    inputs = keras.Input((4, 4, 8), name="x")
+    x = LayerScale(1e-6, 8, name="scale")(layers.Conv2D(8, 1, name="conv")(inputs))
+    return keras.Model(inputs, x, name="convnext_block")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("build", "vouched"),
+    [(masked_text_model, ("not_equal", "NotEqual")), (layer_scale_model, ("scale", "LayerScale"))],
+)
+def test_keras_own_classes_are_vouched_for_by_keras(keras_session, tmp_path, build, vouched):
+    data = saved_bytes(build(), tmp_path)
+    report = check_model_file(data, canary=True, file_name="m.keras")
+    found = {(la.path, la.class_name): la.vouched_by for la in report.layers}
+    assert found[vouched] == "keras"
+    assert {v for k, v in found.items() if k != vouched} == {None}  # built-in layers: no one
+    assert f"vouched for by keras: {vouched[1]}" in "\n".join(report.lines())
+    # And it opens and extracts, as Keras itself loads it with safe_mode=True.
+    path = tmp_path / "m.keras"
+    path.write_bytes(data)
+    model = load_model(path)
+    activations = ActivationExtractor(model).extract(random_pattern(model, seed=0))
+    assert activations and all(np.all(np.isfinite(a.array)) for a in activations)
+
+
+@pytest.mark.parametrize(
+    ("module", "class_name", "registered"),
+    [
+        ("keras.src.ops.numpy", "NotEqual", "Evil"),  # a registered name that is not the class
+        ("keras.src.ops.numpy", "Lambda", "Lambda"),  # a code layer by name
+        ("keras.src.ops.numpy", "not_equal", "not_equal"),  # a function, not an operation
+        ("keras.src.ops.numpy", "Dense", "Dense"),  # not defined in that module
+        ("keras.src.saving.serialization_lib", "SafeModeScope", "SafeModeScope"),  # elsewhere
+        ("keras.src.applications.convnext", "LayerScale", "x>LayerScale"),
+        ("keras_hub.src.layers", "Anything", "keras_hub>Anything"),  # no keras_hub here
+        ("keras.src.opsevil", "NotEqual", "NotEqual"),  # a prefix is not a namespace
+    ],
+)
+def test_nothing_else_is_vouched_for(small_bytes, module, class_name, registered):
+    def plant(config):
+        hidden = layer_config(config, "hidden")
+        hidden.update(module=module, class_name=class_name, registered_name=registered)
+
+    if module.startswith("keras_hub") and importlib.util.find_spec("keras_hub") is not None:
+        pytest.skip("keras_hub is installed here: its own registry decides")
+    refused(with_config(small_bytes, plant), "layerviz loads built-in layers only")
+
+
+@pytest.mark.slow
+def test_canary_refuses_a_tiny_model_whose_outputs_take_gigabytes(keras_session, tmp_path):
+    """Issue 25, row 1: a 42 kB model with 66 parameters took a server from 0.6 to 3.3 GiB."""
+    inputs = keras.Input((64, 64, 1), name="x")
+    x = layers.Conv2D(24, 1, name="conv")(layers.UpSampling2D(16, name="up")(inputs))
+    for i in range(8):
+        x = layers.ReLU(name=f"relu{i}")(x)
+    data = saved_bytes(keras.Model(inputs, x, name="wide"), tmp_path)
+    check_model_file(data, canary=False)  # nothing static says so
+    expected = (1024 * 1024 * 1 + 1024 * 1024 * 24 * 9) * 4 / 1e9  # up, conv, 8 ReLUs
+    refused(
+        data,
+        rf"one pattern's layer outputs take {expected:.1f} GB; this server allows 512 MB",
+        canary=True,
+        limits=CheckLimits(canary_activation_bytes=512 * 2**20),
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 
 from layerviz.errors import ArgumentError, ModelStructureError, PatternError
+from layerviz.extract.activations import ActivationExtractor
 from layerviz.patterns.inputs import (
     INT_PATTERN_HIGH,
     check_seed,
@@ -17,6 +19,7 @@ from layerviz.patterns.inputs import (
     input_dtypes_of,
     input_shape_of,
     input_shapes_of,
+    integer_input_ranges,
     random_pattern,
 )
 
@@ -194,3 +197,37 @@ def test_check_seed_accepts(seed, expected):
 
 def test_random_pattern_without_a_seed_draws_fresh_entropy():
     assert random_pattern((2, 2), None).shape == (1, 2, 2)
+
+
+def bert_style_model() -> keras.Model:
+    """Three integer inputs as keras-hub's BERT takes them: token ids, segment ids (an
+    Embedding of 2) and a padding mask (no Embedding: it scales the summed embeddings)."""
+    tokens = keras.Input((6,), dtype="int32", name="token_ids")
+    segments = keras.Input((6,), dtype="int32", name="segment_ids")
+    mask = keras.Input((6,), dtype="int32", name="padding_mask")
+    x = keras.layers.Add(name="sum")(
+        [
+            keras.layers.Embedding(100, 4, name="token_embedding")(tokens),
+            keras.layers.Embedding(2, 4, name="segment_embedding")(segments),
+        ]
+    )
+    weights = keras.layers.Reshape((6, 1), name="mask_axis")(keras.ops.cast(mask, "float32"))
+    x = keras.layers.Multiply(name="masked")([x, weights])
+    return keras.Model([tokens, segments, mask], keras.layers.Dense(2, name="out")(x))
+
+
+def test_each_integer_input_gets_its_own_range(keras_session):
+    """Issue 25, row 14: segment_ids and padding_mask were drawn in [0, 100) and the pass
+    failed with TensorFlow's raw InvalidArgumentError."""
+    model = bert_style_model()
+    ranges = integer_input_ranges(model)
+    assert [r.high for r in ranges] == [100, 2, 2]
+    assert ranges[1].why == "Embedding 'segment_embedding'" and "mask" in ranges[2].why
+    for seed in range(5):
+        tokens, segments, mask = random_pattern(model, seed=seed)
+        assert segments.max() <= 1 and mask.max() <= 1 and tokens.max() < 100
+        ActivationExtractor(model).run([tokens, segments, mask])  # no error
+    bad = [tokens, np.full_like(segments, 7), mask]
+    with pytest.raises(PatternError, match=r"input 'segment_ids': ids from 7 to 7, but "
+                       r"Embedding 'segment_embedding' takes \[0, 2\)"):  # fmt: skip
+        ActivationExtractor(model).run(bad)

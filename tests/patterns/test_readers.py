@@ -25,6 +25,7 @@ from layerviz.patterns.readers import (
     MAX_PATTERN_BYTES,
     check_file_size,
     read_pattern,
+    read_pattern_batch,
 )
 
 MNIST = (28, 28, 1)
@@ -672,3 +673,20 @@ def png_of(shape) -> bytes:
     buffer = io.BytesIO()
     Image.new("L", (4, 4)).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def negative_header_npy(shape: tuple[int, ...]) -> bytes:
+    """A ``.npy`` file whose header declares ``shape`` (numpy itself never writes a negative
+    side, but its header reader accepts one)."""
+    header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    header += b" " * (127 - 10 - len(header)) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + b"\0" * 64
+
+
+@pytest.mark.parametrize("shape", [(-1, 4), (-3, 4), (2, -2)])
+def test_a_header_with_a_negative_side_is_refused_by_name(shape):
+    """Issue 25, row 10: (-3, 32, 32, 1) reached numpy's reshape and a traceback."""
+    data = negative_header_npy(shape)
+    for read in (read_pattern, read_pattern_batch):
+        with pytest.raises(PatternError, match=r"x\.npy: .*negative dimension, shape \("):
+            read(data, "x.npy", (4,))

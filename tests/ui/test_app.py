@@ -266,7 +266,8 @@ def test_first_visit_gets_a_session_cookie_and_keeps_it(app):
     assert "Set-Cookie" not in client.get("/").headers  # the browser's id is kept
 
 
-def test_healthz_says_what_it_checked(client):
+def test_healthz_says_what_it_checked(app, client):
+    app.warmup.run()
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {
@@ -274,7 +275,20 @@ def test_healthz_says_what_it_checked(client):
         "uploads": "in process",
         "jobs": "threads",
         "worker": os.getpid(),
+        "warmed": "before traffic",
     }
+
+
+def test_healthz_says_warming_until_the_default_model_is_warm():
+    """Issue 25, row 17: a cold worker opened and traced its model on users' requests."""
+    app = create_app(tiny_model(), include_bundled=False)
+    client = app.server.test_client()
+    first = client.get("/healthz")
+    assert first.status_code == 503 and first.get_json()["status"] == "warming"
+    assert app.warmup.done.wait(60)  # that request started it in the background
+    answer = client.get("/healthz").get_json()
+    assert answer["status"] == "ok" and answer["warmed"] == "in background"
+    assert len(app.workbench.extractions) == 1  # the default pattern's pass is cached
 
 
 def test_export_progress_and_cancel_are_on_the_page(app):

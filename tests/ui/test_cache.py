@@ -177,3 +177,28 @@ def test_different_keys_compute_in_parallel():
         t.join(timeout=10)
 
     assert results == {"a": (b"a", False), "b": (b"b", False)}
+
+
+def test_concurrent_callers_share_one_computation_even_when_it_is_too_big_to_keep():
+    """Issue 25, row 1: a value over the budget is never stored, so every caller waiting on
+    the key computed it again."""
+
+    cache = ByteLRU(max_bytes=10)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.3)
+        return np.zeros(1000)
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get_or_compute("k", compute)[0]))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len(results) == 8 and "k" not in cache
+    assert all(r is results[0] for r in results)

@@ -3,10 +3,9 @@ functions, then the two real callbacks through the app's server (no browser)."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from helpers import post_callback
 
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.ui import ids
@@ -79,50 +78,9 @@ def test_a_layer_without_per_channel_change_is_a_clear_error(bench, store):
 # --- the callbacks, through the server -----------------------------------------------------
 
 
-def _post(client, app, first_input: str, inputs: dict, state: dict, output: str) -> dict:
-    """Post to the callback whose first input is ``first_input`` and that writes ``output``;
-    its answer by ``id.prop``."""
-
-    def outs(spec) -> list:
-        many = isinstance(spec["output"], (list, tuple))
-        return list(spec["output"]) if many else [spec["output"]]
-
-    def writes(spec) -> bool:
-        return any(
-            f"{o.component_id}.{o.component_property.split('@')[0]}" == output for o in outs(spec)
-        )
-
-    key, spec = next(
-        (k, s)
-        for k, s in list(app.callback_map.items())
-        if "callback" in s
-        and s["inputs"]
-        and f"{s['inputs'][0]['id']}.{s['inputs'][0]['property']}" == first_input
-        and writes(s)
-    )
-    outputs = [
-        {"id": o.component_id, "property": o.component_property.split("@")[0]} for o in outs(spec)
-    ]
-
-    def items(deps, values):
-        return [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
-
-    body = {
-        "output": key,
-        "outputs": outputs,
-        "inputs": items(spec["inputs"], inputs),
-        "state": items(spec.get("state", []), state),
-        "changedPropIds": [first_input],
-    }
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code == 200, response.data[:300]
-    answer = json.loads(response.data)["response"]
-    return {f"{i}.{p}": v for i, props in answer.items() for p, v in props.items()}
-
-
 def test_a_divergence_click_selects_the_layer_and_the_change_order(app, store):
     click = {"points": [{"curveNumber": 0, "customdata": 2}]}  # conv1, pool1, conv2
-    out = _post(
+    out = post_callback(
         app.server.test_client(),
         app,
         f"{ids.DIVERGENCE_GRAPH}.clickData",
@@ -153,12 +111,12 @@ def test_the_inspector_callback_ranks_by_change_in_compare_mode(app, bench, stor
     }
     client = app.server.test_client()
     graph = f"{ids.CHANNEL_GRAPH}.figure"
-    out = _post(client, app, f"{ids.PATTERN_STORE}.data", inputs, {}, graph)
+    out = post_callback(client, app, f"{ids.PATTERN_STORE}.data", inputs, {}, graph)
     figure = out[graph]
     most = np.argsort(-_changes(bench, store), kind="stable")[:4]
     assert [t["name"] for t in figure["data"]] == [f"channel {c}" for c in most]
     off_inputs = {**inputs, f"{ids.COMPARE_SWITCH}.value": False}
-    off = _post(client, app, f"{ids.PATTERN_STORE}.data", off_inputs, {}, graph)
+    off = post_callback(client, app, f"{ids.PATTERN_STORE}.data", off_inputs, {}, graph)
     message = off[graph]["layout"]["annotations"][0]["text"]
     assert "needs compare mode on" in message  # said in the inspector; the page keeps working
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from dash import no_update
+from helpers import post_callback
 
+from layerviz.ui import ids
+from layerviz.ui.app import create_app
 from layerviz.ui.features.inspector import url
 from layerviz.ui.features.inspector.links import b_outputs, link_outputs, pattern_outputs
 
@@ -184,3 +187,39 @@ def test_a_b_that_does_not_fit_a_is_named_and_dropped(workbench, b, fragment):
     assert out[6] == {"model": MODEL, "k": 8}
     assert out[7].startswith("this link's pattern B: ") and fragment in out[7]
     assert out[8] is True
+
+
+def test_a_view_of_an_uploaded_model_has_no_link_and_raises_no_alert():
+    """Issue 25, row 6: the link of an uploaded model's view carried ``?model=upload-…``,
+    and reading it back said "no model 'upload-…' here" on every upload."""
+    app = create_app(MODEL)
+    client = app.server.test_client()
+    upload = {"kind": "seed", "model": "upload-" + "A" * 16, "seed": 0}
+    assert url.view_of(upload, None, "mean", 16, 3, 3, 15) == {}
+    old = "?model=digits_cnn&seed=3"
+    view_state = {
+        f"{ids.PATTERN_STORE}.data": upload,
+        f"{ids.CHANNEL_SORT}.value": "mean",
+        f"{ids.GRID_ROWS}.value": 3,
+        f"{ids.GRID_COLS}.value": 3,
+        f"{ids.SIZE_LIMIT}.value": 15,
+    }
+    written = post_callback(
+        client,
+        app,
+        f"{ids.PATTERN_STORE}.data",
+        view_state,
+        {f"{ids.URL_VIEW}.search": old},
+        f"{ids.URL_VIEW}.search",
+    )
+    search = written.get(f"{ids.URL_VIEW}.search", old)
+    assert search == ""  # the previous model's link goes too: it is not this view
+    read = post_callback(
+        client,
+        app,
+        f"{ids.URL_VIEW}.search",
+        {f"{ids.URL_VIEW}.search": search},
+        {f"{ids.MODEL_SELECT}.value": upload["model"], **view_state},
+        f"{ids.URL_TARGET}.data",
+    )
+    assert read.get(f"{ids.ERROR_ALERT}.is_open") is not True, read

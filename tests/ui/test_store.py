@@ -78,6 +78,17 @@ def test_the_total_budget_evicts_the_least_recently_used(make_store):
     assert store.get("s3", "c") is not None
 
 
+def test_fresh_sessions_cannot_evict_an_older_sessions_upload(make_store):
+    """Issue 25, row 5: sixteen 5 MB batches from fresh cookieless clients removed another
+    session's pattern; minting sessions must not buy budget (here scaled down 1/320)."""
+    store = make_store(budget=64 * KB, share=16 * KB)
+    store.put("victim", "mine", kb(2))
+    for i in range(16):  # 16 fresh sessions x 16 KiB: four times the budget
+        store.put(f"cookieless-{i}", "batch", kb(16, i))
+    np.testing.assert_array_equal(store.get("victim", "mine"), kb(2))
+    assert store.get("cookieless-15", "batch") is not None  # the newest still got in
+
+
 def test_a_pattern_larger_than_a_share_is_refused(make_store):
     store = make_store(share=16 * KB)
     assert not store.put("alice", "big", kb(20))

@@ -17,7 +17,6 @@ at once; dash-cytoscape's script is served by the app itself, never a CDN.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import dash_cytoscape as cyto
@@ -260,18 +259,13 @@ def _colours(values: dict[str, float], low: float | None = None) -> dict[str, tu
 
 
 class _Graphs:
-    """Each model's architecture, read once."""
+    """Each model's architecture, read once and kept on its entry (it dies with it)."""
 
     def __init__(self, workbench: Workbench):
         self.workbench = workbench
-        self._graphs: dict[str, Architecture] = {}
-        self._lock = threading.Lock()
 
     def of(self, model: str) -> Architecture:
-        with self._lock:
-            if model not in self._graphs:
-                self._graphs[model] = architecture(self.workbench.entry(model).model)
-            return self._graphs[model]
+        return self.workbench.model_cache(model, "architecture", lambda e: architecture(e.model))
 
 
 def register(app, workbench: Workbench) -> None:

@@ -9,8 +9,6 @@ opacity slider only redraws.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
@@ -98,7 +96,7 @@ def target_class(click_data, outputs: np.ndarray, n_outputs: int) -> int | None:
     """
     try:
         position = int(click_data["points"][0]["pointNumber"])
-    except (TypeError, KeyError, IndexError, ValueError):
+    except (TypeError, KeyError, IndexError, ValueError, OverflowError):  # ±inf: no bar
         return None
     if n_outputs == 1:
         return 1
@@ -107,19 +105,15 @@ def target_class(click_data, outputs: np.ndarray, n_outputs: int) -> int | None:
 
 
 class _Explainers:
-    """One ``Explainer`` per model (built on the workbench's extractor), and cached maps."""
+    """One ``Explainer`` per model (built on the workbench's extractor, kept on the model's
+    entry so it dies with it), and cached maps."""
 
     def __init__(self, workbench: Workbench):
         self.workbench = workbench
-        self._explainers: dict[str, Explainer] = {}
-        self._lock = threading.Lock()
         self.maps: ByteLRU[Explanation] = ByteLRU(CACHE_BYTES, lambda e: e.heat.nbytes)
 
     def of(self, model: str) -> Explainer:
-        with self._lock:
-            if model not in self._explainers:
-                self._explainers[model] = Explainer(self.workbench.entry(model).extractor)
-            return self._explainers[model]
+        return self.workbench.model_cache(model, "explainer", lambda e: Explainer(e.extractor))
 
 
 def register(app, workbench: Workbench) -> None:

@@ -113,12 +113,12 @@ def add_uploaded_model(
     loaded = load_upload(data, filename, report)
     entry = functools.partial(upload_entry, loaded=loaded)  # called with the name it is kept as
 
+    session = current_session.get()
     if shared is None:
-        name = workbench.user_models.add(entry, loaded.nbytes)
+        name = workbench.user_models.add(entry, loaded.nbytes, owner=session)
     else:
         # Any worker may answer this session's next request: the file goes to the shared
         # store under a name every worker derives alike (see layerviz.ui.shared_models).
-        session = current_session.get()
         name = shared.name_of(session, data)
         shared.put(session, name, data, filename)
         workbench.user_models.keep(name, entry(name), loaded.nbytes, owner=session)

@@ -89,3 +89,41 @@ def test_explanations_are_cached(explainers, default_store):
     before = len(explainers.maps)
     explanation_view(explainers, default_store, "saliency", None, 0.9, None)  # opacity only
     assert len(explainers.maps) == before
+
+
+def test_per_model_caches_die_with_the_models_entry(keras_session):
+    """Issue 25, row 3: ``_Explainers`` (and the architecture's ``_Graphs``) held every
+    uploaded model forever; now an upload the LRU forgets is collectable."""
+    import gc
+    import weakref
+
+    import keras
+
+    from layerviz.ui.features.architecture import _Graphs
+    from layerviz.ui.features.explain import _Explainers
+    from layerviz.ui.recipe import SeedRecipe
+    from layerviz.ui.store import current_session
+    from layerviz.ui.workbench import ModelEntry, Workbench
+
+    bench = Workbench(include_bundled=True)
+    bench.user_models.max_bytes = 100
+    explainers, graphs = _Explainers(bench), _Graphs(bench)
+
+    def upload() -> tuple[str, weakref.ref]:
+        inputs = keras.Input((6, 6, 1), name="x")
+        x = keras.layers.Conv2D(2, 3, activation="relu", name="conv")(inputs)
+        x = keras.layers.Dense(3, activation="softmax", name="out")(keras.layers.Flatten()(x))
+        model = keras.Model(inputs, x)
+        name = bench.user_models.add(
+            lambda n: ModelEntry(n, "upload", model=model), 80, current_session.get()
+        )
+        bench.extraction(SeedRecipe(name, 0))
+        assert explainers.of(name) is explainers.of(name)  # built once, then kept
+        assert graphs.of(name) is graphs.of(name)
+        return name, weakref.ref(model)
+
+    first, alive = upload()
+    upload()  # over the budget together: the LRU forgets the first
+    assert bench.user_models.get(first, current_session.get()) is None
+    gc.collect()
+    assert alive() is None

@@ -65,6 +65,8 @@ def register_links(app, workbench: Workbench) -> None:
         current = url.view_of(*state)
         if target == BOOT:
             return no_update, no_update
+        if url.shows_upload(state[0]):  # a link never carries an upload: the old one goes
+            return ("" if search else no_update), no_update
         if isinstance(target, dict) and target:
             return no_update, (None if url.matches(current, _typed(target)) else no_update)
         query = url.view_query(current)

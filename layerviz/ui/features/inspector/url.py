@@ -2,12 +2,14 @@
 
 ``?model=digits_cnn&seed=3&grid=3x3&limit=15&layer=conv2&sort=max&k=16`` (or ``sample=`` for a
 bundled sample). Uploads and patterns given in code are never put in a URL: such a view's link
-leaves the pattern out. In compare mode the link carries pattern B's recipe too: ``b_seed=7``
-(a random B), ``b_sample=digit_7.png``, or ``b_perturb=noise:sigma=0.1`` with ``b_seed`` as
-the noise's seed (the same pair of controls the compare section offers); in a view it is one
-field, ``"b"``, in the compare section's store form (``compare_state``), never an upload.
-Everything read from a URL is checked; a bad field is dropped with a message, and the rest of
-the link still applies (a bad B field drops all of B).
+leaves the pattern out; a view of an uploaded *model* has no link at all (no other browser can
+open it, and reading ``?model=upload-…`` back would only say the model is unknown). In compare
+mode the link carries pattern B's recipe too: ``b_seed=7`` (a random B),
+``b_sample=digit_7.png``, or ``b_perturb=noise:sigma=0.1`` with ``b_seed`` as the noise's seed
+(the same pair of controls the compare section offers); in a view it is one field, ``"b"``, in
+the compare section's store form (``compare_state``), never an upload. Everything read from a
+URL is checked; a bad field is dropped with a message, and the rest of the link still applies
+(a bad B field drops all of B).
 """
 
 from __future__ import annotations
@@ -21,8 +23,17 @@ from layerviz.errors import ArgumentError, PatternError
 from layerviz.patterns.inputs import check_seed
 from layerviz.ui.features.inspector.views import MAX_K, SORTS
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe, recipe_from_store
+from layerviz.ui.user_models import UserModels
 
-__all__ = ["MAX_FIELD_CHARS", "b_view", "matches", "parse_view", "view_of", "view_query"]
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "b_view",
+    "matches",
+    "parse_view",
+    "shows_upload",
+    "view_of",
+    "view_query",
+]
 
 MAX_FIELD_CHARS = 200
 #: The fields in the order a link lists them.
@@ -42,11 +53,14 @@ def view_of(
     compare_on: Any = None,
     b_data: Any = None,
 ) -> dict:
-    """The view the page shows now, as the dict a link carries (unknown parts left out)."""
+    """The view the page shows now, as the dict a link carries (unknown parts left out;
+    nothing for an uploaded model)."""
     view: dict[str, Any] = {}
     try:
         recipe = recipe_from_store(store)
     except PatternError:
+        return view
+    if UserModels.is_upload_name(recipe.model):
         return view
     view["model"] = recipe.model
     if isinstance(recipe, SeedRecipe):
@@ -59,7 +73,7 @@ def view_of(
         view["limit"] = limit
     if isinstance(selected, dict) and selected.get("model") == recipe.model:
         view["layer"] = selected.get("layer")
-    if by in SORTS:
+    if isinstance(by, str) and by in SORTS:
         view["sort"] = by
     if isinstance(k, int):
         view["k"] = k
@@ -67,6 +81,14 @@ def view_of(
     if b is not None:
         view["b"] = b
     return view
+
+
+def shows_upload(store: Any) -> bool:
+    """Whether the page shows an uploaded model (whose view no link carries)."""
+    try:
+        return UserModels.is_upload_name(recipe_from_store(store).model)
+    except PatternError:
+        return False
 
 
 def b_view(compare_on: Any, b_data: Any) -> dict | None:

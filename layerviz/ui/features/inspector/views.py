@@ -105,8 +105,8 @@ def inspector_view(
             "no layer selected", empty_figure("click a panel of the grid"), "", 1, 1
         )
     act = find_layer(run.extraction.activations, selected.get("layer"), recipe.model)
-    by = by if by in SORTS else "mean"
-    norm = norm if norm in NORM_MODES else "map"
+    by = by if isinstance(by, str) and by in SORTS else "mean"  # a list is no key: no TypeError
+    norm = norm if isinstance(norm, str) and norm in NORM_MODES else "map"
     n_channels = act.shape[-1]
     k = min(clamp(k, (1, MAX_K), DEFAULT_K), n_channels)
     n_pages = math.ceil(n_channels / k)
