@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 # isort: split
-import layerviz  # noqa: F401  before keras: it imports TensorFlow without the log noise
+import layerviz  # noqa: F401  before keras: it silences TensorFlow's import
 
 # isort: split
 
