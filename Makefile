@@ -12,9 +12,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
-# The library's tests that run once more per backend: extraction, gradients, analyses
-# (explanations included), patterns and loading. The dashboard and browser tests stay on TF.
-BACKEND_TESTS ?= tests/extract tests/analysis tests/patterns tests/load tests/test_lazy_import.py \
+# The library's tests that run once more per backend: extraction and the gradient interface,
+# explanations (their reference checks included), statistics and comparison, patterns, the
+# lazy import and the dashboard's in-process check. Kept small: on JAX each new model is
+# compiled again (XLA), and CI adds this run to the TensorFlow one. The browser and server
+# tests stay on TensorFlow. Widen it on the command line: make test-torch BACKEND_TESTS=tests/load
+BACKEND_TESTS ?= tests/extract tests/analysis/test_explain.py \
+                 tests/analysis/test_explain_reference.py tests/analysis/test_statistics.py \
+                 tests/analysis/test_compare.py tests/patterns tests/test_lazy_import.py \
                  tests/ui/test_any_backend.py
 TORCH_VENV ?= .venv-torch
 # Debian packages, installed with apt-get only where the program is missing.
