@@ -26,7 +26,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -43,9 +42,13 @@ import keras
 import numpy as np
 from benchlib import (  # bench/benchlib.py, beside this script
     backend_names,
+    backend_options,
     backend_version,
     machine_line,
+    mobilenet,
     per_backend,
+    quick_option,
+    tf_keras_versions,
     time_alternately,
 )
 
@@ -188,23 +191,16 @@ def backend_table(backends: list[str], quick: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="time fewer repeats")
-    parser.add_argument(
-        "--backend",
-        help="tensorflow,jax,torch or all: one table with a backend column (a process each)",
-    )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        return child(args.quick)
-    if args.backend:
-        return backend_table(backend_names(args.backend), args.quick)
+    backend, child_mode, quick = backend_options(argv)
+    if child_mode:
+        return child(quick)
+    if backend:
+        return backend_table(backend_names(backend), quick)
     import tensorflow as tf
 
+    quick = quick_option(__doc__, argv, "time fewer repeats")
     load_at_start = os.getloadavg()[0]
-    keras.utils.set_random_seed(0)
-    model = keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+    model = mobilenet()
     pattern = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
 
     rows = []
@@ -212,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(2):  # trace, then past the first calls' one-off costs
             explain(), base()
         (explain_s, base_s), rounds = time_alternately(
-            [explain, base], budget_s=1.0 if args.quick else 3.0, min_n=3 if args.quick else 5,
+            [explain, base], budget_s=1.0 if quick else 3.0, min_n=3 if quick else 5,
             max_n=100,
         )  # fmt: skip
         rows.append((label, explain_s, base_label, base_s, rounds))
@@ -221,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         machine_line(
             load_at_start,
             extra=f"{len(tf.config.list_physical_devices('GPU'))} GPU",
-            versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+            versions=tf_keras_versions(),
         )
     )
     print("MobileNetV2(weights=None), 224×224×3, one random pattern; medians of alternating rounds")
