@@ -22,6 +22,7 @@ top class's score, through ``layerviz.extract.backends`` on that backend).
 Usage:
     .venv/bin/python bench/explain.py [--quick]
     .venv/bin/python bench/explain.py --backend all [--quick]
+    LAYERVIZ_BENCH_MODELS=digits_cnn .venv/bin/python bench/explain.py --backend all --quick
 """
 
 from __future__ import annotations
@@ -134,6 +135,9 @@ def child(quick: bool) -> int:
             input_shape=(224, 224, 3), weights=None
         ),
     }
+    if os.environ.get("LAYERVIZ_BENCH_MODELS"):  # e.g. "digits_cnn": a shorter run
+        keep = os.environ["LAYERVIZ_BENCH_MODELS"].split(",")
+        builds = {key: build for key, build in builds.items() if key in keep}
     rows = []
     for key, build in builds.items():
         keras.backend.clear_session()
