@@ -155,3 +155,76 @@ def time_alternately(
         _one_round(fns, n, samples, time.perf_counter)
         n += 1
     return [statistics.median(s) for s in samples], n
+
+
+# --- one backend per process -----------------------------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: The interpreter that runs each Keras backend here: PyTorch lives in a venv of its own
+#: (``make test-torch`` makes it), without TensorFlow beside it.
+BACKEND_PYTHONS = {
+    "tensorflow": ".venv/bin/python",
+    "jax": ".venv/bin/python",
+    "torch": ".venv-torch/bin/python",
+}
+
+
+def backend_options(argv: list[str] | None = None) -> tuple[str | None, bool, bool]:
+    """``(--backend, --child, --quick)`` read ahead of a script's own options."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--backend")
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    known, _ = parser.parse_known_args(argv)
+    return known.backend, known.child, known.quick
+
+
+def backend_names(text: str) -> list[str]:
+    """The backends of ``--backend a,b`` (``all`` for every one)."""
+    names = list(BACKEND_PYTHONS) if text == "all" else [b.strip() for b in text.split(",")]
+    unknown = [b for b in names if b not in BACKEND_PYTHONS]
+    if unknown:
+        raise SystemExit(f"unknown backend(s) {unknown}; choose from {', '.join(BACKEND_PYTHONS)}")
+    return names
+
+
+def per_backend(script: str, backends: list[str], child_args: list[str]) -> list[dict]:
+    """Run ``script --child ...`` once per backend (``KERAS_BACKEND`` is fixed at import, so
+    one process each) and collect the JSON each prints on its last line."""
+    import json
+    import subprocess
+    import sys
+
+    results = []
+    for backend in backends:
+        python = os.path.join(ROOT, BACKEND_PYTHONS[backend])
+        if not os.path.exists(python):
+            results.append({"backend": backend, "error": f"{python} missing"})
+            continue
+        print(f"measuring on {backend} ...", file=sys.stderr, flush=True)
+        env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": ROOT}
+        done = subprocess.run(
+            [python, script, "--child", *child_args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = done.stdout.strip().splitlines()
+        try:
+            results.append(json.loads(lines[-1]))
+        except (IndexError, ValueError):
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            results.append({"backend": backend, "error": " / ".join(tail)})
+    return results
+
+
+def backend_version() -> str:
+    """``"jax 0.10.2"``: the running Keras backend and its version (in a child)."""
+    import importlib
+
+    import keras
+
+    name = keras.backend.backend()
+    return f"{name} {importlib.import_module(name).__version__}"

@@ -14,8 +14,14 @@ hits both alike; each figure is the median of the rounds. Prints one Markdown ta
 paste into an issue, and the targets beneath it. It is a measurement, not a test: it exits 0
 whether the targets are met or not.
 
+With ``--backend tensorflow,jax,torch`` (or ``all``) it instead runs itself once per Keras
+backend (a process each: Keras fixes its backend at import; torch from ``.venv-torch``) and
+prints one table with a backend column: extraction over ``predict_on_batch`` on digits_cnn and
+MobileNetV2 224², the two timed alternately in each process.
+
 Usage:
     .venv/bin/python bench/extract.py [--quick] [--models article,cnn,transformer,mobilenet]
+    .venv/bin/python bench/extract.py --backend all [--quick]
 """
 
 from __future__ import annotations
@@ -32,18 +38,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 # isort: split
-import layerviz  # noqa: F401  before keras: it imports TensorFlow without the log noise
+import layerviz  # before keras: it silences TensorFlow's import
 
 # isort: split
 
 import keras
 import numpy as np
 import psutil
-import tensorflow as tf
 from benchlib import (  # bench/benchlib.py, beside this script
+    backend_names,
+    backend_options,
+    backend_version,
     machine_line,
     measure_each,
     mobilenet,
+    per_backend,
     quick_and_models,
     tf_keras_versions,
     time_alternately,
@@ -52,9 +61,12 @@ from benchlib import (  # bench/benchlib.py, beside this script
 
 from layerviz.extract.activations import ActivationExtractor
 
-# The article's way retraces a predict function per layer, and TensorFlow warns about it each
-# time; the warnings are expected here and would bury the table.
-tf.get_logger().setLevel("ERROR")
+if keras.backend.backend() == "tensorflow":
+    import tensorflow as tf
+
+    # The article's way retraces a predict function per layer, and TensorFlow warns about it
+    # each time; the warnings are expected here and would bury the table.
+    tf.get_logger().setLevel("ERROR")
 
 MB = 1024 * 1024
 
@@ -329,7 +341,70 @@ def targets(rows: list[Row]) -> list[str]:
     return lines
 
 
+# --- per backend ----------------------------------------------------------------------------
+
+#: The models of the per-backend table: the bundled digits_cnn and MobileNetV2 224².
+BACKEND_MODELS = {"digits_cnn": lambda: layerviz.load_model("digits_cnn"), "mobilenet": mobilenet}
+
+
+def child(quick: bool) -> int:
+    """In one backend's process: extract and ``predict_on_batch``, alternately; JSON out."""
+    import json
+
+    rows = []
+    for key, build in BACKEND_MODELS.items():
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        model = build()
+        shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+        pattern = np.random.default_rng(0).random((1, *shape), dtype=np.float32)
+        extractor = ActivationExtractor(model)
+        fns = [
+            lambda m=model, x=pattern: m.predict_on_batch(x),
+            lambda e=extractor, x=pattern: e.extract(x),
+        ]
+        for _ in range(3):  # compile, then past the first calls' one-off costs
+            for fn in fns:
+                fn()
+        (predict_s, extract_s), rounds = time_alternately(
+            fns, budget_s=0.5 if quick else 2.0, min_n=5, max_n=200 if quick else 2000
+        )
+        rows.append({"model": key, "predict": predict_s, "extract": extract_s, "rounds": rounds})
+    print(json.dumps({"backend": backend_version(), "rows": rows}))
+    return 0
+
+
+def backend_table(backends: list[str], quick: bool) -> int:
+    load_at_start = os.getloadavg()[0]
+    results = per_backend(__file__, backends, ["--quick"] if quick else [])
+    print(machine_line(load_at_start, versions=f"Keras {keras.__version__}"))
+    print()
+    print("| backend | model | predict_on_batch (ms) | extract (ms) | extract / predict | rounds |")
+    print("|---|---|--:|--:|--:|--:|")
+    for result in results:
+        if "error" in result:
+            print(f"| {result['backend']} | — | — | — | failed: {result['error']} | — |")
+            continue
+        for row in result["rows"]:
+            print(
+                f"| {result['backend']} | {row['model']} | {fmt_ms(row['predict'])} | "
+                f"{fmt_ms(row['extract'])} | {fmt_ratio(row['extract'] / row['predict'])} | "
+                f"{row['rounds']} |"
+            )
+    print()
+    print(
+        "Each backend in its own process, one after the other; in each, the two are timed "
+        "alternately (medians), after three warm-up calls. Target: extract / predict ≤ 1.3×."
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    backend, child_mode, quick = backend_options(argv)
+    if child_mode:
+        return child(quick)
+    if backend:
+        return backend_table(backend_names(backend), quick)
     quick_help = "skip MobileNetV2's article way and time fewer repeats"
     quick, keys = quick_and_models(__doc__, MODELS, argv, quick_help)
 

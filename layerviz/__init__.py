@@ -13,6 +13,7 @@ Example:
 
 import importlib
 
+from layerviz import _quiet  # noqa: F401  (imports nothing; silences TensorFlow's import)
 from layerviz.errors import (
     ArgumentError,
     GraphvizError,

@@ -1,19 +1,17 @@
-"""Import Keras (and with it its backend) once, keeping TensorFlow's log lines out of sight.
+"""Keep TensorFlow's import-time log lines out of what users read, without importing anything.
 
-Importing this module imports ``keras``: every subpackage that uses Keras (``load``,
-``patterns``, ``extract``, ``analysis``, ``draw``, ``ui``) imports it first, while
-``import layerviz`` and the command line's ``--help`` import neither (``layerviz/__init__``
-loads its names lazily). Keras imports only the backend it runs on (``KERAS_BACKEND``, else
-``~/.keras/keras.json``), so TensorFlow is never imported for a Keras on JAX or PyTorch (with
-PyTorch's PyPI wheel, TensorFlow imported before Keras-on-torch crashes the interpreter).
+``layerviz/__init__`` imports this module first; it imports neither Keras nor TensorFlow (so
+``import layerviz`` stays light, and TensorFlow is never imported for a Keras on JAX or
+PyTorch: with PyTorch's PyPI wheel, TensorFlow imported before Keras-on-torch crashes the
+interpreter). It puts a finder on ``sys.meta_path`` that acts only when ``tensorflow`` is
+imported, whoever imports it: Keras on TensorFlow at ``import keras``, or Keras on JAX or
+PyTorch by itself when TensorFlow is installed and a model is serialised (``get_config``,
+``keras.utils.set_random_seed``: ``keras.src.utils.module_utils``).
 
 TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL`` once, when it is first imported. Even at level 3 the
-C++ side still writes absl/oneDNN notices to file descriptor 2 while it loads, so Keras is
-imported here with that descriptor pointed at /dev/null for the duration of the import.
-Python exceptions from the import are not affected. Keras on JAX or PyTorch still imports
-TensorFlow by itself when it is installed and a model is serialised (``get_config``,
-``keras.utils.set_random_seed``: ``keras.src.utils.module_utils``), so that later import is
-silenced the same way, by a finder on ``sys.meta_path`` that runs only for ``tensorflow``.
+C++ side still writes absl/oneDNN notices to file descriptor 2 while it loads, so the finder
+runs TensorFlow's import with that descriptor pointed at /dev/null. Python exceptions from the
+import are not affected.
 
 A user who sets ``TF_CPP_MIN_LOG_LEVEL`` themselves gets TensorFlow exactly as they asked.
 oneDNN stays on (turning it off made MobileNetV2 1.75× slower at batch 8).
@@ -83,7 +81,3 @@ class _SilentTensorFlowFinder(importlib.abc.MetaPathFinder):
 
 if not _USER_CHOSE_LEVEL and "tensorflow" not in sys.modules:
     sys.meta_path.insert(0, _SilentTensorFlowFinder())
-
-if not _USER_CHOSE_LEVEL and "keras" not in sys.modules:
-    with _fd2_silenced():
-        import keras  # noqa: F401

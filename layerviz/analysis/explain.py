@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from layerviz.analysis.heat import class_objective, compiled_forward, resize, unit_range
 from layerviz.errors import ArgumentError, ModelStructureError
 from layerviz.extract.activations import ActivationExtractor
 from layerviz.extract.backends import current_backend
@@ -232,8 +233,8 @@ class Explainer:
         spatial_axes = tuple(range(len(self.heat_shape)))
         weights = weights_of.mean(axis=spatial_axes, keepdims=True)
         heat = np.maximum((weights * maps).sum(axis=-1), 0.0)
-        heat = _resize(heat, self.heat_shape)
-        return Explanation(_unit_range(heat), "gradcam", int(chosen), name, target)
+        heat = resize(heat, self.heat_shape)
+        return Explanation(unit_range(heat), "gradcam", int(chosen), name, target)
 
     def saliency(
         self,
@@ -277,7 +278,7 @@ class Explainer:
         batch = np.concatenate([x, x + noise]) if smooth else x
         if target not in self._gradients:
             model = rebuilt(self.model, logits=target == "logit")
-            objective = _class_objective(self.n_outputs, target)
+            objective = class_objective(self.n_outputs, target)
             self._gradients[target] = self.backend.gradient_function(model, objective, has_aux=True)
         _, (grads,), chosen = self._gradients[target]([batch], k)
         mean = grads[1:].mean(axis=0) if smooth else grads[0]
@@ -285,7 +286,7 @@ class Explainer:
         if len(self.input_shape) > 1:
             magnitude = magnitude.max(axis=-1)
         method = "smoothgrad" if smooth else "saliency"
-        return Explanation(_unit_range(magnitude), method, int(chosen), None, target)
+        return Explanation(unit_range(magnitude), method, int(chosen), None, target)
 
     # --- checks ----------------------------------------------------------------------------
 
@@ -330,8 +331,8 @@ class Explainer:
         """``(forward, gradients)``: the head's compiled forward pass (the layer's maps and
         what skips the cut) and the tail's gradient function at them."""
         cut = cut_at(self.model, layer, logits=target == "logit")
-        forward = _forward(cut.head)
-        objective = _class_objective(self.n_outputs, target)
+        forward = compiled_forward(cut.head)
+        objective = class_objective(self.n_outputs, target)
         gradients = self.backend.gradient_function(cut.tail, objective, has_aux=True)
         return forward, gradients
 
@@ -397,65 +398,10 @@ def saliency(
     return Explainer(model).saliency(pattern, class_index, smooth, sigma, seed, target).heat
 
 
-def _class_objective(n_outputs: int, target: str):
-    """``objective(outputs, k) -> (scores (batch,), class)``, in ``keras.ops`` (any backend).
-
-    The score of class ``k``, or of row 0's top class when ``k`` < 0 (the clean pattern of
-    a SmoothGrad batch picks it). Outputs with more axes than ``(batch, classes)`` (a class
-    per time step, say) are summed over them; a one-unit head is widened to two classes:
-    ``(-z, z)`` for logits, ``(1 - p, p)`` for probabilities.
-    """
-    ops = keras.ops
-
-    def objective(outputs, k):
-        y = outputs[0]
-        if len(y.shape) == 1:
-            y = ops.expand_dims(y, -1)
-        if n_outputs == 1:
-            other = ops.negative(y) if target == "logit" else ops.subtract(1.0, y)
-            y = ops.concatenate([other, y], axis=-1)
-        per_class = ops.sum(y, axis=tuple(range(1, len(y.shape) - 1))) if len(y.shape) > 2 else y
-        top = ops.cast(ops.argmax(per_class[0]), "int32")
-        chosen = ops.where(ops.less(k, 0), top, k)
-        return ops.take(per_class, chosen, axis=1), chosen
-
-    return objective
-
-
-def _forward(model: keras.Model):
-    """``model`` on one batch, compiled, as a list of numpy arrays (its outputs)."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-
-        def run(x: np.ndarray) -> list[np.ndarray]:
-            return [np.asarray(o) for o in keras.tree.flatten(fn(x))]
-
-        return run
-    return lambda x: [np.asarray(o) for o in keras.tree.flatten(model.predict_on_batch(x))]
-
-
-def _resize(heat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Bilinear resize of a ``(h, w)`` or ``(t,)`` map to ``shape`` (``keras.ops``' resize,
-    half-pixel centres as ``tf.image.resize`` and PIL's bilinear have them)."""
-    image = heat[:, :, None] if len(shape) == 2 else heat[:, None, None]
-    size = shape if len(shape) == 2 else (shape[0], 1)
-    resized = keras.ops.image.resize(image.astype(np.float32), size, interpolation="bilinear")
-    return keras.ops.convert_to_numpy(resized).reshape(shape)
-
-
 def _checked_target(target) -> str:
     if target not in TARGETS:
         raise ArgumentError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
     return target
-
-
-def _unit_range(heat: np.ndarray) -> np.ndarray:
-    """Scale a non-negative map to [0, 1] by its maximum; an all-zero map stays zeros."""
-    heat = np.maximum(np.asarray(heat, dtype=np.float32), 0.0)
-    top = float(heat.max()) if heat.size else 0.0
-    return heat / top if top > 0 else np.zeros_like(heat)
 
 
 def _checked_count(smooth) -> int:

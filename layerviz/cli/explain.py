@@ -44,6 +44,13 @@ def register(sub) -> None:
         help="the class to explain (default: the top class; a one-unit head: 0 is 1-p, 1 is p)",
     )
     parser.add_argument(
+        "--target",
+        choices=("logit", "probability"),
+        default="logit",
+        help="what is explained: the class score before the softmax/sigmoid (logit, default, "
+        "as the Grad-CAM paper) or the probability after it",
+    )
+    parser.add_argument(
         "--opacity", type=_opacity, default=0.5, help="the heat map's opacity over an image"
     )
     parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
@@ -58,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
     model = layerviz.load_model(args.model)
     pattern, source = pattern_from_args(model, args.model, args)
     explainer = Explainer(model)
-    result = explainer.explain(pattern, args.method, args.layer, args.class_index)
+    result = explainer.explain(
+        pattern, args.method, args.layer, args.class_index, target=args.target
+    )
     where = f" at layer {result.layer!r}" if result.layer else ""
-    line = f"{TITLES[result.method]}{where}, class {result.class_index}"
+    line = f"{TITLES[result.method]}{where}, class {result.class_index} ({result.target})"
     png = explanation_png(pattern, result.heat, f"{model.name}: {line}", args.opacity)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(png)

@@ -759,7 +759,8 @@ def _compile(model: keras.Model):
     """The fastest public way to run ``model`` on one batch and get numpy arrays back.
 
     With the TensorFlow backend, a ``tf.function`` over ``model(x, training=False)`` (traced
-    once per input signature); with other backends, ``predict_on_batch``.
+    once per input signature); with other backends, ``predict_on_batch`` (jitted on JAX).
+    Either way the arrays come back read-only.
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -776,4 +777,12 @@ def _compile(model: keras.Model):
             return [np.asarray(o) for o in out]
 
         return run
-    return model.predict_on_batch
+
+    def run_other(x: Sequence[np.ndarray] | np.ndarray):
+        out = model.predict_on_batch(x)
+        arrays = [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+        for array in arrays:  # read-only on every backend, as the TensorFlow path gives them
+            array.flags.writeable = False
+        return arrays
+
+    return run_other

@@ -101,10 +101,14 @@ def _run_child(data: bytes, limits) -> dict:
 
 
 def _child_environment(folder: str) -> dict[str, str]:
-    """Only what the child needs: where Python finds layerviz, and one thread per pool."""
+    """Only what the child needs: where Python finds layerviz, the backend Keras runs on here
+    (a PyTorch-only install has no TensorFlow to fall back on), and one thread per pool."""
+    import keras  # imported by now (layerviz.load): the child runs on the same backend
+
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(_PACKAGE_ROOT),
+        "KERAS_BACKEND": keras.backend.backend(),
         "HOME": folder,
         "KERAS_HOME": str(Path(folder) / "keras"),
         "LANG": "C.UTF-8",

@@ -28,7 +28,13 @@ __all__ = ["main"]
 _MAX_WRITE_BYTES = 16 * 2**20
 
 #: How TensorFlow and numpy say an allocation failed (RLIMIT_AS makes allocations fail).
-_OUT_OF_MEMORY = ("ResourceExhausted", "OOM when allocating", "Unable to allocate")
+#: How each backend says it ran out of memory: TensorFlow, XLA (JAX), numpy, PyTorch's allocator.
+_OUT_OF_MEMORY = (
+    "ResourceExhausted",
+    "OOM when allocating",
+    "Unable to allocate",
+    "can't allocate memory",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -400,10 +400,20 @@ def _check_function(value: dict, module: str | None, label: str) -> None:
         )
 
 
+#: Where Keras on PyTorch (and others) defines its optimizers: a compiled model saved there
+#: names ``keras.src.backend.torch.optimizers.torch_adam.Adam``, the backend's own subclass of
+#: the public ``keras.optimizers.Adam``; read as that public class.
+_BACKEND_OPTIMIZERS = re.compile(
+    r"keras\.src\.backend\.(?:tensorflow|jax|torch)\.optimizers(?:\.\w+)?"
+)
+
+
 def _check_public_class(class_name: str, module: str | None, label: str) -> None:
     """A non-layer object: a public class of one of :data:`OBJECT_MODULES`."""
     import keras
 
+    if isinstance(module, str) and _BACKEND_OPTIMIZERS.fullmatch(module):
+        module = "keras.optimizers"
     found = None
     if module in OBJECT_MODULES and not class_name.startswith("_"):
         if module == "keras":

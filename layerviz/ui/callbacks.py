@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+import keras
 from dash import Input, Output, State, ctx, dcc, no_update
 
 from layerviz.draw.export import architecture_png, page_png, pages_png, zip_of
@@ -150,9 +151,19 @@ def _open_model(workbench: Workbench, choice: PatternChoice, model: Any) -> Reci
     choice.sample_value = recipe.sample if isinstance(recipe, SampleRecipe) else None
     inputs = "inputs" if len(entry.extractor.input_shapes) > 1 else "input"
     kind = " integer ids" if workbench.input_dtype(model).kind == "i" else ""
-    text = f"{inputs} {workbench.input_text(model)}{kind} · {entry.description}"
-    choice.model_info = text.rstrip(" ·")
+    parts = [f"{inputs} {workbench.input_text(model)}{kind}", entry.description, backend_text()]
+    choice.model_info = " · ".join(part for part in parts if part)
     return recipe
+
+
+#: How the model line names the backend Keras runs on.
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def backend_text() -> str:
+    """``"Keras on JAX"``: which backend the models run on (``keras.backend.backend()``)."""
+    name = keras.backend.backend()
+    return f"Keras on {BACKEND_NAMES.get(name, name)}"
 
 
 def render_pattern(workbench: Workbench, store_data: Any):

@@ -325,3 +325,19 @@ def test_models_with_several_inputs_or_outputs_are_refused(build_model):
     two_heads = keras.Model(inputs, [layers.Dense(2)(inputs), layers.Dense(3)(inputs)])
     with pytest.raises(ModelStructureError, match=r"2 outputs; .* single-output models"):
         Explainer(two_heads)
+
+
+def test_attention_scores_are_never_a_grad_cam_layer(keras_session):
+    """A ViT-like model: its attention scores (heads, query, key) have the rank of image maps."""
+    inputs = keras.Input((8, 8, 3), name="image")
+    x = layers.Conv2D(8, 2, strides=2, name="patches")(inputs)  # (4, 4, 8)
+    tokens = layers.Reshape((16, 8), name="tokens")(x)
+    x = layers.MultiHeadAttention(2, 4, name="mha")(tokens, tokens)
+    x = layers.GlobalAveragePooling1D(name="pool")(x)
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax", name="out")(x))
+    explainer = Explainer(model)
+
+    assert "mha:attention" in [name for _, name, _ in explainer.extractor.layers]
+    assert explainer.spatial_layers == ["patches"]
+    heat = explainer.grad_cam(np.random.default_rng(0).random((8, 8, 3), dtype=np.float32))
+    assert heat.layer == "patches" and heat.heat.shape == (8, 8)

@@ -28,10 +28,10 @@ def halves(tmp_path, keras_session):
 @pytest.mark.parametrize(
     ("rank", "method", "line"),
     [
-        (2, "gradcam", "Grad-CAM at layer 'halves', class 1"),
-        (2, "saliency", "saliency, class 1"),
-        (1, "smoothgrad", "SmoothGrad, class 1"),
-        (1, "gradcam", "Grad-CAM at layer 'halves', class 1"),
+        (2, "gradcam", "Grad-CAM at layer 'halves', class 1 (logit)"),
+        (2, "saliency", "saliency, class 1 (logit)"),
+        (1, "smoothgrad", "SmoothGrad, class 1 (logit)"),
+        (1, "gradcam", "Grad-CAM at layer 'halves', class 1 (logit)"),
     ],
 )
 def test_explain_writes_the_overlay_png(halves, tmp_path, capsys, rank, method, line):
@@ -63,8 +63,19 @@ def test_explain_takes_a_layer_and_a_class(halves, tmp_path, capsys):
     )  # fmt: skip
 
     assert code == 0, stderr
-    assert stdout.splitlines()[1] == "Grad-CAM at layer 'left', class 0"
+    assert stdout.splitlines()[1] == "Grad-CAM at layer 'left', class 0 (logit)"
     assert out.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_explain_takes_the_probability_as_target(halves, tmp_path, capsys):
+    model, pattern = halves(2)
+    code, stdout, stderr = run_cli(
+        capsys, "explain", model, "--pattern", pattern, "--target", "probability",
+        "--out", tmp_path / "p.png",
+    )  # fmt: skip
+
+    assert code == 0, stderr
+    assert stdout.splitlines()[1] == "Grad-CAM at layer 'halves', class 1 (probability)"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -207,7 +208,7 @@ def test_sample_reads_and_is_predicted_as_its_label(loaded, name, sample_name):
             data, sample.name, [i.name for i in meta.inputs], [i.shape for i in meta.inputs]
         )
         assert [a.shape for a in x] == [(1, *i.shape) for i in meta.inputs]
-    probs = np.asarray(loaded[name](x, training=False))[0]
+    probs = keras.ops.convert_to_numpy(loaded[name](x, training=False))[0]
     assert probs.shape == (len(meta.classes),)
     if sample.label is not None:
         assert meta.classes[int(probs.argmax())] == sample.label, probs.round(3)
@@ -217,7 +218,7 @@ def test_digit_three_png_is_read_as_three(loaded):
     sample = get_bundled("digits_cnn").sample("digit_3.png")
     x = read_pattern(sample.path.read_bytes(), sample.name, (32, 32, 1))
     assert x.min() >= 0.0 and x.max() <= 1.0
-    probs = np.asarray(loaded["digits_cnn"](x, training=False))[0]
+    probs = keras.ops.convert_to_numpy(loaded["digits_cnn"](x, training=False))[0]
     assert int(probs.argmax()) == 3
 
 

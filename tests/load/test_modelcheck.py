@@ -586,3 +586,30 @@ def test_canary_refuses_a_tiny_model_whose_outputs_take_gigabytes(keras_session,
         canary=True,
         limits=CheckLimits(canary_activation_bytes=512 * 2**20),
     )
+
+
+@pytest.mark.parametrize(
+    ("module", "allowed"),
+    [
+        ("keras.src.backend.torch.optimizers.torch_adam", True),  # Keras on PyTorch saves this
+        ("keras.optimizers", True),
+        ("keras.src.backend.torch.optimizers.evil", True),  # the name alone, then keras' class
+        ("keras.src.backend.torch.nn", False),
+        ("os", False),
+    ],
+)
+def test_an_optimizer_saved_on_another_backend_reads_as_keras_optimizers(module, allowed):
+    from layerviz.load.modelconfig import walk_config
+
+    compiled = {
+        "class_name": "Sequential",
+        "config": {"name": "m", "layers": []},
+        "compile_config": {
+            "optimizer": {"module": module, "class_name": "Adam", "config": {}},
+        },
+    }
+    if allowed:
+        assert walk_config(compiled) == []
+    else:
+        with pytest.raises(UnsafeModelError, match=r"not a class layerviz allows|outside Keras"):
+            walk_config(compiled)

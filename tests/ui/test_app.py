@@ -26,7 +26,7 @@ from layerviz.ui.app import (
     cache_bytes_from_environment,
     create_app,
 )
-from layerviz.ui.callbacks import choose_pattern, render_grid
+from layerviz.ui.callbacks import backend_text, choose_pattern, render_grid
 from layerviz.ui.recipe import SeedRecipe, recipe_from_store
 
 ASSETS_DIR = assets_dir()
@@ -100,7 +100,8 @@ def test_in_memory_model_opens_with_its_pattern(tiny_app, tiny_pattern):
     assert choice.error is None
     assert choice.recipe["kind"] == "code"
     assert choice.sample_options == []
-    assert choice.model_info == "input 12×12×1"
+    assert choice.model_info == f"input 12×12×1 · {backend_text()}"
+    assert backend_text() == "Keras on TensorFlow"  # the dashboard's tests run on TensorFlow
     recipe = recipe_from_store(choice.recipe)
     np.testing.assert_array_equal(workbench.pattern(recipe)[0], tiny_pattern)
     figure, n_pages, _, summary = render_grid(workbench, choice.recipe, 3, 3, 0, 1)

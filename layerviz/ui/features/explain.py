@@ -1,8 +1,9 @@
 """Dashboard feature: which part of the input made the model say this (``explain-graph``).
 
 Controls: ``explain-method`` (Grad-CAM, saliency, SmoothGrad), ``explain-layer`` (any layer
-with spatial maps; empty means the last one) and ``explain-opacity``. A click on a bar of
-``prediction-graph`` makes that class the target; the "top class" button goes back to the
+with spatial maps; empty means the last one), ``explain-target`` (the class score before the
+softmax, as the Grad-CAM paper has it, or the probability) and ``explain-opacity``. A click on
+a bar of ``prediction-graph`` makes that class the target; the "top class" button goes back to the
 model's own answer. Explanations are cached by model, pattern and settings, so moving the
 opacity slider only redraws.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from layerviz.analysis.explain import METHODS, Explainer, Explanation
+from layerviz.analysis.explain import METHODS, TARGETS, Explainer, Explanation
 from layerviz.draw.figures import empty_figure, explanation_figure
 from layerviz.ui import ids
 from layerviz.ui.blocks import card, section
@@ -25,6 +26,7 @@ from layerviz.ui.workbench import Workbench, pattern_digest
 __all__ = ["controls", "panels", "register", "target_class"]
 
 LABELS = {"gradcam": "Grad-CAM", "saliency": "Saliency", "smoothgrad": "SmoothGrad (16 copies)"}
+TARGET_LABELS = {"logit": "class score (before softmax)", "probability": "probability"}
 #: Budget of cached heat maps (a 224×224 map is 200 kB).
 CACHE_BYTES = 32 * 2**20
 DEFAULT_OPACITY = 0.5
@@ -50,6 +52,13 @@ def controls(workbench: Workbench) -> list:
                     options=[],
                     placeholder="Grad-CAM layer: the last with maps",
                     className="mb-2",
+                ),
+                dcc.RadioItems(
+                    id=ids.EXPLAIN_TARGET,
+                    options=[{"label": f" {TARGET_LABELS[t]}", "value": t} for t in TARGETS],
+                    value="logit",
+                    className="small mb-2",
+                    labelClassName="me-3",
                 ),
                 html.Small("heat opacity", className="text-body-secondary d-block"),
                 dcc.Slider(
@@ -161,16 +170,21 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.EXPLAIN_LAYER, "value"),
         Input(ids.EXPLAIN_OPACITY, "value"),
         Input(ids.EXPLAIN_CLASS_STORE, "data"),
+        Input(ids.EXPLAIN_TARGET, "value"),
     )
-    def render(data, method, layer, opacity, target):
+    def render(data, method, layer, opacity, target, score):
         try:
-            return explanation_view(explainers, data, method, layer, opacity, target)
+            return explanation_view(explainers, data, method, layer, opacity, target, score)
         except Exception as exc:  # the page goes on; the message says why
             return empty_figure(error_text(exc))
 
 
-def explanation_view(explainers: _Explainers, data, method, layer, opacity, target):
+def explanation_view(
+    explainers: _Explainers, data, method, layer, opacity, target, score: str = "logit"
+):
     """The ``explain-graph`` figure for the callback's inputs (checked here, at the boundary).
+
+    ``target`` is the clicked class (a store's data); ``score`` what is explained (``TARGETS``).
 
     Raises:
         LayervizError: a bad method, a layer without maps, a pattern no longer kept, ...
@@ -181,9 +195,10 @@ def explanation_view(explainers: _Explainers, data, method, layer, opacity, targ
     method = method if method in METHODS else "gradcam"
     layer = layer if method == "gradcam" and isinstance(layer, str) and layer else None
     chosen = _class_of(target, recipe.model, explainer.n_classes)
-    key = (recipe.model, pattern_digest(run.pattern), method, layer, chosen)
+    score = score if score in TARGETS else "logit"
+    key = (recipe.model, pattern_digest(run.pattern), method, layer, chosen, score)
     result, _ = explainers.maps.get_or_compute(
-        key, lambda: explainer.explain(run.pattern, method, layer, chosen)
+        key, lambda: explainer.explain(run.pattern, method, layer, chosen, target=score)
     )
     opacity = opacity if isinstance(opacity, (int, float)) else DEFAULT_OPACITY
     return explanation_figure(
@@ -207,4 +222,5 @@ def _title(result: Explanation, class_names, chosen: int | None) -> str:
     name = names[k] if k < len(names) else f"class {k}"
     where = f" at {result.layer}" if result.layer else ""
     why = "clicked" if chosen is not None else "top class"
-    return f"{LABELS[result.method]}{where}: {name} ({why})"
+    of = ", its probability" if result.target == "probability" else ""  # the score: as ever
+    return f"{LABELS[result.method]}{where}: {name} ({why}{of})"
