@@ -111,7 +111,9 @@ def choose_pattern(
             recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
         if recipe is None:
             return choice
-        workbench.reduced(recipe)  # the one (reduced) forward pass; later renders hit the cache
+        run = workbench.reduced(recipe)  # the one (reduced) pass; later renders hit the cache
+        if isinstance(choice.model_info, str):
+            choice.model_info += " · " + cost_text(workbench.entry(recipe.model).extractor, run)
     except Exception as exc:
         return PatternChoice(error=error_text(exc))
     choice.recipe = recipe.to_store()
@@ -120,6 +122,20 @@ def choose_pattern(
     if not isinstance(recipe, MultiRecipe):
         choice.input_seeds = (None,) * ids.MAX_INPUT_ROWS  # no row's seed names an input now
     return choice
+
+
+def cost_text(extractor, run) -> str:
+    """What one pattern costs: its activations at full resolution, and what the dashboard
+    keeps of them (display maps and per-channel numbers)."""
+    full, kept = extractor.activation_bytes, run.reduced.nbytes
+    return f"one pattern: {_size(full)} of activations, {_size(kept)} kept for the views"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename) -> Recipe | None:
