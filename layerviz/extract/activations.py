@@ -466,7 +466,7 @@ class ActivationExtractor:
 
         Returns:
             A function of a batch (as :meth:`extract_batch` takes it) returning the named
-            layers' outputs, batch axis first, in the order given.
+            layers' outputs, batch axis first, in the order given, then the model's outputs.
 
         Raises:
             ArgumentError: a name that is not one of :attr:`layers`.
@@ -485,13 +485,32 @@ class ActivationExtractor:
             for t, (_, name, _) in zip(taps, self._layers, strict=True)
             if name not in named
         ]
-        model = keras.Model(self._multi.input, wanted + probes, name="layerviz_sub")
+        final = self._multi.outputs[len(self._layers) :]
+        model = keras.Model(self._multi.input, wanted + final + probes, name="layerviz_sub")
         forward = _compile(model)
-        n = len(layer_names)
+        n = len(layer_names) + len(final)
 
         def run(batch) -> list[np.ndarray]:
             return list(forward(_one_or_all(self._fitted_batch(batch))))[:n]
 
+        return run
+
+    def predict_batch(self, batch) -> list[np.ndarray]:
+        """The model's own outputs for a batch, no layer output kept: the same numbers as
+        :meth:`extract_batch`'s ``outputs`` (the same graph), at about a bare pass's cost.
+
+        Raises:
+            PatternError: as :meth:`extract_batch`.
+        """
+        return self._sub(())(batch)
+
+    def _sub(self, names: tuple[str, ...]):
+        """The compiled sub-pass for ``names`` (kept among the last ``SUB_PASSES_KEPT``)."""
+        with self._sub_lock:
+            run = self._subs.pop(names, None) or self.sub_extractor(names)
+            self._subs[names] = run  # most recently used last
+            while len(self._subs) > SUB_PASSES_KEPT:
+                self._subs.pop(next(iter(self._subs)))
         return run
 
     def extract_layers(self, pattern, names: Sequence[str]) -> list[LayerActivation]:
@@ -514,12 +533,7 @@ class ActivationExtractor:
         """
         names = tuple(names)
         batch = self._as_batch(pattern)
-        with self._sub_lock:
-            run = self._subs.pop(names, None) or self.sub_extractor(names)
-            self._subs[names] = run  # most recently used last
-            while len(self._subs) > SUB_PASSES_KEPT:
-                self._subs.pop(next(iter(self._subs)))
-        arrays = run(batch)
+        arrays = self._sub(names)(batch)[: len(names)]
         kept = {k.entry.name: k for k in self._kept}
         return [
             LayerActivation(
