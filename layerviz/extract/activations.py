@@ -31,6 +31,7 @@ from layerviz.extract.reduce import (
     ReducedExtraction,
     Reduction,
     assemble,
+    needs_host,
     reduce_activation,
 )
 from layerviz.extract.taps import Entry, LayerCall, call_layer, entries_of
@@ -425,10 +426,12 @@ class ActivationExtractor:
             return _reduce_on_host(self, self._forward(_one_or_all(arrays)), max_side)
         reductions, forward = self._reducer(max_side)
         outputs = list(forward(_one_or_all(arrays)))
-        layers, start = [], 0
+        layers, start, again = [], 0, []
         for k, reduction in zip(self._kept, reductions, strict=True):
             width = 11 if reduction.attention else 9
             parts = [np.asarray(o) for o in outputs[start : start + width]]
+            if needs_host(parts):
+                again.append(len(layers))
             layers.append(
                 assemble(
                     reduction,
@@ -441,7 +444,29 @@ class ActivationExtractor:
                 )
             )
             start += width
+        if again:
+            self._reduce_again(arrays, layers, again, max_side)
         return ReducedExtraction(layers, [np.asarray(o) for o in outputs[start:]], max_side)
+
+    def _reduce_again(self, arrays, layers: list, again: list[int], max_side) -> None:
+        """Reduce the outputs that hold a NaN or an Inf on the host, with their counts
+        (rare: a broken model): their full outputs come from a sub-pass of those layers."""
+        names = [layers[i].name for i in again]
+        full = self._sub(tuple(names))(_one_or_all(arrays))
+        for i, array in zip(again, full, strict=False):
+            layer = layers[i]
+            layers[i] = replace(
+                reduce_activation(
+                    np.asarray(array),
+                    max_side=max_side,
+                    role=layer.role,
+                    index=layer.index,
+                    name=layer.name,
+                    layer_class=layer.layer_class,
+                ),
+                layer_name=layer.layer_name,
+                output_index=layer.output_index,
+            )
 
     def _static_shapes(self) -> bool:
         return all(None not in shape for shape in self.layer_shapes)
