@@ -22,6 +22,7 @@ import numpy as np
 from layerviz.analysis.compare import LayerDifference
 from layerviz.errors import ArgumentError, ModelStructureError
 from layerviz.extract.activations import LayerActivation
+from layerviz.extract.reduce import ReducedLayer
 
 __all__ = [
     "DIVERGENCES",
@@ -34,6 +35,7 @@ __all__ = [
     "divergence_values",
     "layer_values",
     "layered_positions",
+    "reduced_layer_values",
 ]
 
 #: What a node's colour can show: the mean activation, or the fraction of exact zeros.
@@ -121,6 +123,36 @@ def layer_values(activations: Iterable[LayerActivation], statistic: str) -> dict
         else:
             values[act.name] = float(np.count_nonzero(array == 0) / array.size)
     return values
+
+
+def reduced_layer_values(
+    layers: Iterable[ReducedLayer], statistic: str, pattern: int = 0
+) -> dict[str, float]:
+    """:func:`layer_values` from a reduced pass (``extract_reduced``'s layers), pattern
+    ``pattern`` of its batch: the same numbers without the full outputs.
+
+    Raises:
+        ArgumentError: an unknown statistic.
+    """
+    if statistic not in STATISTICS:
+        raise ArgumentError(f"statistic must be one of {', '.join(STATISTICS)}, got {statistic!r}")
+    values = {}
+    for layer in layers:
+        n = layer.positions * layer.shape[-1]
+        if statistic == "zeros":
+            values[layer.name] = int(layer.zeros[pattern].sum()) / n
+        elif layer.nonfinite[pattern].any():
+            values[layer.name] = (
+                math.nan if layer.nans[pattern].any() else _inf_mean(layer, pattern)
+            )
+        else:
+            values[layer.name] = float(layer.total[pattern].astype(np.float64).sum()) / n
+    return values
+
+
+def _inf_mean(layer: ReducedLayer, pattern: int) -> float:
+    up, down = layer.posinf[pattern].any(), layer.neginf[pattern].any()
+    return math.nan if up and down else math.inf if up else -math.inf
 
 
 def divergence_values(layers: Iterable[LayerDifference], measure: str) -> dict[str, float]:

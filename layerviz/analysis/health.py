@@ -9,8 +9,8 @@ A channel (the last axis of a layer's output, see :mod:`layerviz.analysis.statis
 
 A channel constant at or below the threshold is counted dead, not saturated, so the two sets
 never overlap. The patterns run through the extractor's one compiled forward pass in batches
-(:meth:`ActivationExtractor.run_batch`); only each channel's running minimum and maximum are
-kept between batches.
+reduced inside it (:meth:`ActivationExtractor.extract_reduced`: per-channel numbers only); each
+channel's running minimum and maximum are kept between batches.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from os import PathLike
 import keras
 import numpy as np
 
-from layerviz.analysis.statistics import channel_extremes, counted_dead, moves_values
+from layerviz.analysis.statistics import counted_dead, moves_values
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.extract.activations import ActivationExtractor
+from layerviz.extract.reduce import ReducedLayer
 from layerviz.load.bundled import BundledModel, bundled_model_of
 from layerviz.patterns.inputs import random_pattern
 from layerviz.patterns.readers import read_pattern
@@ -133,8 +134,9 @@ def model_health(
             model
             with several inputs, a list with one such array per input.
         threshold: a channel whose output never exceeds this is dead.
-        batch_size: how many patterns go through the forward pass at once; memory grows with
-            it (MobileNetV2 at 224² holds about 85 MB of outputs per pattern).
+        batch_size: how many patterns go through the forward pass at once; only per-channel
+            numbers come back, so what is kept does not grow with it (the pass itself works on
+            one batch's outputs at a time).
         progress: called as ``progress(done, total)`` after each batch, ``done`` counting
             patterns.
 
@@ -167,9 +169,10 @@ def model_health(
     highs: list[np.ndarray] = []
     for start in range(0, total, batch_size):
         batch = [p[start : start + batch_size] for p in parts]
-        outputs = extractor.run_batch(batch if len(batch) > 1 else batch[0])
-        _fold_extremes(outputs, lows, highs)
-        del outputs  # a batch's outputs are the big allocation: free them before the next
+        # Reduced inside the pass: only per-channel numbers come back, so memory does not grow
+        # with the network's outputs (nor, beyond one batch, with the number of patterns).
+        reduced = extractor.extract_reduced(batch if len(batch) > 1 else batch[0], max_side=1)
+        _fold_extremes([_numpy_extremes(layer) for layer in reduced.layers], lows, highs)
         if progress is not None:
             progress(min(start + batch_size, total), total)
     records = tuple(
@@ -235,12 +238,22 @@ def sample_patterns(
 # --- internals -------------------------------------------------------------------------------
 
 
+def _numpy_extremes(layer: ReducedLayer) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's per-channel minimum and maximum as numpy's reductions give them on the full
+    output (``channel_extremes``): NaN where a NaN was, ±Inf where one was."""
+    nans = layer.nans.any(axis=0)
+    low, high = layer.minimum.min(axis=0), layer.maximum.max(axis=0)
+    low[layer.neginf.any(axis=0)] = -np.inf
+    high[layer.posinf.any(axis=0)] = np.inf
+    low[nans] = high[nans] = np.nan
+    return low, high
+
+
 def _fold_extremes(
-    outputs: list[np.ndarray], lows: list[np.ndarray], highs: list[np.ndarray]
+    extremes: list[tuple[np.ndarray, np.ndarray]], lows: list[np.ndarray], highs: list[np.ndarray]
 ) -> None:
     """Fold one batch's per-channel minima and maxima into the running ones (in place)."""
-    for i, out in enumerate(outputs):
-        low, high = channel_extremes(out)
+    for i, (low, high) in enumerate(extremes):
         if i == len(lows):
             lows.append(low)
             highs.append(high)

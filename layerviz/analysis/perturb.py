@@ -232,7 +232,7 @@ def occlusion_sweep(
         for row, (y, x) in enumerate(chunk):
             _fill_box(batch[row : row + 1], x, y, size, value)
         found[start : start + len(chunk)] = probabilities(
-            extractor.extract_batch(batch).outputs[0]
+            extractor.predict_batch(batch)[0]  # outputs only: no layer's output kept
         )[:, class_index]
         if progress:
             progress(start + len(chunk), len(corners))

@@ -14,7 +14,9 @@ from pathlib import Path
 
 __all__ = [
     "add_grid_options",
+    "add_model_limit",
     "add_pattern_options",
+    "model_limit",
     "parse_grid",
     "parse_limit",
     "parse_pair",
@@ -75,6 +77,34 @@ def parse_seed(text: str) -> int:
         return check_seed(text)
     except PatternError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_model_limit(parser: argparse.ArgumentParser) -> None:
+    """``--max-model-mb``: a cap on the model file named on the command line (none by
+    default: the operator's own file is checked, not capped at the upload limit)."""
+    parser.add_argument(
+        "--max-model-mb",
+        type=_positive_mb,
+        default=None,
+        metavar="MB",
+        help="refuse a model file larger than MB megabytes (default: no cap on your own file)",
+    )
+
+
+def model_limit(args: argparse.Namespace) -> int | None:
+    """The cap ``--max-model-mb`` asked for, in bytes (None: no cap)."""
+    mb = getattr(args, "max_model_mb", None)
+    return None if mb is None else round(mb * 1_000_000)
+
+
+def _positive_mb(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of megabytes, got {text!r}")
+    return value
 
 
 def add_grid_options(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 
 from layerviz.cli.common import (
+    add_model_limit,
+    model_limit,
     parse_grid,
     parse_limit,
     parse_seed,
@@ -58,13 +60,14 @@ def register(sub) -> None:
         metavar="HxW",
         help="draw a layer when its maps are larger than this (default 15x15)",
     )
+    add_model_limit(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
 
-    model = layerviz.load_model(args.model)
+    model = layerviz.load_model(args.model, max_bytes=model_limit(args))
     a, a_source = _pattern_a(model, args)
     b, b_source = _pattern_b(model, a, args)
     comparison = layerviz.compare_patterns(model, a, b)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layerviz.cli.common import add_pattern_options, pattern_from_args
+from layerviz.cli.common import add_model_limit, add_pattern_options, model_limit, pattern_from_args
 
 #: The method names the command takes, and how a line of output names them.
 TITLES = {"gradcam": "Grad-CAM", "saliency": "saliency", "smoothgrad": "SmoothGrad"}
@@ -54,6 +54,7 @@ def register(sub) -> None:
         "--opacity", type=_opacity, default=0.5, help="the heat map's opacity over an image"
     )
     parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    add_model_limit(parser)
     parser.set_defaults(func=run)
 
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from layerviz.analysis.explain import Explainer
     from layerviz.draw.overlay import explanation_png
 
-    model = layerviz.load_model(args.model)
+    model = layerviz.load_model(args.model, max_bytes=model_limit(args))
     pattern, source = pattern_from_args(model, args.model, args)
     explainer = Explainer(model)
     result = explainer.explain(

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from layerviz.cli.common import (
     add_grid_options,
+    add_model_limit,
     add_pattern_options,
+    model_limit,
     pattern_from_args,
     progress_bar,
 )
@@ -33,6 +35,7 @@ def register(sub) -> None:
         "the default) or page (one for all panels of a PNG)",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder to write into")
+    add_model_limit(parser)
     parser.set_defaults(func=run)
 
 
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from layerviz.draw.grid import GridSettings
 
     settings = GridSettings.checked(args.grid, args.limit)
-    model = layerviz.load_model(args.model)
+    model = layerviz.load_model(args.model, max_bytes=model_limit(args))
     pattern, source = pattern_from_args(model, args.model, args)
     exported = export_pattern(
         model,

@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from layerviz.cli.common import progress_bar, read_regular_file
+from layerviz.cli.common import add_model_limit, model_limit, progress_bar, read_regular_file
 from layerviz.cli.table import print_table, write_csv
 
 HEADER = ("#", "layer", "class", "channels", "dead", "saturated", "dead channels")
@@ -47,6 +47,7 @@ def register(sub) -> None:
         help="patterns per forward pass (default 32; lower it to save memory)",
     )
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
+    add_model_limit(parser)
     parser.set_defaults(func=run)
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     import layerviz
     from layerviz.analysis.statistics import records_csv
 
-    model = layerviz.load_model(args.model)
+    model = layerviz.load_model(args.model, max_bytes=model_limit(args))
     patterns, source = _patterns(model, args)
     report = layerviz.model_health(
         model,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from layerviz.cli.common import add_model_limit, model_limit
+
 
 def register(sub) -> None:
     parser = sub.add_parser("serve", help="serve the dashboard on http://127.0.0.1:8050")
@@ -13,13 +15,14 @@ def register(sub) -> None:
     parser.add_argument(
         "--debug", action="store_true", help="Dash debug mode (never in production)"
     )
+    add_model_limit(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from layerviz.ui.app import create_app
 
-    app = create_app(model=args.model)
+    app = create_app(model=args.model, max_model_bytes=model_limit(args))
     print(f"layerviz dashboard on http://{args.host}:{args.port}  (Ctrl+C to stop)")
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0

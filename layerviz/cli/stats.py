@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layerviz.cli.common import add_pattern_options, pattern_from_args
+from layerviz.cli.common import add_model_limit, add_pattern_options, model_limit, pattern_from_args
 from layerviz.cli.table import format_number, print_table, write_csv
 
 HEADER = ("#", "layer", "class", "shape", "min", "max", "mean", "std", "zeros", "NaN", "Inf",
@@ -20,6 +20,7 @@ def register(sub) -> None:
     parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
     add_pattern_options(parser)
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
+    add_model_limit(parser)
     parser.set_defaults(func=run)
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import layerviz
     from layerviz.analysis.statistics import counted_dead, records_csv
 
-    model = layerviz.load_model(args.model)
+    model = layerviz.load_model(args.model, max_bytes=model_limit(args))
     pattern, source = pattern_from_args(model, args.model, args)
     extraction = layerviz.ActivationExtractor(model).run(pattern)
     records = layerviz.layer_statistics(extraction)

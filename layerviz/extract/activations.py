@@ -31,6 +31,7 @@ from layerviz.extract.reduce import (
     ReducedExtraction,
     Reduction,
     assemble,
+    needs_host,
     reduce_activation,
 )
 from layerviz.extract.taps import Entry, LayerCall, call_layer, entries_of
@@ -440,10 +441,12 @@ class ActivationExtractor:
             return _reduce_on_host(self, self._forward(_one_or_all(arrays)), max_side)
         reductions, forward = self._reducer(max_side)
         outputs = list(forward(_one_or_all(arrays)))
-        layers, start = [], 0
+        layers, start, again = [], 0, []
         for k, reduction in zip(self._kept, reductions, strict=True):
             width = 11 if reduction.attention else 9
             parts = [np.asarray(o) for o in outputs[start : start + width]]
+            if needs_host(parts):
+                again.append(len(layers))
             layers.append(
                 assemble(
                     reduction,
@@ -456,7 +459,29 @@ class ActivationExtractor:
                 )
             )
             start += width
+        if again:
+            self._reduce_again(arrays, layers, again, max_side)
         return ReducedExtraction(layers, [np.asarray(o) for o in outputs[start:]], max_side)
+
+    def _reduce_again(self, arrays, layers: list, again: list[int], max_side) -> None:
+        """Reduce the outputs that hold a NaN or an Inf on the host, with their counts
+        (rare: a broken model): their full outputs come from a sub-pass of those layers."""
+        names = [layers[i].name for i in again]
+        full = self._sub(tuple(names))(_one_or_all(arrays))
+        for i, array in zip(again, full, strict=False):
+            layer = layers[i]
+            layers[i] = replace(
+                reduce_activation(
+                    np.asarray(array),
+                    max_side=max_side,
+                    role=layer.role,
+                    index=layer.index,
+                    name=layer.name,
+                    layer_class=layer.layer_class,
+                ),
+                layer_name=layer.layer_name,
+                output_index=layer.output_index,
+            )
 
     def _static_shapes(self) -> bool:
         return all(None not in shape for shape in self.layer_shapes)
@@ -481,7 +506,7 @@ class ActivationExtractor:
 
         Returns:
             A function of a batch (as :meth:`extract_batch` takes it) returning the named
-            layers' outputs, batch axis first, in the order given.
+            layers' outputs, batch axis first, in the order given, then the model's outputs.
 
         Raises:
             ArgumentError: a name that is not one of :attr:`layers`.
@@ -500,13 +525,32 @@ class ActivationExtractor:
             for t, (_, name, _) in zip(taps, self._layers, strict=True)
             if name not in named
         ]
-        model = keras.Model(self._multi.input, wanted + probes, name="layerviz_sub")
+        final = self._multi.outputs[len(self._layers) :]
+        model = keras.Model(self._multi.input, wanted + final + probes, name="layerviz_sub")
         forward = _compile(model)
-        n = len(layer_names)
+        n = len(layer_names) + len(final)
 
         def run(batch) -> list[np.ndarray]:
             return list(forward(_one_or_all(self._fitted_batch(batch))))[:n]
 
+        return run
+
+    def predict_batch(self, batch) -> list[np.ndarray]:
+        """The model's own outputs for a batch, no layer output kept: the same numbers as
+        :meth:`extract_batch`'s ``outputs`` (the same graph), at about a bare pass's cost.
+
+        Raises:
+            PatternError: as :meth:`extract_batch`.
+        """
+        return self._sub(())(batch)
+
+    def _sub(self, names: tuple[str, ...]):
+        """The compiled sub-pass for ``names`` (kept among the last ``SUB_PASSES_KEPT``)."""
+        with self._sub_lock:
+            run = self._subs.pop(names, None) or self.sub_extractor(names)
+            self._subs[names] = run  # most recently used last
+            while len(self._subs) > SUB_PASSES_KEPT:
+                self._subs.pop(next(iter(self._subs)))
         return run
 
     def extract_layers(self, pattern, names: Sequence[str]) -> list[LayerActivation]:
@@ -529,12 +573,7 @@ class ActivationExtractor:
         """
         names = tuple(names)
         batch = self._as_batch(pattern)
-        with self._sub_lock:
-            run = self._subs.pop(names, None) or self.sub_extractor(names)
-            self._subs[names] = run  # most recently used last
-            while len(self._subs) > SUB_PASSES_KEPT:
-                self._subs.pop(next(iter(self._subs)))
-        arrays = run(batch)
+        arrays = self._sub(names)(batch)[: len(names)]
         kept = {k.entry.name: k for k in self._kept}
         return [
             LayerActivation(

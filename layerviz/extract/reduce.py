@@ -34,6 +34,7 @@ __all__ = [
     "display_stride",
     "kept_lines",
     "map_axes",
+    "needs_host",
     "reduce_activation",
 ]
 
@@ -303,10 +304,11 @@ class Reduction(keras.layers.Layer):
     """:func:`reduce_activation` as a layer, with ``keras.ops`` only (any backend).
 
     Called on one layer output (batch axis first), it returns ``[maps, minimum, maximum, total,
-    total_sq, zeros, nonfinite, nans, posinf]`` (and, for attention scores, the per-head finite
-    extremes). Counts are int32. The plain reductions run first; only when a channel's sum is
-    not finite (a NaN or an Inf is there, or the sum overflowed) does the masked, counting
-    branch run (``keras.ops.cond``), so a finite output is read five times, not twelve.
+    total_sq, zeros, nonfinite, nans, posinf]`` (and, for attention scores, the per-head
+    extremes). Counts are int32. Only the plain reductions run, so the non-finite counts come
+    back as 0: an output whose channel sums are not all finite (a NaN or an Inf is there, or
+    a sum overflowed) must be reduced again with :func:`reduce_activation`, as
+    ``ActivationExtractor.extract_reduced`` does.
 
     Args:
         shape: one pattern's output shape (static).
@@ -342,20 +344,14 @@ class Reduction(keras.layers.Layer):
                 lines = kept_lines(self.out_shape[axis], self.stride).astype("int32")
                 maps = ops.take(maps, ops.convert_to_tensor(lines), axis=axis + 1)
         rows = ops.reshape(x, (-1, self.positions, self.channels))
-        total = ops.sum(rows, axis=1)
-        stats = ops.cond(
-            ops.all(ops.isfinite(total)),
-            lambda: self._plain(rows, total),
-            lambda: self._masked(rows),
-        )
+        # The plain reductions only: no branch to trace (a ``cond`` per layer made tracing
+        # ResNet152's pass take minutes). A NaN or an Inf makes its channel's sum non-finite;
+        # ``ActivationExtractor.extract_reduced`` then redoes those layers on the host.
+        stats = self._plain(rows, ops.sum(rows, axis=1))
         extra = []
         if self.attention:
             heads = ops.reshape(x, (-1, self.out_shape[0], math.prod(self.out_shape[1:])))
-            ok = ops.isfinite(heads)
-            extra = [
-                ops.min(ops.where(ok, heads, np.inf), axis=2),
-                ops.max(ops.where(ok, heads, -np.inf), axis=2),
-            ]
+            extra = [ops.min(heads, axis=2), ops.max(heads, axis=2)]
         return [maps, *stats, *extra]
 
     def _plain(self, rows, total):
@@ -371,25 +367,6 @@ class Reduction(keras.layers.Layer):
             none,
             none,
             none,
-        ]
-
-    def _masked(self, rows):
-        ops = keras.ops
-        finite = ops.isfinite(rows)
-        clean = ops.where(finite, rows, 0.0)
-
-        def count(mask):
-            return ops.sum(ops.cast(mask, "int32"), axis=1)
-
-        return [
-            ops.min(ops.where(finite, rows, np.inf), axis=1),
-            ops.max(ops.where(finite, rows, -np.inf), axis=1),
-            ops.sum(clean, axis=1),
-            ops.sum(ops.square(clean), axis=1),
-            count(ops.equal(rows, 0.0)),
-            count(ops.logical_not(finite)),
-            count(ops.isnan(rows)),
-            count(ops.equal(rows, np.inf)),
         ]
 
     def compute_output_spec(self, x):
@@ -408,6 +385,12 @@ class Reduction(keras.layers.Layer):
         if self.attention:
             specs += [spec((batch, self.out_shape[0]), "float32") for _ in range(2)]
         return specs
+
+
+def needs_host(arrays: list[np.ndarray]) -> bool:
+    """True when a :class:`Reduction`'s sums are not all finite, so its plain numbers cannot
+    be trusted (a NaN or an Inf in the output, or an overflow)."""
+    return not np.isfinite(arrays[3]).all()
 
 
 def assemble(

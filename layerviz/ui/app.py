@@ -72,6 +72,7 @@ def create_app(
     embeddable: bool = False,
     uploads: UploadStore | None = None,
     model_files: SharedModelFiles | None = None,
+    max_model_bytes: int | None = None,
 ) -> Dash:
     """Build a dashboard app.
 
@@ -88,6 +89,8 @@ def create_app(
             (long work then runs on Celery workers, ``app.celery_app``), else this process.
         model_files: where uploaded model files are shared between workers; default: Redis
             when ``LAYERVIZ_REDIS_URL`` is set, else none (a model lives in its process).
+        max_model_bytes: a cap on ``model``'s file (the operator's: no cap when None; uploads
+            keep the upload limit whatever this says).
 
     Returns:
         A ``Dash`` app; ``app.server`` is the Flask app for gunicorn; ``GET /healthz`` says
@@ -98,7 +101,7 @@ def create_app(
         PatternError: ``pattern`` does not fit ``model``.
         ArgumentError: ``$LAYERVIZ_CACHE_MB`` is not a whole number in ``CACHE_MB_RANGE``.
     """
-    extra, first = _models_of(model, include_bundled)
+    extra, first = _models_of(model, include_bundled, max_model_bytes)
     cache_bytes = cache_bytes if cache_bytes is not None else cache_bytes_from_environment()
     kwargs = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
     uploads = uploads if uploads is not None else store_from_environment()
@@ -239,7 +242,9 @@ def _add_health(server, workbench: Workbench, jobs: str, warmup: Warmup) -> None
         }, status
 
 
-def _models_of(model, include_bundled: bool) -> tuple[dict[str, keras.Model], str | None]:
+def _models_of(
+    model, include_bundled: bool, max_bytes: int | None = None
+) -> tuple[dict[str, keras.Model], str | None]:
     """The in-memory models to offer, and the name of the one to open first.
 
     A bundled model given by its file's path (``layerviz serve models/digits_cnn.keras``)
@@ -253,5 +258,5 @@ def _models_of(model, include_bundled: bool) -> tuple[dict[str, keras.Model], st
     if bundled is not None:
         return {}, bundled.name
     if Path(model).suffix or Path(model).exists():
-        return {Path(model).stem: load_model(model)}, Path(model).stem
+        return {Path(model).stem: load_model(model, max_bytes=max_bytes)}, Path(model).stem
     return {}, str(model)

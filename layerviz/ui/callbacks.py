@@ -12,6 +12,7 @@ store, which feature sections read). The per-input rows of a model with several 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,19 +20,21 @@ from typing import Any
 import keras
 from dash import Input, Output, State, ctx, dcc, no_update
 
-from layerviz.draw.export import architecture_png, page_png, pages_png, zip_of
+from layerviz.draw.export import architecture_png, page_png, streamed_pages_png, zip_of
 from layerviz.draw.figures import empty_figure, pattern_figure, prediction_bar
 from layerviz.draw.grid import GridPages, grid_pages, rows_needed
 from layerviz.draw.normalise import ARTICLE_NORM, NORM_MODES
 from layerviz.draw.pattern_figures import input_patterns_figure
+from layerviz.draw.selection import VisibleLayer
 from layerviz.draw.tile_figures import tile_grid
 from layerviz.draw.tiles import point_text, shown_point, tile_step
 from layerviz.errors import PatternError
+from layerviz.extract.reduce import DISPLAY_SIDE
 from layerviz.patterns.inputs import SEED_LIMIT, check_seed
 from layerviz.ui import ids
 from layerviz.ui.common import (
     colorscale_of,
-    current_run,
+    current_reduced,
     decode_upload,
     error_text,
     grid_settings,
@@ -109,7 +112,9 @@ def choose_pattern(
             recipe = _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename)
         if recipe is None:
             return choice
-        workbench.extraction(recipe)  # the one forward pass; later renders hit the cache
+        run = workbench.reduced(recipe)  # the one (reduced) pass; later renders hit the cache
+        if isinstance(choice.model_info, str):
+            choice.model_info += " · " + cost_text(workbench.entry(recipe.model).extractor, run)
     except Exception as exc:
         return PatternChoice(error=error_text(exc))
     choice.recipe = recipe.to_store()
@@ -118,6 +123,20 @@ def choose_pattern(
     if not isinstance(recipe, MultiRecipe):
         choice.input_seeds = (None,) * ids.MAX_INPUT_ROWS  # no row's seed names an input now
     return choice
+
+
+def cost_text(extractor, run) -> str:
+    """What one pattern costs: its activations at full resolution, and what the dashboard
+    keeps of them (display maps and per-channel numbers)."""
+    full, kept = extractor.activation_bytes, run.reduced.nbytes
+    return f"one pattern: {_size(full)} of activations, {_size(kept)} kept for the views"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _recipe_for(workbench, choice, trigger, model, sample, seed, upload, filename) -> Recipe | None:
@@ -169,7 +188,7 @@ def backend_text() -> str:
 def render_pattern(workbench: Workbench, store_data: Any):
     """The input-pattern figure (every input of a model with several), the prediction figure
     and the pattern's label."""
-    recipe, run = current_run(workbench, store_data)
+    recipe, run = current_reduced(workbench, store_data)
     entry = workbench.entry(recipe.model)
     if isinstance(run.pattern, tuple):
         names = entry.extractor.input_names
@@ -178,7 +197,7 @@ def render_pattern(workbench: Workbench, store_data: Any):
         figure = pattern_figure(run.pattern[0])
     return (
         figure,
-        prediction_bar(run.extraction.outputs[0], entry.class_names),
+        prediction_bar(run.outputs[0], entry.class_names),
         workbench.describe(recipe),
     )
 
@@ -198,8 +217,8 @@ def render_grid(
     ``norm`` is the colour ranges' mode (``ids.NORM_MODE``: per map, layer or page; anything
     else is the default, per layer).
     """
-    _, run = current_run(workbench, store_data)
-    pages = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit))
+    _, run = current_reduced(workbench, store_data)
+    pages = grid_pages(run.activations, grid_settings(rows, cols, limit))
     if not pages.layers:
         message = (
             f"no layer output is larger than {pages.settings.limit_text} — lower the size limit"
@@ -223,8 +242,9 @@ def render_grid(
 #: screen pixel its own image pixel. Measured on MobileNetV2 (bench/browser.py, back to back,
 #: load 3-4): 480 took seed → heatmaps 468 ms and a page turn 232 ms, 320 took 307 and 156;
 #: the full montages of its first page (4.4 M pixels, 3 MB of PNG) cost ~130 ms to encode
-#: alone. Hover reads the exact value at full resolution whatever is sent.
-MAX_TILE_PIXELS = 320
+#: alone. Hover reads the exact value at full resolution whatever is sent. The reduced pass
+#: keeps the same pixels inside the model (``extract.reduce.DISPLAY_SIDE``).
+MAX_TILE_PIXELS = DISPLAY_SIDE
 
 
 def norm_of(value: Any) -> str:
@@ -253,8 +273,8 @@ def export_files(
     Same bytes as ``plot_pattern_process`` writes for the same model, pattern and settings;
     with ``norm`` (see ``export_norm``) drawn under that normalisation instead.
     """
-    recipe, run = current_run(workbench, store_data)
-    pages = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit))
+    recipe, run = current_reduced(workbench, store_data)
+    pages = grid_pages(run.activations, grid_settings(rows, cols, limit))
     stem = f"layerviz-{recipe.model}"
     if not pages.pages:
         raise PatternError(
@@ -264,16 +284,27 @@ def export_files(
     if page is not None:
         # Named like its entry in the zip (0.png is page 1), as plot_pattern_process names it.
         number = pages.page_number(page)
-        png = page_png(pages.page(number), pages.settings.grid, norm=norm)
+        full = full_page(workbench, recipe, pages.page(number))
+        png = page_png(full, pages.settings.grid, norm=norm)
         return f"{stem}-{number - 1}.png", png
     model = workbench.entry(recipe.model).model if plot_model is True else None
-    return f"{stem}.zip", _zip_of(pages, model, norm)
+    load = functools.partial(full_page, workbench, recipe)
+    return f"{stem}.zip", _zip_of(pages, load, model, norm)
 
 
-def _zip_of(pages: GridPages, model=None, norm: str | None = None) -> bytes:
-    """The pages as ``0.png, 1.png, …`` (and ``model.png`` when a model is given), stored."""
+def full_page(workbench: Workbench, recipe: Recipe, page: list[VisibleLayer]) -> list:
+    """A page of the grid's (reduced) panels at full resolution, for a PNG: only its layers,
+    through a cached sub-pass."""
+    names = list(dict.fromkeys(panel.name for panel in page))
+    found = {act.name: act for act in workbench.layers(recipe, names)}
+    return [VisibleLayer(found[panel.name], panel.head) for panel in page]
+
+
+def _zip_of(pages: GridPages, load, model=None, norm: str | None = None) -> bytes:
+    """The pages as ``0.png, 1.png, …`` (and ``model.png`` when a model is given), stored;
+    each page's layers are loaded at full resolution (``load``) only while it is drawn."""
     architecture = architecture_png(model) if model is not None else None
-    return zip_of(pages_png(pages, norm=norm), architecture)
+    return zip_of(list(streamed_pages_png(pages, load, norm=norm)), architecture)
 
 
 def selected_layer(
@@ -290,8 +321,8 @@ def selected_layer(
         return None
     if isinstance(curve, bool) or not isinstance(curve, int):
         return None
-    recipe, run = current_run(workbench, store_data)
-    shown = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit)).page(page)
+    recipe, run = current_reduced(workbench, store_data)
+    shown = grid_pages(run.activations, grid_settings(rows, cols, limit)).page(page)
     if not 0 <= curve < len(shown):
         return None
     return {"model": recipe.model, "layer": shown[curve].name}
@@ -313,8 +344,8 @@ def hover_label(
         return None
     if not all(type(v) in (int, float) and math.isfinite(v) for v in (curve, x, y)):
         return None
-    _, run = current_run(workbench, store_data)
-    shown = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit)).page(page)
+    _, run = current_reduced(workbench, store_data)
+    shown = grid_pages(run.activations, grid_settings(rows, cols, limit)).page(page)
     if curve != int(curve) or not 0 <= curve < len(shown):
         return None
     layer = shown[int(curve)]

@@ -126,7 +126,7 @@ def load_upload(data: bytes, filename: str, report: ModelReport) -> LoadedUpload
     with tempfile.TemporaryDirectory(prefix="layerviz-upload-") as folder:
         path = Path(folder) / "model.keras"
         path.write_bytes(data)
-        model = load_model(path)
+        model = load_model(path, max_bytes=len(data))  # the upload cap was checked before
     extractor = ActivationExtractor(model)
     description = (
         f"your upload: {len(report.layers)} layers, {model.count_params():,} parameters, "

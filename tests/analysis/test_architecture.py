@@ -167,3 +167,18 @@ def test_layered_positions_spread_a_row_and_ignore_self_loops_and_strangers():
     pos = layered_positions(nodes, [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("d", "d"),
                                     ("x", "a")], spacing=(10.0, 1.0))  # fmt: skip
     assert pos == {"a": (0.0, 0.0), "b": (-5.0, 1.0), "c": (5.0, 1.0), "d": (0.0, 2.0)}
+
+
+@pytest.mark.parametrize("statistic", ["mean", "zeros"])
+def test_reduced_layer_values_equal_those_of_the_full_outputs(statistic, keras_session):
+    from tiny_models import image_batch, make_image_model
+
+    from layerviz.analysis.architecture import layer_values, reduced_layer_values
+    from layerviz.extract.activations import ActivationExtractor
+
+    extractor = ActivationExtractor(make_image_model())
+    batch = image_batch(1)
+    want = layer_values(extractor.extract(batch), statistic)
+    got = reduced_layer_values(extractor.extract_reduced(batch).layers, statistic)
+    assert list(got) == list(want)
+    np.testing.assert_allclose(list(got.values()), list(want.values()), rtol=1e-5, atol=1e-7)

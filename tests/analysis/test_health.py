@@ -128,13 +128,13 @@ def test_patterns_go_through_in_batches_with_progress(build_model, monkeypatch):
     model = build_model("sequential_cnn")
     extractor = ActivationExtractor(model)
     sizes: list[int] = []
-    run_batch = extractor.run_batch
+    reduced = extractor.extract_reduced
 
-    def counted(batch):
+    def counted(batch, **kw):
         sizes.append(len(batch))
-        return run_batch(batch)
+        return reduced(batch, **kw)
 
-    monkeypatch.setattr(extractor, "run_batch", counted)
+    monkeypatch.setattr(extractor, "extract_reduced", counted)
     calls: list[tuple[int, int]] = []
     report = model_health(
         extractor,
@@ -347,3 +347,16 @@ def test_layers_that_only_move_values_are_not_counted_again(keras_session):
     assert report.n_dead == expected
     stats = layer_statistics(ActivationExtractor(model).run(patterns[:1]))
     assert {s.name for s in stats} >= {"flat", "reshape", "permute", "drop"}
+
+
+def test_health_from_reduced_passes_equals_numpy_on_the_full_outputs(build_model):
+    """The reference: each channel's min and max over the full batch outputs, in numpy."""
+    model = build_model("functional_cnn")
+    patterns = seeded_patterns(model, 6)
+    report = model_health(model, patterns, batch_size=4)
+    arrays = ActivationExtractor(model).run_batch(patterns)
+    for record, array in zip(report.layers, arrays, strict=True):
+        rows = array.reshape(-1, array.shape[-1])
+        low, high = rows.min(axis=0), rows.max(axis=0)
+        assert record.dead == tuple(np.flatnonzero(high <= 0)), record.name
+        assert record.saturated == tuple(np.flatnonzero((low == high) & (high > 0))), record.name

@@ -164,7 +164,9 @@ def test_sub_extractor_gives_the_named_layers_at_full_resolution(keras_session):
     batch = image_batch()
     full = extractor.extract_batch(batch)
     run = extractor.sub_extractor(["conv2", "conv"])
-    conv2, conv = run(batch)
+    conv2, conv, logits = run(batch)
+    np.testing.assert_array_equal(logits, full.outputs[0])
+    np.testing.assert_array_equal(extractor.predict_batch(batch)[0], full.outputs[0])
     np.testing.assert_allclose(conv, full.arrays[0], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(conv2, full.arrays[2], rtol=1e-6, atol=1e-6)
     with pytest.raises(ArgumentError, match="no layer 'nope'"):

@@ -100,8 +100,15 @@ def test_in_memory_model_opens_with_its_pattern(tiny_app, tiny_pattern):
     assert choice.error is None
     assert choice.recipe["kind"] == "code"
     assert choice.sample_options == []
-    assert choice.model_info == f"input 12×12×1 · {backend_text()}"
-    assert backend_text() == "Keras on TensorFlow"  # the dashboard's tests run on TensorFlow
+    info, backend, cost = choice.model_info.split(" · ")
+    assert info == "input 12×12×1"
+    assert backend == backend_text() == "Keras on TensorFlow"  # the dashboard's tests run on TF
+    full = sum(
+        a.array.nbytes
+        for a in workbench.extraction(recipe_from_store(choice.recipe)).extraction.activations
+    )
+    assert cost.startswith(f"one pattern: {full / 2**10:.1f} KiB of activations, ")
+    assert cost.endswith(" kept for the views")
     recipe = recipe_from_store(choice.recipe)
     np.testing.assert_array_equal(workbench.pattern(recipe)[0], tiny_pattern)
     figure, n_pages, _, summary = render_grid(workbench, choice.recipe, 3, 3, 0, 1)

@@ -158,7 +158,7 @@ def test_good_npy_upload_gives_upload_recipe(workbench, shape):
     assert choice.recipe["kind"] == "upload"
     assert choice.recipe["filename"] == "a.npy"
     np.testing.assert_array_equal(workbench.pattern(recipe_from_store(choice.recipe))[0], array)
-    assert workbench.extraction(recipe_from_store(choice.recipe)).cached  # choose_pattern ran it
+    assert workbench.reduced(recipe_from_store(choice.recipe)).cached  # choose_pattern ran it
     assert render_pattern(workbench, choice.recipe)[2] == "uploaded a.npy"
 
 
@@ -370,23 +370,32 @@ def test_malformed_choices_are_messages(workbench, model, seed, caplog):
 
 def test_rerender_is_served_from_cache(workbench, monkeypatch):
     extractor = workbench.entry(MODEL).extractor
-    calls = []
-    run = extractor.run
+    calls, subs = [], []
+    reduce, layers = extractor.extract_reduced, extractor.extract_layers
 
-    def counting_run(pattern):
+    def counting_reduce(pattern, **kw):
         calls.append(1)
-        return run(pattern)
+        return reduce(pattern, **kw)
 
-    monkeypatch.setattr(extractor, "run", counting_run)
+    def counting_layers(pattern, names):
+        subs.append(tuple(names))
+        return layers(pattern, names)
+
+    monkeypatch.setattr(extractor, "extract_reduced", counting_reduce)
+    monkeypatch.setattr(extractor, "extract_layers", counting_layers)
     choice = choose_pattern(workbench, ids.SEED_INPUT, MODEL, seed=987_654)
     assert choice.error is None
-    assert len(calls) == 1  # the one forward pass
+    assert len(calls) == 1  # the one (reduced) forward pass
     render_pattern(workbench, choice.recipe)
     for rows, cols, limit, page in [(3, 3, 15, 1), (3, 3, 0, 1), (2, 2, 0, 2), (1, 1, 5, 3)]:
         render_grid(workbench, choice.recipe, rows, cols, limit, page)
+    assert len(calls) == 1  # sliders and pages never run the model again
+    assert subs == []
     export_files(workbench, choice.recipe, 3, 3, 0, page=1)
-    assert len(calls) == 1  # sliders, pages and exports never run the model again
-    assert workbench.extraction(recipe_from_store(choice.recipe)).cached
+    export_files(workbench, choice.recipe, 3, 3, 0, page=1)
+    assert len(subs) == 1  # a page's full layers: one sub-pass, then the cache
+    assert len(calls) == 1
+    assert workbench.reduced(recipe_from_store(choice.recipe)).cached
 
 
 # --- hover_label ---------------------------------------------------------------------------

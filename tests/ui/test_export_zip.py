@@ -53,7 +53,7 @@ def test_zip_is_plot_pattern_process_byte_for_byte(workbench, article_model, tmp
 def test_the_same_export_again_comes_from_the_cache(workbench, monkeypatch):
     store = SeedRecipe("article", 4).to_store()
     _, first = feature.export_zip(workbench, store, 2, 2, 15)
-    monkeypatch.setattr(feature, "pages_png", lambda *a: pytest.fail("drawn again"))
+    monkeypatch.setattr(feature, "streamed_pages_png", lambda *a: pytest.fail("drawn again"))
     seen = []
     _, again = feature.export_zip(workbench, store, 2, 2, 15, progress=lambda *a: seen.append(a))
     assert again == first and seen == [(1, 1, "ready")]
@@ -78,18 +78,18 @@ def test_nothing_visible_is_a_pattern_error(workbench):
 def test_at_most_export_slots_draw_at_once(workbench, monkeypatch):
     drawing, most = [0], [0]
     lock = threading.Lock()
-    real = feature.pages_png
+    real = feature.streamed_pages_png
 
-    def slow(pages, progress=None, **kwargs):
+    def slow(pages, load, progress=None, norm=None):
         with lock:
             drawing[0] += 1
             most[0] = max(most[0], drawing[0])
         time.sleep(0.2)
         with lock:
             drawing[0] -= 1
-        return real(pages, progress, **kwargs)
+        return real(pages, load, progress, norm)
 
-    monkeypatch.setattr(feature, "pages_png", slow)
+    monkeypatch.setattr(feature, "streamed_pages_png", slow)
     errors = []
 
     def export(seed):
@@ -109,14 +109,14 @@ def test_at_most_export_slots_draw_at_once(workbench, monkeypatch):
 
 def test_a_second_export_of_a_session_is_refused_at_once(workbench, monkeypatch):
     drawing, done = threading.Event(), threading.Event()
-    real = feature.pages_png
+    real = feature.streamed_pages_png
 
-    def held(pages, progress=None, **kwargs):
+    def held(pages, load, progress=None, norm=None):
         drawing.set()
         done.wait(10)
-        return real(pages, progress, **kwargs)
+        return real(pages, load, progress, norm)
 
-    monkeypatch.setattr(feature, "pages_png", held)
+    monkeypatch.setattr(feature, "streamed_pages_png", held)
     first = threading.Thread(
         target=feature.export_zip, args=(workbench, SeedRecipe("article", 1).to_store(), 3, 3, 15)
     )

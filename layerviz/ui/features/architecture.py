@@ -32,8 +32,8 @@ from layerviz.analysis.architecture import (
     architecture,
     colour_positions,
     divergence_values,
-    layer_values,
     layered_positions,
+    reduced_layer_values,
 )
 from layerviz.analysis.compare import Comparison
 from layerviz.draw.figures import activation_grid, empty_figure
@@ -42,8 +42,9 @@ from layerviz.draw.selection import VisibleLayer
 from layerviz.errors import LayervizError
 from layerviz.ui import ids
 from layerviz.ui.blocks import card
-from layerviz.ui.common import current_run, error_text, grid_settings
+from layerviz.ui.common import current_reduced, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
+from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
@@ -361,9 +362,9 @@ def graph_elements(
     Raises:
         LayervizError: the pattern store names no model or pattern that can be run.
     """
-    recipe, run = current_run(graphs.workbench, data)
+    recipe, run = current_reduced(graphs.workbench, data)
     graph = graphs.of(recipe.model)
-    activations = run.extraction.activations
+    activations = run.activations
     shown = grid_pages(activations, grid_settings(1, 1, limit)).layers
     hidden = {a.name for a in activations} - {layer.name for layer in shown}
     folded = set(_group_names(collapsed))
@@ -373,7 +374,8 @@ def graph_elements(
         values = divergence_values(comparison.layers, statistic) if comparison else {}
         return elements(graph, values, hidden, folded, chosen, low=0.0)
     statistic = statistic if statistic in STATISTICS else "mean"
-    return elements(graph, layer_values(activations, statistic), hidden, folded, chosen)
+    values = reduced_layer_values(run.reduced.layers, statistic)
+    return elements(graph, values, hidden, folded, chosen)
 
 
 def _comparison(view: CompareView, a_store, b_data) -> Comparison | None:
@@ -423,14 +425,15 @@ def tapped(node, collapsed, data) -> tuple[dict | None, list[str] | None]:
 
 def layer_panel(workbench: Workbench, selected, data):
     """The selected layer's line of facts and its maps, for the current pattern."""
-    recipe, run = current_run(workbench, data)
+    recipe = recipe_from_store(data)
     name = selected.get("layer") if isinstance(selected, dict) else None
     if not isinstance(name, str) or selected.get("model") != recipe.model:
         return (
             "Click a layer in the graph (or a panel of the grid) to see its maps here.",
             empty_figure("no layer selected"),
         )
-    act = next((a for a in run.extraction.activations if a.name == name), None)
+    drawable = {n for _, n, _ in workbench.entry(recipe.model).extractor.layers}
+    act = workbench.layers(recipe, [name])[0] if name in drawable else None  # on demand
     if act is None:
         return f"{name}: an input, or an output that cannot be drawn as maps.", empty_figure(
             f"{name} has no maps to draw"

@@ -12,19 +12,20 @@ In compare mode (``compare-switch`` on, with a B) the zip holds A's, B's and B �
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update, set_props
 
-from layerviz.draw.export import architecture_png, pages_png, zip_of
+from layerviz.draw.export import architecture_png, streamed_pages_png, zip_of
 from layerviz.draw.grid import grid_pages
 from layerviz.errors import PatternError
 from layerviz.ui import ids
 from layerviz.ui.cache import ByteLRU
-from layerviz.ui.callbacks import export_norm
-from layerviz.ui.common import current_run, error_text, grid_settings
+from layerviz.ui.callbacks import export_norm, full_page
+from layerviz.ui.common import current_reduced, error_text, grid_settings
 from layerviz.ui.features.compare_state import active_b, compare_view
 from layerviz.ui.jobs import JobSlots, check_cancelled, job_callback_options, job_error_text
 from layerviz.ui.session import session_of
@@ -68,8 +69,8 @@ def export_zip(
         JobsBusyError: too many exports wait, or this session has one already.
     """
     report = progress or (lambda done, total, label: None)
-    recipe, run = current_run(workbench, store_data)
-    pages = grid_pages(run.extraction.activations, grid_settings(rows, cols, limit))
+    recipe, run = current_reduced(workbench, store_data)
+    pages = grid_pages(run.activations, grid_settings(rows, cols, limit))
     if not pages.pages:
         raise PatternError(
             "there is nothing to download: no layer output is larger than "
@@ -96,18 +97,18 @@ def export_zip(
             view = compare_view(workbench)
             data = view.zip_bytes(store_data, b_data, rows, cols, limit, step)
         else:
-            data = _pages_zip(workbench, recipe.model, pages, with_model, step, norm)
+            data = _pages_zip(workbench, recipe, pages, with_model, step, norm)
     _cache.put(key, data)
     return name, data
 
 
-def _pages_zip(
-    workbench: Workbench, model_name: str, pages, with_model: bool, step, norm=None
-) -> bytes:
-    """A's pages as ``0.png…`` (then ``model.png`` when asked for) in one zip."""
-    model = workbench.entry(model_name).model if with_model else None
+def _pages_zip(workbench: Workbench, recipe, pages, with_model: bool, step, norm=None) -> bytes:
+    """A's pages as ``0.png…`` (then ``model.png`` when asked for) in one zip, each page's
+    layers at full resolution only while it is drawn."""
+    model = workbench.entry(recipe.model).model if with_model else None
     architecture = architecture_png(model) if model is not None else None
-    return zip_of(pages_png(pages, step, norm=norm), architecture)
+    load = functools.partial(full_page, workbench, recipe)
+    return zip_of(list(streamed_pages_png(pages, load, step, norm)), architecture)
 
 
 #: Its controls go right under the shared Export section, beside the buttons they belong to.

@@ -27,9 +27,15 @@ from layerviz.draw.figures import empty_figure, explanation_figure
 from layerviz.draw.grid import clamp
 from layerviz.errors import LayervizError
 from layerviz.extract.activations import LayerActivation
-from layerviz.ui.common import current_run
+from layerviz.ui.common import current_reduced
 from layerviz.ui.features.inspector import channel_select
-from layerviz.ui.features.inspector.views import CHANGE, MAX_K, SORTS, change_scores, find_layer
+from layerviz.ui.features.inspector.views import (
+    CHANGE,
+    MAX_K,
+    SORTS,
+    change_scores,
+    selected_layer_output,
+)
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
@@ -81,10 +87,10 @@ def layer_ranking(
         ArgumentError: an unknown layer; ranking by change without a B.
         PatternError, ModelLoadError: as ``current_run``.
     """
-    recipe, run = current_run(workbench, store_data)
+    recipe, run = current_reduced(workbench, store_data)
     if not isinstance(selected, dict) or selected.get("model") != recipe.model:
         return None
-    act = find_layer(run.extraction.activations, selected.get("layer"), recipe.model)
+    act = selected_layer_output(workbench, recipe, selected.get("layer"))
     by = by if isinstance(by, str) and by in SORTS else "mean"
     scores = change_scores(workbench, store_data, b_data, act) if by == CHANGE else None
     entry = workbench.entry(recipe.model)

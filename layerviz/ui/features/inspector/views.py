@@ -16,8 +16,8 @@ import plotly.graph_objects as go
 from layerviz.analysis.statistics import (
     CHANNEL_SCORES,
     ChannelScores,
-    layer_statistics,
     records_csv,
+    reduced_statistics,
 )
 from layerviz.draw.channel_figures import channel_grid, value_histogram
 from layerviz.draw.channel_pages import DEFAULT_K, NORM_MODES, channel_page
@@ -25,9 +25,10 @@ from layerviz.draw.figures import empty_figure
 from layerviz.draw.grid import clamp
 from layerviz.errors import ArgumentError
 from layerviz.extract.activations import LayerActivation
-from layerviz.ui.common import current_run
+from layerviz.ui.common import current_reduced
 from layerviz.ui.features.compare_state import compare_view
 from layerviz.ui.features.inspector.channel_select import chosen as chosen_channel
+from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
@@ -77,6 +78,22 @@ def find_layer(activations: list[LayerActivation], name: Any, model: str) -> Lay
     raise ArgumentError(f"model {model!r} has no layer {shown} (its layers: {some}, …)")
 
 
+def selected_layer_output(workbench: Workbench, recipe, name: Any) -> LayerActivation:
+    """The named layer's full output for the recipe's pattern, on demand (a sub-pass of that
+    layer alone, cached): the inspector needs every value of one layer, not of all.
+
+    Raises:
+        ArgumentError: no such layer (as :func:`find_layer` says it).
+    """
+    layers = workbench.entry(recipe.model).extractor.layers
+    known = [LayerActivation(index, n, cls, _NO_VALUES) for index, n, cls in layers]
+    find_layer(known, name, recipe.model)
+    return workbench.layers(recipe, [name])[0]
+
+
+_NO_VALUES = np.zeros(0, np.float32)
+
+
 def inspector_view(
     workbench: Workbench,
     store_data: Any,
@@ -99,12 +116,12 @@ def inspector_view(
         ArgumentError: an unknown layer, sort or normalisation; ``CHANGE`` without a B.
         PatternError, ModelLoadError: as ``current_run``.
     """
-    recipe, run = current_run(workbench, store_data)
+    recipe = recipe_from_store(store_data)
     if not isinstance(selected, dict) or selected.get("model") != recipe.model:
         return InspectorView(
             "no layer selected", empty_figure("click a panel of the grid"), "", 1, 1
         )
-    act = find_layer(run.extraction.activations, selected.get("layer"), recipe.model)
+    act = selected_layer_output(workbench, recipe, selected.get("layer"))
     by = by if isinstance(by, str) and by in SORTS else "mean"  # a list is no key: no TypeError
     norm = norm if isinstance(norm, str) and norm in NORM_MODES else "map"
     n_channels = act.shape[-1]
@@ -148,9 +165,9 @@ def health_marks(health: Any, model: str, layer: str) -> tuple[set[int], set[int
 
 def stats_rows(workbench: Workbench, store_data: Any, health: Any = None) -> list[dict]:
     """One row per layer for the statistics table, health counts filled in when known."""
-    recipe, run = current_run(workbench, store_data)
+    recipe, run = current_reduced(workbench, store_data)
     rows = []
-    for record in layer_statistics(run.extraction):
+    for record in reduced_statistics(run.reduced):
         row = record.as_row()
         row["zero_fraction"] = round(100 * record.zero_fraction, 2)
         for key in ("min", "max", "mean", "std"):
@@ -164,16 +181,16 @@ def stats_rows(workbench: Workbench, store_data: Any, health: Any = None) -> lis
 
 def stats_csv(workbench: Workbench, store_data: Any) -> tuple[str, str]:
     """The statistics table as CSV: ``(file name, text)``."""
-    recipe, run = current_run(workbench, store_data)
-    return f"{recipe.model}-statistics.csv", records_csv(layer_statistics(run.extraction))
+    recipe, run = current_reduced(workbench, store_data)
+    return f"{recipe.model}-statistics.csv", records_csv(reduced_statistics(run.reduced))
 
 
 def histogram(workbench: Workbench, store_data: Any, selected: Any) -> go.Figure:
     """The value histogram of the selected layer, or a hint to pick one."""
-    recipe, run = current_run(workbench, store_data)
+    recipe = recipe_from_store(store_data)
     if not isinstance(selected, dict) or selected.get("model") != recipe.model:
         return empty_figure("pick a layer in the table or the grid")
-    act = find_layer(run.extraction.activations, selected.get("layer"), recipe.model)
+    act = selected_layer_output(workbench, recipe, selected.get("layer"))
     return value_histogram(act.array, f"{act.index}: {act.name}")
 
 
