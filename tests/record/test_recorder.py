@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from layerviz.errors import PatternError, RunError
+from layerviz.record.recorder import Recorder
+from layerviz.record.run import Run, layer_summary
 from record.training import (
     CHANNEL,
     EPOCHS,
@@ -21,10 +24,6 @@ from record.training import (
     distances,
     train,
 )
-
-from layerviz.errors import PatternError, RunError
-from layerviz.record.recorder import Recorder
-from layerviz.record.run import Run, layer_summary
 
 TRAINING = Path(__file__).with_name("training.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +100,7 @@ def test_patterns_that_do_not_fit_fail_at_train_begin_naming_both_shapes(tmp_pat
 
 def test_a_folder_holding_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(RunError, match="notes.txt"):
+    with pytest.raises(RunError, match=r"notes\.txt"):
         train(tmp_path, epochs=1)
 
 

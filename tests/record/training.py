@@ -1,9 +1,9 @@
 """A tiny CNN trained for a few epochs with a recorder, shared by the record tests and run as a
 child process by them (``python training.py MODE FOLDER``) for the kill and JAX tests.
 
-Modes: ``hang`` records until record ``HANG_AT`` and then stops inside that record's write
-(half its bytes on disk, the file open) and waits to be killed; ``check`` trains, then prints as JSON how
-far the recorded maps of each epoch are from the extraction on that epoch's weights.
+Modes: ``hang`` records until record ``HANG_AT``, stops half-way through writing that record's
+bytes (the file open) and waits to be killed; ``check`` trains, then prints as JSON how far the
+recorded maps of each epoch are from the extraction on that epoch's weights.
 """
 
 from __future__ import annotations
