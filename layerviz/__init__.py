@@ -38,6 +38,7 @@ from layerviz.errors import (
     ModelLoadError,
     ModelStructureError,
     PatternError,
+    RunError,
     UnsafeModelError,
 )
 from layerviz.extract.activations import (
@@ -58,6 +59,8 @@ from layerviz.load.loading import load_model
 from layerviz.load.modelcheck import CheckLimits, ModelReport, check_model_file
 from layerviz.patterns.inputs import fit_array, input_shape_of, input_shapes_of, random_pattern
 from layerviz.patterns.readers import read_pattern, read_pattern_batch
+from layerviz.record.recorder import Recorder
+from layerviz.record.run import Run, list_runs
 
 __version__ = _version()
 
@@ -91,6 +94,9 @@ __all__ = [
     "ModelStructureError",
     "OcclusionMap",
     "PatternError",
+    "Recorder",
+    "Run",
+    "RunError",
     "SamplePattern",
     "SkippedLayer",
     "UnsafeModelError",
@@ -109,6 +115,7 @@ __all__ = [
     "input_shapes_of",
     "layer_statistics",
     "list_models",
+    "list_runs",
     "load_model",
     "model_health",
     "occlusion_sweep",

@@ -200,12 +200,18 @@ class Run:
         keys = sorted({k for s in self.stamps for k in s.logs})
         return {k: np.array([s.logs.get(k, math.nan) for s in self.stamps]) for k in keys}
 
-    def activations(self, record: Record, pattern: int = 0) -> list[LayerActivation]:
+    def activations(
+        self, record: Record, pattern: int = 0, limit_size_layer: tuple[int, int] | None = None
+    ) -> list[LayerActivation]:
         """One probe pattern's reduced maps in ``record``, as the grid and the export draw them.
 
         The arrays are float32 copies of the stored float16 maps (every ``stride``-th position
-        of the full output); the grid's size limit should be applied to ``info.shape``, the full
-        output's shape (see :meth:`full_shapes`).
+        of the full output).
+
+        Args:
+            limit_size_layer: ``(height, width)``: keep only the layers whose *full* maps are
+                larger on both sides (the article's rule, as ``visible_layers`` applies it to
+                full outputs); None keeps every layer. Draw the result with a limit of 0.
 
         Raises:
             ArgumentError: ``pattern`` is not one of the probe's.
@@ -216,7 +222,9 @@ class Run:
                 info.index, info.name, info.class_name, layer.maps[pattern].astype(np.float32)
             )
             for info, layer in zip(self.header.layers, record.layers, strict=True)
-            if layer is not None and layer.maps is not None
+            if layer is not None
+            and layer.maps is not None
+            and (limit_size_layer is None or _passes(info.shape, limit_size_layer))
         ]
 
     def full_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -257,6 +265,12 @@ class Run:
                 f"run {self.folder} has records 0-{len(self.stamps) - 1}, not {number}"
             )
         return self.stamps[number]
+
+
+def _passes(shape: tuple[int, ...], limit: tuple[int, int]) -> bool:
+    """The article's size rule on a full output's maps: ``(n,)`` is a ``1 × n`` strip."""
+    h, w = (1, shape[0]) if len(shape) == 1 else (shape[0], shape[1])
+    return h > limit[0] and w > limit[1]
 
 
 def list_runs(folder: str | os.PathLike[str]) -> list[Path]:
