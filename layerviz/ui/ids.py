@@ -140,3 +140,16 @@ INPUT_UPLOADS = tuple(f"upload-input-source-{i}" for i in range(MAX_INPUT_ROWS))
 GRID_TOOLTIP = "tooltip-grid"
 #: Draw the exported PNGs under the on-screen norm-mode (off: the article's per-panel range).
 EXPORT_NORM_SWITCH = "switch-export-norm"
+# Training run (issue 22): a recorded run scrubbed through its epochs. Stable: do not rename.
+RUN_SELECT = "run-select"
+RUN_EPOCH_SLIDER = "run-epoch-slider"
+RUN_PLAY = "run-play"
+RUN_GRID = "run-grid"
+RUN_CURVES = "run-curves"
+RUN_STRIP = "run-strip"
+# Internal.
+RUN_INTERVAL = "interval-run-play"
+RUN_PATTERN = "select-run-pattern"
+RUN_RANGE = "radio-run-range"
+RUN_INFO = "text-run-info"
+RUN_EPOCH_LABEL = "text-run-epoch"
