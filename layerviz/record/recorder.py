@@ -33,9 +33,12 @@ from layerviz.record.store import LayerInfo, LayerRecord, Record, RunHeader, Run
 
 __all__ = ["DEFAULT_MAX_SIDE", "DEFAULT_SEEDED", "Recorder", "default_probe"]
 
-#: The longest side, in positions, a recorded map keeps: the dashboard's grid draws a 32×32
-#: map of digits_cnn's first layer at full size, and 25 epochs of it stay under 5 MB.
-DEFAULT_MAX_SIDE = 32
+#: The panel side, in pixels, the recorded maps are kept for (``extract_reduced``'s
+#: ``max_side``: a panel's montage of maps keeps every ``stride``-th line so that it fits).
+#: digits_cnn's panels (at most 131 pixels) keep every pixel; a MobileNetV2 panel keeps at most
+#: 160² values per pattern, so a record of 8 patterns stays in tens of MB. The grid itself
+#: draws panels of up to 320 (``DISPLAY_SIDE``); pass that for every pixel it shows.
+DEFAULT_MAX_SIDE = 160
 #: How many seeded random patterns probe a model that has no bundled samples.
 DEFAULT_SEEDED = 8
 
@@ -50,7 +53,8 @@ class Recorder(keras.callbacks.Callback):
             model, else ``DEFAULT_SEEDED`` seeded random patterns.
         every: record at the end of every ``every``-th epoch.
         every_batches: also record every this many batches within an epoch (None: never).
-        max_side: the longest side a recorded map keeps (every ``stride``-th position).
+        max_side: the panel side (pixels) the recorded maps are kept for: each layer's montage
+            of maps keeps every ``stride``-th line so that it fits.
 
     Raises:
         ArgumentError: ``every``, ``every_batches`` or ``max_side`` is not a whole number ≥ 1.
@@ -148,7 +152,7 @@ class Recorder(keras.callbacks.Callback):
         self._write(epoch, batch, logs or {}, self._reduce(self._probe))
 
     def _reduce(self, probe) -> list[ReducedLayer]:
-        return self._extractor.extract_reduced(probe, max_side=self.max_side)
+        return self._extractor.extract_reduced(probe, max_side=self.max_side).layers
 
     def _write(self, epoch: int, batch: int | None, logs: dict, reduced) -> None:
         record = Record(

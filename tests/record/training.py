@@ -29,7 +29,7 @@ EPOCHS = 5
 KILL_EPOCH = 3  # the epoch after which KillChannel silences CHANNEL of layer "c1"
 CHANNEL = 1
 HANG_AT = 3
-MAX_SIDE = 6  # c1's 12×12 maps keep every 2nd position: the reduction is exercised
+MAX_SIDE = 16  # c1's panel (2×2 maps of 12×12) keeps every 2nd line: the reduction is exercised
 
 
 def make_model() -> keras.Model:
