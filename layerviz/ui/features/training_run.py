@@ -33,6 +33,7 @@ from layerviz.errors import LayervizError, RunError
 from layerviz.record.run import Run, list_runs
 from layerviz.record.store import RECORDS
 from layerviz.ui import ids
+from layerviz.ui.blocks import card
 from layerviz.ui.callbacks import norm_of
 from layerviz.ui.common import colorscale_of, error_text, grid_settings
 from layerviz.ui.workbench import Workbench
@@ -91,8 +92,6 @@ def controls(workbench: Workbench) -> list:
 
 
 def panels(workbench: Workbench) -> list:
-    from layerviz.ui.layout import card  # not at the top: layout imports FEATURES
-
     runs = available_runs(workbench)
     if not runs:
         return []
