@@ -46,6 +46,7 @@ __all__ = [
     "panels",
     "register",
     "strip_figure",
+    "tab",
 ]
 
 #: Milliseconds between two epochs while playing (the grid of digits_cnn redraws in ~60 ms).
@@ -91,10 +92,26 @@ def controls(workbench: Workbench) -> list:
     return []
 
 
+#: The workspace's detail pane (issue 20) shows ``tab(workbench)`` under this title.
+TAB = ("Training run", "film")
+
+
 def panels(workbench: Workbench) -> list:
+    """The section as a card below the grid, on a page without the workspace's tabs."""
+    import layerviz.ui.features as registry
+
+    if hasattr(registry, "TABS") or not available_runs(workbench):
+        return []  # in the workspace, ``tab`` is the section
+    return [card("Training run", "film", html.Div(tab(workbench)), className="shadow-sm mb-3")]
+
+
+def tab(workbench: Workbench) -> list:
+    """The section's body: its controls, the epoch's grid, the channel strip, the curves."""
     runs = available_runs(workbench)
     if not runs:
-        return []
+        return [
+            html.Small("no recorded run: serve with --run DIR", className="text-body-secondary")
+        ]
     options = [{"label": f"{p.name} ({p.parent})", "value": str(p)} for p in runs]
     top = dbc.Row(
         [
@@ -131,21 +148,18 @@ def panels(workbench: Workbench) -> list:
         ],
         className="d-flex align-items-center mb-2",
     )  # fmt: skip
-    body = html.Div(
-        [
-            top,
-            scrub,
-            html.Small(id=ids.RUN_INFO, className="text-body-secondary d-block mb-1"),
-            dcc.Graph(id=ids.RUN_GRID, figure=empty_figure(""), config={"displaylogo": False}),
-            html.Small(
-                "click a channel of the grid to see its tile in every epoch",
-                className="text-body-secondary d-block",
-            ),
-            dcc.Graph(id=ids.RUN_STRIP, figure=empty_figure(""), config={"displaylogo": False}),
-            dcc.Graph(id=ids.RUN_CURVES, figure=empty_figure(""), config={"displaylogo": False}),
-        ]
-    )
-    return [card("Training run", "film", body, className="shadow-sm mb-3")]
+    return [
+        top,
+        scrub,
+        html.Small(id=ids.RUN_INFO, className="text-body-secondary d-block mb-1"),
+        dcc.Graph(id=ids.RUN_GRID, figure=empty_figure(""), config={"displaylogo": False}),
+        html.Small(
+            "click a channel of the grid to see its tile in every epoch",
+            className="text-body-secondary d-block",
+        ),
+        dcc.Graph(id=ids.RUN_STRIP, figure=empty_figure(""), config={"displaylogo": False}),
+        dcc.Graph(id=ids.RUN_CURVES, figure=empty_figure(""), config={"displaylogo": False}),
+    ]
 
 
 def _labelled(text: str, control) -> html.Div:
