@@ -27,6 +27,7 @@ from layerviz.analysis.statistics import (
     LayerStatistics,
     channel_scores,
     layer_statistics,
+    reduced_statistics,
 )
 from layerviz.config import version as _version
 from layerviz.draw.export import plot_pattern_process
@@ -48,6 +49,7 @@ from layerviz.extract.activations import (
     SkippedLayer,
     extract_activations,
 )
+from layerviz.extract.reduce import ReducedExtraction, ReducedLayer, reduce_activation
 from layerviz.load.bundled import (
     BundledModel,
     SamplePattern,
@@ -95,6 +97,8 @@ __all__ = [
     "OcclusionMap",
     "PatternError",
     "Recorder",
+    "ReducedExtraction",
+    "ReducedLayer",
     "Run",
     "RunError",
     "SamplePattern",
@@ -125,6 +129,8 @@ __all__ = [
     "random_pattern",
     "read_pattern",
     "read_pattern_batch",
+    "reduce_activation",
+    "reduced_statistics",
     "saliency",
     "sample_patterns",
     "seeded_patterns",
