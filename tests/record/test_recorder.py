@@ -120,17 +120,23 @@ def test_an_unwritable_folder_stops_recording_with_one_warning_not_training(tmp_
 
 
 def test_a_full_disk_stops_recording_with_one_warning_and_training_ends(tmp_path):
-    # RLIMIT_FSIZE makes writes past 32 KiB fail with EFBIG, as a full disk fails them with
-    # ENOSPC: the header fits, the first record does not.
+    # The disk "fills" after epoch 1: from then on RLIMIT_FSIZE makes every write past 1 KiB
+    # fail with EFBIG, as a full disk fails them with ENOSPC.
     script = f"""
 import resource, signal, sys, warnings
 sys.path[:0] = [{str(ROOT)!r}, {str(TRAINING.parent)!r}]
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (32 * 1024, 32 * 1024))
+import keras
 from training import train
+
+class FillDisk(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))
+
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    recorder = train({str(tmp_path / "run")!r}, epochs=3)
+    recorder = train({str(tmp_path / "run")!r}, extra=[FillDisk()], epochs=3)
 print(sum("stopped recording" in str(w.message) for w in caught), recorder.model.history.epoch)
 """
     done = subprocess.run(
@@ -138,7 +144,8 @@ print(sum("stopped recording" in str(w.message) for w in caught), recorder.model
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-4:] == ["1", "[0,", "1,", "2]"]
-    assert len(Run(tmp_path / "run")) == 0
+    assert Run(tmp_path / "run").epochs == [0]  # epoch 1's record met the full disk
+    assert not list((tmp_path / "run" / "records").glob(".*.partial"))
 
 
 def test_a_run_killed_mid_write_reads_back_to_its_last_complete_epoch(tmp_path):
