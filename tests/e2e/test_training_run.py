@@ -62,8 +62,9 @@ def test_slider_scrubs_play_advances_a_click_shows_the_strip(dash_duo, run_folde
     assert first != last
     # Play steps through the epochs on its own; pause stops it.
     dash_duo.find_element(f"#{ids.RUN_PLAY}").click()
-    dash_duo.wait_for_contains_text(label, "epoch 1", timeout=10)
-    dash_duo.wait_for_contains_text(label, "epoch 2", timeout=10)
+    dash_duo.wait_for_contains_text(f"#{ids.RUN_PLAY}", "pause", timeout=10)
+    until(lambda: dash_duo.find_element(label).text.startswith("epoch 1"), timeout=30)
+    until(lambda: sources(dash_duo) not in (first, None), timeout=30)
     dash_duo.find_element(f"#{ids.RUN_PLAY}").click()
     dash_duo.wait_for_contains_text(f"#{ids.RUN_PLAY}", "play", timeout=10)
     # A click on channel 0's tile of c1 (Plotly's own click event) shows its strip.

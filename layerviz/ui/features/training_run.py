@@ -73,7 +73,16 @@ class _Runs:
 
     def __init__(self) -> None:
         self._open: dict[str, tuple[int, Run]] = {}
+        self._curves: dict[int, list] = {}
         self._lock = threading.Lock()
+
+    def curves(self, folder: str) -> list:
+        """``run.curves()`` of the run as it is now, read once (it opens every record)."""
+        run = self.get(folder)
+        with self._lock:
+            if id(run) not in self._curves:
+                self._curves = {id(run): run.curves()}  # the latest run's only
+            return self._curves[id(run)]
 
     def get(self, folder: str) -> Run:
         count = sum(1 for _ in (Path(folder) / RECORDS).glob("*.h5"))
@@ -145,6 +154,8 @@ def tab(workbench: Workbench) -> list:
             ),
             html.Small(id=ids.RUN_EPOCH_LABEL, className="text-body-secondary"),
             dcc.Interval(id=ids.RUN_INTERVAL, interval=PLAY_MS, disabled=True),
+            # The record the grid shows now: play steps on only once it is drawn.
+            dcc.Store(id=ids.RUN_SHOWN_STORE),
         ],
         className="d-flex align-items-center mb-2",
     )  # fmt: skip
@@ -235,7 +246,7 @@ def curves_figure(folder: str, number: int):
         c.info.name: {
             "mean": c.mean, "std": c.std, "zero_fraction": c.zero_fraction, "dead": c.dead
         }
-        for c in run.curves()
+        for c in _RUNS.curves(folder)
     }  # fmt: skip
     x = _positions(run)
     current = x[min(max(int(number), 0), len(x) - 1)] if x else None
@@ -332,14 +343,18 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.RUN_INTERVAL, "n_intervals"),
         State(ids.RUN_EPOCH_SLIDER, "value"),
         State(ids.RUN_EPOCH_SLIDER, "max"),
+        State(ids.RUN_SHOWN_STORE, "data"),
         prevent_initial_call=True,
     )
-    def step(_, value, last):
+    def step(_, value, last, shown):
+        if shown != value:  # the grid is still drawing this record: never skip one
+            return no_update
         return 0 if (value or 0) >= (last or 0) else (value or 0) + 1
 
     @app.callback(
         Output(ids.RUN_GRID, "figure"),
         Output(ids.RUN_EPOCH_LABEL, "children"),
+        Output(ids.RUN_SHOWN_STORE, "data"),
         Input(ids.RUN_SELECT, "value"),
         Input(ids.RUN_EPOCH_SLIDER, "value"),
         Input(ids.RUN_PATTERN, "value"),
@@ -352,15 +367,15 @@ def register(app, workbench: Workbench) -> None:
     )
     def draw_grid(folder, number, pattern, range_mode, rows, cols, limit, colorscale, norm):
         if folder is None or pattern is None:
-            return no_update, no_update
+            return no_update, no_update, no_update
         try:
             figure, label, _ = epoch_grid(
                 folder, number or 0, pattern, grid_settings(rows, cols, limit),
                 colorscale_of(colorscale), norm_of(norm), range_mode,
             )  # fmt: skip
-        except Exception as exc:
-            return empty_figure(error_text(exc)), ""
-        return figure, label
+        except Exception as exc:  # any failure is shown in place of the grid
+            return empty_figure(error_text(exc)), "", number
+        return figure, label, number
 
     @app.callback(
         Output(ids.RUN_CURVES, "figure"),
