@@ -16,6 +16,7 @@ gives its attention scores, tapped during the rebuild: ``layerviz.extract.taps``
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -283,6 +284,19 @@ class ActivationExtractor:
     def layer_shapes(self) -> list[tuple[int | None, ...]]:
         """Output shape (batch axis removed) of every layer in ``layers``, in the same order."""
         return [tuple(t.shape[1:]) for t in self._multi.outputs[: len(self._layers)]]
+
+    @property
+    def layer_roles(self) -> list[str]:
+        """The role of every layer in ``layers`` (``layerviz.extract.taps.ROLES``: attention
+        scores are ``"attention"``), in the same order."""
+        return [k.entry.role for k in self._kept]
+
+    @property
+    def activation_bytes(self) -> int:
+        """Bytes one pattern's drawable outputs hold at full resolution (float32), what
+        :meth:`extract` keeps; 0 for outputs whose shape is known only at run time."""
+        sizes = [math.prod(shape) for shape in self.layer_shapes if None not in shape]
+        return 4 * sum(sizes)
 
     def gradient_model(self, layer_names: Sequence[str] = ()) -> keras.Model:
         """A model over the same rebuilt graph: the inputs to the named layers' outputs, then
@@ -678,13 +692,12 @@ def _scores_of(call: LayerCall) -> list:
 def _is_graph_model(model) -> bool:
     """True for Functional models (the ones ``clone_model`` can rebuild), by public means.
 
-    A Functional model's config lists its layers; a subclassed model's ``get_config`` does not
-    (or raises, as Keras 3 does for subclasses without their own ``get_config``).
+    A Functional model (or a subclass built with ``super().__init__(inputs, outputs)``) lists
+    its ``outputs``; a subclassed model has none. Not ``get_config``: it raises ``TypeError``
+    for a model whose last layer's activation was set to ``None`` after building (keras.io's
+    Grad-CAM example does that), and on JAX or PyTorch it imports TensorFlow when installed.
     """
-    try:
-        return "layers" in model.get_config()
-    except (NotImplementedError, TypeError):
-        return False
+    return isinstance(getattr(model, "outputs", None), list) and bool(model.outputs)
 
 
 def _why_not_drawable(output) -> str | None:
