@@ -21,6 +21,7 @@ from layerviz.errors import (
     ModelLoadError,
     ModelStructureError,
     PatternError,
+    RunError,
     UnsafeModelError,
 )
 
@@ -77,6 +78,8 @@ _LAZY = {
         "random_pattern",
     ),
     "layerviz.patterns.readers": ("read_pattern", "read_pattern_batch"),
+    "layerviz.record.recorder": ("Recorder",),
+    "layerviz.record.run": ("Run", "list_runs"),
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -129,8 +132,11 @@ __all__ = [
     "ModelStructureError",
     "OcclusionMap",
     "PatternError",
+    "Recorder",
     "ReducedExtraction",
     "ReducedLayer",
+    "Run",
+    "RunError",
     "SamplePattern",
     "SkippedLayer",
     "UnsafeModelError",
@@ -152,6 +158,7 @@ __all__ = [
     "input_shapes_of",
     "layer_statistics",
     "list_models",
+    "list_runs",
     "load_model",
     "model_health",
     "occlusion_sweep",

@@ -9,7 +9,9 @@
     ├── ModelStructureError       a loaded model cannot be cut into layers (not built, no inputs)
     ├── PatternError (ValueError) a pattern does not fit the model, or was unsafe to read
     ├── ArgumentError (ValueError) an argument out of its range or of the wrong kind
-    └── GraphvizError             plot_model=True but Graphviz / pydot are not installed
+    ├── GraphvizError             plot_model=True but Graphviz / pydot are not installed
+    └── RunError                  a recorded run cannot be written (folder holds something else)
+                                  or read (damaged: the message names the last good epoch)
 
 "Catch ``LayervizError``" is the contract: everything a caller can cause raises one of these.
 
@@ -26,6 +28,7 @@ __all__ = [
     "ModelLoadError",
     "ModelStructureError",
     "PatternError",
+    "RunError",
     "UnsafeModelError",
 ]
 
@@ -64,3 +67,8 @@ class ArgumentError(LayervizError, ValueError):
 
 class GraphvizError(LayervizError):
     """Drawing the architecture needs Graphviz (``dot``) and pydot, and one is missing."""
+
+
+class RunError(LayervizError):
+    """A recorded training run cannot be written or read (a folder holding something else, a
+    damaged record: the message names the last good epoch)."""

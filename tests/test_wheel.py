@@ -130,6 +130,8 @@ def test_wheel_carries_models_and_assets_but_not_training_scripts(wheel):
     names = set(_contents(wheel))
     data = _shipped("models", "layerviz/_models") | _shipped("assets", "layerviz/_assets")
     assert "layerviz/_models/digits_cnn.keras" in data and data <= names
+    # The bundled training run (issue 22), so the Training run section shows on a fresh install.
+    assert "layerviz/_models/runs/digits_cnn/run.h5" in data
     data_dirs = ("layerviz/_models/", "layerviz/_assets/")
     assert not {name for name in names if name.startswith(data_dirs) and name.endswith(".py")}
     assert all(name.startswith(("layerviz/", "layerviz-")) for name in names)

@@ -16,6 +16,8 @@ from layerviz.cli import (
     export,
     health,
     models,
+    record,
+    runs,
     serve,
     stats,
     visualise,
@@ -25,7 +27,7 @@ from layerviz.cli.common import parse_grid, parse_pair
 __all__ = ["main", "parse_grid", "parse_pair"]
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (export, compare, stats, health, explain, visualise, models, serve, check)
+COMMANDS = (export, compare, stats, health, explain, visualise, models, serve, check, record, runs)
 
 
 class _UsageError(Exception):

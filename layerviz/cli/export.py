@@ -13,13 +13,28 @@ from layerviz.cli.common import (
     pattern_from_args,
     progress_bar,
 )
+from layerviz.errors import ArgumentError
 
 
 def register(sub) -> None:
     parser = sub.add_parser(
         "export", help="write the layer-output grids as 0.png, 1.png, ... (the article's files)"
     )
-    parser.add_argument("model", help="a .keras file, or a bundled model name (see 'models')")
+    parser.add_argument(
+        "model", nargs="?", help="a .keras file, or a bundled model name (see 'models')"
+    )
+    parser.add_argument(
+        "--run", type=Path, help="draw a recorded training run's maps instead (no model)"
+    )
+    parser.add_argument(
+        "--epoch", type=int, help="with --run: the epoch whose maps to draw (0: before training)"
+    )
+    parser.add_argument(
+        "--probe",
+        type=int,
+        default=0,
+        help="with --run: which of the run's probe patterns (default 0, the first)",
+    )
     add_pattern_options(parser)
     add_grid_options(parser)
     parser.add_argument(
@@ -40,6 +55,10 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.run is not None or args.epoch is not None:
+        return run_epoch(args)
+    if args.model is None:
+        raise ArgumentError("export needs a model (or --run DIR --epoch K)")
     import layerviz
     from layerviz.draw.export import export_pattern
     from layerviz.draw.grid import GridSettings
@@ -65,5 +84,33 @@ def run(args: argparse.Namespace) -> int:
         print(path)
         if number < len(pages):  # what the page shows, by the panels' titles
             print("    " + ", ".join(panel.title for panel in pages[number]))
+    print(f"wrote {len(pages)} page(s) of {args.grid[0]}x{args.grid[1]} to {args.out}")
+    return 0
+
+
+def run_epoch(args: argparse.Namespace) -> int:
+    """``export --run DIR --epoch K``: the article's PNGs of one probe pattern at one epoch."""
+    from layerviz.draw.export import pages_png
+    from layerviz.draw.grid import GridSettings, grid_pages
+    from layerviz.record.run import Run
+
+    if args.run is None or args.epoch is None or args.model is not None:
+        raise ArgumentError("a run's epoch is exported with --run DIR --epoch K and no model")
+    if args.pattern or args.seed is not None or args.plot_model:
+        raise ArgumentError("--pattern, --seed and --plot-model do not apply to --run")
+    recorded = Run(args.run)
+    record = recorded.record(recorded.number_at_epoch(args.epoch))
+    activations = recorded.activations(record, args.probe, limit_size_layer=args.limit)
+    # The limit was applied to the full maps; the recorded ones may be smaller.
+    grid = grid_pages(activations, GridSettings.checked(args.grid, (0, 0)))
+    pages = grid.pages
+    args.out.mkdir(parents=True, exist_ok=True)
+    label = recorded.header.probe_labels[args.probe]
+    print(f"run: {args.run}   model: {recorded.header.model_name}   {record.label}   {label}")
+    for number, png in enumerate(pages_png(grid, norm=args.norm)):
+        path = args.out / f"{number}.png"
+        path.write_bytes(png)
+        print(path)
+        print("    " + ", ".join(panel.title for panel in pages[number]))
     print(f"wrote {len(pages)} page(s) of {args.grid[0]}x{args.grid[1]} to {args.out}")
     return 0

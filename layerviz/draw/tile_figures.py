@@ -50,6 +50,7 @@ def tile_grid(
     norm: str = ARTICLE_NORM,
     max_panel_pixels: int | None = None,
     height_per_row: int = 300,
+    ranges: Sequence[np.ndarray] | None = None,
 ) -> go.Figure:
     """One page of layer outputs as a grid of coloured images, one panel per layer.
 
@@ -64,6 +65,9 @@ def tile_grid(
             each map (crisp, as a browser draws a larger image into fewer pixels; the gaps
             between maps stay; ``tiles.tile_step``); None sends the full montage.
         height_per_row: figure height per grid row, in pixels.
+        ranges: colour ranges chosen by the caller, one ``(n_maps, 2)`` array of
+            ``[low, high]`` per panel (as :func:`~layerviz.draw.normalise.colour_ranges`
+            gives them), in place of ``norm``'s: a recorded run's range fixed across epochs.
 
     Returns:
         The figure: one image trace per panel (trace ``i`` is panel ``i``, its ``meta``
@@ -78,7 +82,7 @@ def tile_grid(
     if not page:
         return empty_figure("no layers to show")
     palette = grid_palette(colorscale)
-    ranges = colour_ranges(page, norm)
+    ranges = colour_ranges(page, norm) if ranges is None else list(ranges)
     layout = grid.layout
     images, titles = [], []
     for i, (layer, axes, x_dom, y_dom) in enumerate(grid.panels):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 from dash import Dash
 
 from layerviz.config import assets_dir
-from layerviz.errors import ArgumentError
+from layerviz.errors import ArgumentError, RunError
 from layerviz.load.bundled import bundled_model_of
 from layerviz.load.loading import load_model
 from layerviz.patterns.readers import MAX_PATTERN_BYTES
@@ -73,6 +74,7 @@ def create_app(
     uploads: UploadStore | None = None,
     model_files: SharedModelFiles | None = None,
     max_model_bytes: int | None = None,
+    runs: Sequence[str | Path] | None = None,
 ) -> Dash:
     """Build a dashboard app.
 
@@ -91,6 +93,8 @@ def create_app(
             when ``LAYERVIZ_REDIS_URL`` is set, else none (a model lives in its process).
         max_model_bytes: a cap on ``model``'s file (the operator's: no cap when None; uploads
             keep the upload limit whatever this says).
+        runs: recorded training runs for the *Training run* section (run folders, or folders
+            of runs); default: the bundled ``models/runs/``.
 
     Returns:
         A ``Dash`` app; ``app.server`` is the Flask app for gunicorn; ``GET /healthz`` says
@@ -100,13 +104,16 @@ def create_app(
         ModelLoadError: ``model`` cannot be loaded.
         PatternError: ``pattern`` does not fit ``model``.
         ArgumentError: ``$LAYERVIZ_CACHE_MB`` is not a whole number in ``CACHE_MB_RANGE``.
+        RunError: a folder in ``runs`` holds no recorded run.
     """
+    run_folders = _runs_of(runs)
     extra, first = _models_of(model, include_bundled, max_model_bytes)
     cache_bytes = cache_bytes if cache_bytes is not None else cache_bytes_from_environment()
     kwargs = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
     uploads = uploads if uploads is not None else store_from_environment()
     workbench = Workbench(extra, include_bundled=include_bundled, uploads=uploads, **kwargs)
     workbench.model_files = model_files or model_files_from_environment()
+    workbench.runs = run_folders
     first = first or workbench.model_names[0]
     workbench.entry(first)  # fail now, with a clear error, rather than in the browser
     if pattern is not None:
@@ -146,6 +153,19 @@ def create_app(
     app.server.layerviz_warmup = warmup
     app.celery_app = celery_app  # for the Celery worker: celery -A app:celery_app worker
     return app
+
+
+def _runs_of(runs: Sequence[str | Path] | None) -> list[Path]:
+    """Every run in ``runs`` (a run's folder, or a folder of runs), checked now."""
+    from layerviz.record.run import list_runs
+
+    found: list[Path] = []
+    for folder in runs or ():
+        listed = list_runs(folder)
+        if not listed:
+            raise RunError(f"{folder} holds no recorded training run")
+        found.extend(listed)
+    return found
 
 
 def cache_bytes_from_environment() -> int | None:

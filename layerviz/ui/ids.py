@@ -149,3 +149,18 @@ LOOKS_FOR_PROGRESS = "progress-looks-for"
 LOOKS_FOR_STATUS = "text-looks-for"
 LOOKS_FOR_ROW = "row-looks-for"
 LOOKS_FOR_STORE = "store-looks-for"
+
+# Training run (issue 22): a recorded run scrubbed through its epochs. Stable: do not rename.
+RUN_SELECT = "run-select"
+RUN_EPOCH_SLIDER = "run-epoch-slider"
+RUN_PLAY = "run-play"
+RUN_GRID = "run-grid"
+RUN_CURVES = "run-curves"
+RUN_STRIP = "run-strip"
+# Internal.
+RUN_INTERVAL = "interval-run-play"
+RUN_PATTERN = "select-run-pattern"
+RUN_RANGE = "radio-run-range"
+RUN_INFO = "text-run-info"
+RUN_EPOCH_LABEL = "text-run-epoch"
+RUN_SHOWN_STORE = "store-run-shown"

@@ -36,7 +36,16 @@ from layerviz.ui.features import (
     export_zip,
     inspector,
     model_upload,
+    training_run,
 )
 
 #: The feature modules, in page order.
-FEATURES: tuple = (model_upload, explain, compare, architecture, inspector, export_zip)
+FEATURES: tuple = (
+    model_upload,
+    explain,
+    compare,
+    architecture,
+    inspector,
+    export_zip,
+    training_run,
+)

@@ -1,0 +1,129 @@
+"""Figures of a recorded training run: numbers over epochs, and one channel's tile in every record.
+
+Pure functions over plain arrays (a run's reader, :mod:`layerviz.record.run`, gives them): no
+Dash, and nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from layerviz.draw.figures import empty_figure
+
+__all__ = ["CURVE_TITLES", "channel_strip_figure", "run_curves_figure"]
+
+#: The per-layer curves drawn, by the name :class:`layerviz.record.run.LayerCurves` gives them.
+CURVE_TITLES = {
+    "mean": "mean activation",
+    "std": "standard deviation",
+    "zero_fraction": "fraction of zeros",
+    "dead": "dead channels",
+}
+
+
+def run_curves_figure(
+    x: Sequence[float],
+    curves: Mapping[str, Mapping[str, np.ndarray]],
+    logs: Mapping[str, np.ndarray],
+    current: float | None = None,
+) -> go.Figure:
+    """Each layer's curves over the records, and the logged loss (and metrics) beside them.
+
+    Args:
+        x: the records' positions in epochs (``epoch``, or ``epoch - 1 + batch / batches``).
+        curves: ``{layer name: {"mean": ..., "std": ..., "zero_fraction": ..., "dead": ...}}``,
+            one value per record each.
+        logs: ``{"loss": ..., "accuracy": ...}``, one value per record (NaN before training).
+        current: the epoch the grid shows, marked with a vertical line in every plot.
+
+    Returns:
+        A figure of five plots: the four of :data:`CURVE_TITLES`, one line per layer (a layer's
+        lines share a legend entry), then the logs.
+    """
+    if not len(x):
+        return empty_figure("the run has no records yet")
+    titles = [*CURVE_TITLES.values(), "loss and metrics"]
+    fig = make_subplots(rows=1, cols=5, subplot_titles=titles, horizontal_spacing=0.05)
+    for name, layer in curves.items():
+        for col, key in enumerate(CURVE_TITLES, start=1):
+            fig.add_trace(
+                go.Scatter(
+                    x=list(x),
+                    y=np.asarray(layer[key], np.float64),
+                    mode="lines",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    hovertemplate=f"{name}<br>epoch %{{x}}<br>{CURVE_TITLES[key]} %{{y:.4g}}"
+                    "<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    for key, values in logs.items():
+        fig.add_trace(
+            go.Scatter(
+                x=list(x),
+                y=np.asarray(values, np.float64),
+                mode="lines+markers",
+                name=key,
+                legendgroup=f"log:{key}",
+                line={"dash": "dot"},
+            ),
+            row=1,
+            col=5,
+        )
+    if current is not None:
+        for col in range(1, 6):
+            fig.add_vline(x=current, line={"color": "#d63384", "width": 1}, row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(
+        height=300,
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+        template="plotly_white",
+        uirevision="run-curves",
+    )
+    return fig
+
+
+def channel_strip_figure(
+    strip: np.ndarray, labels: Sequence[str], title: str, colorscale: str = "Viridis"
+) -> go.Figure:
+    """One channel's map in every record, side by side on one colour range, one gap apart.
+
+    Args:
+        strip: ``(records, h, w)`` (or ``(records, w)`` for a 1-D output's values).
+        labels: one label per record, written under its tile (``"epoch 3"``).
+        title: the figure's title (which layer and channel, when it died).
+    """
+    if strip.ndim == 2:
+        strip = strip[:, np.newaxis, :]
+    n, h, w = strip.shape
+    image = np.full((h, n * (w + 1) - 1), np.nan, np.float32)
+    for i, tile in enumerate(strip):
+        image[:, i * (w + 1) : i * (w + 1) + w] = tile
+    finite = image[np.isfinite(image)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    heat = go.Heatmap(
+        z=image,
+        colorscale=colorscale,
+        zmin=low,
+        zmax=high if high > low else low + 1.0,
+        hovertemplate="%{z:.4g}<extra></extra>",
+    )
+    centres = [i * (w + 1) + (w - 1) / 2 for i in range(n)]
+    fig = go.Figure(heat)
+    fig.update_xaxes(tickvals=centres, ticktext=list(labels), tickangle=-45, showgrid=False)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False)
+    fig.update_layout(
+        title={"text": title, "font": {"size": 13}},
+        height=max(160, min(320, 40 * h)),
+        margin={"l": 10, "r": 10, "t": 40, "b": 60},
+        template="plotly_white",
+    )
+    return fig
