@@ -10,13 +10,13 @@ import argparse
 import sys
 
 from layerviz import _quiet  # noqa: F401  (before anything imports TensorFlow)
-from layerviz.cli import check, compare, explain, export, health, models, serve, stats
+from layerviz.cli import check, compare, explain, export, health, lens, models, serve, stats
 from layerviz.cli.common import parse_grid, parse_pair
 
 __all__ = ["main", "parse_grid", "parse_pair"]
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (export, compare, stats, health, explain, models, serve, check)
+COMMANDS = (export, compare, stats, health, lens, explain, models, serve, check)
 
 
 class _UsageError(Exception):
