@@ -17,9 +17,11 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from layerviz.analysis.explain import METHODS, Explainer, Explanation
 from layerviz.draw.figures import empty_figure, explanation_figure
 from layerviz.ui import ids
+from layerviz.ui.blocks import card, section
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run, error_text
 from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.wiring import PATTERN, PATTERN_IN
 from layerviz.ui.workbench import Workbench, pattern_digest
 
 __all__ = ["controls", "panels", "register", "target_class"]
@@ -32,7 +34,6 @@ DEFAULT_OPACITY = 0.5
 
 def controls(workbench: Workbench) -> list:
     """The method, layer and opacity controls, and the store of the clicked class."""
-    from layerviz.ui.layout import section  # not at the top: layout imports the features
 
     return [
         section(
@@ -69,7 +70,6 @@ def controls(workbench: Workbench) -> list:
 
 def panels(workbench: Workbench) -> list:
     """The card with ``explain-graph``."""
-    from layerviz.ui.layout import card  # not at the top: layout imports the features
 
     top = html.Button(
         "top class",
@@ -129,7 +129,7 @@ def register(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.EXPLAIN_LAYER, "options"),
         Output(ids.EXPLAIN_LAYER, "value"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         State(ids.EXPLAIN_LAYER, "value"),
     )
     def layer_choices(data, current):
@@ -145,7 +145,7 @@ def register(app, workbench: Workbench) -> None:
         Output(ids.EXPLAIN_CLASS_STORE, "data"),
         Input(ids.PREDICTION_GRAPH, "clickData"),
         Input(ids.EXPLAIN_TOP_BUTTON, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         prevent_initial_call=True,
     )
     def pick_class(click_data, _top, data):
@@ -162,7 +162,7 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.EXPLAIN_GRAPH, "figure"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         Input(ids.EXPLAIN_METHOD, "value"),
         Input(ids.EXPLAIN_LAYER, "value"),
         Input(ids.EXPLAIN_OPACITY, "value"),
