@@ -21,6 +21,7 @@ FORBIDDEN = {
     "patterns": {"extract", "analysis", "draw", "ui", "cli"},
     "extract": {"analysis", "draw", "ui", "cli"},
     "analysis": {"draw", "ui", "cli"},
+    "lens": {"draw", "ui", "cli"},
     "draw": {"ui", "cli"},
 }
 ROOMS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
