@@ -140,3 +140,26 @@ INPUT_UPLOADS = tuple(f"upload-input-source-{i}" for i in range(MAX_INPUT_ROWS))
 GRID_TOOLTIP = "tooltip-grid"
 #: Draw the exported PNGs under the on-screen norm-mode (off: the article's per-panel range).
 EXPORT_NORM_SWITCH = "switch-export-norm"
+
+# The dataset lens (layerviz.ui.features.dataset, issue 23): a dataset through every layer.
+DATASET_SOURCE = "dataset-source"
+DATASET_UPLOAD = "dataset-upload"
+DATASET_UPLOAD_STORE = "store-dataset-upload"
+DATASET_UPLOAD_INFO = "text-dataset-upload"
+DATASET_RUN = "dataset-run"
+DATASET_CANCEL = "dataset-cancel"
+DATASET_PROGRESS = "dataset-progress"
+DATASET_SUMMARY = "text-dataset-summary"
+#: The finished run (``jobs.run_lens``'s store form).
+DATASET_STORE = "store-dataset-result"
+DATASET_LAYER = "dataset-layer"
+DATASET_METHOD = "dataset-projection-method"
+DATASET_COLOUR = "dataset-colour-by"
+DATASET_PROJECTION = "graph-dataset-projection"
+DATASET_THUMBNAIL = "img-dataset-thumbnail"
+DATASET_THUMBNAIL_TEXT = "text-dataset-thumbnail"
+DATASET_PROBE = "graph-dataset-probe"
+DATASET_CKA = "graph-dataset-cka"
+DATASET_CKA_TEXT = "text-dataset-cka"
+#: The selected channel's dataset examples (top-k patterns), as the inspector selects it.
+DATASET_EXAMPLES = "panel-dataset-examples"

@@ -32,6 +32,7 @@ from __future__ import annotations
 from layerviz.ui.features import (
     architecture,
     compare,
+    dataset,
     explain,
     export_zip,
     inspector,
@@ -39,4 +40,4 @@ from layerviz.ui.features import (
 )
 
 #: The feature modules, in page order.
-FEATURES: tuple = (model_upload, explain, compare, architecture, inspector, export_zip)
+FEATURES: tuple = (model_upload, explain, compare, architecture, inspector, dataset, export_zip)
