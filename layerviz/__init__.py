@@ -27,6 +27,7 @@ from layerviz.analysis.statistics import (
     LayerStatistics,
     channel_scores,
     layer_statistics,
+    reduced_statistics,
 )
 from layerviz.config import version as _version
 from layerviz.draw.export import plot_pattern_process
@@ -47,6 +48,7 @@ from layerviz.extract.activations import (
     SkippedLayer,
     extract_activations,
 )
+from layerviz.extract.reduce import ReducedExtraction, ReducedLayer, reduce_activation
 from layerviz.lens.datasets import Dataset, load_dataset, read_dataset
 from layerviz.lens.features import (
     DatasetFeatures,
@@ -106,6 +108,8 @@ __all__ = [
     "OcclusionMap",
     "PatternError",
     "ProbeCurve",
+    "ReducedExtraction",
+    "ReducedLayer",
     "SamplePattern",
     "SkippedLayer",
     "TopExamples",
@@ -141,6 +145,8 @@ __all__ = [
     "read_dataset",
     "read_pattern",
     "read_pattern_batch",
+    "reduce_activation",
+    "reduced_statistics",
     "saliency",
     "sample_patterns",
     "seeded_patterns",

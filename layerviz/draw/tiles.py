@@ -21,6 +21,8 @@ from PIL import Image
 from layerviz.draw.normalise import panel_values
 from layerviz.draw.selection import VisibleLayer
 from layerviz.errors import ArgumentError
+from layerviz.extract.reduce import display_stride
+from layerviz.extract.reduce import kept_lines as extract_kept_lines
 
 __all__ = [
     "LEVELS",
@@ -95,19 +97,8 @@ def tile_step(layer: VisibleLayer, max_side: int | None) -> int:
     Raises:
         ArgumentError: ``max_side`` below 1.
     """
-    if max_side is None:
-        return 1
-    if max_side < 1:
-        raise ArgumentError(f"max_side must be at least 1, got {max_side}")
-    (h, w), (tiles_r, tiles_c) = layer.map_shape, layer.tiles
-    step = 1
-    while step < max(h, w):
-        side_h = tiles_r * (len(_inside(h, step)) + 1) - 1
-        side_w = tiles_c * (len(_inside(w, step)) + 1) - 1
-        if max(side_h, side_w) <= max_side:
-            break
-        step += 1
-    return step
+    # One rule with the reduced pass, which keeps the same pixels inside the model.
+    return display_stride(layer.map_shape, layer.n_maps, max_side)
 
 
 def kept_lines(length: int, tiles: int, step: int) -> np.ndarray:
@@ -135,7 +126,7 @@ def map_lines(layer: VisibleLayer, step: int) -> tuple[np.ndarray, np.ndarray] |
 def _inside(length: int, step: int) -> np.ndarray:
     """The lines a map keeps: every ``step``-th from ``step // 2`` (the middle one of a map
     shorter than ``step``, such as a 1-pixel strip)."""
-    return np.arange(min(step // 2, (length - 1) // 2), length, step)
+    return extract_kept_lines(length, step)
 
 
 def sampled(image: np.ndarray, layer: VisibleLayer, step: int) -> np.ndarray:
