@@ -9,8 +9,10 @@ channel is the output's last axis, as in :mod:`layerviz.analysis.statistics`):
   excite the channel most (:func:`top_examples`, as OpenAI Microscope ranks them);
 
 plus running moments per channel over every position of every pattern (count, sum, sum of
-squares). Memory is ``2 × n × channels`` floats per layer, whatever the maps' sizes: a batch's
-full activations live only while that batch is reduced.
+squares). The reductions run inside the compiled forward pass
+(:meth:`~layerviz.extract.activations.ActivationExtractor.extract_reduced`), so a batch's full
+activations never reach the host; what is kept is ``2 × n × channels`` floats per layer,
+whatever the maps' sizes.
 
 A dataset cut into shards (``start`` = each shard's first pattern) gives the same numbers as
 one pass once :func:`merge_features` joins them: rows are concatenated in dataset order and moments
@@ -28,6 +30,7 @@ import numpy as np
 
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.extract.activations import ActivationExtractor
+from layerviz.extract.reduce import ReducedExtraction
 
 __all__ = [
     "DatasetFeatures",
@@ -189,7 +192,9 @@ def dataset_features(
         progress(0, total)
     for first in range(0, total, batch_size):
         batch = [p[first : first + batch_size] for p in parts]
-        acc.add(extractor.extract_batch(batch if len(batch) > 1 else batch[0]))
+        # max_side=1: the reduced pass keeps one line per map for display, which the lens
+        # does not draw; the statistics it needs are computed inside the compiled pass.
+        acc.add(extractor.extract_reduced(batch if len(batch) > 1 else batch[0], max_side=1))
         if progress is not None:
             progress(min(first + batch_size, total), total)
     return acc.result(total, start)
@@ -284,18 +289,18 @@ class _Accumulator:
         self.total_sq: list[np.ndarray | float] = [0.0] * n
         self.predictions: list[np.ndarray] = []
 
-    def add(self, extraction) -> None:
-        for i, array in enumerate(extraction.arrays):
-            flat = array.reshape(array.shape[0], -1, array.shape[-1])
-            positions = flat.shape[1]
-            # Three passes over the batch (mean, max, squares): the sum is the mean × positions.
-            mean = flat.mean(axis=1, dtype=np.float64)
-            self.pooled[i].append(mean.astype(np.float32))
-            self.peak[i].append(flat.max(axis=1).astype(np.float32))
-            self.count[i] += flat.shape[0] * positions
-            self.total[i] = self.total[i] + mean.sum(axis=0) * positions
-            squares = np.einsum("npc,npc->c", flat, flat, dtype=np.float64)
-            self.total_sq[i] = self.total_sq[i] + squares
+    def add(self, extraction: ReducedExtraction) -> None:
+        """Fold one batch's reduced layers (``ActivationExtractor.extract_reduced``) in."""
+        for i, layer in enumerate(extraction.layers):
+            pooled = layer.mean
+            # A value that is NaN or infinite makes the pattern's feature NaN, so that the
+            # probes and CKA name the pattern rather than average around it.
+            pooled[layer.nonfinite > 0] = np.nan
+            self.pooled[i].append(pooled.astype(np.float32))
+            self.peak[i].append(np.asarray(layer.maximum, dtype=np.float32))
+            self.count[i] += layer.batch * layer.positions
+            self.total[i] = self.total[i] + layer.total.sum(axis=0, dtype=np.float64)
+            self.total_sq[i] = self.total_sq[i] + layer.total_sq.sum(axis=0, dtype=np.float64)
         first = extraction.outputs[0] if extraction.outputs else None
         if first is not None and first.ndim == 2:
             self.predictions.append(np.array(first, dtype=np.float32))
