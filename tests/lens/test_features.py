@@ -117,3 +117,25 @@ def test_bad_input_is_refused(cnn, patterns):
         top_examples(features, features.names[0], 999)
     with pytest.raises(ArgumentError, match="no layer named 'nope'"):
         top_examples(features, "nope", 0)
+
+
+def test_shards_travel_as_bytes_and_cut_on_batch_boundaries(cnn, patterns):
+    from layerviz.lens.shards import features_from_bytes, features_to_bytes, shard_bounds
+
+    assert shard_bounds(23, 3, 4) == [(0, 8), (8, 16), (16, 23)]
+    assert shard_bounds(5, 8, 4) == [(0, 4), (4, 5)]
+    extractor = ActivationExtractor(cnn)
+    whole = dataset_features(extractor, patterns, batch_size=4)
+    shards = [
+        features_from_bytes(
+            features_to_bytes(dataset_features(extractor, patterns[a:b], batch_size=4, start=a))
+        )
+        for a, b in shard_bounds(23, 3, 4)
+    ]
+    merged = merge_features(shards)
+    assert merged.names == whole.names
+    for got, want in zip(merged.layers, whole.layers, strict=True):
+        assert (got.index, got.class_name, got.shape) == (want.index, want.class_name, want.shape)
+        np.testing.assert_array_equal(got.pooled, want.pooled)
+        np.testing.assert_array_equal(got.peak, want.peak)
+    np.testing.assert_array_equal(merged.predictions, whole.predictions)

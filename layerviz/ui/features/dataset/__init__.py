@@ -39,6 +39,7 @@ from layerviz.ui.features.dataset.jobs import (
     run_lens,
 )
 from layerviz.ui.features.dataset.layout import dataset_controls, dataset_panels
+from layerviz.ui.features.dataset.shards import register_shard_task
 from layerviz.ui.jobs import (
     JobCancelledError,
     JobSlots,
@@ -149,6 +150,8 @@ def register(app, workbench: Workbench) -> None:
 
     _register_views(app, workbench)
     _register_clicks(app, workbench)
+    if getattr(app, "celery_app", None) is not None:  # team mode: shards on the workers
+        register_shard_task(app.celery_app, workbench)
 
 
 def _job_failed(exc: Exception) -> tuple:
