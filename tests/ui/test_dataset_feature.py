@@ -90,6 +90,9 @@ def test_the_run_keeps_what_the_views_read(workbench, session, data):
     stages = []
     result = jobs.run_lens(workbench, "small", found, lambda *s: stages.append(s[0]))
     assert {"patterns", "probes", "CKA blocks"} <= set(stages)
+    stages.clear()  # the same data again, in the same session: the kept run, no pass
+    assert jobs.run_lens(workbench, "small", found, lambda *s: stages.append(s)) is result
+    assert stages == []
     features = dataset_features(workbench.entry("small").extractor, x)
     names, matrix = layer_similarity(features)
     assert result["names"] == names and result["n"] == 24

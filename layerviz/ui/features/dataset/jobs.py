@@ -47,6 +47,9 @@ SOURCES = {"bundled": "the model's held-out set", "upload": "an uploaded .npz"}
 _PROJECTIONS_KEPT = 32
 _projections: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _projections_lock = threading.Lock()
+#: Finished runs by (session, model, dataset digest): their store forms (small).
+_RUNS_KEPT = 16
+_runs: OrderedDict[tuple, dict] = OrderedDict()
 
 Progress = Callable[[str, int, int], object]
 
@@ -109,7 +112,32 @@ def run_lens(
     """The streamed pass, the probes and the CKA matrix; the page's result store form.
 
     ``progress(stage, done, total)`` hears each batch, layer and block; it may raise to stop.
+    A second run of the same model over the same data in one session is answered from the
+    run kept for it (while its features are still in the session's store).
     """
+    labelled = data.x if data.y is None else (data.x, data.y)
+    key = (current_session.get(), model, pattern_digest(labelled))
+    with _projections_lock:
+        known = _runs.get(key)
+    if known is not None and _still_kept(workbench, known):
+        return known
+    result = _run_lens(workbench, model, data, progress)
+    with _projections_lock:
+        _runs[key] = result
+        while len(_runs) > _RUNS_KEPT:
+            _runs.popitem(last=False)
+    return result
+
+
+def _still_kept(workbench: Workbench, result: dict) -> bool:
+    try:
+        kept_features(workbench, result)
+    except PatternError:
+        return False
+    return True
+
+
+def _run_lens(workbench: Workbench, model: str, data: Dataset, progress: Progress | None) -> dict:
     entry = workbench.entry(model)
 
     def step(stage):
