@@ -22,6 +22,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -147,27 +148,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    load = __import__("os").getloadavg()[0]
-    rows = [
-        bench_model(k, args.n, args.batch, args.repeats)
-        for k in chosen_models(parser, args.models, MODELS)
-    ]
+    load = os.getloadavg()[0]
     mib = 2**20
     print(f"\n{args.n} patterns, batches of {args.batch}, median of {args.repeats} rounds\n")
     print(
         "| model | layers | bare forward s | lens pass s | lens ÷ bare | full pass s | "
         "full ÷ bare | peak RSS growth MiB | bound (2×pooled + 1 batch) MiB | "
-        "PCA of widest layer | CKA matrix s |"
+        "PCA of widest layer | CKA matrix s | load |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
-    for r in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|", flush=True)
+    for key in chosen_models(parser, args.models, MODELS):
+        r = bench_model(key, args.n, args.batch, args.repeats)
         name, width, pca_s = r["pca"]
         print(
             f"| {r['model']} | {r['layers']} | {r['bare_s']:.2f} | {r['lens_s']:.2f} | "
             f"{r['lens_s'] / r['bare_s']:.2f} | {r['full_s']:.2f} | "
             f"{r['full_s'] / r['bare_s']:.2f} | {r['growth'] / mib:.1f} | "
             f"{r['bound'] / mib:.1f} ({r['pooled'] / mib:.1f} + {r['batch_bytes'] / mib:.1f}) | "
-            f"{name} ({width} ch) {pca_s * 1000:.0f} ms | {r['cka_s']:.2f} |"
+            f"{name} ({width} ch) {pca_s * 1000:.0f} ms | {r['cka_s']:.2f} | "
+            f"{os.getloadavg()[0]:.1f} |",
+            flush=True,
         )
     print()
     print(machine_line(load))

@@ -9,10 +9,9 @@ channel is the output's last axis, as in :mod:`layerviz.analysis.statistics`):
   excite the channel most (:func:`top_examples`, as OpenAI Microscope ranks them);
 
 plus running moments per channel over every position of every pattern (count, sum, sum of
-squares). The reductions run inside the compiled forward pass
-(:meth:`~layerviz.extract.activations.ActivationExtractor.extract_reduced`), so a batch's full
-activations never reach the host; what is kept is ``2 × n × channels`` floats per layer,
-whatever the maps' sizes.
+squares). The reductions run inside one compiled forward pass (:mod:`layerviz.lens.pooling`),
+so a batch's full activations never reach the host; what is kept is ``2 × n × channels`` floats
+per layer, whatever the maps' sizes.
 
 A dataset cut into shards (``start`` = each shard's first pattern) gives the same numbers as
 one pass once :func:`merge_features` joins them: rows are concatenated in dataset order and moments
@@ -30,7 +29,8 @@ import numpy as np
 
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.extract.activations import ActivationExtractor
-from layerviz.extract.reduce import ReducedExtraction
+from layerviz.lens.pooling import PooledBatch, PoolingPass
+from layerviz.patterns.inputs import fit_batch
 
 __all__ = [
     "DatasetFeatures",
@@ -188,13 +188,12 @@ def dataset_features(
     parts = [np.asarray(p) for p in (x if isinstance(x, (list, tuple)) else [x])]
     total = _count(parts)
     acc = _Accumulator(extractor)
+    pooling = PoolingPass(extractor)
     if progress is not None:
         progress(0, total)
     for first in range(0, total, batch_size):
         batch = [p[first : first + batch_size] for p in parts]
-        # max_side=1: the reduced pass keeps one line per map for display, which the lens
-        # does not draw; the statistics it needs are computed inside the compiled pass.
-        acc.add(extractor.extract_reduced(batch if len(batch) > 1 else batch[0], max_side=1))
+        acc.add_pooled(pooling.run(_fitted(extractor, batch)), pooling.positions)
         if progress is not None:
             progress(min(first + batch_size, total), total)
     return acc.result(total, start)
@@ -289,19 +288,20 @@ class _Accumulator:
         self.total_sq: list[np.ndarray | float] = [0.0] * n
         self.predictions: list[np.ndarray] = []
 
-    def add(self, extraction: ReducedExtraction) -> None:
-        """Fold one batch's reduced layers (``ActivationExtractor.extract_reduced``) in."""
-        for i, layer in enumerate(extraction.layers):
-            pooled = layer.mean
-            # A value that is NaN or infinite makes the pattern's feature NaN, so that the
-            # probes and CKA name the pattern rather than average around it.
-            pooled[layer.nonfinite > 0] = np.nan
-            self.pooled[i].append(pooled.astype(np.float32))
-            self.peak[i].append(np.asarray(layer.maximum, dtype=np.float32))
-            self.count[i] += layer.batch * layer.positions
-            self.total[i] = self.total[i] + layer.total.sum(axis=0, dtype=np.float64)
-            self.total_sq[i] = self.total_sq[i] + layer.total_sq.sum(axis=0, dtype=np.float64)
-        first = extraction.outputs[0] if extraction.outputs else None
+    def add_pooled(self, pooled: PooledBatch, positions: list[int]) -> None:
+        """Fold one batch of :class:`~layerviz.lens.pooling.PoolingPass` in."""
+        for i, (mean, peak, mean_sq) in enumerate(pooled.layers):
+            self.pooled[i].append(np.asarray(mean, dtype=np.float32))
+            self.peak[i].append(np.asarray(peak, dtype=np.float32))
+            self.count[i] += len(mean) * positions[i]
+            wide = np.asarray(mean, dtype=np.float64).sum(axis=0) * positions[i]
+            self.total[i] = self.total[i] + wide
+            squares = np.asarray(mean_sq, dtype=np.float64).sum(axis=0) * positions[i]
+            self.total_sq[i] = self.total_sq[i] + squares
+        self._predictions(pooled.outputs)
+
+    def _predictions(self, outputs) -> None:
+        first = outputs[0] if outputs else None
         if first is not None and first.ndim == 2:
             self.predictions.append(np.array(first, dtype=np.float32))
 
@@ -337,6 +337,16 @@ def _merge_layer(parts: list[LayerFeatures]) -> LayerFeatures:
         np.sum([p.total for p in parts], axis=0),
         np.sum([p.total_sq for p in parts], axis=0),
     )
+
+
+def _fitted(extractor: ActivationExtractor, batch: list[np.ndarray]) -> list[np.ndarray]:
+    if len(batch) != len(extractor.input_shapes):
+        raise PatternError(
+            f"the model has {len(extractor.input_shapes)} inputs "
+            f"({', '.join(extractor.input_names)}); got {len(batch)} arrays: give one per input"
+        )
+    pairs = zip(batch, extractor.input_shapes, extractor.input_dtypes, strict=True)
+    return [fit_batch(part, shape, dtype) for part, shape, dtype in pairs]
 
 
 def _count(parts: list[np.ndarray]) -> int:
