@@ -21,6 +21,8 @@ added, so the shards can run anywhere (Celery workers on a team deployment).
 from __future__ import annotations
 
 import itertools
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -188,7 +190,7 @@ def dataset_features(
     parts = [np.asarray(p) for p in (x if isinstance(x, (list, tuple)) else [x])]
     total = _count(parts)
     acc = _Accumulator(extractor)
-    pooling = PoolingPass(extractor)
+    pooling = _pooling_pass(extractor)
     if progress is not None:
         progress(0, total)
     for first in range(0, total, batch_size):
@@ -337,6 +339,20 @@ def _merge_layer(parts: list[LayerFeatures]) -> LayerFeatures:
         np.sum([p.total for p in parts], axis=0),
         np.sum([p.total_sq for p in parts], axis=0),
     )
+
+
+#: One pooled pass per extractor: building it rebuilds a model and traces a function (seconds
+#: on MobileNetV2), which a second dataset through the same extractor must not pay again.
+_POOLING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_POOLING_LOCK = threading.Lock()
+
+
+def _pooling_pass(extractor: ActivationExtractor) -> PoolingPass:
+    with _POOLING_LOCK:
+        pooling = _POOLING.get(extractor)
+        if pooling is None:
+            pooling = _POOLING[extractor] = PoolingPass(extractor)
+    return pooling
 
 
 def _fitted(extractor: ActivationExtractor, batch: list[np.ndarray]) -> list[np.ndarray]:
