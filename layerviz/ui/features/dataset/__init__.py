@@ -31,6 +31,7 @@ from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.dataset.jobs import (
     DATASET_FILE_BYTES,
     add_dataset,
+    checked_result,
     colour_groups,
     dataset_of,
     kept_features,
@@ -167,8 +168,9 @@ def _register_views(app, workbench: Workbench) -> None:
         Input(ids.DATASET_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _views(result):
-        if not isinstance(result, dict):
+    def _views(value):
+        result = checked_result(value)
+        if result is None:
             return no_update, no_update, no_update, no_update
         names = result["names"]
         probe = result.get("probe")
@@ -188,8 +190,9 @@ def _register_views(app, workbench: Workbench) -> None:
         Input(ids.DATASET_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _projection(layer, method, by, result):
-        if not isinstance(result, dict) or not layer:
+    def _projection(layer, method, by, value):
+        result = checked_result(value)
+        if result is None or not isinstance(layer, str) or layer not in result["names"]:
             return no_update
         try:
             coords = projection_of(workbench, result, layer, method)
@@ -208,9 +211,9 @@ def _register_views(app, workbench: Workbench) -> None:
         State(ids.DATASET_UPLOAD_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _thumbnail(hover, result, source, upload):
-        row = _row_of(hover)
-        if row is None or not isinstance(result, dict):
+    def _thumbnail(hover, value, source, upload):
+        row, result = _row_of(hover), checked_result(value)
+        if row is None or result is None:
             return no_update, no_update
         try:
             data = dataset_of(workbench, result["model"], source, upload)
@@ -226,19 +229,19 @@ def _register_views(app, workbench: Workbench) -> None:
         State(ids.DATASET_UPLOAD_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _examples(result, selection, source, upload):
+    def _examples(value, selection, source, upload):
         try:
-            return examples_strip(workbench, result, selection, source, upload)
+            return examples_strip(workbench, checked_result(value), selection, source, upload)
         except Exception as exc:
             return error_text(exc)
 
 
 def examples_strip(workbench: Workbench, result, selection, source, upload) -> list | str:
     """Thumbnails of the dataset's patterns that excite the selected channel most."""
-    if not isinstance(result, dict) or not isinstance(selection, dict):
+    if result is None or not isinstance(selection, dict):
         return "Run a dataset and select a channel in the inspector to see its top patterns."
     layer, channel = selection.get("layer"), selection.get("channel")
-    if layer not in result["names"] or not isinstance(channel, int):
+    if not isinstance(layer, str) or layer not in result["names"] or not isinstance(channel, int):
         return f"No dataset features for layer {layer!r}."
     pooled, peak = kept_features(workbench, result)
     cols = layer_columns(result, layer)
@@ -268,9 +271,9 @@ def _register_clicks(app, workbench: Workbench) -> None:
         State(ids.DATASET_UPLOAD_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _open(click, result, source, upload):
-        row = _row_of(click)
-        if row is None or not isinstance(result, dict):
+    def _open(click, value, source, upload):
+        row, result = _row_of(click), checked_result(value)
+        if row is None or result is None:
             return no_update, no_update
         try:
             return open_pattern(workbench, result, source, upload, row)
@@ -287,18 +290,23 @@ def _register_clicks(app, workbench: Workbench) -> None:
         State(ids.DATASET_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _pick(probe_click, cka_click, result):
-        if not isinstance(result, dict):
+    def _pick(probe_click, cka_click, value):
+        result = checked_result(value)
+        if result is None:
             return no_update, no_update, no_update
+        names = result["names"]
         try:
             if ctx.triggered_id == ids.DATASET_PROBE:
                 layer = probe_click["points"][0]["customdata"]
+                if not isinstance(layer, str) or layer not in names:
+                    return no_update, no_update, no_update
                 return {"model": result["model"], "layer": layer}, layer, no_update
             point = cka_click["points"][0]
             row, col = point["y"], point["x"]
         except (TypeError, KeyError, IndexError):
             return no_update, no_update, no_update
-        names = result["names"]
+        if not isinstance(row, str) or not isinstance(col, str):
+            return no_update, no_update, no_update
         if row not in names or col not in names:
             return no_update, no_update, no_update
         value = result["cka"][names.index(row)][names.index(col)]

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_DATASET_PATTERNS",
     "SOURCES",
     "add_dataset",
+    "checked_result",
     "dataset_of",
     "layer_columns",
     "projection_of",
@@ -176,6 +177,42 @@ def _run_lens(workbench: Workbench, model: str, data: Dataset, progress: Progres
         "probe": probe,
         "cka": np.round(matrix, 5).tolist(),
     }
+
+
+def checked_result(value: Any) -> dict | None:
+    """A run's store form as the page sent it back, or None when it is not one (a browser's
+    store is untrusted: the views read only what this lets through)."""
+    if not isinstance(value, dict) or not isinstance(value.get("model"), str):
+        return None
+    names, widths, cka = value.get("names"), value.get("widths"), value.get("cka")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        return None
+    if not isinstance(widths, list) or len(widths) != len(names):
+        return None
+    if not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
+        return None
+    if not isinstance(cka, list) or len(cka) != len(names):
+        return None
+    if not all(isinstance(row, list) and len(row) == len(names) for row in cka):
+        return None
+    for key in ("labels", "predicted"):
+        found = value.get(key)
+        if found is not None and not (
+            isinstance(found, list) and all(isinstance(v, int) and v >= 0 for v in found)
+        ):
+            return None
+    probe = value.get("probe")
+    if probe is not None and not _is_probe(probe, len(names)):
+        return None
+    return value
+
+
+def _is_probe(probe: Any, n: int) -> bool:
+    if not isinstance(probe, dict) or not isinstance(probe.get("chance"), int | float):
+        return False
+    return all(
+        isinstance(probe.get(k), list) and len(probe[k]) == n for k in ("accuracy", "spread")
+    )
 
 
 def layer_columns(result: dict, layer: str) -> slice:
