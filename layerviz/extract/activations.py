@@ -16,6 +16,8 @@ gives its attention scores, tapped during the rebuild: ``layerviz.extract.taps``
 
 from __future__ import annotations
 
+import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -39,9 +41,13 @@ __all__ = [
     "BatchExtraction",
     "Extraction",
     "LayerActivation",
+    "ReducedActivation",
     "SkippedLayer",
     "extract_activations",
 ]
+
+#: How many compiled sub-passes (``extract_layers``, one per set of layers) an extractor keeps.
+SUB_PASSES_KEPT = 16
 
 #: Output ranks (batch axis included) that can be seen as 2-D maps.
 DISPLAYABLE_RANKS = (2, 3, 4)
@@ -89,6 +95,25 @@ class LayerActivation:
     def shape(self) -> tuple[int, ...]:
         """The output's shape without the batch axis."""
         return tuple(self.array.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class ReducedActivation(LayerActivation):
+    """One pattern's output reduced for display (``ReducedExtraction.item``): ``array`` holds
+    only every ``stride``-th line of each map (see ``layerviz.extract.reduce``), ``shape`` is
+    the full output's, and ``map_minimum``/``map_maximum`` the finite extremes of each drawn
+    map over the full output (NaN where a map has none).
+    """
+
+    full_shape: tuple = ()
+    stride: int = 1
+    map_minimum: np.ndarray | None = None
+    map_maximum: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The full output's shape without the batch axis (not the kept maps')."""
+        return tuple(self.full_shape)
 
 
 @dataclass(frozen=True)
@@ -238,6 +263,8 @@ class ActivationExtractor:
         )
         self._forward = _compile(self._multi)
         self._reducers: dict[int | None, tuple[list[Reduction], object]] = {}
+        self._subs: dict[tuple[str, ...], Callable] = {}
+        self._sub_lock = threading.Lock()
 
     def _sort_entries(self, index: int, call: LayerCall) -> None:
         """File each output of one layer call as kept (drawable) or skipped, with why."""
@@ -257,6 +284,19 @@ class ActivationExtractor:
     def layer_shapes(self) -> list[tuple[int | None, ...]]:
         """Output shape (batch axis removed) of every layer in ``layers``, in the same order."""
         return [tuple(t.shape[1:]) for t in self._multi.outputs[: len(self._layers)]]
+
+    @property
+    def layer_roles(self) -> list[str]:
+        """The role of every layer in ``layers`` (``layerviz.extract.taps.ROLES``: attention
+        scores are ``"attention"``), in the same order."""
+        return [k.entry.role for k in self._kept]
+
+    @property
+    def activation_bytes(self) -> int:
+        """Bytes one pattern's drawable outputs hold at full resolution (float32), what
+        :meth:`extract` keeps; 0 for outputs whose shape is known only at run time."""
+        sizes = [math.prod(shape) for shape in self.layer_shapes if None not in shape]
+        return 4 * sum(sizes)
 
     def gradient_model(self, layer_names: Sequence[str] = ()) -> keras.Model:
         """A model over the same rebuilt graph: the inputs to the named layers' outputs, then
@@ -437,7 +477,21 @@ class ActivationExtractor:
         Raises:
             ArgumentError: a name that is not one of :attr:`layers`.
         """
-        model = self.gradient_model(list(layer_names))
+        self.gradient_model(list(layer_names))  # checks the names
+        index = {name: i for i, (_, name, _) in enumerate(self._layers)}
+        taps = self._multi.outputs[: len(self._layers)]
+        wanted = [taps[index[name]] for name in layer_names]
+        # Every other layer output still gets a consumer (its first value), as in the full
+        # pass where each is an output: otherwise the graph optimiser may fuse across layers
+        # that nobody reads (two Rescalings into one multiply, a conv into its batch norm),
+        # and the named outputs would differ from ``extract``'s in their last bits.
+        named = set(layer_names)
+        probes = [
+            keras.ops.slice(t, [0] * len(t.shape), [1] * len(t.shape))
+            for t, (_, name, _) in zip(taps, self._layers, strict=True)
+            if name not in named
+        ]
+        model = keras.Model(self._multi.input, wanted + probes, name="layerviz_sub")
         forward = _compile(model)
         n = len(layer_names)
 
@@ -445,6 +499,46 @@ class ActivationExtractor:
             return list(forward(_one_or_all(self._fitted_batch(batch))))[:n]
 
         return run
+
+    def extract_layers(self, pattern, names: Sequence[str]) -> list[LayerActivation]:
+        """Full resolution on demand: only the named layers' outputs for one pattern.
+
+        The pass returns only those outputs (the rest die inside it), so it holds one page's
+        layers instead of the whole network's. The compiled passes are kept per set of names
+        (the last :data:`SUB_PASSES_KEPT`).
+
+        Args:
+            pattern: as :meth:`extract`.
+            names: entries of :attr:`layers`, in the order wanted.
+
+        Returns:
+            One ``LayerActivation`` per name, as :meth:`extract` gives it.
+
+        Raises:
+            ArgumentError: a name that is not one of :attr:`layers`.
+            PatternError: the pattern does not fit the model's input(s).
+        """
+        names = tuple(names)
+        batch = self._as_batch(pattern)
+        with self._sub_lock:
+            run = self._subs.pop(names, None) or self.sub_extractor(names)
+            self._subs[names] = run  # most recently used last
+            while len(self._subs) > SUB_PASSES_KEPT:
+                self._subs.pop(next(iter(self._subs)))
+        arrays = run(batch)
+        kept = {k.entry.name: k for k in self._kept}
+        return [
+            LayerActivation(
+                kept[name].index,
+                name,
+                kept[name].class_name,
+                array[0],
+                layer_name=kept[name].layer_name,
+                output_index=kept[name].entry.output_index,
+                role=kept[name].entry.role,
+            )
+            for name, array in zip(names, arrays, strict=True)
+        ]
 
     def _fitted_batch(self, batch) -> list[np.ndarray]:
         parts = self._per_input(batch, "batch")
@@ -598,13 +692,12 @@ def _scores_of(call: LayerCall) -> list:
 def _is_graph_model(model) -> bool:
     """True for Functional models (the ones ``clone_model`` can rebuild), by public means.
 
-    A Functional model's config lists its layers; a subclassed model's ``get_config`` does not
-    (or raises, as Keras 3 does for subclasses without their own ``get_config``).
+    A Functional model (or a subclass built with ``super().__init__(inputs, outputs)``) lists
+    its ``outputs``; a subclassed model has none. Not ``get_config``: it raises ``TypeError``
+    for a model whose last layer's activation was set to ``None`` after building (keras.io's
+    Grad-CAM example does that), and on JAX or PyTorch it imports TensorFlow when installed.
     """
-    try:
-        return "layers" in model.get_config()
-    except (NotImplementedError, TypeError):
-        return False
+    return isinstance(getattr(model, "outputs", None), list) and bool(model.outputs)
 
 
 def _why_not_drawable(output) -> str | None:

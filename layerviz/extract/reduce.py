@@ -197,6 +197,28 @@ class ReducedExtraction:
         """Memory held by the arrays, for caches that budget bytes."""
         return sum(r.nbytes for r in self.layers) + sum(o.nbytes for o in self.outputs)
 
+    def item(self, i: int = 0) -> list:
+        """Pattern ``i``'s layers as ``ReducedActivation`` entries (views), in model order:
+        what the grid draws from."""
+        from layerviz.extract.activations import ReducedActivation  # it imports this module
+
+        return [
+            ReducedActivation(
+                r.index,
+                r.name,
+                r.layer_class,
+                r.maps[i],
+                r.layer_name or r.name,
+                r.output_index,
+                r.role,
+                full_shape=tuple(r.shape),
+                stride=r.stride,
+                map_minimum=r.map_minimum[i],
+                map_maximum=r.map_maximum[i],
+            )
+            for r in self.layers
+        ]
+
 
 def reduce_activation(
     array: np.ndarray,

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import pytest
+from tiny_models import (
+    image_batch,
+    make_image_model,
+    make_nonfinite_model,
+    make_sequence_model,
+    nonfinite_batch,
+    token_batch,
+)
 
 from layerviz.analysis.statistics import layer_statistics, reduced_statistics
 from layerviz.draw.selection import maps_of, montage, panels_of
@@ -24,62 +31,6 @@ from layerviz.extract.reduce import (
     kept_lines,
     reduce_activation,
 )
-
-layers = keras.layers
-
-
-def make_image_model() -> keras.Model:
-    """Conv maps (rank 4), a 1-pixel strip (Dense, rank 2)."""
-    inputs = keras.Input((36, 36, 3), name="image")
-    x = layers.Conv2D(20, 3, padding="same", activation="relu", name="conv")(inputs)
-    x = layers.MaxPooling2D(name="pool")(x)
-    x = layers.Conv2D(5, 3, name="conv2")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dense(30, activation="relu", name="dense")(x)
-    outputs = layers.Dense(4, name="logits")(x)
-    return keras.Model(inputs, outputs, name="image_model")
-
-
-def make_sequence_model() -> keras.Model:
-    """A sequence (rank 3), attention scores (heads, query, key), an LSTM's states."""
-    tokens = keras.Input((24,), dtype="int32", name="tokens")
-    x = layers.Embedding(50, 16, name="embed")(tokens)
-    h = layers.MultiHeadAttention(2, 8, name="mha")(x, x)
-    x = layers.Add(name="add")([x, h])
-    seq, state_h, state_c = layers.LSTM(12, return_sequences=True, return_state=True, name="lstm")(
-        x
-    )
-    pooled = layers.GlobalAveragePooling1D(name="pool")(seq)
-    x = layers.Concatenate(name="merge")([pooled, state_h, state_c])
-    outputs = layers.Dense(3, name="out")(x)
-    return keras.Model(tokens, outputs, name="sequence_model")
-
-
-def make_nonfinite_model() -> keras.Model:
-    """Channels of finite values, of ±Inf (with zeros), and of NaN (with zeros)."""
-    inputs = keras.Input((20, 20, 2), name="image")
-    huge = layers.Rescaling(1e15, name="up1")(inputs)
-    inf = layers.Rescaling(1e30, name="up2")(huge)
-    nan = layers.Add(name="nan")([inf, layers.Rescaling(-1.0, name="neg")(inf)])
-    x = layers.Concatenate(name="mixed")([inputs, inf, nan])
-    outputs = layers.GlobalMaxPooling2D(name="gmp")(x)
-    return keras.Model(inputs, outputs, name="nonfinite")
-
-
-def image_batch(n: int = 2) -> np.ndarray:
-    return np.random.default_rng(0).normal(size=(n, 36, 36, 3)).astype(np.float32)
-
-
-def token_batch(n: int = 2) -> np.ndarray:
-    return np.random.default_rng(1).integers(0, 50, size=(n, 24)).astype(np.int32)
-
-
-def nonfinite_batch() -> np.ndarray:
-    x = np.random.default_rng(2).normal(size=(2, 20, 20, 2)).astype(np.float32)
-    x[0, :3, :3, :] = 0.0  # zeros stay 0 after the scaling: 0 - 0, not NaN
-    x[1, :, :, 1] = -np.abs(x[1, :, :, 1])  # a channel all -Inf after the scaling
-    return x
-
 
 CASES = {
     "image": (make_image_model, image_batch),
@@ -218,3 +169,19 @@ def test_sub_extractor_gives_the_named_layers_at_full_resolution(keras_session):
     np.testing.assert_allclose(conv2, full.arrays[2], rtol=1e-6, atol=1e-6)
     with pytest.raises(ArgumentError, match="no layer 'nope'"):
         extractor.sub_extractor(["nope"])
+
+
+def test_extract_layers_equals_the_full_extraction_bit_for_bit(case):
+    extractor, batch = case
+    full = extractor.extract(batch[:1])
+    names = [a.name for a in full][::-2]
+    got = extractor.extract_layers(batch[:1], names)
+    want = {a.name: a for a in full}
+    assert [a.name for a in got] == names
+    for act in got:
+        np.testing.assert_array_equal(act.array, want[act.name].array, err_msg=act.name)
+        assert (act.index, act.class_name, act.role) == (
+            want[act.name].index,
+            want[act.name].class_name,
+            want[act.name].role,
+        )

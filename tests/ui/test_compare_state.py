@@ -13,19 +13,18 @@ from layerviz.analysis.perturb import perturb
 from layerviz.errors import ArgumentError, LayervizError, PatternError
 from layerviz.ui.features.compare_state import DEFAULT_B, CompareView, b_pattern, b_store
 from layerviz.ui.recipe import recipe_from_store
-from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
 
 
 @pytest.fixture(scope="module")
-def view() -> CompareView:
-    return CompareView(Workbench())
+def view(workbench) -> CompareView:
+    return CompareView(workbench)
 
 
 @pytest.fixture(scope="module")
-def a_store(view) -> dict:
-    return view.workbench.default_recipe(MODEL).to_store()
+def a_store(default_store) -> dict:
+    return default_store  # A: the page's default pattern
 
 
 # --- B's recipe --------------------------------------------------------------------------------
