@@ -18,14 +18,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "layerviz"
 
 #: For each room, the rooms it must never import.
 FORBIDDEN = {
-    "load": {"patterns", "extract", "analysis", "record", "draw", "ui", "cli"},
-    "patterns": {"extract", "analysis", "record", "draw", "ui", "cli"},
-    "extract": {"analysis", "record", "draw", "ui", "cli"},
-    "analysis": {"record", "draw", "ui", "cli"},
-    # A recorded run (layerviz.record) is read by draw's callers, not by draw: its figures take
-    # plain arrays.
-    "record": {"draw", "ui", "cli"},
-    "draw": {"record", "ui", "cli"},
+    "load": {"patterns", "extract", "analysis", "record", "lens", "draw", "ui", "cli"},
+    "patterns": {"extract", "analysis", "record", "lens", "draw", "ui", "cli"},
+    "extract": {"analysis", "record", "lens", "draw", "ui", "cli"},
+    "analysis": {"record", "lens", "draw", "ui", "cli"},
+    # A recorded run (layerviz.record) and the dataset lens are read by draw's callers, not by
+    # draw: its figures take plain arrays.
+    "record": {"lens", "draw", "ui", "cli"},
+    "lens": {"record", "draw", "ui", "cli"},
+    "draw": {"record", "lens", "ui", "cli"},
 }
 ROOMS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
 

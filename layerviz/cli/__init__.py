@@ -15,6 +15,7 @@ from layerviz.cli import (
     explain,
     export,
     health,
+    lens,
     models,
     record,
     runs,
@@ -27,7 +28,20 @@ from layerviz.cli.common import parse_grid, parse_pair
 __all__ = ["main", "parse_grid", "parse_pair"]
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (export, compare, stats, health, explain, visualise, models, serve, check, record, runs)
+COMMANDS = (
+    export,
+    compare,
+    stats,
+    health,
+    lens,
+    explain,
+    visualise,
+    models,
+    serve,
+    check,
+    record,
+    runs,
+)
 
 
 class _UsageError(Exception):

@@ -137,6 +137,7 @@ def create_app(
     app.index_string = INDEX_STRING
     app.layout = page(workbench, first)
     register_callbacks(app, workbench)
+    app.celery_app = celery_app  # before the features: a feature may add Celery tasks
     for feature in FEATURES:
         feature.register(app, workbench)
     # After every callback is registered: the CSP names each inline script by its hash.

@@ -32,6 +32,7 @@ from __future__ import annotations
 from layerviz.ui.features import (
     architecture,
     compare,
+    dataset,
     explain,
     export_zip,
     inspector,
@@ -46,6 +47,7 @@ FEATURES: tuple = (
     compare,
     architecture,
     inspector,
+    dataset,
     export_zip,
     training_run,
 )

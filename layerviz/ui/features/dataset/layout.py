@@ -1,0 +1,146 @@
+"""The Dataset section's components: its controls (source, upload, run) and its views."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layerviz.draw.figures import empty_figure
+from layerviz.ui import ids
+from layerviz.ui.blocks import card, hint, named, section
+from layerviz.ui.features.dataset.jobs import DATASET_FILE_BYTES, MAX_DATASET_PATTERNS, SOURCES
+
+__all__ = ["dataset_controls", "dataset_panels"]
+
+_GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def dataset_controls() -> list:
+    """Source, upload zone, run and cancel, progress and the run's summary."""
+    source = dbc.RadioItems(
+        id=ids.DATASET_SOURCE,
+        options=[{"label": text, "value": key} for key, text in SOURCES.items()],
+        value="bundled",
+        className="mb-1",
+    )
+    mb = DATASET_FILE_BYTES // 2**20
+    upload = dcc.Upload(
+        id=ids.DATASET_UPLOAD,
+        max_size=DATASET_FILE_BYTES,
+        accept=".npz",
+        className="upload-zone",
+        className_active="upload-zone active",
+        children=html.Div(
+            [
+                html.Span("Drop a dataset or "),
+                html.A("choose a file", className="link-primary"),
+                html.Small(
+                    f".npz with x (n, …input) and y (labels) — up to {mb} MB, "
+                    f"{MAX_DATASET_PATTERNS} patterns",
+                    className="text-body-secondary d-block",
+                ),
+            ]
+        ),
+    )
+    zone = html.Div(
+        [
+            named(upload, "dataset file"),
+            html.Small(id=ids.DATASET_UPLOAD_INFO, className="d-block", role="status"),
+        ],
+        className="my-1",
+        **{"data-max-bytes": str(DATASET_FILE_BYTES)},
+    )
+    buttons = html.Div(
+        [
+            dbc.Button("Run dataset", id=ids.DATASET_RUN, color="primary", size="sm", n_clicks=0),
+            dbc.Button(
+                "Cancel",
+                id=ids.DATASET_CANCEL,
+                color="secondary",
+                outline=True,
+                size="sm",
+                disabled=True,
+                n_clicks=0,
+            ),
+        ],
+        className="d-flex gap-2 my-2",
+    )
+    progress = dbc.Progress(
+        id=ids.DATASET_PROGRESS, value=0, max=1, label="", style={"height": "18px"}
+    )
+    summary = html.Small(
+        id=ids.DATASET_SUMMARY,
+        className="text-body-secondary d-block mt-1",
+        role="status",
+        **{"aria-live": "polite"},
+    )
+    stores = [dcc.Store(id=ids.DATASET_STORE), dcc.Store(id=ids.DATASET_UPLOAD_STORE)]
+    children = [source, zone, buttons, progress, summary, *stores]
+    return [section("Dataset", "collection", children)]
+
+
+def dataset_panels() -> list:
+    """The Dataset card: projection with thumbnail, probe curve, CKA heatmap, examples."""
+    choices = html.Div(
+        [
+            named(
+                dcc.Dropdown(id=ids.DATASET_LAYER, clearable=False, style={"minWidth": "12rem"}),
+                "layer to project",
+            ),
+            dbc.RadioItems(
+                id=ids.DATASET_METHOD,
+                options=[{"label": "PCA", "value": "pca"}, {"label": "t-SNE", "value": "tsne"}],
+                value="pca",
+                inline=True,
+            ),
+            dbc.RadioItems(
+                id=ids.DATASET_COLOUR,
+                options=[
+                    {"label": "label", "value": "label"},
+                    {"label": "prediction", "value": "prediction"},
+                    {"label": "correct", "value": "correct"},
+                ],
+                value="label",
+                inline=True,
+            ),
+        ],
+        className="d-flex flex-wrap gap-3 align-items-center mb-1",
+    )
+    thumbnail = html.Div(
+        [
+            html.Img(id=ids.DATASET_THUMBNAIL, alt="pattern under the pointer", width=96),
+            html.Small(id=ids.DATASET_THUMBNAIL_TEXT, className="d-block text-body-secondary"),
+            hint("Click a point to open that pattern in the grid."),
+        ],
+        style={"width": "110px"},
+    )
+    projection = html.Div(
+        [
+            html.Div(_graph(ids.DATASET_PROJECTION), className="flex-grow-1"),
+            thumbnail,
+        ],
+        className="d-flex gap-2",
+    )
+    probe = html.Div(
+        [
+            hint("Where classes separate: a linear probe per layer (click: select the layer)."),
+            _graph(ids.DATASET_PROBE),
+        ]
+    )
+    cka = html.Div(
+        [
+            hint("Layer similarity, linear CKA (click a cell: open both layers)."),
+            _graph(ids.DATASET_CKA),
+            html.Small(id=ids.DATASET_CKA_TEXT, className="d-block", role="status"),
+        ]
+    )
+    examples = html.Div(id=ids.DATASET_EXAMPLES, className="d-flex flex-wrap gap-2 my-1")
+    title = html.H3("Dataset examples of the selected channel", className="fs-6")
+    body = [choices, projection, probe, cka, title, examples]
+    return [card("Dataset", "collection", body, className="shadow-sm mt-3", id="card-dataset")]
+
+
+def _graph(id_: str) -> dcc.Graph:
+    return dcc.Graph(
+        id=id_, figure=empty_figure("Run a dataset to see this view."), config=_GRAPH_CONFIG
+    )

@@ -1,0 +1,121 @@
+"""The Dataset view in a real browser: a run, the coloured projection, a click that opens the
+pattern in the grid, and cancel (headless Chromium, ``dash_duo``)."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
+
+from layerviz.ui import ids
+from layerviz.ui.app import create_app
+from layerviz.ui.features.dataset import jobs
+
+pytestmark = pytest.mark.e2e
+
+
+def sel(id_: str) -> str:
+    return f"#{id_}"
+
+
+def small_model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((12, 12, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = keras.layers.Dense(3, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="small")
+
+
+def dataset_file(tmp_path, n: int = 60):
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 3
+    x = rng.random((n, 12, 12, 1), dtype=np.float32) + y[:, None, None, None]
+    path = tmp_path / "three.npz"
+    np.savez(path, x=x, y=y)
+    return path
+
+
+def start_with_dataset(dash_duo, tmp_path, n: int = 60):
+    app = create_app(small_model(), include_bundled=False)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text(sel(ids.MODEL_INFO), "input 12×12×1", timeout=30)
+    zone = f"{sel(ids.DATASET_UPLOAD)} input[type=file]"
+    dash_duo.find_element(zone).send_keys(str(dataset_file(tmp_path, n)))
+    dash_duo.wait_for_contains_text(sel(ids.DATASET_UPLOAD_INFO), f"{n} patterns", timeout=15)
+    return app
+
+
+def click(dash_duo, element) -> None:
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+    )
+    ActionChains(dash_duo.driver).move_to_element(element).click().perform()
+
+
+def test_projection_is_coloured_and_a_click_opens_the_pattern(dash_duo, tmp_path):
+    start_with_dataset(dash_duo, tmp_path)
+    click(dash_duo, dash_duo.find_element(sel(ids.DATASET_RUN)))
+    dash_duo.wait_for_contains_text(sel(ids.DATASET_SUMMARY), "60 patterns", timeout=60)
+
+    traces = f"{sel(ids.DATASET_PROJECTION)} .scatterlayer .trace"
+    until(lambda: len(dash_duo.find_elements(traces)) == 3, timeout=20, msg="no 3 classes")
+    points = dash_duo.find_elements(f"{traces} .points path")
+    assert len(points) == 60
+    colours = {
+        trace.find_element("css selector", ".points path").value_of_css_property("fill")
+        for trace in dash_duo.find_elements(traces)
+    }
+    assert len(colours) == 3  # one colour per label
+    # The probe curve and the CKA heatmap are drawn from the same run.
+    assert len(dash_duo.find_elements(f"{sel(ids.DATASET_PROBE)} .points path")) == 3
+    assert dash_duo.find_elements(f"{sel(ids.DATASET_CKA)} .heatmaplayer image")
+
+    before = dash_duo.find_element(sel(ids.PATTERN_INFO)).text
+    click(dash_duo, points[7])
+    thumb = dash_duo.find_element(sel(ids.DATASET_THUMBNAIL))
+    until(lambda: (thumb.get_attribute("src") or "").startswith("data:image/png"), timeout=10)
+    dash_duo.wait_for_contains_text(sel(ids.PATTERN_INFO), "uploaded dataset #", timeout=20)
+    assert dash_duo.find_element(sel(ids.PATTERN_INFO)).text != before
+    row = dash_duo.find_element(sel(ids.PATTERN_INFO)).text.split("#")[1].split(".")[0]
+    assert f"pattern #{row}" in dash_duo.find_element(sel(ids.DATASET_THUMBNAIL_TEXT)).text
+
+    # A click on the CKA heatmap selects two layers: one inspected, one projected.
+    heatmap = dash_duo.find_element(f"{sel(ids.DATASET_CKA)} .nsewdrag")
+    click(dash_duo, heatmap)
+    dash_duo.wait_for_contains_text(sel(ids.DATASET_CKA_TEXT), "CKA", timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_cancel_stops_the_pass(dash_duo, tmp_path, monkeypatch):
+    batches = []
+    real = jobs.dataset_features
+
+    def slow(extractor, x, batch_size, progress):
+        def tick(done, total):
+            batches.append(done)
+            time.sleep(0.3)
+            progress(done, total)
+
+        return real(extractor, x, batch_size=batch_size, progress=tick)
+
+    monkeypatch.setattr(jobs, "dataset_features", slow)
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
+    start_with_dataset(dash_duo, tmp_path, n=90)
+    click(dash_duo, dash_duo.find_element(sel(ids.DATASET_RUN)))
+    until(lambda: len(batches) > 3, timeout=20, msg="the run did not start")
+    cancel = dash_duo.find_element(sel(ids.DATASET_CANCEL))
+    until(lambda: cancel.is_enabled(), timeout=5)
+    click(dash_duo, cancel)
+    run = dash_duo.find_element(sel(ids.DATASET_RUN))
+    until(lambda: run.is_enabled(), timeout=10, msg="the run button stayed disabled")
+    time.sleep(1.0)  # the job sees the flag at its next batch
+    seen = len(batches)
+    time.sleep(1.5)
+    assert len(batches) == seen and max(batches) < 90  # stopped, and before the end
+    assert "90 patterns of" not in dash_duo.find_element(sel(ids.DATASET_SUMMARY)).text
+    assert dash_duo.get_logs() == []
