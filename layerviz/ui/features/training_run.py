@@ -29,7 +29,7 @@ from layerviz.draw.grid import GridSettings, grid_pages
 from layerviz.draw.run_figures import channel_strip_figure, run_curves_figure
 from layerviz.draw.tile_figures import tile_grid
 from layerviz.draw.tiles import shown_point
-from layerviz.errors import LayervizError, RunError
+from layerviz.errors import RunError
 from layerviz.record.run import Run, list_runs
 from layerviz.record.store import RECORDS
 from layerviz.ui import ids
@@ -309,8 +309,13 @@ def _first_epochs(run: Run, position: int, channel: int) -> tuple[str, str]:
 
 
 def register(app, workbench: Workbench) -> None:
-    if not available_runs(workbench):
+    offered = {str(p) for p in available_runs(workbench)}
+    if not offered:
         return
+
+    def allowed(folder: Any) -> str | None:
+        """The folder when it is one the page offers; a browser may send anything else."""
+        return folder if isinstance(folder, str) and folder in offered else None
 
     @app.callback(
         Output(ids.RUN_PATTERN, "options"),
@@ -322,9 +327,12 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.RUN_SELECT, "value"),
     )
     def choose_run(folder):
+        folder = allowed(folder)
+        if folder is None:
+            return [], None, 0, {}, 0, ""
         try:
             patterns, last, marks, info = run_choices(folder)
-        except LayervizError as exc:
+        except Exception as exc:  # shown in the section's line
             return [], None, 0, {}, 0, error_text(exc)
         return patterns, 0, last, marks, last, info
 
@@ -335,7 +343,7 @@ def register(app, workbench: Workbench) -> None:
         prevent_initial_call=True,
     )
     def play(clicks):
-        playing = bool(clicks) and clicks % 2 == 1
+        playing = isinstance(clicks, int) and clicks % 2 == 1
         return not playing, "⏸ pause" if playing else "▶ play"
 
     @app.callback(
@@ -347,7 +355,8 @@ def register(app, workbench: Workbench) -> None:
         prevent_initial_call=True,
     )
     def step(_, value, last, shown):
-        if shown != value:  # the grid is still drawing this record: never skip one
+        # Step on only once the grid shows this record (never skip one on a slow server).
+        if not isinstance(value, int) or not isinstance(last, int) or shown != value:
             return no_update
         return 0 if (value or 0) >= (last or 0) else (value or 0) + 1
 
@@ -366,7 +375,8 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.NORM_MODE, "value"),
     )
     def draw_grid(folder, number, pattern, range_mode, rows, cols, limit, colorscale, norm):
-        if folder is None or pattern is None:
+        folder = allowed(folder)
+        if folder is None or not isinstance(pattern, int) or not isinstance(number, int | None):
             return no_update, no_update, no_update
         try:
             figure, label, _ = epoch_grid(
@@ -383,7 +393,8 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.RUN_EPOCH_SLIDER, "value"),
     )
     def draw_curves(folder, number):
-        if folder is None:
+        folder = allowed(folder)
+        if folder is None or not isinstance(number, int | None):
             return no_update
         try:
             return curves_figure(folder, number or 0)
@@ -401,7 +412,8 @@ def register(app, workbench: Workbench) -> None:
     )
     def draw_strip(click, figure, folder, pattern, colorscale):
         point = _click_point(click, figure)
-        if point is None or folder is None:
+        folder = allowed(folder)
+        if point is None or folder is None or not isinstance(pattern, int | None):
             return no_update
         try:
             name, where = point
