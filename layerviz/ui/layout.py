@@ -15,6 +15,7 @@ from layerviz.draw.normalise import ARTICLE_NORM
 from layerviz.patterns.inputs import SEED_LIMIT
 from layerviz.patterns.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
+from layerviz.ui.blocks import card, hint, icon_tag, named, pager, section
 from layerviz.ui.common import COLORSCALES, DEFAULT_COLORSCALE
 from layerviz.ui.features import FEATURES
 from layerviz.ui.workbench import Workbench
@@ -28,52 +29,8 @@ LIMIT_SLIDER = (0, 128)
 LIMIT_MARKS = (0, 15, 32, 64, 96, 128)
 
 
-def section(title: str, icon: str, children: list, class_name: str = "mb-3") -> html.Section:
-    """A group of controls in the control panel, under a heading that names the group."""
-    heading = _heading(title, icon)
-    return html.Section(
-        [heading, *children], className=class_name, **{"aria-labelledby": heading.id}
-    )
-
-
-def card(title: str, icon: str, body, *, header_extra: list | None = None, **kwargs) -> dbc.Card:
-    """A results card: an icon and a title in the header (plus ``header_extra``), then ``body``."""
-    header = [_icon(icon), title, *(header_extra or [])]
-    return dbc.Card(
-        [dbc.CardHeader(header), dbc.CardBody(body, className="p-1")],
-        className=kwargs.pop("className", "shadow-sm"),
-        **kwargs,
-    )
-
-
-def _heading(text: str, icon: str) -> html.H2:
-    # A level-two heading (styled as a form label): screen readers list the groups by it.
-    return html.H2(
-        [_icon(icon), text],
-        id="heading-" + "-".join(text.lower().split()),
-        className="form-label fw-semibold d-block fs-6",
-    )
-
-
-def _icon(name: str) -> html.I:
-    """A decorative Bootstrap icon, hidden from screen readers."""
-    return html.I(className=f"bi bi-{name} me-1", **{"aria-hidden": "true"})
-
-
-def _hint(text: str, id_: str | None = None) -> html.Small:
-    kwargs = {"id": id_} if id_ else {}
-    return html.Small(text, className="text-body-secondary d-block", **kwargs)
-
-
-def _named(control, name: str) -> html.Div:
-    """``control`` in a wrapper whose ``data-a11y-label`` names the inputs Dash renders inside
-    it without a way to name them (a slider's thumb and number box, the upload's file input);
-    ``assets/a11y.js`` copies it onto them as ``aria-label``."""
-    return html.Div(control, **{"data-a11y-label": name})
-
-
 def _slider(id_: str, bounds: tuple[int, int], value: int, marks, name: str) -> html.Div:
-    return _named(_dash_slider(id_, bounds, value, marks), name)
+    return named(_dash_slider(id_, bounds, value, marks), name)
 
 
 def _dash_slider(id_: str, bounds: tuple[int, int], value: int, marks) -> dcc.Slider:
@@ -98,7 +55,7 @@ def _model_section(workbench: Workbench, model_name: str) -> html.Div:
         "Model",
         "diagram-3",
         [
-            _named(
+            named(
                 dcc.Dropdown(
                     id=ids.MODEL_SELECT, options=options, value=model_name, clearable=False
                 ),
@@ -120,7 +77,7 @@ def _upload_zone() -> html.Div:
     # data-max-bytes feeds assets/upload-guard.js, which reports a file over the limit
     # (dcc.Upload drops those silently).
     return html.Div(
-        _named(
+        named(
             dcc.Upload(
                 id=ids.PATTERN_UPLOAD,
                 max_size=MAX_PATTERN_BYTES,
@@ -132,7 +89,7 @@ def _upload_zone() -> html.Div:
                         html.I(className="bi bi-cloud-arrow-up fs-4 d-block"),
                         html.Span("Drop a pattern or "),
                         html.A("choose a file", className="link-primary"),
-                        _hint(f"{' '.join(ACCEPTED_EXTENSIONS)} — up to {mb} MB"),
+                        hint(f"{' '.join(ACCEPTED_EXTENSIONS)} — up to {mb} MB"),
                     ]
                 ),
             ),
@@ -157,7 +114,7 @@ def _seed_group() -> dbc.InputGroup:
                 debounce=True,
             ),
             dbc.Button(
-                [_icon("shuffle"), "New random pattern"],
+                [icon_tag("shuffle"), "New random pattern"],
                 id=ids.SEED_BUTTON,
                 color="secondary",
                 outline=True,
@@ -169,7 +126,7 @@ def _seed_group() -> dbc.InputGroup:
 
 
 def _pattern_section() -> html.Div:
-    samples = _named(
+    samples = named(
         dcc.Dropdown(
             id=ids.SAMPLE_SELECT,
             placeholder="bundled sample patterns",
@@ -184,7 +141,7 @@ def _pattern_section() -> html.Div:
 def _input_sources() -> html.Div:
     """One source per input, for a model with several (hidden otherwise; the pattern view's
     ``"inputs"`` shows and names the rows, see ``callbacks.input_rows``)."""
-    note = _hint("Per input: a sample above feeds every input; change one input here.")
+    note = hint("Per input: a sample above feeds every input; change one input here.")
     rows = [_input_row(i) for i in range(ids.MAX_INPUT_ROWS)]
     return html.Div([note, *rows], id=ids.INPUT_SOURCES, className="mt-2", hidden=True)
 
@@ -216,7 +173,7 @@ def _input_row(index: int) -> html.Div:
         className="mb-1",
     )
     upload = html.Div(
-        _named(
+        named(
             dcc.Upload(
                 id=ids.INPUT_UPLOADS[index],
                 max_size=MAX_PATTERN_BYTES,
@@ -247,11 +204,11 @@ def _grid_section() -> html.Div:
         "Grid",
         "grid-3x3",
         [
-            _hint("rows"),
+            hint("rows"),
             _slider(ids.GRID_ROWS, GRID_SIDES, DEFAULT_GRID[0], GRID_MARKS, "grid rows"),
-            _hint("columns"),
+            hint("columns"),
             _slider(ids.GRID_COLS, GRID_SIDES, DEFAULT_GRID[1], GRID_MARKS, "grid columns"),
-            _hint("size limit: show a layer when its maps are larger than N×N"),
+            hint("size limit: show a layer when its maps are larger than N×N"),
             _slider(ids.SIZE_LIMIT, LIMIT_SLIDER, DEFAULT_LIMIT, LIMIT_MARKS, "size limit"),
         ],
     )
@@ -271,7 +228,7 @@ def _display_section() -> html.Div:
         "Display",
         "palette",
         [
-            _named(
+            named(
                 dcc.Dropdown(
                     id=ids.COLORSCALE_SELECT,
                     options=list(COLORSCALES),
@@ -302,7 +259,7 @@ def _display_section() -> html.Div:
 
 def _export_button(text: str, icon: str, id_: str, outline: bool) -> dbc.Button:
     return dbc.Button(
-        [_icon(icon), text],
+        [icon_tag(icon), text],
         id=id_,
         color="primary",
         outline=outline,
@@ -360,25 +317,10 @@ def _graph_card(title: str, icon: str, graph_id: str, header_extra: list | None 
     return card(title, icon, graph, header_extra=header_extra, className="shadow-sm h-100")
 
 
-def pager(id_: str, class_name: str = "mb-0") -> dbc.Pagination:
-    """A small pager (first, previous, pages, next, last) starting on page 1 of 1."""
-    return dbc.Pagination(
-        id=id_,
-        min_value=1,
-        max_value=1,
-        active_page=1,
-        first_last=True,
-        previous_next=True,
-        fully_expanded=False,
-        size="sm",
-        class_name=class_name,
-    )
-
-
 def _grid_header() -> html.Div:
     return html.Div(
         [
-            html.H2([_icon("layers"), "Layer outputs"], className="fs-6 fw-semibold m-0"),
+            html.H2([icon_tag("layers"), "Layer outputs"], className="fs-6 fw-semibold m-0"),
             html.Small(id=ids.GRID_SUMMARY, className="text-body-secondary mx-2 flex-grow-1"),
             pager(ids.PAGE_SELECT),
         ],

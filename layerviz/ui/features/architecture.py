@@ -42,6 +42,7 @@ from layerviz.draw.grid import grid_pages
 from layerviz.draw.selection import VisibleLayer
 from layerviz.errors import LayervizError
 from layerviz.ui import ids
+from layerviz.ui.blocks import card
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.workbench import Workbench
@@ -122,7 +123,6 @@ def controls(workbench: Workbench) -> list:
 
 def panels(workbench: Workbench) -> list:
     """The graph's card: statistic picker, graph, selected layer's maps."""
-    from layerviz.ui.layout import card  # not at the top: layout imports the features
 
     statistic = dcc.Dropdown(
         id=ids.ARCHITECTURE_STATISTIC,

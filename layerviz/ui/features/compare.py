@@ -19,6 +19,8 @@ from layerviz.analysis.perturb import KINDS
 from layerviz.draw.figures import empty_figure
 from layerviz.patterns.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
+from layerviz.ui.blocks import card, section
+from layerviz.ui.blocks import pager as make_pager
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
 from layerviz.ui.features.inspector.views import CHANGE
@@ -107,16 +109,12 @@ def controls(workbench: Workbench) -> list:
     ]
     switch = dbc.Switch(id=ids.COMPARE_SWITCH, label="compare with a pattern B", value=False)
     collapse = dbc.Collapse(body, id=ids.COMPARE_COLLAPSE, is_open=False, className="mt-2")
-    from layerviz.ui.layout import section  # here: layout imports the feature list
 
     return [section("Compare", "layout-split", [switch, collapse], "mb-3 mt-3")]
 
 
 def panels(workbench: Workbench) -> list:
     """The compare card of the results column (open while compare mode is on)."""
-    from layerviz.ui.layout import card  # here: layout imports the features
-    from layerviz.ui.layout import pager as make_pager
-
     pager = make_pager(ids.COMPARE_PAGE)
     export = dbc.Button(
         [html.I(className="bi bi-file-earmark-zip me-1"), "Download A, B, B − A"],

@@ -17,6 +17,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from layerviz.analysis.explain import METHODS, Explainer, Explanation
 from layerviz.draw.figures import empty_figure, explanation_figure
 from layerviz.ui import ids
+from layerviz.ui.blocks import card, section
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run, error_text
 from layerviz.ui.recipe import recipe_from_store
@@ -32,7 +33,6 @@ DEFAULT_OPACITY = 0.5
 
 def controls(workbench: Workbench) -> list:
     """The method, layer and opacity controls, and the store of the clicked class."""
-    from layerviz.ui.layout import section  # not at the top: layout imports the features
 
     return [
         section(
@@ -69,7 +69,6 @@ def controls(workbench: Workbench) -> list:
 
 def panels(workbench: Workbench) -> list:
     """The card with ``explain-graph``."""
-    from layerviz.ui.layout import card  # not at the top: layout imports the features
 
     top = html.Button(
         "top class",

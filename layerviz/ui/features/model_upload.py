@@ -18,6 +18,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from layerviz.errors import UnsafeModelError
 from layerviz.load.modelcheck import CheckLimits, check_model_file
 from layerviz.ui import ids
+from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES, load_upload
 from layerviz.ui.store import StoreUnavailableError, current_session
@@ -39,7 +40,6 @@ MAX_SESSION_MODELS = 8
 
 def controls(workbench: Workbench) -> list:
     """The upload zone, its status line and the session's store of uploaded models."""
-    from layerviz.ui.layout import section  # layout imports the features: import it late
 
     mb = MAX_MODEL_FILE_BYTES // 2**20
     zone = dcc.Upload(

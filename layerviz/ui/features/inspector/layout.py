@@ -9,6 +9,7 @@ from dash import dcc, html
 from layerviz.draw.channel_pages import DEFAULT_K
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
+from layerviz.ui.blocks import card, pager, section
 from layerviz.ui.features.inspector.health import health_controls
 from layerviz.ui.features.inspector.links import BOOT
 from layerviz.ui.features.inspector.overlay import keyed_region, overlay_block
@@ -41,7 +42,6 @@ _NUMBER_FORMAT = {"function": "params.value == null ? '' : d3.format('.4~g')(par
 
 def controls(workbench) -> list:
     """The inspector's and the health run's controls."""
-    from layerviz.ui.layout import section  # ui.layout imports the features: not at the top
 
     sort = dcc.Dropdown(
         id=ids.CHANNEL_SORT,
@@ -86,7 +86,6 @@ def panels(workbench) -> list:
 
 
 def _inspector_card() -> dbc.Card:
-    from layerviz.ui.layout import card, pager  # ui.layout imports the features: not at the top
 
     header = [
         html.Span(id=ids.INSPECTOR_TITLE, className="ms-1 fw-semibold"),
@@ -114,7 +113,6 @@ def _inspector_card() -> dbc.Card:
 
 
 def _stats_card() -> dbc.Card:
-    from layerviz.ui.layout import card  # ui.layout imports the features: not at the top
 
     columns = [
         {"field": key, "headerName": header, "width": width, "sortable": True}

@@ -1,0 +1,71 @@
+"""Small builders every part of the page shares: a control group, a results card, a pager.
+
+The page (:mod:`layerviz.ui.layout`) and the feature sections (:mod:`layerviz.ui.features`)
+both import these, so neither imports the other for them.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+__all__ = ["card", "heading", "hint", "icon_tag", "named", "pager", "section"]
+
+
+def section(title: str, icon: str, children: list, class_name: str = "mb-3") -> html.Section:
+    """A group of controls in the control panel, under a heading that names the group."""
+    title_heading = heading(title, icon)
+    return html.Section(
+        [title_heading, *children], className=class_name, **{"aria-labelledby": title_heading.id}
+    )
+
+
+def card(title: str, icon: str, body, *, header_extra: list | None = None, **kwargs) -> dbc.Card:
+    """A results card: an icon and a title in the header (plus ``header_extra``), then ``body``."""
+    header = [icon_tag(icon), title, *(header_extra or [])]
+    return dbc.Card(
+        [dbc.CardHeader(header), dbc.CardBody(body, className="p-1")],
+        className=kwargs.pop("className", "shadow-sm"),
+        **kwargs,
+    )
+
+
+def heading(text: str, icon: str) -> html.H2:
+    # A level-two heading (styled as a form label): screen readers list the groups by it.
+    return html.H2(
+        [icon_tag(icon), text],
+        id="heading-" + "-".join(text.lower().split()),
+        className="form-label fw-semibold d-block fs-6",
+    )
+
+
+def icon_tag(name: str) -> html.I:
+    """A decorative Bootstrap icon, hidden from screen readers."""
+    return html.I(className=f"bi bi-{name} me-1", **{"aria-hidden": "true"})
+
+
+def hint(text: str, id_: str | None = None) -> html.Small:
+    kwargs = {"id": id_} if id_ else {}
+    return html.Small(text, className="text-body-secondary d-block", **kwargs)
+
+
+def named(control, name: str) -> html.Div:
+    """``control`` in a wrapper whose ``data-a11y-label`` names the inputs Dash renders inside
+    it without a way to name them (a slider's thumb and number box, the upload's file input);
+    ``assets/a11y.js`` copies it onto them as ``aria-label``."""
+    return html.Div(control, **{"data-a11y-label": name})
+
+
+def pager(id_: str, class_name: str = "mb-0") -> dbc.Pagination:
+    """A small pager (first, previous, pages, next, last) starting on page 1 of 1."""
+    return dbc.Pagination(
+        id=id_,
+        min_value=1,
+        max_value=1,
+        active_page=1,
+        first_last=True,
+        previous_next=True,
+        fully_expanded=False,
+        size="sm",
+        class_name=class_name,
+    )
