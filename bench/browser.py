@@ -135,8 +135,11 @@ document.addEventListener('keydown', function armed(e) {
 
 KEY_WAIT_JS = """
 const done = arguments[0];
+const start = performance.now();
 (function poll() {
-  if (window.__lv.keyMs !== null) { done(window.__lv.keyMs); } else { setTimeout(poll, 5); }
+  if (window.__lv.keyMs !== null) { done(window.__lv.keyMs); }
+  else if (performance.now() - start > 40000) { done(-1); }  // the key never armed the clock
+  else { setTimeout(poll, 5); }
 })();
 """
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import keras
 from dash import Dash
+from flask import Flask
 
 from layerviz.config import assets_dir
 from layerviz.errors import ArgumentError
 from layerviz.load.bundled import bundled_model_of
 from layerviz.load.loading import load_model
 from layerviz.patterns.readers import MAX_PATTERN_BYTES
-from layerviz.ui import guard
+from layerviz.ui import guard, serving
 from layerviz.ui.callbacks import register_callbacks
 from layerviz.ui.features import FEATURES
 from layerviz.ui.jobs import job_manager
@@ -108,8 +109,12 @@ def create_app(
         workbench.set_default_pattern(first, pattern)
 
     manager, celery_app = job_manager()
+    server = Flask(__name__)
+    serving.install(server)  # before Dash turns compression on: it reads these settings
     app = _Page(
         __name__,
+        server=server,
+        compress=True,
         title="layerviz",
         update_title=None,
         assets_folder=str(assets_dir()),
