@@ -47,10 +47,10 @@ from layerviz.ui.input_sources import (
     row_outputs,
 )
 from layerviz.ui.recipe import MultiRecipe, Recipe, SampleRecipe, SeedRecipe
+from layerviz.ui.wiring import ALERT, GRID_STATES, PATTERN
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
-    "GRID_STATES",
     "PAGE_OUTPUTS",
     "PageControls",
     "PatternChoice",
@@ -311,14 +311,6 @@ def hover_label(
     return None if found is None else point_text(layer, found)
 
 
-#: The grid controls, as states of a callback that reads them: rows, cols, limit, page.
-GRID_STATES = (
-    State(ids.GRID_ROWS, "value"),
-    State(ids.GRID_COLS, "value"),
-    State(ids.SIZE_LIMIT, "value"),
-    State(ids.PAGE_SELECT, "active_page"),
-)
-
 #: Controls that choose a new pattern, and so run the forward pass (None: the page loaded).
 _PATTERN_TRIGGERS = {
     None,
@@ -530,7 +522,7 @@ def _register_layer_pick(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.SELECTED_LAYER_STORE, "data"),
         Input(ids.ACTIVATION_GRAPH, "clickData"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         *GRID_STATES,
         prevent_initial_call=True,
     )
@@ -549,7 +541,7 @@ def _register_grid_hover(app, workbench: Workbench) -> None:
         Output(ids.GRID_TOOLTIP, "bbox"),
         Output(ids.GRID_TOOLTIP, "children"),
         Input(ids.ACTIVATION_GRAPH, "hoverData"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         *GRID_STATES,
         prevent_initial_call=True,
     )
@@ -567,10 +559,9 @@ def _register_grid_hover(app, workbench: Workbench) -> None:
 def _register_export(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.EXPORT_DOWNLOAD, "data"),
-        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
-        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        *ALERT,
         Input(ids.PAGE_EXPORT_BUTTON, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         *GRID_STATES,
         State(ids.PLOT_MODEL_SWITCH, "value"),
         State(ids.EXPORT_NORM_SWITCH, "value"),

@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
+from analysis.test_explain import make_halves_model, symmetric_pattern
 from helpers import PNG_MAGIC
 from PIL import Image
-from analysis.test_explain import make_halves_model, symmetric_pattern
 
 from layerviz.cli import main
 

@@ -14,20 +14,17 @@ sets ``CONTROLS_UNDER = "export"`` (the only one today): its controls then follo
 Its component ids go into ``layerviz.ui.ids`` (append-only, in a block of its own).
 What the shared page offers a feature:
 
-- ``ids.PATTERN_STORE`` (``data``): the current recipe in store form; turn it into the pattern
-  and its cached extraction with ``layerviz.ui.common.current_run(workbench, data)``.
-- ``ids.GRID_ROWS`` / ``ids.GRID_COLS`` / ``ids.SIZE_LIMIT`` (``value``) → ``common.grid_settings``;
-  ``ids.PAGE_SELECT`` (``active_page``).
-- ``ids.SELECTED_LAYER_STORE`` (``data``): ``{"model": name, "layer": layer name}`` of the layer a
-  user picked (a click on a panel of ``ids.ACTIVATION_GRAPH`` sets it). Features that pick a layer
-  (a graph node, a divergence point) write it with ``allow_duplicate=True``; features that show a
-  layer read it.
-- ``ids.ERROR_ALERT`` (``children``, ``is_open``, with ``allow_duplicate=True``) for messages;
-  ``common.error_text(exc)`` turns an exception into one.
-- ``layerviz.ui.layout``: ``section(title, icon, children)`` for a control-panel group and
-  ``card(title, icon, body, ...)`` for a results card, so features look like the rest. Import
-  them inside ``controls`` / ``panels``, not at a feature module's top: ``layout`` imports
-  ``FEATURES`` from here, so a top-level import of ``layout`` in a feature is circular.
+- ``layerviz.ui.wiring``: the shared callback declarations, spelled once — ``PATTERN`` /
+  ``PATTERN_IN`` (``ids.PATTERN_STORE``'s ``data``: the current recipe in store form; turn it
+  into the pattern and its cached extraction with ``layerviz.ui.common.current_run``),
+  ``GRID_STATES`` (rows, cols, limit, page → ``common.grid_settings``), ``SELECTED`` /
+  ``SELECTED_IN`` / ``SELECT`` (``ids.SELECTED_LAYER_STORE``: ``{"model", "layer"}`` of the
+  layer a user picked; a click on a panel of ``ids.ACTIVATION_GRAPH`` sets it, features that
+  pick a layer write it through ``SELECT``), and ``ALERT`` / ``alert_of(exc)`` / ``NO_ALERT``
+  for the shared error message. Use these rather than writing the lists again.
+- ``layerviz.ui.blocks``: ``section(title, icon, children)`` for a control-panel group,
+  ``card(title, icon, body, ...)`` for a results card and ``pager(id)``, so features look like
+  the rest. Import them at the top: ``blocks`` imports neither the page nor the features.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from layerviz.ui import ids
 from layerviz.ui.blocks import card
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
+from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
@@ -281,13 +282,13 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.ARCHITECTURE_GRAPH, "elements"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         Input(ids.ARCHITECTURE_STATISTIC, "value"),
         Input(ids.SIZE_LIMIT, "value"),
         Input(ids.ARCHITECTURE_COLLAPSED, "data"),
         Input(ids.COMPARE_STORE, "data"),
         State(ids.COMPARE_SWITCH, "value"),
-        State(ids.SELECTED_LAYER_STORE, "data"),
+        SELECTED,
     )
     def draw(data, statistic, limit, collapsed, b_data, on, selected):
         if ctx.triggered_id == ids.COMPARE_STORE and statistic not in DIVERGENCES:
@@ -314,11 +315,11 @@ def register(app, workbench: Workbench) -> None:
         return options, no_update if value == current else value
 
     @app.callback(
-        Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
+        SELECT,
         Output(ids.ARCHITECTURE_COLLAPSED, "data"),
         Input(ids.ARCHITECTURE_GRAPH, "tapNodeData"),
         State(ids.ARCHITECTURE_COLLAPSED, "data"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         prevent_initial_call=True,
     )
     def tap(node, collapsed, data):
@@ -331,8 +332,8 @@ def register(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.ARCHITECTURE_LAYER_INFO, "children"),
         Output(ids.ARCHITECTURE_LAYER_GRAPH, "figure"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
-        Input(ids.PATTERN_STORE, "data"),
+        SELECTED_IN,
+        PATTERN_IN,
     )
     def show_layer(selected, data):
         try:

@@ -25,6 +25,7 @@ from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
 from layerviz.ui.features.inspector.views import CHANGE
 from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["controls", "panels", "register"]
@@ -191,7 +192,7 @@ def _register_toggle(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.PATTERN_B_SAMPLE, "options"),
         Output(ids.PERTURB_VALUES, "placeholder"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         Input(ids.PERTURB_SELECT, "value"),
     )
     def _b_options(a_store, kind):
@@ -216,13 +217,12 @@ def _register_choice(app, view: CompareView) -> None:
     @app.callback(
         Output(ids.COMPARE_STORE, "data"),
         Output(ids.PATTERN_B_SOURCE, "value"),
-        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
-        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        *ALERT,
         Output(ids.PATTERN_B_UPLOAD, "contents"),
         *(Input(component, "value") for component in _B_INPUTS),
         Input(ids.PATTERN_B_UPLOAD, "contents"),
         State(ids.PATTERN_B_UPLOAD, "filename"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         prevent_initial_call=True,
     )
     def _choose(on, source, kind, values, seed, sample, upload, filename, a_store):
@@ -268,11 +268,11 @@ def _register_render(app, view: CompareView) -> None:
         Output(ids.COMPARE_PREDICTION_B, "figure"),
         Output(ids.COMPARE_SELECTED, "children"),
         Input(ids.COMPARE_STORE, "data"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         Input(ids.GRID_ROWS, "value"),
         Input(ids.SIZE_LIMIT, "value"),
         Input(ids.COMPARE_PAGE, "active_page"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
+        SELECTED_IN,
         State(ids.COMPARE_SWITCH, "value"),
         prevent_initial_call=True,
     )
@@ -294,7 +294,7 @@ def _register_render(app, view: CompareView) -> None:
 
 #: Pattern A's recipe, B's store and the grid's rows, columns and size limit, as states.
 _A_B_GRID = (
-    State(ids.PATTERN_STORE, "data"),
+    PATTERN,
     State(ids.COMPARE_STORE, "data"),
     State(ids.GRID_ROWS, "value"),
     State(ids.GRID_COLS, "value"),
@@ -304,7 +304,7 @@ _A_B_GRID = (
 
 def _register_jump(app, view: CompareView) -> None:
     @app.callback(
-        Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
+        SELECT,
         Output(ids.COMPARE_PAGE, "active_page", allow_duplicate=True),
         Output(ids.PAGE_SELECT, "active_page", allow_duplicate=True),
         Output(ids.CHANNEL_SORT, "value", allow_duplicate=True),
@@ -325,8 +325,7 @@ def _register_jump(app, view: CompareView) -> None:
 def _register_export(app, view: CompareView) -> None:
     @app.callback(
         Output(ids.COMPARE_DOWNLOAD, "data"),
-        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
-        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        *ALERT,
         Input(ids.COMPARE_EXPORT_BUTTON, "n_clicks"),
         *_A_B_GRID,
         prevent_initial_call=True,

@@ -21,6 +21,7 @@ from layerviz.ui.blocks import card, section
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run, error_text
 from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.wiring import PATTERN, PATTERN_IN
 from layerviz.ui.workbench import Workbench, pattern_digest
 
 __all__ = ["controls", "panels", "register", "target_class"]
@@ -128,7 +129,7 @@ def register(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.EXPLAIN_LAYER, "options"),
         Output(ids.EXPLAIN_LAYER, "value"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         State(ids.EXPLAIN_LAYER, "value"),
     )
     def layer_choices(data, current):
@@ -144,7 +145,7 @@ def register(app, workbench: Workbench) -> None:
         Output(ids.EXPLAIN_CLASS_STORE, "data"),
         Input(ids.PREDICTION_GRAPH, "clickData"),
         Input(ids.EXPLAIN_TOP_BUTTON, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         prevent_initial_call=True,
     )
     def pick_class(click_data, _top, data):
@@ -161,7 +162,7 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.EXPLAIN_GRAPH, "figure"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         Input(ids.EXPLAIN_METHOD, "value"),
         Input(ids.EXPLAIN_LAYER, "value"),
         Input(ids.EXPLAIN_OPACITY, "value"),

@@ -23,12 +23,13 @@ from layerviz.draw.grid import grid_pages
 from layerviz.errors import PatternError
 from layerviz.ui import ids
 from layerviz.ui.cache import ByteLRU
-from layerviz.ui.callbacks import GRID_STATES, export_norm
+from layerviz.ui.callbacks import export_norm
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import active_b, compare_view
 from layerviz.ui.jobs import JobSlots, check_cancelled, job_callback_options, job_error_text
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
+from layerviz.ui.wiring import GRID_STATES, PATTERN
 from layerviz.ui.workbench import Workbench, pattern_digest
 
 __all__ = ["EXPORT_SLOTS", "controls", "export_zip", "panels", "register"]
@@ -152,7 +153,7 @@ def register(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.EXPORT_ZIP_DOWNLOAD, "data"),
         Input(ids.EXPORT_BUTTON, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         *GRID_STATES[:3],
         State(ids.PLOT_MODEL_SWITCH, "value"),
         State(ids.COMPARE_SWITCH, "value"),

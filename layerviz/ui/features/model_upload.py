@@ -22,6 +22,7 @@ from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES, load_upload
 from layerviz.ui.store import StoreUnavailableError, current_session
+from layerviz.ui.wiring import ALERT
 from layerviz.ui.workbench import Workbench, upload_entry
 
 __all__ = [
@@ -161,8 +162,7 @@ def register(app, workbench: Workbench) -> None:
         Output(ids.MODEL_SELECT, "value"),
         Output(ids.MODEL_UPLOAD_STORE, "data"),
         Output(ids.MODEL_UPLOAD_INFO, "children"),
-        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
-        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        *ALERT,
         Output(ids.MODEL_UPLOAD, "contents"),
         Input(ids.MODEL_UPLOAD, "contents"),
         State(ids.MODEL_UPLOAD, "filename"),

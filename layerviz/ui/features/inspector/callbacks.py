@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, ctx, dcc, no_update
+from dash import Input, Output, ctx, dcc, no_update
 
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
@@ -15,6 +15,7 @@ from layerviz.ui.features.inspector.health import register_health
 from layerviz.ui.features.inspector.links import register_links
 from layerviz.ui.features.inspector.overlay import register_overlay
 from layerviz.ui.recipe import recipe_from_store
+from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["register", "table_pick"]
@@ -36,8 +37,8 @@ def _register_inspector(app, workbench: Workbench) -> None:
         Output(ids.INSPECTOR_SUMMARY, "children"),
         Output(ids.CHANNEL_PAGE, "max_value"),
         Output(ids.CHANNEL_PAGE, "active_page"),
-        Input(ids.PATTERN_STORE, "data"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
+        PATTERN_IN,
+        SELECTED_IN,
         Input(ids.CHANNEL_SORT, "value"),
         Input(ids.TOPK_SLIDER, "value"),
         Input(ids.CHANNEL_PAGE, "active_page"),
@@ -71,7 +72,7 @@ def _register_inspector(app, workbench: Workbench) -> None:
 def _register_statistics(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.STATS_TABLE, "rowData"),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         Input(ids.HEALTH_STORE, "data"),
         prevent_initial_call=True,
     )
@@ -83,9 +84,9 @@ def _register_statistics(app, workbench: Workbench) -> None:
             return []
 
     @app.callback(
-        Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
+        SELECT,
         Input(ids.STATS_TABLE, "selectedRows"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         prevent_initial_call=True,
     )
     def _pick(rows, store_data):
@@ -93,8 +94,8 @@ def _register_statistics(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.STATS_HISTOGRAM, "figure"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
-        Input(ids.PATTERN_STORE, "data"),
+        SELECTED_IN,
+        PATTERN_IN,
         prevent_initial_call=True,
     )
     def _histogram(selected, store_data):
@@ -106,7 +107,7 @@ def _register_statistics(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.STATS_FILE, "data"),
         Input(ids.STATS_DOWNLOAD, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         prevent_initial_call=True,
     )
     def _download(_clicks, store_data):

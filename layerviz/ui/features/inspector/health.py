@@ -35,6 +35,7 @@ from layerviz.ui.jobs import (
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
+from layerviz.ui.wiring import PATTERN
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["HEALTH_SLOTS", "health_controls", "health_job", "register_health", "upload_batch"]
@@ -161,7 +162,7 @@ def register_health(app, workbench: Workbench) -> None:
         Output(ids.HEALTH_SOURCE, "value"),
         Input(ids.HEALTH_UPLOAD, "contents"),
         State(ids.HEALTH_UPLOAD, "filename"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         prevent_initial_call=True,
     )
     def _upload(contents, filename, store_data):
@@ -171,7 +172,7 @@ def register_health(app, workbench: Workbench) -> None:
         Output(ids.HEALTH_STORE, "data"),
         Output(ids.HEALTH_SUMMARY, "children"),
         Input(ids.HEALTH_BUTTON, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         State(ids.HEALTH_SOURCE, "value"),
         State(ids.HEALTH_SEEDS, "value"),
         State(ids.HEALTH_THRESHOLD, "value"),

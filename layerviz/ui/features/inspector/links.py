@@ -23,6 +23,7 @@ from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import b_pattern
 from layerviz.ui.features.inspector import url
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe, recipe_from_store
+from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["BOOT", "b_outputs", "link_outputs", "pattern_outputs", "register_links"]
@@ -76,10 +77,9 @@ def register_links(app, workbench: Workbench) -> None:
         Output(ids.SIZE_LIMIT, "value", allow_duplicate=True),
         Output(ids.CHANNEL_SORT, "value", allow_duplicate=True),
         Output(ids.TOPK_SLIDER, "value", allow_duplicate=True),
-        Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True),
+        SELECT,
         Output(ids.URL_TARGET, "data"),
-        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
-        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        *ALERT,
         Input(ids.URL_VIEW, "search"),
         Input(ids.URL_BOOT, "n_intervals"),
         State(ids.MODEL_SELECT, "value"),
@@ -92,7 +92,7 @@ def register_links(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.SEED_INPUT, "value", allow_duplicate=True),
         Output(ids.SAMPLE_SELECT, "value", allow_duplicate=True),
-        Input(ids.PATTERN_STORE, "data"),
+        PATTERN_IN,
         Input(ids.URL_TARGET, "data"),
         prevent_initial_call=True,
     )
@@ -117,13 +117,12 @@ def _register_b_from_link(app, workbench: Workbench) -> None:
     @app.callback(
         *(Output(i, "value", allow_duplicate=True) for i in _B_CONTROLS),
         Output(ids.URL_TARGET, "data", allow_duplicate=True),
-        Output(ids.ERROR_ALERT, "children", allow_duplicate=True),
-        Output(ids.ERROR_ALERT, "is_open", allow_duplicate=True),
+        *ALERT,
         # B's sample list follows every new pattern (compare's ``_b_options``): listening to it
         # rather than to the pattern store itself costs no extra request per pattern.
         Input(ids.URL_TARGET, "data"),
         Input(ids.PATTERN_B_SAMPLE, "options"),
-        State(ids.PATTERN_STORE, "data"),
+        PATTERN,
         State(ids.COMPARE_SWITCH, "value"),
         State(ids.COMPARE_STORE, "data"),
         prevent_initial_call=True,

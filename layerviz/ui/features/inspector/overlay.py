@@ -25,6 +25,7 @@ from layerviz.ui.features.inspector.overlay_view import (
     select,
 )
 from layerviz.ui.features.inspector.views import CHANGE
+from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECTED, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["click_action", "keyed_region", "overlay_block", "register_overlay"]
@@ -122,8 +123,8 @@ def register_overlay(app, workbench: Workbench) -> None:
         Input(ids.CHANNEL_GRAPH, "clickData"),
         Input(ids.CHANNEL_PREV, "n_clicks"),
         Input(ids.CHANNEL_NEXT, "n_clicks"),
-        State(ids.PATTERN_STORE, "data"),
-        State(ids.SELECTED_LAYER_STORE, "data"),
+        PATTERN,
+        SELECTED,
         State(ids.CHANNEL_SORT, "value"),
         State(ids.TOPK_SLIDER, "value"),
         State(ids.CHANNEL_PAGE, "active_page"),
@@ -151,8 +152,8 @@ def register_overlay(app, workbench: Workbench) -> None:
         Output(ids.CHANNEL_OVERLAY, "figure"),
         Output(ids.OVERLAY_CAPTION, "children"),
         Input(ids.SELECTED_CHANNEL_STORE, "data"),
-        Input(ids.PATTERN_STORE, "data"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
+        PATTERN_IN,
+        SELECTED_IN,
         Input(ids.CHANNEL_SORT, "value"),
         Input(ids.OVERLAY_OPACITY, "value"),
         Input(ids.COMPARE_SWITCH, "value"),
