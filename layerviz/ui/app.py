@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import keras
-from dash import Dash
+from dash import Dash, html
 from flask import Flask
 
 from layerviz.config import assets_dir
@@ -29,6 +29,8 @@ from layerviz.ui.store import (
     store_from_environment,
 )
 from layerviz.ui.workbench import Workbench
+from layerviz.ui.workspace import every_tab
+from layerviz.ui.workspace import register as register_workspace
 
 __all__ = ["INDEX_STRING", "MAX_REQUEST_BYTES", "create_app"]
 
@@ -128,7 +130,11 @@ def create_app(
     _add_health(app.server, workbench, "celery" if celery_app else "threads")
     app.index_string = INDEX_STRING
     app.layout = page(workbench, first)
+    # The page's callbacks name components of tabs built on first view: check them against
+    # the page with every tab built (sent to the browser, which checks there too).
+    app.validation_layout = html.Div([app.layout, *every_tab(workbench)])
     register_callbacks(app, workbench)
+    register_workspace(app, workbench)
     for feature in FEATURES:
         feature.register(app, workbench)
     # After every callback is registered: the CSP names each inline script by its hash.

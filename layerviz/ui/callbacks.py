@@ -33,6 +33,7 @@ from layerviz.ui.common import (
     current_run,
     decode_upload,
     error_text,
+    fit_strip,
     grid_settings,
 )
 from layerviz.ui.input_sources import (
@@ -166,8 +167,8 @@ def render_pattern(workbench: Workbench, store_data: Any):
     else:
         figure = pattern_figure(run.pattern[0])
     return (
-        figure,
-        prediction_bar(run.extraction.outputs[0], entry.class_names),
+        fit_strip(figure),
+        fit_strip(prediction_bar(run.extraction.outputs[0], entry.class_names)),
         workbench.describe(recipe),
     )
 

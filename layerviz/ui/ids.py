@@ -140,3 +140,13 @@ INPUT_UPLOADS = tuple(f"upload-input-source-{i}" for i in range(MAX_INPUT_ROWS))
 GRID_TOOLTIP = "tooltip-grid"
 #: Draw the exported PNGs under the on-screen norm-mode (off: the article's per-panel range).
 EXPORT_NORM_SWITCH = "switch-export-norm"
+
+# The workspace (issue 20): the control panel folds, the detail pane's tabs beside the grid.
+CONTROLS_PANEL = "panel-controls"
+CONTROLS_TOGGLE = "button-controls-toggle"
+DETAIL_PANE = "detail-pane"
+DETAIL_TABS = "detail-tabs"
+#: The keys of the tabs whose bodies are built (``layerviz.ui.workspace``).
+TABS_OPENED = "store-tabs-opened"
+#: The picked layer's line at the head of the pane: ``"conv2 · Conv2D · 16×16×32"``.
+SELECTION_TEXT = "text-selection"

@@ -15,15 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.ui import ids
 from layerviz.ui.blocks import icon_tag
 from layerviz.ui.common import current_run
 from layerviz.ui.features import TABS, tab_body_id, tab_id, tab_key
+from layerviz.ui.wiring import PATTERN_IN, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["detail_pane", "register", "selection_text", "tab_bodies"]
+__all__ = ["detail_pane", "every_tab", "register", "selection_text", "tab_bodies"]
 
 #: The tab a picked layer opens.
 INSPECTOR_TAB = tab_id("inspector")
@@ -31,21 +32,22 @@ INSPECTOR_TAB = tab_id("inspector")
 NOTHING_PICKED = "No layer picked: click a panel of the grid, a node or a table row."
 
 
-def detail_pane() -> html.Aside:
+def detail_pane(workbench: Workbench) -> html.Aside:
     """The pane: the picked layer's line, then one tab per feature, each body empty until
-    first opened (a one-line hint in its place)."""
+    first opened (a one-line hint in its place) unless the feature is ``EAGER``."""
     tabs = [
         dbc.Tab(
             html.Div(
-                html.Small("opening…", className="text-body-secondary"),
+                feature.tab(workbench) if _eager(feature) else _OPENING,
                 id=tab_body_id(tab_key(feature)),
-                className="pt-2",
+                className="pt-2 px-1",
             ),
             label=feature.TAB[0],
             tab_id=tab_id(tab_key(feature)),
         )
         for feature in TABS
     ]
+    opened = [tab_key(f) for f in TABS if _eager(f)]
     selection = html.Div(
         [icon_tag("crosshair"), html.Span(NOTHING_PICKED, id=ids.SELECTION_TEXT)],
         className="selection-line small px-2 py-1",
@@ -57,12 +59,21 @@ def detail_pane() -> html.Aside:
             html.H2("Details", className="visually-hidden", id="heading-details"),
             selection,
             dbc.Tabs(tabs, id=ids.DETAIL_TABS, active_tab=INSPECTOR_TAB, class_name="px-1"),
+            dcc.Store(id=ids.TABS_OPENED, data=opened),
         ],
         id=ids.DETAIL_PANE,
         className="detail-pane",
         tabIndex=-1,  # focus lands here when a click opens a layer (not in the Tab order)
         **{"aria-labelledby": "heading-details"},
     )
+
+
+_OPENING = html.Small("opening…", className="text-body-secondary")
+
+
+def _eager(feature) -> bool:
+    """Whether the feature's tab is built with the page (``EAGER = True``)."""
+    return getattr(feature, "EAGER", False) is True
 
 
 def tab_bodies(workbench: Workbench, opening: list[str], opened: list[str]) -> list:
@@ -73,6 +84,11 @@ def tab_bodies(workbench: Workbench, opening: list[str], opened: list[str]) -> l
         key = tab_key(feature)
         out.append(feature.tab(workbench) if key in opening and key not in opened else no_update)
     return out
+
+
+def every_tab(workbench: Workbench) -> list:
+    """The bodies of the tabs not built with the page, for checking callbacks against."""
+    return [part for f in TABS if not _eager(f) for part in f.tab(workbench)]
 
 
 def selection_text(workbench: Workbench, selected: Any, store_data: Any) -> str:
@@ -105,16 +121,21 @@ _PICKED_JS = """function (selected) {
     const nu = window.dash_clientside.no_update;
     if (!selected || !selected.layer) { return nu; }
     window.layerviz.outlineLayer(selected.layer);
-    const pane = document.getElementById('%s');
+    const pane = document.getElementById('PANE');
     if (pane) { pane.focus({preventScroll: true}); }
-    return '%s';
-}""" % (ids.DETAIL_PANE, INSPECTOR_TAB)
+    return 'TAB';
+}""".replace("PANE", ids.DETAIL_PANE).replace("TAB", INSPECTOR_TAB)
+
+#: A click on a prediction bar explains that class: the Explain tab.
+_EXPLAIN_JS = """function (click) {
+    return click ? 'TAB' : window.dash_clientside.no_update;
+}""".replace("TAB", tab_id("explain"))
 
 #: The left panel folds away (and back); the grid takes its width.
 _TOGGLE_JS = """function (clicks) {
-    const open = !clicks || clicks %% 2 === 0;
-    return [open ? '%s' : '%s collapsed', open ? 'true' : 'false'];
-}""" % ("controls-panel", "controls-panel")
+    const open = !clicks || clicks % 2 === 0;
+    return [open ? 'controls-panel' : 'controls-panel collapsed', open ? 'true' : 'false'];
+}"""
 
 
 def register(app, workbench: Workbench) -> None:
@@ -124,7 +145,7 @@ def register(app, workbench: Workbench) -> None:
         *[Output(tab_body_id(tab_key(f)), "children") for f in TABS],
         Output(ids.TABS_OPENED, "data"),
         Input(ids.DETAIL_TABS, "active_tab"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
+        SELECTED_IN,
         State(ids.TABS_OPENED, "data"),
         prevent_initial_call=True,
     )
@@ -137,8 +158,8 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.SELECTION_TEXT, "children"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
-        Input(ids.PATTERN_STORE, "data"),
+        SELECTED_IN,
+        PATTERN_IN,
         prevent_initial_call=True,
     )
     def _selection(selected, store_data):
@@ -150,7 +171,13 @@ def register(app, workbench: Workbench) -> None:
     app.clientside_callback(
         _PICKED_JS,
         Output(ids.DETAIL_TABS, "active_tab"),
-        Input(ids.SELECTED_LAYER_STORE, "data"),
+        SELECTED_IN,
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _EXPLAIN_JS,
+        Output(ids.DETAIL_TABS, "active_tab", allow_duplicate=True),
+        Input(ids.PREDICTION_GRAPH, "clickData"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

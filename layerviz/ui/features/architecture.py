@@ -42,13 +42,14 @@ from layerviz.draw.grid import grid_pages
 from layerviz.draw.selection import VisibleLayer
 from layerviz.errors import LayervizError
 from layerviz.ui import ids
-from layerviz.ui.blocks import card
+from layerviz.ui.blocks import hint, named
 from layerviz.ui.common import current_run, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
+    "TAB",
     "controls",
     "elements",
     "graph_elements",
@@ -56,6 +57,7 @@ __all__ = [
     "panels",
     "register",
     "statistic_options",
+    "tab",
     "tapped",
 ]
 
@@ -118,12 +120,19 @@ STYLESHEET = [
 ]
 
 
+TAB = ("Architecture", "diagram-3")
+
+
 def controls(workbench: Workbench) -> list:
     return []
 
 
 def panels(workbench: Workbench) -> list:
-    """The graph's card: statistic picker, graph, selected layer's maps."""
+    return []
+
+
+def tab(workbench: Workbench) -> list:
+    """The Architecture tab: statistic picker, graph, selected layer's maps."""
 
     statistic = dcc.Dropdown(
         id=ids.ARCHITECTURE_STATISTIC,
@@ -131,7 +140,6 @@ def panels(workbench: Workbench) -> list:
         value="mean",
         clearable=False,
         style={"width": "14rem"},
-        className="ms-2 d-inline-block align-middle",
     )
     graph = cyto.Cytoscape(
         id=ids.ARCHITECTURE_GRAPH,
@@ -144,20 +152,25 @@ def panels(workbench: Workbench) -> list:
         boxSelectionEnabled=False,
         autoungrabify=True,
     )
-    body = [
+    options = html.Div(
+        [
+            hint("colour by"),
+            named(statistic, "colour the graph by"),
+            hint("click a layer to inspect it; click a group to fold it"),
+        ],
+        className="d-flex align-items-center flex-wrap gap-2 mb-1",
+    )
+    layer = dcc.Graph(
+        id=ids.ARCHITECTURE_LAYER_GRAPH,
+        figure=empty_figure("click a layer to see its maps here and in the Inspector"),
+        config={"displaylogo": False},
+    )
+    return [
+        options,
         graph,
         dcc.Store(id=ids.ARCHITECTURE_COLLAPSED, data=[]),
         html.Div(id=ids.ARCHITECTURE_LAYER_INFO, className="small px-2"),
-        dcc.Graph(id=ids.ARCHITECTURE_LAYER_GRAPH, config={"displaylogo": False}),
-    ]
-    return [
-        card(
-            "Architecture (click a layer; click a group to fold it)",
-            "diagram-3",
-            body,
-            header_extra=[statistic],
-            className="shadow-sm mt-3",
-        )
+        layer,
     ]
 
 

@@ -19,8 +19,8 @@ from layerviz.analysis.perturb import KINDS
 from layerviz.draw.figures import empty_figure
 from layerviz.patterns.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
-from layerviz.ui.blocks import card, section
 from layerviz.ui.blocks import pager as make_pager
+from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
 from layerviz.ui.features.inspector.views import CHANGE
@@ -28,7 +28,7 @@ from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["controls", "panels", "register"]
+__all__ = ["EAGER", "TAB", "controls", "panels", "register", "tab"]
 
 GRAPH_CONFIG = {"displaylogo": False}
 SOURCE_LABELS = {
@@ -57,8 +57,27 @@ _B_INPUTS = (
 # --- layout --------------------------------------------------------------------------------
 
 
+TAB = ("Compare", "layout-split")
+#: Built with the page: a shared link's pattern B is written into its controls on arrival, and
+#: the inspector and the architecture graph read its switch and store.
+EAGER = True
+
+
 def controls(workbench: Workbench) -> list:
-    """The "Compare" section of the control panel."""
+    return []
+
+
+def tab(workbench: Workbench) -> list:
+    """The Compare tab: the switch and pattern B's controls, then the comparison."""
+    return [*_controls(), *_panels()]
+
+
+def panels(workbench: Workbench) -> list:
+    return []
+
+
+def _controls() -> list:
+    """The switch, and pattern B's source (shown while the switch is on)."""
     perturbation = dbc.InputGroup(
         [
             dbc.Select(
@@ -111,11 +130,11 @@ def controls(workbench: Workbench) -> list:
     switch = dbc.Switch(id=ids.COMPARE_SWITCH, label="compare with a pattern B", value=False)
     collapse = dbc.Collapse(body, id=ids.COMPARE_COLLAPSE, is_open=False, className="mt-2")
 
-    return [section("Compare", "layout-split", [switch, collapse], "mb-3 mt-3")]
+    return [section("Pattern B", "layout-split", [switch, collapse], "mb-2")]
 
 
-def panels(workbench: Workbench) -> list:
-    """The compare card of the results column (open while compare mode is on)."""
+def _panels() -> list:
+    """The comparison (open while compare mode is on)."""
     pager = make_pager(ids.COMPARE_PAGE)
     export = dbc.Button(
         [html.I(className="bi bi-file-earmark-zip me-1"), "Download A, B, B − A"],
@@ -153,8 +172,7 @@ def panels(workbench: Workbench) -> list:
         dcc.Store(id=ids.COMPARE_STORE),
     ]
 
-    compare_card = card("Compare A / B", "layout-split", body, className="shadow-sm mb-3")
-    return [dbc.Collapse(compare_card, id=ids.COMPARE_PANEL, is_open=False)]
+    return [dbc.Collapse(body, id=ids.COMPARE_PANEL, is_open=False)]
 
 
 def _caption(text: str) -> html.Small:

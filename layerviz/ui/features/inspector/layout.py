@@ -1,4 +1,5 @@
-"""The inspector's components: its controls (left column) and its cards (results column)."""
+"""The inspector's components: its tab (controls, then the channels), the statistics tab's
+table and health controls (``layerviz.ui.features.statistics``), and the page's links."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from layerviz.ui.features.inspector.links import BOOT
 from layerviz.ui.features.inspector.overlay import keyed_region, overlay_block
 from layerviz.ui.features.inspector.views import MAX_K, SORTS
 
-__all__ = ["controls", "panels"]
+__all__ = ["controls", "panels", "statistics_tab", "tab"]
 
 GRAPH_CONFIG = {"displaylogo": False}
 K_MARKS = (1, 8, 16, 32, 48, 64)
@@ -41,7 +42,12 @@ _NUMBER_FORMAT = {"function": "params.value == null ? '' : d3.format('.4~g')(par
 
 
 def controls(workbench) -> list:
-    """The inspector's and the health run's controls."""
+    """Nothing in the control panel: the inspector's controls are in its tab."""
+    return []
+
+
+def tab(workbench) -> list:
+    """The Inspector tab: rank and page size, then the channels and the overlay."""
 
     sort = dcc.Dropdown(
         id=ids.CHANNEL_SORT,
@@ -60,29 +66,34 @@ def controls(workbench) -> list:
         tooltip={"placement": "bottom"},
         updatemode="mouseup",
     )
-    return [
-        section(
-            "Layer inspector",
-            "zoom-in",
-            [
-                sort,
-                html.Small("channels per page", className="text-body-secondary d-block"),
-                topk,
-                # The colour range is the page's norm-mode (the grid's Display controls).
-            ],
-        ),
-        section("Model health", "heart-pulse", health_controls(), ""),
-    ]
+    # The colour range is the page's norm-mode (the grid's Display controls).
+    options = dbc.Row(
+        [
+            dbc.Col(sort, md=5),
+            dbc.Col(
+                [html.Small("channels per page", className="text-body-secondary d-block"), topk],
+                md=7,
+            ),
+        ],
+        className="g-2 mb-2 align-items-end",
+    )
+    return [options, _inspector_card()]
+
+
+def statistics_tab(workbench) -> list:
+    """The Statistics & health tab: the table with its histogram, then the health run."""
+    return [_stats_card(), section("Model health", "heart-pulse", health_controls(), "mt-2")]
 
 
 def panels(workbench) -> list:
-    """The inspector card, then the statistics card."""
-    links = [
+    """Always in the page: the URL's view (a shared link), and the health run's result, which
+    the inspector's outlines read whether or not the statistics tab was opened."""
+    return [
         dcc.Location(id=ids.URL_VIEW, refresh=False),
         dcc.Store(id=ids.URL_TARGET, data=BOOT),
         dcc.Interval(id=ids.URL_BOOT, interval=250, max_intervals=1),
+        dcc.Store(id=ids.HEALTH_STORE),
     ]
-    return [_inspector_card(), _stats_card(), *links]
 
 
 def _inspector_card() -> dbc.Card:
