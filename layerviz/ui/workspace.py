@@ -150,7 +150,7 @@ def register(app, workbench: Workbench) -> None:
         prevent_initial_call=True,
     )
     def _mount(active, selected, opened):
-        opened = list(opened or [])
+        opened = [k for k in opened if isinstance(k, str)] if isinstance(opened, list) else []
         opening = [k for k in _opening(active, selected) if k not in opened]
         if not opening:
             return *([no_update] * len(TABS)), no_update

@@ -321,7 +321,6 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.COMPARE_SWITCH, "value"),
         Input(ids.COMPARE_STORE, "data"),
         State(ids.ARCHITECTURE_STATISTIC, "value"),
-        prevent_initial_call=True,
     )
     def offer(on, b_data, current):
         options, value = statistic_options(on, b_data, current)
