@@ -211,6 +211,8 @@ def open_page(driver, url: str) -> None:
     try:
         driver.get(url)
     except TimeoutException:
+        time.sleep(2.0)
+        driver.get("about:blank")
         driver.get(url)
 
 
@@ -390,12 +392,10 @@ def main() -> int:
                     limits = limits_that_change(ref)
                     notes.append(f"{MODELS[key]}: size limit {limits[0]} ↔ {limits[1]}")
                     url = f"http://127.0.0.1:{port}/"
+                    res = measure(driver, url, limits, args.repeats, key != "cnn")
                     opens = measure_opens(driver, url, args.repeats)
                     for kind, samples in opens.items():
                         open_lines.append(open_row(MODELS[key], kind, samples))
-                    res = measure(
-                        driver, f"http://127.0.0.1:{port}/", limits, args.repeats, key != "cnn"
-                    )
                 finally:
                     proc.terminate()
                     proc.wait(10)

@@ -505,6 +505,8 @@ def _register_page(app, workbench: Workbench) -> None:
         # The recipe as this callback last sent it (the pattern store follows a frame later).
         State(ids.PATTERN_VIEW_STORE, "data"),
         *ROW_STATES,
+        # The first view is drawn into the layout (layerviz.ui.first_view).
+        prevent_initial_call=True,
     )
     def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
         n = ids.MAX_INPUT_ROWS

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-__all__ = ["ASSET_MAX_AGE", "COMPRESS_LEVEL", "install"]
+__all__ = ["ASSET_MAX_AGE", "CHUNK_MAX_AGE", "COMPRESS_LEVEL", "install"]
 
 #: One year: a versioned file never changes under its URL.
 ASSET_MAX_AGE = 31536000
+#: The unversioned chunks of the component suites: long enough for a working session, short
+#: enough that a browser picks up a Dash upgrade within the hour.
+CHUNK_MAX_AGE = 3600
 #: gzip level 6 of the callbacks' JSON (base64 PNG tiles compress little, the numbers and
 #: layout well): zlib's default, ~30 ms per MB here; the static files compress once each
 #: (cached below), so a higher level costs nothing on later opens.
@@ -49,14 +52,15 @@ def install(server: Flask) -> None:
 
 
 _UNCACHED = "-"
+_SUITES = "/_dash-component-suites/"
 
 
 def _static_key(req) -> str:
     """A versioned static file's path and query; ``_UNCACHED`` for anything else."""
     if req.method != "GET":
         return _UNCACHED
-    if req.path.startswith("/_dash-component-suites/"):
-        return req.full_path  # fingerprinted in the path itself
+    if req.path.startswith(_SUITES) or req.path == "/_dash-layout":
+        return req.full_path  # Dash's own files, and the layout, built once per app
     if req.path.startswith("/assets/") and req.query_string:
         return req.full_path
     return _UNCACHED
@@ -78,8 +82,16 @@ class _StaticCache:
 
 
 def _cache_versioned_assets(response: Response) -> Response:
-    if request.path.startswith("/assets/") and request.query_string and response.status_code == 200:
+    if response.status_code != 200:
+        return response
+    if request.path.startswith("/assets/") and request.query_string:
         response.cache_control.public = True
         response.cache_control.max_age = ASSET_MAX_AGE
-        response.cache_control.no_cache = None
+        response.cache_control.no_cache = None  # Flask's default for files: ask every time
+    elif request.path.startswith(_SUITES) and response.cache_control.max_age is None:
+        # The chunks Dash's components load later (async-graph.js, plotly.min.js, …) carry no
+        # version in their URL; the browser revalidated each on every open, five round trips
+        # in a row before the first grid could be drawn. An hour, then the ETag again.
+        response.cache_control.public = True
+        response.cache_control.max_age = CHUNK_MAX_AGE
     return response
