@@ -150,3 +150,5 @@ DETAIL_TABS = "detail-tabs"
 TABS_OPENED = "store-tabs-opened"
 #: The picked layer's line at the head of the pane: ``"conv2 · Conv2D · 16×16×32"``.
 SELECTION_TEXT = "text-selection"
+#: The perturbation values box's own message, beside it (an invalid value is said there).
+PERTURB_FEEDBACK = "text-perturb-feedback"

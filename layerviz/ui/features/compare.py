@@ -116,6 +116,12 @@ def _controls() -> list:
             className="mb-2",
         ),
         perturbation,
+        # A value the perturbation cannot take is marked in the box and said here, at once.
+        html.Small(
+            id=ids.PERTURB_FEEDBACK,
+            className="text-danger d-block",
+            **{"aria-live": "polite"},
+        ),
         html.Small(
             "noise: sigma · shift: dx,dy · occlude: x,y,size · scale: factor",
             className="text-body-secondary d-block mb-2",
@@ -237,6 +243,8 @@ def _register_choice(app, view: CompareView) -> None:
         Output(ids.PATTERN_B_SOURCE, "value"),
         *ALERT,
         Output(ids.PATTERN_B_UPLOAD, "contents"),
+        Output(ids.PERTURB_VALUES, "invalid"),
+        Output(ids.PERTURB_FEEDBACK, "children"),
         *(Input(component, "value") for component in _B_INPUTS),
         Input(ids.PATTERN_B_UPLOAD, "contents"),
         State(ids.PATTERN_B_UPLOAD, "filename"),
@@ -246,18 +254,20 @@ def _register_choice(app, view: CompareView) -> None:
     def _choose(on, source, kind, values, seed, sample, upload, filename, a_store):
         clear = None if upload else no_update
         if on is not True or not a_store:
-            return no_update, no_update, no_update, no_update, clear
+            return no_update, no_update, no_update, no_update, clear, no_update, no_update
         touched = _SOURCE_OF.get(ctx.triggered_id)
         shown = touched if touched and touched != source else no_update
         source = touched or source
         try:
             data = _b_data(view, a_store, source, kind, values, seed, sample, upload, filename)
             if data is None:
-                return no_update, shown, no_update, no_update, clear
+                return no_update, shown, no_update, no_update, clear, False, ""
             view.comparison(a_store, data)  # the one batch of two; renders hit the cache
         except Exception as exc:
-            return no_update, shown, error_text(exc), True, clear
-        return data, shown, no_update, False, clear
+            if source == "perturb":  # the values box's own mistake: said beside it
+                return no_update, shown, no_update, False, clear, True, error_text(exc)
+            return no_update, shown, error_text(exc), True, clear, False, ""
+        return data, shown, no_update, False, clear, False, ""
 
 
 def _b_data(view, a_store, source, kind, values, seed, sample, upload, filename) -> dict | None:
