@@ -131,10 +131,13 @@ _EXPLAIN_JS = """function (click) {
     return click ? 'TAB' : window.dash_clientside.no_update;
 }""".replace("TAB", tab_id("explain"))
 
-#: The left panel folds away (and back); the grid takes its width.
+#: The left panel folds away (and back); the grid takes its width. On a wide screen it starts
+#: open, on a narrow one (the pane a drawer) folded, over the grid when opened.
 _TOGGLE_JS = """function (clicks) {
-    const open = !clicks || clicks % 2 === 0;
-    return [open ? 'controls-panel' : 'controls-panel collapsed', open ? 'true' : 'false'];
+    const narrow = window.matchMedia('(max-width: 991.98px)').matches;
+    const toggled = (clicks || 0) % 2 === 1;
+    const open = narrow ? toggled : !toggled;
+    return ['controls-panel' + (toggled ? ' toggled' : ''), open ? 'true' : 'false'];
 }"""
 
 

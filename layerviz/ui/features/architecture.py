@@ -53,6 +53,7 @@ __all__ = [
     "controls",
     "elements",
     "graph_elements",
+    "graph_style",
     "layer_panel",
     "panels",
     "register",
@@ -78,9 +79,11 @@ STYLESHEET = [
             "label": "data(label)",
             "text-wrap": "wrap",
             "text-valign": "center",
-            "font-size": 7,
-            "width": 90,
-            "height": 30,
+            # 11 CSS px at zoom 1: the container is as tall as the rows (graph_style).
+            "font-size": 11,
+            "text-max-width": 108,
+            "width": 112,
+            "height": 40,
             "shape": "round-rectangle",
             "background-color": "data(color)",
             "color": "data(text)",
@@ -146,9 +149,9 @@ def tab(workbench: Workbench) -> list:
         elements=[],
         layout=LAYOUT,
         stylesheet=STYLESHEET,
-        style={"width": "100%", "height": "520px"},
+        style={"width": "100%", "height": f"{GRAPH_HEIGHT_PX[0]}px"},
         minZoom=0.05,
-        maxZoom=3,
+        maxZoom=1.5,
         boxSelectionEnabled=False,
         autoungrabify=True,
     )
@@ -167,11 +170,35 @@ def tab(workbench: Workbench) -> list:
     )
     return [
         options,
+        _legend(),
         graph,
         dcc.Store(id=ids.ARCHITECTURE_COLLAPSED, data=[]),
         html.Div(id=ids.ARCHITECTURE_LAYER_INFO, className="small px-2"),
         layer,
     ]
+
+
+def _legend() -> html.Div:
+    """What the colours and the dashed grey nodes mean."""
+    ramp = f"linear-gradient(to right, {', '.join(sample_colorscale(COLORSCALE, 5))})"
+    swatch = {"display": "inline-block", "width": "5rem", "height": ".7rem", "background": ramp}
+    hidden = {
+        "display": "inline-block",
+        "width": "1.4rem",
+        "height": ".7rem",
+        "background": "#e9ecef",
+        "border": "1px dashed #666",
+    }
+    return html.Div(
+        [
+            html.Span("low", className="me-1"),
+            html.Span(style=swatch, className="align-middle", **{"aria-hidden": "true"}),
+            html.Span("high (the statistic chosen)", className="ms-1 me-3"),
+            html.Span(style=hidden, className="align-middle me-1", **{"aria-hidden": "true"}),
+            html.Span("hidden by the size limit"),
+        ],
+        className="small text-body-secondary mb-1",
+    )
 
 
 def elements(
@@ -295,6 +322,7 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.ARCHITECTURE_GRAPH, "elements"),
+        Output(ids.ARCHITECTURE_GRAPH, "style"),
         PATTERN_IN,
         Input(ids.ARCHITECTURE_STATISTIC, "value"),
         Input(ids.SIZE_LIMIT, "value"),
@@ -305,15 +333,16 @@ def register(app, workbench: Workbench) -> None:
     )
     def draw(data, statistic, limit, collapsed, b_data, on, selected):
         if ctx.triggered_id == ids.COMPARE_STORE and statistic not in DIVERGENCES:
-            return no_update  # a new B changes no colour of a pattern's own statistic
+            return no_update, no_update  # a new B changes no colour of a pattern's statistic
         b_data = b_data if on is True else None
         try:
-            return graph_elements(
+            found = graph_elements(
                 graphs, data, statistic, limit, collapsed, selected, b_data=b_data, view=view
             )
         except Exception as exc:  # an empty graph: the shared page reports a bad pattern
             error_text(exc)  # which logs anything unexpected
-            return []
+            return [], no_update
+        return found, graph_style(found)
 
     @app.callback(
         Output(ids.ARCHITECTURE_STATISTIC, "options"),
@@ -352,6 +381,20 @@ def register(app, workbench: Workbench) -> None:
             return layer_panel(workbench, selected, data)
         except Exception as exc:
             return error_text(exc), empty_figure(error_text(exc))
+
+
+#: The graph's height: as tall as its rows at zoom 1 (labels at ``font-size`` CSS pixels when
+#: the pane is wide enough), within these bounds; past the largest the graph zooms out.
+GRAPH_HEIGHT_PX = (240, 2400)
+_ROW_PX, _PADDING_PX = 56, 12
+
+
+def graph_style(found: list[dict]) -> dict:
+    """The container's style for ``found`` elements: full width, its rows' height."""
+    ys = [e["position"]["y"] for e in found if "position" in e]
+    rows_px = (max(ys) - min(ys) if ys else 0) + _ROW_PX + 2 * _PADDING_PX
+    low, high = GRAPH_HEIGHT_PX
+    return {"width": "100%", "height": f"{int(min(high, max(low, rows_px)))}px"}
 
 
 def graph_elements(
