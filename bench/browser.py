@@ -6,11 +6,11 @@ temporary ``.keras`` file, opens it in headless Chromium (Selenium, Debian's chr
 times, in the page with ``performance.now()``:
 
 - **open → first grid**: navigation start to the first heatmaps of the activation grid in
-  ``gd.data`` and a frame painted after them, with the browser's cache emptied before each
-  open (*cold*) and kept (*warm*, a second visit); for each, the requests that left before the
-  grid was drawn (the page itself included; a resource the cache answered without asking the
-  server is not a request) and the bytes transferred (headers and bodies as sent: compressed
-  when the server compresses) until the grid, and for the whole open (1.5 s later);
+  ``gd.data`` and a frame painted after them, in a fresh browser (*cold*: nothing cached)
+  and on its second visit (*warm*); for each, the requests that left before the grid was
+  drawn (the page itself included; a resource the cache answered without asking the server
+  is not a request) and the bytes transferred (headers and bodies as sent: compressed when
+  the server compresses) until the grid, and for the whole open (1.5 s later);
 - **seed → heatmaps**: a new seed committed in the seed box to new heatmaps drawn, through
   ``set_props`` and **from the keystroke** (Selenium types the seed into the box, then presses
   Enter; the clock starts at that key's ``keydown`` in the page);
@@ -144,12 +144,15 @@ const start = performance.now();
 """
 
 #: Every request of the open so far: [start ms, response end ms, transferred bytes, name].
-#: The page itself first; a resource from the memory or disk cache transfers 0 bytes.
+#: The page itself first; a resource from the memory or disk cache transfers 0 bytes, and
+#: images drawn from ``data:`` URLs are no requests.
 OPEN_ENTRIES_JS = """
 const nav = performance.getEntriesByType('navigation')[0];
 const rows = [[0, nav.responseEnd, nav.transferSize, nav.name]];
 for (const e of performance.getEntriesByType('resource')) {
-  rows.push([e.startTime, e.responseEnd, e.transferSize, e.name]);
+  if (e.name.startsWith('http')) {
+    rows.push([e.startTime, e.responseEnd, e.transferSize, e.name]);
+  }
 }
 return rows;
 """
@@ -238,22 +241,25 @@ def limits_that_change(model_ref: str) -> tuple[int, int]:
     raise RuntimeError("no size limit changes page 1")
 
 
-def measure_opens(driver, url: str, repeats: int) -> dict:
+def measure_opens(url: str, repeats: int) -> dict:
     """Cold and warm opens, ``repeats`` each: (ms, requests before the grid, bytes before the
-    grid, bytes of the whole open)."""
+    grid, bytes of the whole open). Each cold open is a fresh browser (an empty profile: no
+    cache at all); the warm open is that browser's second visit."""
     results: dict[str, list] = {"cold": [], "warm": []}
-    for kind in ("cold", "warm"):
-        for _ in range(repeats):
-            if kind == "cold":
-                driver.execute_cdp_cmd("Network.clearBrowserCache", {})
-            open_page(driver, url)
-            ms = driver.execute_async_script(FIRST_GRID_JS)
-            time.sleep(1.5)  # what the page still asks for after the grid
-            entries = driver.execute_script(OPEN_ENTRIES_JS)
-            before = [e for e in entries if e[0] <= ms and e[2] > 0]
-            results[kind].append(
-                (ms, len(before), sum(e[2] for e in before), sum(e[2] for e in entries))
-            )
+    for _ in range(repeats):
+        driver = browser()
+        try:
+            for kind in ("cold", "warm"):
+                open_page(driver, url)
+                ms = driver.execute_async_script(FIRST_GRID_JS)
+                time.sleep(1.5)  # what the page still asks for after the grid
+                entries = driver.execute_script(OPEN_ENTRIES_JS)
+                before = [e for e in entries if e[0] <= ms and e[2] > 0]
+                results[kind].append(
+                    (ms, len(before), sum(e[2] for e in before), sum(e[2] for e in entries))
+                )
+        finally:
+            driver.quit()
     return results
 
 
@@ -393,7 +399,7 @@ def main() -> int:
                     notes.append(f"{MODELS[key]}: size limit {limits[0]} ↔ {limits[1]}")
                     url = f"http://127.0.0.1:{port}/"
                     res = measure(driver, url, limits, args.repeats, key != "cnn")
-                    opens = measure_opens(driver, url, args.repeats)
+                    opens = measure_opens(url, args.repeats)
                     for kind, samples in opens.items():
                         open_lines.append(open_row(MODELS[key], kind, samples))
                 finally:
