@@ -330,29 +330,18 @@ def mobilenet_file(folder: Path) -> Path:
     return path
 
 
-def row(model: str, action: str, samples: list) -> str:
-    """One table row: medians of time, requests, bytes and last byte → frame."""
+def row(model: str, action: str, samples: list, last_in_kb: bool = False) -> str:
+    """One table row: medians of time, requests, bytes, and the last column: last byte →
+    frame in ms (the actions' table), or bytes of the whole open (``last_in_kb``)."""
     good = [s for s in samples if s[0] >= 0]
     if not good:
         return f"| {model} | {action} | timed out | | | |"
     med = [statistics.median(s[k] for s in good) for k in range(4)]
     spread = f"{min(s[0] for s in good):.0f}–{max(s[0] for s in good):.0f}"
+    last = f"{med[3] / 1024:.0f} KB" if last_in_kb else f"{med[3]:.0f}"
     return (
         f"| {model} | {action} | {med[0]:.0f} ({spread}) | {med[1]:.0f} | "
-        f"{med[2] / 1024:.0f} KB | {med[3]:.0f} |"
-    )
-
-
-def open_row(model: str, kind: str, samples: list) -> str:
-    """One row of the open table: medians of time, requests and bytes."""
-    good = [s for s in samples if s[0] >= 0]
-    if not good:
-        return f"| {model} | {kind} | timed out | | | |"
-    med = [statistics.median(s[k] for s in good) for k in range(4)]
-    spread = f"{min(s[0] for s in good):.0f}–{max(s[0] for s in good):.0f}"
-    return (
-        f"| {model} | {kind} | {med[0]:.0f} ({spread}) | {med[1]:.0f} | "
-        f"{med[2] / 1024:.0f} KB | {med[3] / 1024:.0f} KB |"
+        f"{med[2] / 1024:.0f} KB | {last} |"
     )
 
 
@@ -401,7 +390,7 @@ def main() -> int:
                     res = measure(driver, url, limits, args.repeats, key != "cnn")
                     opens = measure_opens(url, args.repeats)
                     for kind, samples in opens.items():
-                        open_lines.append(open_row(MODELS[key], kind, samples))
+                        open_lines.append(row(MODELS[key], kind, samples, last_in_kb=True))
                 finally:
                     proc.terminate()
                     proc.wait(10)
