@@ -144,13 +144,12 @@ _TOGGLE_JS = """function (clicks) {
 def register(app, workbench: Workbench) -> None:
     """The pane's callbacks: mount tabs on first view, name the picked layer, turn to it."""
 
+    bodies = [Output(tab_body_id(tab_key(f)), "children") for f in TABS]
+    shown = Input(ids.DETAIL_TABS, "active_tab")
+    opened_now = (Output(ids.TABS_OPENED, "data"), State(ids.TABS_OPENED, "data"))
+
     @app.callback(
-        *[Output(tab_body_id(tab_key(f)), "children") for f in TABS],
-        Output(ids.TABS_OPENED, "data"),
-        Input(ids.DETAIL_TABS, "active_tab"),
-        SELECTED_IN,
-        State(ids.TABS_OPENED, "data"),
-        prevent_initial_call=True,
+        *bodies, opened_now[0], shown, SELECTED_IN, opened_now[1], prevent_initial_call=True
     )
     def _mount(active, selected, opened):
         opened = [k for k in opened if isinstance(k, str)] if isinstance(opened, list) else []

@@ -12,7 +12,7 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
-from e2e.panes import open_tab
+from e2e.panes import click_panel, open_tab
 from layerviz.analysis.health import model_health, seeded_patterns
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
@@ -67,22 +67,6 @@ def click(dash_duo, selector: str):
     element = scroll_to(dash_duo, selector)
     element.click()
     return element
-
-
-def click_panel(dash_duo, number: int = 0) -> None:
-    """Click panel ``number`` of the grid: Plotly's own click event on that heatmap.
-
-    Selenium's synthetic pointer does not raise Plotly's hover in headless Chromium here (so a
-    real click reports no point); the event is the one Plotly emits for a click, with the point
-    it reports, and dcc.Graph turns it into ``clickData`` as for a user's click.
-    """
-    dash_duo.driver.execute_script(
-        f"""
-        const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
-        gd.emit('plotly_click', {{points: [{{curveNumber: {number}, pointNumber: [2, 2],
-            x: 2, y: 2, z: 0, data: gd.data[{number}], fullData: gd._fullData[{number}]}}]}});
-        """
-    )
 
 
 def expected_view(app, layer: str, by: str = "mean", k: int = 16):

@@ -18,7 +18,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from layerviz.analysis.explain import METHODS, Explainer, Explanation
 from layerviz.draw.figures import empty_figure, explanation_figure
 from layerviz.ui import ids
-from layerviz.ui.blocks import hint, named
+from layerviz.ui.blocks import hint, named, opacity_slider
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run, error_text
 from layerviz.ui.recipe import recipe_from_store
@@ -57,14 +57,7 @@ def tab(workbench: Workbench) -> list:
     layer = dcc.Dropdown(
         id=ids.EXPLAIN_LAYER, options=[], placeholder="Grad-CAM layer: the last with maps"
     )
-    opacity = dcc.Slider(
-        id=ids.EXPLAIN_OPACITY,
-        min=0,
-        max=1,
-        step=0.05,
-        value=DEFAULT_OPACITY,
-        marks={0: "0", 0.5: "0.5", 1: "1"},
-    )
+    opacity = opacity_slider(ids.EXPLAIN_OPACITY, DEFAULT_OPACITY, "heat opacity")
     top = html.Button(
         "top class",
         id=ids.EXPLAIN_TOP_BUTTON,
@@ -75,7 +68,7 @@ def tab(workbench: Workbench) -> list:
         [
             dbc.Col(named(method, "explanation method"), md=4),
             dbc.Col(named(layer, "Grad-CAM layer"), md=4),
-            dbc.Col([hint("heat opacity"), named(opacity, "heat opacity")], md=4),
+            dbc.Col([hint("heat opacity"), opacity], md=4),
         ],
         className="g-2 mb-2 align-items-end",
     )
