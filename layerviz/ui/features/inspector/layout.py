@@ -22,22 +22,24 @@ GRAPH_CONFIG = {"displaylogo": False}
 K_MARKS = (1, 8, 16, 32, 48, 64)
 #: The statistics table's columns: (field, header, width).
 STATS_COLUMNS = (
-    ("index", "#", 70),
-    ("name", "layer", 200),
-    ("class_name", "class", 150),
-    ("shape", "shape", 110),
-    ("min", "min", 100),
-    ("max", "max", 100),
-    ("mean", "mean", 100),
-    ("std", "std", 100),
-    ("zero_fraction", "zeros %", 95),
-    ("nan_count", "NaN", 75),
-    ("inf_count", "Inf", 75),
-    ("n_channels", "channels", 100),
-    ("n_dead", "dead (this pattern)", 150),
-    ("health_dead", "dead (health)", 130),
-    ("health_saturated", "saturated (health)", 150),
+    ("index", "#", 56),
+    ("name", "layer", 130),
+    ("mean", "mean", 90),
+    ("zero_fraction", "zeros %", 90),
+    ("n_dead", "dead (this pattern)", 110),
+    ("min", "min", 90),
+    ("max", "max", 90),
+    ("std", "std", 90),
+    ("class_name", "class", 120),
+    ("shape", "shape", 100),
+    ("nan_count", "NaN", 70),
+    ("inf_count", "Inf", 70),
+    ("n_channels", "channels", 90),
+    ("health_dead", "dead (health)", 110),
+    ("health_saturated", "saturated (health)", 130),
 )
+#: Pinned at the left while the table scrolls sideways: which row is which.
+PINNED = ("index", "name")
 _NUMBER_FORMAT = {"function": "params.value == null ? '' : d3.format('.4~g')(params.value)"}
 
 
@@ -128,6 +130,8 @@ def _stats_card() -> dbc.Card:
     columns = [
         {"field": key, "headerName": header, "width": width, "sortable": True}
         | ({"valueFormatter": _NUMBER_FORMAT} if key in ("min", "max", "mean", "std") else {})
+        | ({"pinned": "left"} if key in PINNED else {})
+        | {"wrapHeaderText": True, "autoHeaderHeight": True}
         for key, header, width in STATS_COLUMNS
     ]
     table = dag.AgGrid(
@@ -160,7 +164,8 @@ def _stats_card() -> dbc.Card:
     histogram = dcc.Graph(
         id=ids.STATS_HISTOGRAM, figure=empty_figure("pick a layer"), config=GRAPH_CONFIG
     )
-    body = dbc.Row([dbc.Col(table, lg=8), dbc.Col(histogram, lg=4)], className="g-2")
+    # Stacked: the pane is narrower than the old results column.
+    body = html.Div([table, histogram])
     return card(
         "Layer statistics",
         "table",
