@@ -34,7 +34,7 @@ import layerviz  # noqa: F401  before keras: it imports TensorFlow without the l
 # isort: split
 
 import keras
-from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
+from benchlib import chosen_models, machine_line  # bench/benchlib.py
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 

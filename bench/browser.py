@@ -37,25 +37,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/servers.py
 
 # isort: split
 import layerviz  # noqa: F401  before keras: it imports TensorFlow without the log noise
 
 # isort: split
-from benchlib import chosen_models, machine_line
+from benchlib import chosen_models, machine_line  # bench/benchlib.py
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from servers import free_port, http_status, wait_for  # tests/servers.py
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"cnn": "digits_cnn", "mobilenet": "MobileNetV2 224²"}
@@ -165,13 +165,6 @@ return performance.getEntriesByType('resource')
 """
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(model: str, checkout: Path, port: int) -> subprocess.Popen:
     """``layerviz serve model`` from ``checkout`` on ``port``, once it answers."""
     env = dict(os.environ, PYTHONPATH=str(checkout), TF_CPP_MIN_LOG_LEVEL="3")
@@ -182,17 +175,9 @@ def serve(model: str, checkout: Path, port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"layerviz serve exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-            return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("layerviz serve did not answer in 180 s")
+    url = f"http://127.0.0.1:{port}/"
+    wait_for(lambda: http_status(url) == 200, 180, "layerviz serve", proc)
+    return proc
 
 
 def browser() -> webdriver.Chrome:

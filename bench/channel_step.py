@@ -18,11 +18,8 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
@@ -32,26 +29,14 @@ import layerviz  # noqa: F401  (before keras: it imports TensorFlow without the 
 
 # isort: split
 
-import keras
-import tensorflow as tf
-from benchlib import machine_line  # bench/benchlib.py, beside this script
+# bench/benchlib.py, beside this script
+from benchlib import alternating_medians, machine_line, mobilenet, quick_option, tf_keras_versions
 from plotly.io.json import to_json_plotly  # what Dash's JSON encoder calls for figures
 
 from layerviz.ui.features.inspector.overlay_view import layer_ranking, overlay_view, select
 from layerviz.ui.features.inspector.views import inspector_view
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.workbench import Workbench
-
-
-def medians(fns: list, rounds: int) -> list[float]:
-    """Median seconds per call of each of ``fns``, in alternating rounds of one call each."""
-    samples: list[list[float]] = [[] for _ in fns]
-    for n in range(rounds):
-        for i in range(len(fns)) if n % 2 == 0 else reversed(range(len(fns))):
-            t0 = time.perf_counter()
-            fns[i]()
-            samples[i].append(time.perf_counter() - t0)
-    return [statistics.median(s) for s in samples]
 
 
 def bench_layer(workbench: Workbench, store: dict, layer: str, rounds: int) -> list[str]:
@@ -76,7 +61,7 @@ def bench_layer(workbench: Workbench, store: dict, layer: str, rounds: int) -> l
     fns = [step_select, step_overlay, step_grid, open_inspector]
     for fn in fns:
         fn()
-    sel, over, grid, opened = medians(fns, rounds)
+    sel, over, grid, opened = alternating_medians(fns, rounds)
     step = sel + over + grid
     kb = len(step_overlay()) / 1024
     return [
@@ -86,14 +71,11 @@ def bench_layer(workbench: Workbench, store: dict, layer: str, rounds: int) -> l
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    args = parser.parse_args(argv)
+    quick = quick_option(__doc__, argv)
     load_at_start = os.getloadavg()[0]
-    rounds = 5 if args.quick else 15
+    rounds = 5 if quick else 15
 
-    keras.utils.set_random_seed(0)
-    model = keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+    model = mobilenet()
     workbench = Workbench({"mobilenet": model}, include_bundled=False)
     store = SeedRecipe("mobilenet", 0).to_store()
     run = workbench.extraction(SeedRecipe("mobilenet", 0))  # the cache now holds it
@@ -102,11 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     for layer in dict.fromkeys([largest, "Conv1", "out_relu"]):
         print(f"measuring {layer} ...", file=sys.stderr, flush=True)
         rows += bench_layer(workbench, store, layer, rounds)
-    print(
-        machine_line(
-            load_at_start, versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
-        )
-    )
+    print(machine_line(load_at_start, versions=tf_keras_versions()))
     print()
     print(
         "| layer | select ms | overlay ms (JSON) | grid ms | one step ms | open inspector ms "

@@ -26,7 +26,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -38,12 +37,13 @@ import layerviz  # before keras: it imports TensorFlow without the log noise
 
 # isort: split
 
-import keras
 import numpy as np
 import plotly.io as pio
 import tensorflow as tf
-from benchlib import machine_line  # bench/benchlib.py, beside this script
-from extract import fmt_ms, fmt_ratio, time_alternately  # bench/extract.py, beside this script
+
+# bench/benchlib.py, beside this script
+from benchlib import machine_line, quick_option, tf_keras_versions, time_alternately
+from extract import fmt_ms, fmt_ratio  # bench/extract.py, beside this script
 
 from layerviz import ActivationExtractor, compare_patterns, get_bundled, occlusion_sweep, perturb
 from layerviz.patterns.readers import read_pattern
@@ -132,19 +132,18 @@ def measure_new_b(quick: bool) -> tuple[float, float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="time fewer repeats")
-    args = parser.parse_args(argv)
+    quick = quick_option(__doc__, argv, "time fewer repeats")
     load = os.getloadavg()[0]
-    rows = measure(args.quick)
-    new_s, forward_s, new_n = measure_new_b(args.quick)
+    rows = measure(quick)
+    new_s, forward_s, new_n = measure_new_b(quick)
     rows.append(("new B in the dashboard (A cached)", new_s, "its forward pass", forward_s, new_n))
 
     print(
         machine_line(
-            load, versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-            f"NumPy {np.__version__}; model {MODEL}, box {BOX}×{BOX}, stride {STRIDE}, "
-            f"batches of {BATCH}"
+            load, versions=tf_keras_versions(
+                f"NumPy {np.__version__}; model {MODEL}, box {BOX}×{BOX}, stride {STRIDE}, "
+                f"batches of {BATCH}"
+            ),
         )
     )  # fmt: skip
     print()

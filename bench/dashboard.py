@@ -23,8 +23,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import gc
 import itertools
 import json
 import os
@@ -42,12 +40,13 @@ import layerviz  # noqa: F401  before keras: it imports TensorFlow without the l
 
 # isort: split
 
-import keras
 import numpy as np
 import plotly
 import plotly.io as pio
 import tensorflow as tf
-from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
+
+# bench/benchlib.py, beside this script
+from benchlib import machine_line, measure_each, mobilenet, quick_and_models, tf_keras_versions
 from dash import Dash
 
 from layerviz.ui import ids
@@ -67,12 +66,6 @@ MAX_NEW_OVER_FORWARD_S = 0.150
 
 
 # --- what is measured ----------------------------------------------------------------------------
-
-
-def mobilenet() -> keras.Model:
-    """MobileNetV2 with random weights (nothing is downloaded)."""
-    keras.utils.set_random_seed(0)
-    return keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
 
 
 MODELS: dict[str, tuple[str, Callable[[], Dash]]] = {
@@ -283,8 +276,7 @@ def header(load_at_start: float) -> str:
 
     return machine_line(
         load_at_start,
-        versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"Dash {dash.__version__}, Plotly {plotly.__version__}",
+        versions=tf_keras_versions(f"Dash {dash.__version__}", f"Plotly {plotly.__version__}"),
     )
 
 
@@ -349,23 +341,13 @@ def targets(rows: list[Row]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument(
-        "--models",
-        default=",".join(MODELS),
-        help="comma-separated, from: " + ", ".join(MODELS) + " (default: all)",
-    )
-    args = parser.parse_args(argv)
-    keys = chosen_models(parser, args.models, MODELS)
+    quick, keys = quick_and_models(__doc__, MODELS, argv, "fewer repeats")
 
     load_at_start = os.getloadavg()[0]
-    rows = []
-    for key in keys:
-        keras.backend.clear_session()
-        gc.collect()
-        print(f"measuring {MODELS[key][0]} ...", file=sys.stderr, flush=True)
-        rows.append(bench_model(key, repeats=3 if args.quick else 9))
+    repeats = 3 if quick else 9
+    rows = measure_each(
+        keys, lambda key: MODELS[key][0], lambda key: bench_model(key, repeats=repeats)
+    )
 
     print(header(load_at_start))
     print()

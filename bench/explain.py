@@ -19,7 +19,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -35,7 +34,9 @@ import layerviz  # noqa: F401  before keras: it imports TensorFlow without the l
 import keras
 import numpy as np
 import tensorflow as tf
-from benchlib import machine_line, time_alternately  # bench/benchlib.py, beside this script
+
+# bench/benchlib.py, beside this script
+from benchlib import machine_line, mobilenet, quick_option, tf_keras_versions, time_alternately
 
 from layerviz.analysis.explain import Explainer
 
@@ -96,12 +97,9 @@ def pairs(model: keras.Model, pattern: np.ndarray) -> list[tuple[str, Callable, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="time fewer repeats")
-    args = parser.parse_args(argv)
+    quick = quick_option(__doc__, argv, "time fewer repeats")
     load_at_start = os.getloadavg()[0]
-    keras.utils.set_random_seed(0)
-    model = keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+    model = mobilenet()
     pattern = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
 
     rows = []
@@ -109,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(2):  # trace, then past the first calls' one-off costs
             explain(), base()
         (explain_s, base_s), rounds = time_alternately(
-            [explain, base], budget_s=1.0 if args.quick else 3.0, min_n=3 if args.quick else 5,
+            [explain, base], budget_s=1.0 if quick else 3.0, min_n=3 if quick else 5,
             max_n=100,
         )  # fmt: skip
         rows.append((label, explain_s, base_label, base_s, rounds))
@@ -118,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         machine_line(
             load_at_start,
             extra=f"{len(tf.config.list_physical_devices('GPU'))} GPU",
-            versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+            versions=tf_keras_versions(),
         )
     )
     print("MobileNetV2(weights=None), 224×224×3, one random pattern; medians of alternating rounds")

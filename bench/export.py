@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import types
 from pathlib import Path
 
@@ -35,7 +34,7 @@ import layerviz  # before keras: it imports TensorFlow without the log noise
 
 # isort: split
 import keras
-from benchlib import machine_line
+from benchlib import machine_line, timed  # bench/benchlib.py
 
 from layerviz.draw import export
 from layerviz.draw.grid import GridSettings, grid_pages
@@ -71,12 +70,6 @@ def old_export(ref: str) -> types.ModuleType:
     module = types.ModuleType("layerviz_export_before")
     exec(compile(source, f"{ref}:layerviz/export.py", "exec"), module.__dict__)
     return module
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:

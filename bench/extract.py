@@ -20,11 +20,9 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import resource
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -42,7 +40,15 @@ import keras
 import numpy as np
 import psutil
 import tensorflow as tf
-from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
+from benchlib import (  # bench/benchlib.py, beside this script
+    machine_line,
+    measure_each,
+    mobilenet,
+    quick_and_models,
+    tf_keras_versions,
+    time_alternately,
+    timed,
+)
 
 from layerviz.extract.activations import ActivationExtractor
 
@@ -84,11 +90,6 @@ def small_cnn() -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(10, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="small_cnn")
-
-
-def mobilenet() -> keras.Model:
-    """MobileNetV2 with random weights (nothing is downloaded)."""
-    return keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
 
 
 def transformer() -> keras.Model:
@@ -149,30 +150,6 @@ def current_hwm() -> int:
     except OSError:
         pass
     return 0
-
-
-def time_once(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def time_alternately(
-    fns: list[Callable[[], object]], budget_s: float, min_n: int, max_n: int
-) -> tuple[list[float], int]:
-    """Median seconds per call of each of ``fns``, timed in rounds of one call each.
-
-    Rounds go on until every function has run ``min_n`` times and ``budget_s`` seconds have
-    been spent in calls to each (or ``max_n`` rounds). The order within a round alternates.
-    """
-    samples: list[list[float]] = [[] for _ in fns]
-    n = 0
-    while n < min_n or (min(sum(s) for s in samples) < budget_s and n < max_n):
-        order = range(len(fns)) if n % 2 == 0 else reversed(range(len(fns)))
-        for i in order:
-            samples[i].append(time_once(fns[i]))
-        n += 1
-    return [statistics.median(s) for s in samples], n
 
 
 @dataclass
@@ -265,7 +242,7 @@ def bench_model(key: str, *, quick: bool) -> Row:
     if quick and key == "mobilenet":
         row.notes.append("article way skipped (--quick)")
     else:
-        row.article_s = time_once(lambda: article_way(model, pattern))
+        row.article_s = timed(lambda: article_way(model, pattern))
     return row
 
 
@@ -289,8 +266,7 @@ def header(load_at_start: float) -> str:
     return machine_line(
         load_at_start,
         extra=f"{gpus} GPU",
-        versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"NumPy {np.__version__}; TF_ENABLE_ONEDNN_OPTS={onednn}",
+        versions=tf_keras_versions(f"NumPy {np.__version__}; TF_ENABLE_ONEDNN_OPTS={onednn}"),
     )
 
 
@@ -354,27 +330,11 @@ def targets(rows: list[Row]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="skip MobileNetV2's article way and time fewer repeats",
-    )
-    parser.add_argument(
-        "--models",
-        default="article,cnn,transformer,mobilenet",
-        help="comma-separated, from: " + ", ".join(MODELS) + " (default: all)",
-    )
-    args = parser.parse_args(argv)
-    keys = chosen_models(parser, args.models, MODELS)
+    quick_help = "skip MobileNetV2's article way and time fewer repeats"
+    quick, keys = quick_and_models(__doc__, MODELS, argv, quick_help)
 
     load_at_start = os.getloadavg()[0]
-    rows = []
-    for key in keys:
-        keras.backend.clear_session()
-        gc.collect()
-        print(f"measuring {MODELS[key][0]} ...", file=sys.stderr, flush=True)
-        rows.append(bench_model(key, quick=args.quick))
+    rows = measure_each(keys, lambda key: MODELS[key][0], lambda key: bench_model(key, quick=quick))
 
     print(header(load_at_start))
     print()

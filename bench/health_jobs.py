@@ -32,20 +32,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 
 # isort: split
-from benchlib import machine_line
-from dash_http import DashSession  # tests/integration/dash_http.py
-from servers import free_port, http_status, redis_server, stop, wait_for  # tests/servers.py
+from benchlib import machine_line  # bench/benchlib.py
+from dash_http import DashSession, health_values  # tests/integration/dash_http.py
+from integration.deploy import (  # tests/integration/deploy.py
+    start_celery_worker,
+    start_gunicorn,
+    wait_until_serving,
+)
+from servers import redis_server, stop  # tests/servers.py
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "digits_cnn"
 SEEDS = 64
-CONTROLS = {
-    "health-button.n_clicks": 1,
-    "store-pattern.data": {"kind": "seed", "model": MODEL, "seed": 0},
-    "radio-health-source.value": "seeds",
-    "input-health-seeds.value": SEEDS,
-    "health-threshold.value": 0,
-}
+CONTROLS = health_values({"kind": "seed", "model": MODEL, "seed": 0}, SEEDS)
 
 
 def one_run(base: str) -> float:
@@ -59,17 +58,9 @@ def one_run(base: str) -> float:
     return wall
 
 
-def spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    out = log.open("wb")
-    return subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
 def gunicorn(workers: int, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    args = ["--workers", str(workers), "--threads", "4", "--bind", f"127.0.0.1:{port}"]
-    process = spawn([sys.executable, "-m", "gunicorn", *args, "app:server"], env, log)
-    base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: http_status(base + "/healthz") == 200, 180, "gunicorn")
+    process, base, _ = start_gunicorn(["--workers", str(workers), "--threads", "4"], env, log)
+    wait_until_serving(process, base, 180)
     return process, base
 
 
@@ -112,12 +103,7 @@ def main() -> None:
         stop(web)
     with redis_server() as url:
         team = {**env, "LAYERVIZ_REDIS_URL": url, "LAYERVIZ_SECRET": "bench"}
-        celery = [sys.executable, "-m", "celery", "-A", "app:celery_app", "worker"]
-        worker = spawn(
-            [*celery, "--pool", "threads", "--concurrency", "2", "--loglevel", "warning"],
-            team,
-            logs / "health-celery.log",
-        )
+        worker = start_celery_worker(team, logs / "health-celery.log")
         web, base = gunicorn(2, team, logs / "health-team.log")
         try:
             name = "Celery: gunicorn 2 workers + 1 worker (threads), Redis"

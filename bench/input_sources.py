@@ -16,7 +16,6 @@ Run: ``.venv/bin/python bench/input_sources.py [--quick]``; it measures and exit
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import itertools
@@ -24,7 +23,7 @@ import os
 import sys
 
 import numpy as np
-from benchlib import machine_line, time_alternately
+from benchlib import machine_line, quick_option, time_alternately  # bench/benchlib.py
 
 from layerviz.draw.figures import pattern_figure
 from layerviz.ui import ids
@@ -51,9 +50,7 @@ def new_pattern(workbench: Workbench, trigger: str, **kw) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    args = parser.parse_args(argv)
+    quick = quick_option(__doc__, argv)
     load_at_start = os.getloadavg()[0]
     workbench = Workbench()
     sample = SampleRecipe(MODEL, "digit_3.npz").to_store()
@@ -74,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     fns = [whole_seed, meta_seed, meta_file]
     for fn in fns:  # warm-up: the model loads and traces once
         fn()
-    budget, min_n = (0.5, 5) if args.quick else (2.0, 15)
+    budget, min_n = (0.5, 5) if quick else (2.0, 15)
     medians, rounds = time_alternately(fns, budget, min_n, 500)
     run = workbench.extraction(SampleRecipe(MODEL, "digit_3.npz"))
     first = len(pattern_figure(run.pattern[0][0]).to_json())

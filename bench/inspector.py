@@ -22,12 +22,9 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
@@ -37,10 +34,11 @@ import layerviz  # before keras: it imports TensorFlow without the log noise
 
 # isort: split
 
-import keras
 import numpy as np
 import tensorflow as tf
-from benchlib import machine_line  # bench/benchlib.py, beside this script
+
+# bench/benchlib.py, beside this script
+from benchlib import alternating_medians, machine_line, mobilenet, quick_option, tf_keras_versions
 
 from layerviz.analysis.health import model_health, seeded_patterns
 from layerviz.analysis.statistics import layer_statistics
@@ -54,20 +52,6 @@ STATISTICS_TARGET_S = 0.050
 HEALTH_TARGET_RATIO = 3.0
 N_PATTERNS = 64
 INSPECTOR_TARGET_S = 0.100
-
-
-def medians(
-    fns: list[Callable[[], object]], rounds: int, clock: Callable[[], float] = time.perf_counter
-) -> list[float]:
-    """Median seconds per call of each of ``fns``, in alternating rounds of one call each."""
-    samples: list[list[float]] = [[] for _ in fns]
-    for n in range(rounds):
-        order = range(len(fns)) if n % 2 == 0 else reversed(range(len(fns)))
-        for i in order:
-            t0 = clock()
-            fns[i]()
-            samples[i].append(clock() - t0)
-    return [statistics.median(s) for s in samples]
 
 
 def plain_numpy_statistics(activations) -> list[tuple]:
@@ -101,10 +85,10 @@ def bench_statistics(extractor, pattern, rounds: int) -> list[str]:
         lambda: plain_numpy_statistics(extraction.activations),
         lambda: extractor.run(pattern),
     ]
-    fast, plain, forward = medians(fns, rounds)
+    fast, plain, forward = alternating_medians(fns, rounds)
     # numpy runs in this thread, so its CPU time is what the wall time would be on an idle
     # machine; TensorFlow's forward pass runs in its own threads and has no such figure.
-    fast_cpu, plain_cpu = medians(fns[:2], rounds, clock=time.thread_time)
+    fast_cpu, plain_cpu = alternating_medians(fns[:2], rounds, clock=time.thread_time)
     verdict = "PASS" if fast <= STATISTICS_TARGET_S else "MISS"
     mb = extraction.nbytes / 2**20
     return [
@@ -142,7 +126,8 @@ def bench_health(model, extractor, rounds: int) -> list[str]:
     }
     for fn in contenders.values():  # traces and first-call costs
         fn()
-    times = dict(zip(contenders, medians(list(contenders.values()), rounds), strict=True))
+    medians = alternating_medians(list(contenders.values()), rounds)
+    times = dict(zip(contenders, medians, strict=True))
     floor = times["bare model, one batch-64 forward pass"]
     lines = [
         f"### b. `model_health` over {N_PATTERNS} seeded patterns (extractor built once)",
@@ -186,7 +171,7 @@ def bench_inspector(model, rounds: int) -> list[str]:
     }
     for fn in fns.values():
         fn()
-    times = dict(zip(fns, medians(list(fns.values()), rounds), strict=True))
+    times = dict(zip(fns, alternating_medians(list(fns.values()), rounds), strict=True))
     first = times["inspector, k = 16, rank by mean"]
     slowest = max(times["inspector, k = 16, rank by mean"], times["inspector, k = 16, rank by std"])
     verdict = "PASS" if slowest <= INSPECTOR_TARGET_S else "MISS"
@@ -208,27 +193,23 @@ def bench_inspector(model, rounds: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    args = parser.parse_args(argv)
+    quick = quick_option(__doc__, argv)
     load_at_start = os.getloadavg()[0]
 
-    keras.utils.set_random_seed(0)
-    model = keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+    model = mobilenet()
     extractor = ActivationExtractor(model)
     pattern = layerviz.random_pattern(model, seed=0)
     print("measuring layer_statistics ...", file=sys.stderr, flush=True)
-    part_a = bench_statistics(extractor, pattern, rounds=7 if args.quick else 21)
+    part_a = bench_statistics(extractor, pattern, rounds=7 if quick else 21)
     print("measuring model_health ...", file=sys.stderr, flush=True)
-    part_b = bench_health(model, extractor, rounds=2 if args.quick else 4)
+    part_b = bench_health(model, extractor, rounds=2 if quick else 4)
     print("measuring the inspector ...", file=sys.stderr, flush=True)
-    part_c = bench_inspector(model, rounds=7 if args.quick else 21)
+    part_c = bench_inspector(model, rounds=7 if quick else 21)
 
     print(
         machine_line(
             load_at_start,
-            versions=f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-            f"NumPy {np.__version__}",
+            versions=tf_keras_versions(f"NumPy {np.__version__}"),
         )
     )
     print()

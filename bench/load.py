@@ -21,8 +21,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import os
 import statistics
@@ -38,19 +36,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integ
 # isort: split
 import numpy as np
 import psutil
-from benchlib import machine_line
-from dash_http import DashSession  # tests/integration/dash_http.py
-from servers import free_port, http_status, redis_server, stop, wait_for  # tests/servers.py
+from benchlib import machine_line  # bench/benchlib.py
+from dash_http import DashSession, export_values, npy_url  # tests/integration/dash_http.py
+from integration.deploy import start_gunicorn, wait_until_serving  # tests/integration/deploy.py
+from servers import redis_server, stop  # tests/servers.py
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "digits_cnn"
 VARIANTS = 5  # session i uses seed / upload i % VARIANTS, so answers can be compared
 
 
-def npy_url(variant: int) -> str:
-    buffer = io.BytesIO()
-    np.save(buffer, np.random.default_rng(variant).random((32, 32), np.float32))
-    return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+def variant_url(variant: int) -> str:
+    """Upload ``variant``: a 32×32 pattern drawn from that seed, as a ``.npy``."""
+    return npy_url(np.random.default_rng(variant).random((32, 32), np.float32))
 
 
 #: The page callback's output that carries the new recipe (``{"recipe": ..., figures}``); the
@@ -112,7 +110,7 @@ def one_session(base: str, variant: int) -> list[tuple[str, float, dict | None]]
             VIEW,
             {
                 "model-select.value": MODEL,
-                "pattern-upload.contents": npy_url(variant),
+                "pattern-upload.contents": variant_url(variant),
                 "pattern-upload.filename": "p.npy",
             },
             "pattern-upload.contents",
@@ -147,36 +145,9 @@ def serve(
     workers: int, env: dict, log: Path, target: str = "app:server"
 ) -> tuple[subprocess.Popen, str]:
     """gunicorn serving ``target`` on a free loopback port, once every worker answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            target,
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: http_status(base + "/healthz") == 200, 180, "gunicorn")
-    # Every worker imports TensorFlow: wait until each has answered.
-    seen: set[int] = set()
-
-    def all_up():
-        for _ in range(6):
-            seen.add(json.loads(DashSession(base).request("/healthz")[1])["worker"])
-        return len(seen) == workers
-
-    wait_for(all_up, 180, f"{workers} workers")
+    args = ["--workers", str(workers), "--threads", "4"]
+    process, base, _ = start_gunicorn(args, env, log, target)
+    wait_until_serving(process, base, 180, workers)  # every worker imports TensorFlow
     return process, base
 
 
@@ -219,13 +190,8 @@ def sliders_during_exports(base: str, exports: int) -> dict:
     def export(seed: int) -> None:
         session = DashSession(base, timeout=120)
         session.open_page()
-        values = {
-            "export-button.n_clicks": 1,
-            "store-pattern.data": {"kind": "seed", "model": MODEL, "seed": 100 + seed},
-            "grid-rows.value": 6,
-            "grid-cols.value": 6,
-            "size-limit.value": 0,
-        }
+        recipe = {"kind": "seed", "model": MODEL, "seed": 100 + seed}
+        values = {**export_values(recipe), "grid-rows.value": 6, "grid-cols.value": 6}
         start = time.perf_counter()
         session.call_background("download-export-zip.data", values, "export-button.n_clicks", 600)
         done.append(time.perf_counter() - start)

@@ -17,12 +17,10 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
@@ -33,7 +31,7 @@ import layerviz  # noqa: F401  before keras: it imports TensorFlow without the l
 # isort: split
 
 import keras
-from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
+from benchlib import machine_line, quick_and_models, timed  # bench/benchlib.py
 
 from layerviz.load.modelcheck import check_model_file
 
@@ -46,12 +44,6 @@ MODELS = {
     ),
     "mobilenet": lambda: keras.applications.MobileNetV2(weights=None),
 }
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def measure(name: str, rounds: int, folder: Path) -> dict:
@@ -74,17 +66,18 @@ def measure(name: str, rounds: int, folder: Path) -> dict:
     }
 
 
+def models_to_run(doc: str) -> tuple[bool, list[str]]:
+    """``--quick`` and ``--models`` of this script and of ``shared_models.py``: quick runs
+    fewer rounds and leaves MobileNetV2 out."""
+    quick, names = quick_and_models(doc, MODELS, quick_help="fewer rounds, no MobileNetV2")
+    return quick, [n for n in names if not (quick and n == "mobilenet")]
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, no MobileNetV2")
-    parser.add_argument("--models", default="small,cnn,mobilenet")
-    args = parser.parse_args()
-    names = chosen_models(parser, args.models, MODELS)
-    if args.quick:
-        names = [n for n in names if n != "mobilenet"]
+    quick, names = models_to_run(__doc__)
     load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
-        rows = [measure(n, 3 if args.quick else 7, Path(folder)) for n in names]
+        rows = [measure(n, 3 if quick else 7, Path(folder)) for n in names]
     print(machine_line(load_at_start, versions=f"Keras {keras.__version__}"))
     print()
     print(

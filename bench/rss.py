@@ -22,8 +22,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import os
 import sys
@@ -36,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # isort: split
 import numpy as np
 import psutil
-from benchlib import machine_line
+from benchlib import machine_line  # bench/benchlib.py
 from load import VIEW, failed, recipe_of, serve  # bench/load.py (it puts tests/ on sys.path)
 
 # isort: split
-from dash_http import DashSession, _outputs, _value  # tests/integration/dash_http.py
+from dash_http import DashSession, npy_url  # tests/integration/dash_http.py
 from servers import redis_server, stop  # tests/servers.py
 
 from layerviz.ui.workbench import CACHE_BYTES
@@ -57,11 +55,9 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def npy_url(index: int, shape: tuple[int, ...]) -> str:
+def upload_url(index: int, shape: tuple[int, ...]) -> str:
     """A distinct ``.npy`` pattern as the upload component sends it (a data URL)."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.random.default_rng(UPLOAD_SEED + index).random(shape, np.float32))
-    return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return npy_url(np.random.default_rng(UPLOAD_SEED + index).random(shape, np.float32))
 
 
 def layout_values(session: DashSession) -> dict:
@@ -96,19 +92,6 @@ def follow_ups(session: DashSession) -> list[dict]:
     ]
 
 
-def call_dependency(session: DashSession, dep: dict, values: dict, trigger: str) -> dict:
-    """One callback request as the renderer sends it (``DashSession.call`` by dependency)."""
-    body = {
-        "output": dep["output"],
-        "outputs": _outputs(dep["output"]),
-        "inputs": [_value(i, values) for i in dep["inputs"]],
-        "state": [_value(s, values) for s in dep["state"]],
-        "changedPropIds": [trigger],
-    }
-    status, data = session.request(session._url(), body)
-    return json.loads(data) if status == 200 and data else {"status": status}
-
-
 def one_pattern(tab: dict, model: str, index: int, args) -> tuple[int, int]:
     """Pattern ``index`` as a browser tab shows it: the page update (a seed, or an upload),
     each section's request for the new recipe, then one slider move.
@@ -120,19 +103,19 @@ def one_pattern(tab: dict, model: str, index: int, args) -> tuple[int, int]:
     session, values = tab["session"], dict(tab["values"])
     values["model-select.value"] = model
     if args.upload_every and index % args.upload_every == 0:
-        values["pattern-upload.contents"] = npy_url(index, args.upload_shape)
+        values["pattern-upload.contents"] = upload_url(index, args.upload_shape)
         values["pattern-upload.filename"] = f"p{index}.npy"
         trigger = "pattern-upload.contents"
     else:
         values["seed-input.value"] = index
         trigger = "seed-input.value"
-    answer = call_dependency(session, tab["page"], values, trigger)
+    answer = session.call_dependency(tab["page"], values, trigger)
     recipe = recipe_of(answer)
     values.pop("pattern-upload.contents", None)
     values.update({VIEW: {"recipe": recipe}, PATTERN: recipe})
-    answers = [answer] + [call_dependency(session, d, values, PATTERN) for d in tab["follow"]]
+    answers = [answer] + [session.call_dependency(d, values, PATTERN) for d in tab["follow"]]
     values["grid-rows.value"] = 2
-    answers.append(call_dependency(session, tab["page"], values, "grid-rows.value"))
+    answers.append(session.call_dependency(tab["page"], values, "grid-rows.value"))
     return len(answers), sum("status" in a for a in answers) + failed(answer)
 
 

@@ -18,13 +18,11 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
@@ -36,8 +34,8 @@ import layerviz  # noqa: F401  before keras: it imports TensorFlow without the l
 # isort: split
 
 import keras
-from benchlib import chosen_models, machine_line  # bench/benchlib.py, beside this script
-from modelcheck import MODELS  # bench/modelcheck.py: the same three models
+from benchlib import machine_line, timed  # bench/benchlib.py
+from modelcheck import MODELS, models_to_run  # bench/modelcheck.py: the same three models
 from servers import redis_server  # tests/servers.py
 
 from layerviz.ui.shared_models import SharedModelFiles
@@ -45,12 +43,6 @@ from layerviz.ui.store import RedisStore
 from layerviz.ui.user_models import UserModels
 
 SECRET = b"bench-secret"
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def measure(name: str, rounds: int, folder: Path, url: str) -> dict:
@@ -79,19 +71,13 @@ def measure(name: str, rounds: int, folder: Path, url: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, no MobileNetV2")
-    parser.add_argument("--models", default="small,cnn,mobilenet")
-    args = parser.parse_args()
-    names = chosen_models(parser, args.models, MODELS)
-    if args.quick:
-        names = [n for n in names if n != "mobilenet"]
+    quick, names = models_to_run(__doc__)
     load_at_start = os.getloadavg()[0]
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is not installed")
     # The tests' helper: it waits until the server answers a PING (no fixed sleep), and stops it.
     with redis_server() as url, tempfile.TemporaryDirectory() as folder:
-        rows = [measure(n, 2 if args.quick else 5, Path(folder), url) for n in names]
+        rows = [measure(n, 2 if quick else 5, Path(folder), url) for n in names]
     print(machine_line(load_at_start, versions=f"Keras {keras.__version__}"))
     print()
     print(

@@ -16,20 +16,17 @@ time; exits 1 if any check failed.
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import re
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 
 # isort: split
 import numpy as np
-from dash_http import DashSession  # tests/integration/dash_http.py
+from dash_http import DashSession, export_zip, health_values, npy_url  # tests/integration/
 
 MODEL = "digits_cnn"
 PAGE = "store-pattern-view.data"  # the page callback's recipe output (see ui/callbacks.py)
@@ -95,12 +92,9 @@ def upload(session: DashSession) -> dict:
     The pattern is new on every run, so the export below is drawn, not served from the
     worker's export cache (which answers a repeated export at once, without page progress).
     """
-    buffer = io.BytesIO()
-    np.save(buffer, np.random.default_rng().random((32, 32), np.float32))
-    url = "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
     values = {
         "model-select.value": MODEL,
-        "pattern-upload.contents": url,
+        "pattern-upload.contents": npy_url(np.random.default_rng().random((32, 32), np.float32)),
         "pattern-upload.filename": "smoke.npy",
     }
     recipe = drawn(session.call(PAGE, values, "pattern-upload.contents"))[PAGE.split(".")[0]]
@@ -112,35 +106,16 @@ def upload(session: DashSession) -> dict:
 
 def export(session: DashSession, recipe: dict) -> str:
     """The zip export runs in the background (Celery), reports progress and sends a zip."""
-    values = {
-        "export-button.n_clicks": 1,
-        "store-pattern.data": recipe,
-        "grid-rows.value": 1,
-        "grid-cols.value": 1,
-        "size-limit.value": 0,
-    }
-    answer, progress = session.call_background(
-        "download-export-zip.data", values, "export-button.n_clicks", 180
-    )
-    sent = answer["response"]["download-export-zip"]["data"]
-    with zipfile.ZipFile(io.BytesIO(base64.b64decode(sent["content"]))) as archive:
-        pages = archive.namelist()
-        first = archive.read(pages[0])
-    assert pages and first.startswith(b"\x89PNG"), pages
-    labels = [p["export-progress.label"] for p in progress]
-    assert any(label.endswith(f"of {len(pages)} pages") for label in labels), labels
-    return f"{sent['filename']}: {len(pages)} PNG pages; progress seen: {labels[-1]!r}"
+    sent = export_zip(session, recipe, 180)
+    assert sent.pages and sent.first.startswith(b"\x89PNG"), sent.pages
+    labels = sent.labels
+    assert any(label.endswith(f"of {len(sent.pages)} pages") for label in labels), labels
+    return f"{sent.filename}: {len(sent.pages)} PNG pages; progress seen: {labels[-1]!r}"
 
 
 def health_run(session: DashSession) -> str:
     """A seeded model-health run goes through Celery too, with progress, and counts 16."""
-    values = {
-        "health-button.n_clicks": 1,
-        "store-pattern.data": {"kind": "seed", "model": MODEL, "seed": 0},
-        "radio-health-source.value": "seeds",
-        "input-health-seeds.value": 16,
-        "health-threshold.value": 0,
-    }
+    values = health_values({"kind": "seed", "model": MODEL, "seed": 0}, 16)
     answer, progress = session.call_background(
         "store-health.data", values, "health-button.n_clicks", 180
     )

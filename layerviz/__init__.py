@@ -11,26 +11,8 @@ Example:
     >>> layerviz.plot_pattern_process(model, pattern, "out", grid_size=(3, 3))
 """
 
-from layerviz import _quiet  # noqa: F401  (must run before TensorFlow is imported)
-from layerviz.analysis.compare import Comparison, LayerDifference, compare, compare_patterns
-from layerviz.analysis.explain import Explainer, Explanation, grad_cam, saliency
-from layerviz.analysis.health import (
-    LayerHealth,
-    ModelHealth,
-    model_health,
-    sample_patterns,
-    seeded_patterns,
-)
-from layerviz.analysis.perturb import OcclusionMap, occlusion_sweep, perturb
-from layerviz.analysis.statistics import (
-    ChannelScores,
-    LayerStatistics,
-    channel_scores,
-    layer_statistics,
-)
-from layerviz.config import version as _version
-from layerviz.draw.export import plot_pattern_process
-from layerviz.draw.selection import VisibleLayer, paginate, visible_layers
+import importlib
+
 from layerviz.errors import (
     ArgumentError,
     GraphvizError,
@@ -40,26 +22,75 @@ from layerviz.errors import (
     PatternError,
     UnsafeModelError,
 )
-from layerviz.extract.activations import (
-    ActivationExtractor,
-    BatchExtraction,
-    LayerActivation,
-    SkippedLayer,
-    extract_activations,
-)
-from layerviz.load.bundled import (
-    BundledModel,
-    SamplePattern,
-    bundled_model_of,
-    get_bundled,
-    list_models,
-)
-from layerviz.load.loading import load_model
-from layerviz.load.modelcheck import CheckLimits, ModelReport, check_model_file
-from layerviz.patterns.inputs import fit_array, input_shape_of, input_shapes_of, random_pattern
-from layerviz.patterns.readers import read_pattern, read_pattern_batch
 
-__version__ = _version()
+# Names that need Keras come from their modules on first use (PEP 562), so ``import layerviz``
+# and ``layerviz --help`` import neither Keras nor its backend (12 s of TensorFlow on this
+# machine, and TensorFlow only when Keras runs on it).
+_LAZY = {
+    "layerviz.analysis.compare": ("Comparison", "LayerDifference", "compare", "compare_patterns"),
+    "layerviz.analysis.explain": ("Explainer", "Explanation", "grad_cam", "saliency"),
+    "layerviz.analysis.health": (
+        "LayerHealth",
+        "ModelHealth",
+        "model_health",
+        "sample_patterns",
+        "seeded_patterns",
+    ),
+    "layerviz.analysis.perturb": ("OcclusionMap", "occlusion_sweep", "perturb"),
+    "layerviz.analysis.statistics": (
+        "ChannelScores",
+        "LayerStatistics",
+        "channel_scores",
+        "layer_statistics",
+        "reduced_statistics",
+    ),
+    "layerviz.draw.export": ("plot_pattern_process",),
+    "layerviz.draw.selection": ("VisibleLayer", "paginate", "visible_layers"),
+    "layerviz.extract.activations": (
+        "ActivationExtractor",
+        "BatchExtraction",
+        "LayerActivation",
+        "SkippedLayer",
+        "extract_activations",
+    ),
+    "layerviz.extract.reduce": ("ReducedExtraction", "ReducedLayer", "reduce_activation"),
+    "layerviz.load.bundled": (
+        "BundledModel",
+        "SamplePattern",
+        "bundled_model_of",
+        "get_bundled",
+        "list_models",
+    ),
+    "layerviz.load.loading": ("load_model",),
+    "layerviz.load.modelcheck": ("CheckLimits", "ModelReport", "check_model_file"),
+    "layerviz.patterns.inputs": (
+        "fit_array",
+        "input_shape_of",
+        "input_shapes_of",
+        "random_pattern",
+    ),
+    "layerviz.patterns.readers": ("read_pattern", "read_pattern_batch"),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first use and keep the name here."""
+    if name == "__version__":  # read from the package's metadata: ~0.1 s, so on first use too
+        from layerviz.config import version
+
+        value = globals()[name] = version()
+        return value
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'layerviz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF) | {"__version__"})
 
 
 def show(model, pattern=None, port: int = 8050, **kwargs) -> None:
@@ -91,6 +122,8 @@ __all__ = [
     "ModelStructureError",
     "OcclusionMap",
     "PatternError",
+    "ReducedExtraction",
+    "ReducedLayer",
     "SamplePattern",
     "SkippedLayer",
     "UnsafeModelError",
@@ -118,6 +151,8 @@ __all__ = [
     "random_pattern",
     "read_pattern",
     "read_pattern_batch",
+    "reduce_activation",
+    "reduced_statistics",
     "saliency",
     "sample_patterns",
     "seeded_patterns",

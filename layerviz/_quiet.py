@@ -1,10 +1,19 @@
-"""Keep TensorFlow's import-time log lines out of what users read, without changing its maths.
+"""Import Keras (and with it its backend) once, keeping TensorFlow's log lines out of sight.
 
-TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL`` once, when it is first imported, so this module runs
-before anything imports ``keras`` or ``tensorflow`` (``layerviz/__init__`` imports it first).
-Even at level 3 the C++ side still writes absl/oneDNN notices to file descriptor 2 while it
-loads, so TensorFlow is imported here with that descriptor pointed at /dev/null for the
-duration of the import. Python exceptions from the import are not affected.
+Importing this module imports ``keras``: every subpackage that uses Keras (``load``,
+``patterns``, ``extract``, ``analysis``, ``draw``, ``ui``) imports it first, while
+``import layerviz`` and the command line's ``--help`` import neither (``layerviz/__init__``
+loads its names lazily). Keras imports only the backend it runs on (``KERAS_BACKEND``, else
+``~/.keras/keras.json``), so TensorFlow is never imported for a Keras on JAX or PyTorch (with
+PyTorch's PyPI wheel, TensorFlow imported before Keras-on-torch crashes the interpreter).
+
+TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL`` once, when it is first imported. Even at level 3 the
+C++ side still writes absl/oneDNN notices to file descriptor 2 while it loads, so Keras is
+imported here with that descriptor pointed at /dev/null for the duration of the import.
+Python exceptions from the import are not affected. Keras on JAX or PyTorch still imports
+TensorFlow by itself when it is installed and a model is serialised (``get_config``,
+``keras.utils.set_random_seed``: ``keras.src.utils.module_utils``), so that later import is
+silenced the same way, by a finder on ``sys.meta_path`` that runs only for ``tensorflow``.
 
 A user who sets ``TF_CPP_MIN_LOG_LEVEL`` themselves gets TensorFlow exactly as they asked.
 oneDNN stays on (turning it off made MobileNetV2 1.75× slower at batch 8).
@@ -13,6 +22,8 @@ oneDNN stays on (turning it off made MobileNetV2 1.75× slower at batch 8).
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.machinery
 import logging
 import os
 import sys
@@ -43,6 +54,36 @@ def _fd2_silenced():
         os.close(saved)
 
 
+class _SilentLoader(importlib.abc.Loader):
+    """Runs another loader's ``exec_module`` with file descriptor 2 silenced."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        with _fd2_silenced():
+            self._loader.exec_module(module)
+
+
+class _SilentTensorFlowFinder(importlib.abc.MetaPathFinder):
+    """Finds ``tensorflow`` as the other finders do, then loads it silenced (once)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _SilentLoader(spec.loader)
+        return spec
+
+
 if not _USER_CHOSE_LEVEL and "tensorflow" not in sys.modules:
+    sys.meta_path.insert(0, _SilentTensorFlowFinder())
+
+if not _USER_CHOSE_LEVEL and "keras" not in sys.modules:
     with _fd2_silenced():
-        import tensorflow  # noqa: F401
+        import keras  # noqa: F401

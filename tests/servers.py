@@ -23,14 +23,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(check, seconds: float, what: str) -> None:
-    """Call ``check()`` until it is true, or fail after ``seconds``."""
+def wait_for(check, seconds: float, what: str, process: subprocess.Popen | None = None) -> None:
+    """Call ``check()`` until it is true, or fail after ``seconds``.
+
+    With ``process`` (the server being waited for), fail at once with the tail of its stderr
+    (when piped) if it exits first, and stop it on a time-out.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            said = process.stderr.read().decode()[-2000:] if process.stderr else ""
+            raise RuntimeError(f"{what} exited with {process.returncode}: {said}")
         with contextlib.suppress(Exception):
             if check():
                 return
         time.sleep(0.2)
+    if process is not None:
+        stop(process)
     raise TimeoutError(f"{what} did not come up in {seconds} s")
 
 

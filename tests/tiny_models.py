@@ -13,6 +13,7 @@ from layerviz import _quiet  # noqa: F401  (quiets TensorFlow, so before keras i
 
 # isort: split
 import keras
+import numpy as np
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -156,6 +157,62 @@ def make_two_images_model() -> keras.Model:
         [layers.Flatten(name="flat_l")(left), layers.Flatten(name="flat_r")(x)]
     )
     return keras.Model([left, right], layers.Dense(2, name="out")(x), name="two_images")
+
+
+# --- one model per output rank, for the reduced pass (tests/extract/test_reduce.py) ------
+
+
+def make_image_model() -> keras.Model:
+    """Conv maps (rank 4), a 1-pixel strip (Dense, rank 2)."""
+    inputs = keras.Input((36, 36, 3), name="image")
+    x = layers.Conv2D(20, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = layers.MaxPooling2D(name="pool")(x)
+    x = layers.Conv2D(5, 3, name="conv2")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dense(30, activation="relu", name="dense")(x)
+    outputs = layers.Dense(4, name="logits")(x)
+    return keras.Model(inputs, outputs, name="image_model")
+
+
+def make_sequence_model() -> keras.Model:
+    """A sequence (rank 3), attention scores (heads, query, key), an LSTM's states."""
+    tokens = keras.Input((24,), dtype="int32", name="tokens")
+    x = layers.Embedding(50, 16, name="embed")(tokens)
+    h = layers.MultiHeadAttention(2, 8, name="mha")(x, x)
+    x = layers.Add(name="add")([x, h])
+    seq, state_h, state_c = layers.LSTM(12, return_sequences=True, return_state=True, name="lstm")(
+        x
+    )
+    pooled = layers.GlobalAveragePooling1D(name="pool")(seq)
+    x = layers.Concatenate(name="merge")([pooled, state_h, state_c])
+    outputs = layers.Dense(3, name="out")(x)
+    return keras.Model(tokens, outputs, name="sequence_model")
+
+
+def make_nonfinite_model() -> keras.Model:
+    """Channels of finite values, of ±Inf (with zeros), and of NaN (with zeros)."""
+    inputs = keras.Input((20, 20, 2), name="image")
+    huge = layers.Rescaling(1e15, name="up1")(inputs)
+    inf = layers.Rescaling(1e30, name="up2")(huge)
+    nan = layers.Add(name="nan")([inf, layers.Rescaling(-1.0, name="neg")(inf)])
+    x = layers.Concatenate(name="mixed")([inputs, inf, nan])
+    outputs = layers.GlobalMaxPooling2D(name="gmp")(x)
+    return keras.Model(inputs, outputs, name="nonfinite")
+
+
+def image_batch(n: int = 2) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(n, 36, 36, 3)).astype(np.float32)
+
+
+def token_batch(n: int = 2) -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 50, size=(n, 24)).astype(np.int32)
+
+
+def nonfinite_batch() -> np.ndarray:
+    x = np.random.default_rng(2).normal(size=(2, 20, 20, 2)).astype(np.float32)
+    x[0, :3, :3, :] = 0.0  # zeros stay 0 after the scaling: 0 - 0, not NaN
+    x[1, :, :, 1] = -np.abs(x[1, :, :, 1])  # a channel all -Inf after the scaling
+    return x
 
 
 BUILDERS: dict[str, Callable[[], keras.Model]] = {

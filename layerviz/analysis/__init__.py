@@ -8,3 +8,5 @@ model's graph as data).
 May import: ``layerviz.errors``, ``layerviz.config``, ``load``, ``patterns``, ``extract``, and
 other ``analysis`` modules. Never ``draw``, ``ui`` or ``cli``: analyses return plain data.
 """
+
+from layerviz import _quiet  # noqa: F401  (imports Keras quietly, before any module here does)

@@ -1,18 +1,31 @@
-"""Which part of the input made the model say this: Grad-CAM and saliency maps.
+"""Which part of the input made the model say this: Grad-CAM and saliency maps, on any backend.
 
-Both are computed with ``tf.GradientTape`` through the graph the ``ActivationExtractor``
-rebuilds (``ActivationExtractor.gradient_model``), where nested models are expanded, so an inner
-layer of a backbone can be explained; tf-keras-vis 0.8.7, which cuts the original graph, stops
-there with "Output ... is not connected to inputs" on Keras 3.15.
+Gradients come from ``layerviz.extract.backends`` (``tf.GradientTape``, ``jax.grad`` over
+``stateless_call``, or ``torch.autograd.grad``, whichever Keras runs on). Grad-CAM cuts the
+model at its layer (``layerviz.extract.split``: ``head`` up to the layer, ``tail`` from it,
+nested models expanded so an inner layer of a backbone can be explained) and differentiates
+the tail at the head's output; tf-keras-vis 0.8.7, which cuts the original graph, stops there
+with "Output ... is not connected to inputs" on Keras 3.15, and runs on TensorFlow only.
 
 Shapes follow Keras's channels-last convention. The heat map has the input's shape without its
 channel axis: ``(H, W, C) -> (H, W)``, a sequence ``(T, C) -> (T,)`` (a band over time), a
 vector or token ids ``(N,) -> (N,)``. Grad-CAM therefore needs a layer whose output has the same
-number of spatial axes plus channels: ``(h, w, c)`` maps for images, ``(t, c)`` for sequences.
+number of spatial axes plus channels: ``(h, w, c)`` maps for images, ``(t, c)`` for sequences
+(attention scores, shaped ``(heads, query, key)``, are not maps and are never chosen).
 
-Classes are the last axis of the model's output. A head with one unit (a sigmoid) is read as a
-binary classifier: class 1 is its output ``p`` and class 0 is ``1 - p``. The maps explain the
-output as the model gives it (probabilities after a softmax, not logits).
+Classes are the last axis of the model's output. What is differentiated is the ``target``:
+
+- ``"logit"`` (default): the class score before the final softmax / sigmoid, as the Grad-CAM
+  paper and keras.io's example do (``layerviz.extract.logits`` says how it is read). A
+  saturated softmax (p = 1.0 in float32) has almost no gradient left, and its map can be
+  anti-correlated with the score's.
+- ``"probability"``: the output as the model gives it.
+
+A head with one unit (a sigmoid) is read as a binary classifier: class 1 is its output ``p``
+(logit ``z``) and class 0 is ``1 - p`` (logit ``-z``).
+
+SmoothGrad here is the absolute value of the *mean* gradient over the noisy copies
+(``|mean g|``, Smilkov et al.'s definition), then the largest over channels.
 
 Example:
     >>> heat = layerviz.grad_cam(model, pattern)              # last spatial layer, top class
@@ -28,11 +41,14 @@ import numpy as np
 
 from layerviz.errors import ArgumentError, ModelStructureError
 from layerviz.extract.activations import ActivationExtractor
+from layerviz.extract.backends import current_backend
+from layerviz.extract.split import cut_at, rebuilt
 from layerviz.patterns.inputs import check_seed, fit_array
 
 __all__ = [
     "MAX_SMOOTH",
     "METHODS",
+    "TARGETS",
     "Explainer",
     "Explanation",
     "grad_cam",
@@ -41,6 +57,9 @@ __all__ = [
 
 #: The methods ``Explainer.explain`` knows, as the CLI and the dashboard name them.
 METHODS = ("gradcam", "saliency", "smoothgrad")
+
+#: What the maps explain: the class score before the final softmax / sigmoid, or after it.
+TARGETS = ("logit", "probability")
 
 #: The most noisy copies SmoothGrad runs: they go through the model as one batch, whose
 #: activations must fit in memory (MobileNetV2 224² holds about 90 MB of them per copy).
@@ -59,32 +78,34 @@ class Explanation:
         method: one of ``METHODS``.
         class_index: the class explained (the top class unless one was asked for).
         layer: the layer Grad-CAM weighed, or ``None`` for saliency maps.
+        target: one of ``TARGETS``: the class score (``"logit"``) or its probability.
     """
 
     heat: np.ndarray
     method: str
     class_index: int
     layer: str | None = None
+    target: str = "logit"
 
 
 class Explainer:
     """Grad-CAM and saliency maps for one model; build once, reuse for many patterns.
 
-    Each layer's Grad-CAM and the saliency gradient are compiled once (``tf.function``) on
-    first use and kept.
+    Each (layer, target)'s Grad-CAM and each target's input gradient are compiled once, on
+    first use, by the backend Keras runs on, and kept.
 
     Args:
         model: a Keras model, or an ``ActivationExtractor`` already built for it (its
-            rebuilt graph is reused).
+            layer list is reused).
 
     Raises:
         ModelStructureError: the model cannot be cut (see ``ActivationExtractor``), has
-            several inputs or outputs, or an input of rank above 3.
+            several inputs or outputs, or an input of rank above 3; or Keras runs on a
+            backend without gradients.
     """
 
     def __init__(self, model):
-        if keras.backend.backend() != "tensorflow":
-            raise ModelStructureError("explanations use tf.GradientTape: run Keras on TensorFlow")
+        self.backend = current_backend()
         extractor = model if isinstance(model, ActivationExtractor) else ActivationExtractor(model)
         self.extractor = extractor
         self.model = extractor.model
@@ -112,20 +133,21 @@ class Explainer:
         #: Classes a target may name: a one-unit head is read as two (``1 - p``, ``p``).
         self.n_classes = 2 if self.n_outputs == 1 else self.n_outputs
         self.heat_shape = self.input_shape if len(self.input_shape) == 1 else self.input_shape[:-1]
-        self._cams: dict[str, object] = {}
-        self._gradients = None
+        self._cams: dict[tuple[str, str], tuple] = {}
+        self._gradients: dict[str, object] = {}
 
     @property
     def spatial_layers(self) -> list[str]:
         """Names of the layers Grad-CAM can weigh, in model order: their outputs are maps
-        with the input's spatial axes and a channel axis."""
+        with the input's spatial axes and a channel axis (attention scores are not)."""
         rank = len(self.heat_shape) + 1
+        extractor = self.extractor
         return [
             name
-            for (_, name, _), shape in zip(
-                self.extractor.layers, self.extractor.layer_shapes, strict=True
+            for (_, name, _), shape, role in zip(
+                extractor.layers, extractor.layer_shapes, extractor.layer_roles, strict=True
             )
-            if len(shape) == rank
+            if len(shape) == rank and role != "attention"
         ]
 
     @property
@@ -150,6 +172,7 @@ class Explainer:
         layer: str | None = None,
         class_index: int | None = None,
         smooth: int = DEFAULT_SMOOTH,
+        target: str = "logit",
     ) -> Explanation:
         """One heat map by the method's name (``METHODS``).
 
@@ -159,48 +182,67 @@ class Explainer:
             layer: Grad-CAM's layer (default: ``default_layer``); only for ``"gradcam"``.
             class_index: the class to explain (default: the top class).
             smooth: SmoothGrad's number of noisy copies (only for ``"smoothgrad"``).
+            target: ``"logit"`` (the class score) or ``"probability"`` (``TARGETS``).
 
         Returns:
             The ``Explanation``.
 
         Raises:
-            ArgumentError: an unknown method, a layer given to a saliency method, or as
-                ``grad_cam`` / ``saliency``.
+            ArgumentError: an unknown method or target, a layer given to a saliency method,
+                or as ``grad_cam`` / ``saliency``.
             PatternError: the pattern does not fit the input.
         """
         if method not in METHODS:
             raise ArgumentError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         if method == "gradcam":
-            return self.grad_cam(pattern, layer, class_index)
+            return self.grad_cam(pattern, layer, class_index, target=target)
         if layer is not None:
             raise ArgumentError(f"a layer is chosen for Grad-CAM only, not for {method}")
         count = smooth if method == "smoothgrad" else 0
         if method == "smoothgrad" and count < 1:
             raise ArgumentError(f"SmoothGrad needs at least 1 noisy copy, got {count}")
-        return self.saliency(pattern, class_index, smooth=count)
+        return self.saliency(pattern, class_index, smooth=count, target=target)
 
-    def grad_cam(self, pattern, layer: str | None = None, class_index=None) -> Explanation:
+    def grad_cam(
+        self, pattern, layer: str | None = None, class_index=None, target: str = "logit"
+    ) -> Explanation:
         """Grad-CAM (Selvaraju et al., 2017) at one layer, at the input's spatial size.
 
         The layer's maps are weighed by the mean gradient of the class score over each map,
-        summed, passed through ReLU, resized (bilinear) to ``heat_shape`` and scaled to [0, 1].
-        A map with no positive evidence is all zeros.
+        summed, passed through ReLU, resized (bilinear, pixel centres aligned, as
+        ``keras.ops.image.resize`` does) to ``heat_shape`` and scaled to [0, 1]. A map with
+        no positive evidence is all zeros.
 
         Raises:
             ArgumentError: an unknown layer (naming some), a layer without spatial maps, a
-                layer the output does not depend on, or a class index out of range.
+                layer the output does not depend on, a class index out of range, or an
+                unknown target.
             PatternError: the pattern does not fit the input.
         """
         name = self.default_layer if layer is None else self._checked_layer(layer)
+        target = _checked_target(target)
         x = self._fit(pattern)
-        target = self._checked_class(class_index)
-        if name not in self._cams:
-            self._cams[name] = self._compile_cam(name)
-        heat, chosen = self._cams[name](x, _as_tensor(target))
-        return Explanation(_unit_range(np.asarray(heat)), "gradcam", int(chosen), name)
+        k = np.int32(self._checked_class(class_index))
+        if (name, target) not in self._cams:
+            self._cams[name, target] = self._compile_cam(name, target)
+        forward, gradients = self._cams[name, target]
+        tapped = forward(x)
+        _, grads, chosen = gradients(tapped, k)
+        maps, weights_of = tapped[0][0], grads[0][0]
+        spatial_axes = tuple(range(len(self.heat_shape)))
+        weights = weights_of.mean(axis=spatial_axes, keepdims=True)
+        heat = np.maximum((weights * maps).sum(axis=-1), 0.0)
+        heat = _resize(heat, self.heat_shape)
+        return Explanation(_unit_range(heat), "gradcam", int(chosen), name, target)
 
     def saliency(
-        self, pattern, class_index=None, smooth: int = 0, sigma: float = 0.15, seed: int = 0
+        self,
+        pattern,
+        class_index=None,
+        smooth: int = 0,
+        sigma: float = 0.15,
+        seed: int = 0,
+        target: str = "logit",
     ) -> Explanation:
         """The gradient of the class score with respect to the input (Simonyan et al., 2014).
 
@@ -212,11 +254,12 @@ class Explainer:
 
         Raises:
             ArgumentError: ``smooth`` outside 0 to ``MAX_SMOOTH``, ``sigma`` outside (0, 1],
-                a class index out of range, or an integer (token id) input, which has no
-                gradient.
+                a class index out of range, an unknown target, or an integer (token id)
+                input, which has no gradient.
             PatternError: the pattern does not fit the input, or a bad seed.
         """
         smooth = _checked_count(smooth)
+        target = _checked_target(target)
         if not (isinstance(sigma, (int, float)) and 0 < sigma <= 1):
             raise ArgumentError(
                 f"sigma is a fraction of the input's range in (0, 1], got {sigma!r}"
@@ -227,21 +270,22 @@ class Explainer:
                 "use Grad-CAM on a layer after the embedding"
             )
         x = self._fit(pattern)
-        target = self._checked_class(class_index)
+        k = np.int32(self._checked_class(class_index))
         rng = np.random.default_rng(check_seed(seed))
         spread = float(x.max() - x.min()) or 1.0
         noise = rng.normal(0.0, sigma * spread, (smooth, *self.input_shape)).astype(np.float32)
         batch = np.concatenate([x, x + noise]) if smooth else x
-        if self._gradients is None:
-            self._gradients = self._compile_gradients()
-        grads, chosen = self._gradients(batch, _as_tensor(target))
-        grads = np.asarray(grads)
+        if target not in self._gradients:
+            model = rebuilt(self.model, logits=target == "logit")
+            objective = _class_objective(self.n_outputs, target)
+            self._gradients[target] = self.backend.gradient_function(model, objective, has_aux=True)
+        _, (grads,), chosen = self._gradients[target]([batch], k)
         mean = grads[1:].mean(axis=0) if smooth else grads[0]
         magnitude = np.abs(mean)
         if len(self.input_shape) > 1:
             magnitude = magnitude.max(axis=-1)
         method = "smoothgrad" if smooth else "saliency"
-        return Explanation(_unit_range(magnitude), method, int(chosen))
+        return Explanation(_unit_range(magnitude), method, int(chosen), None, target)
 
     # --- checks ----------------------------------------------------------------------------
 
@@ -282,53 +326,23 @@ class Explainer:
 
     # --- compiled passes -------------------------------------------------------------------
 
-    def _compile_cam(self, layer: str):
-        """``cam(x, k) -> (heat before scaling, class)``: one forward and one partial backward
-        pass (the gradient stops at ``layer``), compiled."""
-        import tensorflow as tf
-
-        model = self.extractor.gradient_model([layer])
-        spatial_axes = tuple(range(1, len(self.heat_shape) + 1))
-        n_outputs, heat_shape = self.n_outputs, self.heat_shape
-
-        @tf.function(reduce_retracing=True)
-        def cam(x, k):
-            with tf.GradientTape() as tape:
-                maps, y = model(x, training=False)
-                score, chosen = _class_score(y, k, n_outputs)
-            grads = tape.gradient(score, maps)
-            if grads is None:
-                raise ArgumentError(f"the model's output does not depend on layer {layer!r}")
-            weights = tf.reduce_mean(grads, axis=spatial_axes, keepdims=True)
-            heat = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1))[0]
-            return _resize(heat, heat_shape), chosen
-
-        return cam
-
-    def _compile_gradients(self):
-        """``gradients(batch, k) -> (d score / d input per row, class)``, compiled."""
-        import tensorflow as tf
-
-        model = self.extractor.gradient_model()
-        n_outputs = self.n_outputs
-
-        @tf.function(reduce_retracing=True)
-        def gradients(x, k):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                (y,) = keras.tree.flatten(model(x, training=False))
-                # Rows are independent in inference mode, so one sum gives each row its own
-                # gradient; the clean row 0 picks the class.
-                score, chosen = _class_score(y, k, n_outputs)
-            return tape.gradient(score, x), chosen
-
-        def run(batch: np.ndarray, k):
-            return gradients(tf.constant(batch), k)
-
-        return run
+    def _compile_cam(self, layer: str, target: str):
+        """``(forward, gradients)``: the head's compiled forward pass (the layer's maps and
+        what skips the cut) and the tail's gradient function at them."""
+        cut = cut_at(self.model, layer, logits=target == "logit")
+        forward = _forward(cut.head)
+        objective = _class_objective(self.n_outputs, target)
+        gradients = self.backend.gradient_function(cut.tail, objective, has_aux=True)
+        return forward, gradients
 
 
-def grad_cam(model, pattern, layer: str | None = None, class_index: int | None = None):
+def grad_cam(
+    model,
+    pattern,
+    layer: str | None = None,
+    class_index: int | None = None,
+    target: str = "logit",
+):
     """Grad-CAM heat map of ``pattern`` at ``layer`` for ``class_index``, in [0, 1].
 
     Args:
@@ -338,6 +352,7 @@ def grad_cam(model, pattern, layer: str | None = None, class_index: int | None =
         layer: a layer name as the extractor lists it (``backbone/conv5``); default the last
             layer with spatial maps.
         class_index: default the top class; a one-unit head has classes 0 (``1 - p``) and 1.
+        target: ``"logit"`` (the class score, default) or ``"probability"``.
 
     Returns:
         A float32 array shaped as the input without its channel axis.
@@ -347,10 +362,18 @@ def grad_cam(model, pattern, layer: str | None = None, class_index: int | None =
         PatternError: the pattern does not fit the input.
         ModelStructureError: see ``Explainer``.
     """
-    return Explainer(model).grad_cam(pattern, layer, class_index).heat
+    return Explainer(model).grad_cam(pattern, layer, class_index, target).heat
 
 
-def saliency(model, pattern, class_index=None, smooth: int = 0, sigma=0.15, seed: int = 0):
+def saliency(
+    model,
+    pattern,
+    class_index=None,
+    smooth: int = 0,
+    sigma=0.15,
+    seed: int = 0,
+    target: str = "logit",
+):
     """Saliency map (vanilla gradient, or SmoothGrad with ``smooth`` noisy copies), in [0, 1].
 
     Args:
@@ -361,6 +384,7 @@ def saliency(model, pattern, class_index=None, smooth: int = 0, sigma=0.15, seed
             ``MAX_SMOOTH``), run as one batch.
         sigma: the noise's standard deviation as a fraction of the pattern's range.
         seed: the noise's random seed.
+        target: ``"logit"`` (the class score, default) or ``"probability"``.
 
     Returns:
         A float32 array shaped as the input without its channel axis.
@@ -370,39 +394,61 @@ def saliency(model, pattern, class_index=None, smooth: int = 0, sigma=0.15, seed
         PatternError: the pattern does not fit the input.
         ModelStructureError: see ``Explainer``.
     """
-    return Explainer(model).saliency(pattern, class_index, smooth, sigma, seed).heat
+    return Explainer(model).saliency(pattern, class_index, smooth, sigma, seed, target).heat
 
 
-def _class_score(y, k, n_outputs: int):
-    """The summed score of class ``k`` (or of row 0's top class when ``k`` < 0), and ``k``.
+def _class_objective(n_outputs: int, target: str):
+    """``objective(outputs, k) -> (scores (batch,), class)``, in ``keras.ops`` (any backend).
 
-    Outputs with more axes than ``(batch, classes)`` (a class per time step, say) are summed
-    over them; a one-unit head is widened to ``(1 - p, p)``.
+    The score of class ``k``, or of row 0's top class when ``k`` < 0 (the clean pattern of
+    a SmoothGrad batch picks it). Outputs with more axes than ``(batch, classes)`` (a class
+    per time step, say) are summed over them; a one-unit head is widened to two classes:
+    ``(-z, z)`` for logits, ``(1 - p, p)`` for probabilities.
     """
-    import tensorflow as tf
+    ops = keras.ops
 
-    y = tf.reshape(y, (tf.shape(y)[0], -1, n_outputs))
-    if n_outputs == 1:
-        y = tf.concat([1.0 - y, y], axis=-1)
-    per_class = tf.reduce_sum(y, axis=1)
-    chosen = tf.where(k < 0, tf.cast(tf.argmax(per_class[0]), tf.int32), k)
-    return tf.reduce_sum(tf.gather(per_class, chosen, axis=1)), chosen
+    def objective(outputs, k):
+        y = outputs[0]
+        if len(y.shape) == 1:
+            y = ops.expand_dims(y, -1)
+        if n_outputs == 1:
+            other = ops.negative(y) if target == "logit" else ops.subtract(1.0, y)
+            y = ops.concatenate([other, y], axis=-1)
+        per_class = ops.sum(y, axis=tuple(range(1, len(y.shape) - 1))) if len(y.shape) > 2 else y
+        top = ops.cast(ops.argmax(per_class[0]), "int32")
+        chosen = ops.where(ops.less(k, 0), top, k)
+        return ops.take(per_class, chosen, axis=1), chosen
+
+    return objective
 
 
-def _as_tensor(k: int):
-    """A class index as an int32 tensor: a Python int would retrace the function per class."""
-    import tensorflow as tf
+def _forward(model: keras.Model):
+    """``model`` on one batch, compiled, as a list of numpy arrays (its outputs)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
 
-    return tf.constant(k, dtype=tf.int32)
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+        def run(x: np.ndarray) -> list[np.ndarray]:
+            return [np.asarray(o) for o in keras.tree.flatten(fn(x))]
+
+        return run
+    return lambda x: [np.asarray(o) for o in keras.tree.flatten(model.predict_on_batch(x))]
 
 
-def _resize(heat, shape: tuple[int, ...]):
-    """Bilinear resize of a ``(h, w)`` or ``(t,)`` map to ``shape``."""
-    import tensorflow as tf
-
+def _resize(heat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Bilinear resize of a ``(h, w)`` or ``(t,)`` map to ``shape`` (``keras.ops``' resize,
+    half-pixel centres as ``tf.image.resize`` and PIL's bilinear have them)."""
     image = heat[:, :, None] if len(shape) == 2 else heat[:, None, None]
     size = shape if len(shape) == 2 else (shape[0], 1)
-    return tf.reshape(tf.image.resize(image, size, method="bilinear"), shape)
+    resized = keras.ops.image.resize(image.astype(np.float32), size, interpolation="bilinear")
+    return keras.ops.convert_to_numpy(resized).reshape(shape)
+
+
+def _checked_target(target) -> str:
+    if target not in TARGETS:
+        raise ArgumentError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
+    return target
 
 
 def _unit_range(heat: np.ndarray) -> np.ndarray:

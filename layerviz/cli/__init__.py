@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from layerviz import _quiet  # noqa: F401  (before anything imports TensorFlow)
 from layerviz.cli import check, compare, explain, export, health, models, serve, stats
 from layerviz.cli.common import parse_grid, parse_pair
 

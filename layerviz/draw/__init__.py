@@ -10,3 +10,5 @@ Owns: :mod:`.selection` (the article's size limit), :mod:`.grid` (pages of panel
 May import: everything below it (``errors``, ``config``, ``load``, ``patterns``, ``extract``,
 ``analysis``). Never ``ui`` or ``cli``: a figure builder takes data and returns a figure.
 """
+
+from layerviz import _quiet  # noqa: F401  (imports Keras quietly, before any module here does)

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from layerviz.analysis.statistics import CHANNEL_SCORES
 from layerviz.draw.channel_pages import ChannelPage, ChannelPanel, finite_range
-from layerviz.draw.figures import downsample, empty_figure, typed_array
+from layerviz.draw.figures import _title_above, downsample, empty_figure, typed_array
 
 __all__ = [
     "DEAD_COLOUR",
@@ -246,17 +246,8 @@ def _marks(channel: int, dead: Collection[int], saturated: Collection[int]):
 
 def _title(panel: ChannelPanel, cell: _Cell, marks) -> dict:
     words = "".join(f' <span style="color:{colour}">● {word}</span>' for word, colour in marks)
-    return dict(
-        text=f"<b>#{panel.rank + 1}</b> {html.escape(panel.title)}{words}",
-        x=(cell.x[0] + cell.x[1]) / 2,
-        y=cell.y[1],
-        xref="paper",
-        yref="paper",
-        xanchor="center",
-        yanchor="bottom",
-        showarrow=False,
-        font=dict(size=11),
-    )
+    text = f"<b>#{panel.rank + 1}</b> {html.escape(panel.title)}{words}"
+    return _title_above(text, cell.x, cell.y[1], size=11)
 
 
 def _outline(cell: _Cell, colour: str, width: int = 3) -> dict:

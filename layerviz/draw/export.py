@@ -13,7 +13,8 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +40,11 @@ __all__ = [
     "coloured",
     "comparison_pngs",
     "export_pattern",
+    "page_layers",
     "page_png",
     "pages_png",
     "plot_pattern_process",
+    "streamed_pages_png",
     "zip_of",
 ]
 
@@ -63,6 +66,9 @@ PNG_LEVEL = 1
 #: one, so small machines draw one page at a time (the dashboard already runs two exports at
 #: once).
 PAGE_THREADS = max(1, min(4, (os.cpu_count() or 1) // 2))
+#: Above this many bytes of activations per pattern (full resolution), an export holds one
+#: page's layers at a time (a sub-pass per page) instead of every layer's output at once.
+STREAM_BYTES = 256 * 2**20
 
 
 @functools.cache
@@ -219,6 +225,41 @@ def pages_png(
     return out
 
 
+def page_layers(extractor: ActivationExtractor, pattern, page: Sequence[VisibleLayer]):
+    """A page's panels at full resolution: only its layers' outputs, from a sub-pass."""
+    names = list(dict.fromkeys(panel.name for panel in page))
+    found = {act.name: act for act in extractor.extract_layers(pattern, names)}
+    return [VisibleLayer(found[panel.name], panel.head) for panel in page]
+
+
+def streamed_pages_png(
+    pages: GridPages,
+    load: Callable[[list[VisibleLayer]], list[VisibleLayer]],
+    progress: Callable[[int, int], None] | None = None,
+    norm: str | None = None,
+) -> Iterator[bytes]:
+    """:func:`pages_png` holding only a few pages' layers at a time: ``load(page)`` gives a
+    page's panels at full resolution (``page_layers``), drawn and dropped before the next
+    ``PAGE_THREADS`` are loaded. Same bytes, page for page.
+
+    Raises:
+        ArgumentError: an unknown ``norm`` (before any page is drawn).
+    """
+    if norm is not None:
+        check_norm(norm)
+    total, done = len(pages.pages), 0
+    with ThreadPoolExecutor(PAGE_THREADS) as pool:
+        waiting: deque = deque()
+        for number, page in enumerate(pages.pages):
+            full = load(page)
+            waiting.append(pool.submit(page_png, full, pages.settings.grid, norm=norm))
+            while waiting and (len(waiting) >= PAGE_THREADS or number == total - 1):
+                yield waiting.popleft().result()
+                done += 1
+                if progress:
+                    progress(done, total)
+
+
 def comparison_pngs(
     comparison: Comparison,
     settings: GridSettings,
@@ -366,11 +407,18 @@ def export_pattern(
     if isinstance(model, (str, Path)):
         model = load_model(model)
     architecture = architecture_png(model) if plot_model else None
-    pages = grid_pages(ActivationExtractor(model).extract(pattern), settings)
+    extractor = ActivationExtractor(model)
+    if extractor.activation_bytes <= STREAM_BYTES:
+        pages = grid_pages(extractor.extract(pattern), settings)
+        pngs = pages_png(pages, progress, norm=norm)
+    else:  # hold one page's layers at a time, not the network's
+        pages = grid_pages(extractor.extract_reduced(pattern).item(0), settings)
+        load = functools.partial(page_layers, extractor, pattern)
+        pngs = streamed_pages_png(pages, load, progress, norm)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for number, png in enumerate(pages_png(pages, progress, norm=norm)):
+    for number, png in enumerate(pngs):
         path = folder / f"{number}.png"
         path.write_bytes(png)
         written.append(path)

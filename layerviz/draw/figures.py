@@ -197,26 +197,12 @@ def activation_grid(
     Raises:
         ArgumentError: the grid is smaller than 1×1 or the page does not fit in it.
     """
-    rows, cols = (int(v) for v in grid_size)
-    if rows < 1 or cols < 1:
-        raise ArgumentError(f"grid size must be at least 1x1, got {rows}x{cols}")
-    if len(page) > rows * cols:
-        raise ArgumentError(f"{len(page)} layers do not fit in a {rows}x{cols} grid")
+    grid = _PageGrid(page, grid_size, height_per_row)
     if not page:
         return empty_figure("no layers to show")
 
-    height = rows * height_per_row
-    margin = dict(l=10, r=50, t=60, b=10)
-    cells = _grid_cells(rows, cols, height - margin["t"] - margin["b"])
-    layout: dict = {}
     traces, titles = [], []
-    for i, (x_dom, y_dom) in enumerate(cells):
-        axes = _Axes(i)
-        if i >= len(page):
-            layout[axes.x_name] = dict(domain=x_dom, anchor=axes.y_ref, visible=False)
-            layout[axes.y_name] = dict(domain=y_dom, anchor=axes.x_ref, visible=False)
-            continue
-        layer = page[i]
+    for layer, axes, x_dom, y_dom in grid.panels:
         image, factor = (
             downsample(layer.image, max_panel_pixels) if max_panel_pixels else (layer.image, 1)
         )
@@ -227,18 +213,45 @@ def activation_grid(
         )
         traces.append({**_panel_trace(layer, image, factor, axes), **colour})
         titles.append(_panel_title(layer, factor, x_dom, y_dom))
-        layout.update(_panel_axes(axes, x_dom, y_dom, image.shape))
+        grid.layout.update(_panel_axes(axes, x_dom, y_dom, image.shape))
 
     if shared_colorbar:
-        layout["coloraxis"] = _shared_coloraxis(page, colorscale)
-    layout.update(
-        annotations=titles,
-        template=_TEMPLATE,
-        height=height,
-        margin=margin,
-        uirevision=f"grid {rows}x{cols}: " + " | ".join(layer.title for layer in page),
-    )
-    return go.Figure({"data": traces, "layout": layout})
+        grid.layout["coloraxis"] = _shared_coloraxis(page, colorscale)
+    grid.layout.update(annotations=titles, template=_TEMPLATE)
+    return go.Figure({"data": traces, "layout": grid.layout})
+
+
+class _PageGrid:
+    """Where a page's panels go in a ``rows × cols`` grid, shared by the heatmap and the tile
+    grid: ``panels`` are ``(layer, axes, x domain, y domain)`` in grid order, and ``layout``
+    starts with the figure's size, margins, revision and the hidden axes of the empty cells.
+
+    Raises:
+        ArgumentError: the grid is smaller than 1×1 or the page does not fit in it.
+    """
+
+    def __init__(self, page: Sequence[VisibleLayer], grid_size: Sequence[int], height_per_row):
+        rows, cols = (int(v) for v in grid_size)
+        if rows < 1 or cols < 1:
+            raise ArgumentError(f"grid size must be at least 1x1, got {rows}x{cols}")
+        if len(page) > rows * cols:
+            raise ArgumentError(f"{len(page)} layers do not fit in a {rows}x{cols} grid")
+        height = rows * height_per_row
+        margin = dict(l=10, r=50, t=60, b=10)
+        self.cells = _grid_cells(rows, cols, height - margin["t"] - margin["b"])
+        self.layout: dict = dict(
+            height=height,
+            margin=margin,
+            uirevision=f"grid {rows}x{cols}: " + " | ".join(layer.title for layer in page),
+        )
+        self.panels = []
+        for i, (x_dom, y_dom) in enumerate(self.cells):
+            axes = _Axes(i)
+            if i < len(page):
+                self.panels.append((page[i], axes, x_dom, y_dom))
+            else:
+                self.layout[axes.x_name] = dict(domain=x_dom, anchor=axes.y_ref, visible=False)
+                self.layout[axes.y_name] = dict(domain=y_dom, anchor=axes.x_ref, visible=False)
 
 
 def _grid_cells(rows: int, cols: int, plot_height: int):
@@ -301,16 +314,23 @@ def _panel_colour(colorscale: str, x_dom, y_dom) -> dict:
 
 def _panel_title(layer: VisibleLayer, factor: int, x_dom, y_dom) -> dict:
     """The ``"{index}: {name}"`` title above a panel, with its shape note below it."""
+    text = f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, factor)}</sup>"
+    return _title_above(text, x_dom, y_dom[1])
+
+
+def _title_above(text: str, x_dom, top: float, size: int = 13) -> dict:
+    """An annotation centred over the paper span ``x_dom``, sitting on the height ``top``:
+    the title of a panel in any of the grid figures."""
     return dict(
-        text=f"{html.escape(layer.title)}<br><sup>{_shape_note(layer, factor)}</sup>",
+        text=text,
         x=(x_dom[0] + x_dom[1]) / 2,
-        y=y_dom[1],
+        y=top,
         xref="paper",
         yref="paper",
         xanchor="center",
         yanchor="bottom",
         showarrow=False,
-        font=dict(size=13),
+        font=dict(size=size),
     )
 
 

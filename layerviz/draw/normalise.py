@@ -50,8 +50,15 @@ def panel_values(layer: VisibleLayer) -> np.ndarray:
 def tile_ranges(layer: VisibleLayer) -> np.ndarray:
     """Each map's finite ``[low, high]`` in the panel's tile order: ``(n_maps, 2)`` float64.
 
-    A map with no finite value has ``[nan, nan]``.
+    A map with no finite value has ``[nan, nan]``. A reduced entry brings its maps' extremes
+    over the full output (its array holds only the kept lines).
     """
+    if layer.is_reduced:
+        act = layer.activation
+        low, high = act.map_minimum, act.map_maximum
+        if layer.is_attention:
+            low, high = low[[layer.head]], high[[layer.head]]
+        return np.stack([low, high], axis=1).astype(np.float64)
     values = panel_values(layer)
     # Reduce over the map axes in place: a (h, w, c) output's maps are its channels.
     axes = (0, 1) if layer.n_maps > 1 else None
@@ -82,12 +89,21 @@ def colour_ranges(page: Sequence[VisibleLayer], norm: str) -> list[np.ndarray]:
     norm = check_norm(norm)
     if norm == "map":
         return [tile_ranges(layer) for layer in page]
-    own = [finite_range([panel_values(layer)]) for layer in page]
+    own = [_panel_range(layer) for layer in page]
     if norm == "page":
         kept = [r for r in own if r is not None]
         shared = (min(r[0] for r in kept), max(r[1] for r in kept)) if kept else None
         own = [shared] * len(page)
     return [_broadcast(r, layer.n_maps) for r, layer in zip(own, page, strict=True)]
+
+
+def _panel_range(layer: VisibleLayer) -> tuple[float, float] | None:
+    """The finite ``(low, high)`` over a whole panel; None when nothing is finite."""
+    if not layer.is_reduced:
+        return finite_range([panel_values(layer)])
+    ranges = tile_ranges(layer)
+    kept = ranges[~np.isnan(ranges).any(axis=1)]
+    return (float(kept[:, 0].min()), float(kept[:, 1].max())) if len(kept) else None
 
 
 def _broadcast(limits: tuple[float, float] | None, n: int) -> np.ndarray:

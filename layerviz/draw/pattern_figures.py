@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from layerviz.draw.figures import pattern_figure
+from layerviz.draw.figures import _title_above, pattern_figure
 from layerviz.errors import ArgumentError
 
 __all__ = ["input_patterns_figure"]
@@ -77,19 +77,7 @@ def _add_panel(
     layout[f"yaxis{suffix}"] = {**y_look, "anchor": f"x{suffix}"}
     if single.layout.yaxis.scaleanchor:
         layout[f"yaxis{suffix}"].update(scaleanchor=f"x{suffix}", scaleratio=1)
-    layout["annotations"].append(
-        dict(
-            text=title,
-            x=(domain[0] + domain[1]) / 2,
-            y=1.0,
-            xref="paper",
-            yref="paper",
-            xanchor="center",
-            yanchor="bottom",
-            showarrow=False,
-            font=dict(size=13),
-        )
-    )
+    layout["annotations"].append(_title_above(title, domain, 1.0))
 
 
 def _look(axis) -> dict:

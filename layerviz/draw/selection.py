@@ -125,10 +125,21 @@ class VisibleLayer:
     @property
     def map_shape(self) -> tuple[int, int]:
         """Height and width of one map (query and key lengths for attention)."""
-        shape = self.activation.array.shape
+        shape = self.activation.shape  # the full output's (a reduced entry keeps fewer lines)
         if self.is_attention:
             return shape[1], shape[2]
         return (1, shape[0]) if len(shape) == 1 else (shape[0], shape[1])
+
+    @property
+    def stride(self) -> int:
+        """Every how many lines the entry's array keeps (1: the full output; more for an entry
+        of a reduced pass, ``ReducedActivation``, whose ``image`` is then already sampled)."""
+        return int(getattr(self.activation, "stride", 1))
+
+    @property
+    def is_reduced(self) -> bool:
+        """True when the panel draws a reduced entry (its values are the kept lines only)."""
+        return hasattr(self.activation, "full_shape")
 
     @property
     def tiles(self) -> tuple[int, int]:

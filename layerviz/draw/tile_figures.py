@@ -23,7 +23,7 @@ import plotly.io
 from layerviz.draw.figures import (
     _TEMPLATE,
     _Axes,
-    _grid_cells,
+    _PageGrid,
     _panel_axes,
     _panel_title,
     empty_figure,
@@ -38,7 +38,6 @@ from layerviz.draw.tiles import (
     palette_png_url,
     tile_step,
 )
-from layerviz.errors import ArgumentError
 
 __all__ = ["tile_grid"]
 
@@ -75,44 +74,25 @@ def tile_grid(
         ArgumentError: the grid is smaller than 1×1, the page does not fit in it, or an
             unknown ``norm`` or ``colorscale``.
     """
-    rows, cols = (int(v) for v in grid_size)
-    if rows < 1 or cols < 1:
-        raise ArgumentError(f"grid size must be at least 1x1, got {rows}x{cols}")
-    if len(page) > rows * cols:
-        raise ArgumentError(f"{len(page)} layers do not fit in a {rows}x{cols} grid")
+    grid = _PageGrid(page, grid_size, height_per_row)
     if not page:
         return empty_figure("no layers to show")
     palette = grid_palette(colorscale)
     ranges = colour_ranges(page, norm)
-    height = rows * height_per_row
-    margin = dict(l=10, r=50, t=60, b=10)
-    cells = _grid_cells(rows, cols, height - margin["t"] - margin["b"])
-    layout: dict = {}
+    layout = grid.layout
     images, titles = [], []
-    for i, (x_dom, y_dom) in enumerate(cells):
-        axes = _Axes(i)
-        if i >= len(page):
-            layout[axes.x_name] = dict(domain=x_dom, anchor=axes.y_ref, visible=False)
-            layout[axes.y_name] = dict(domain=y_dom, anchor=axes.x_ref, visible=False)
-            continue
-        step = tile_step(page[i], max_panel_pixels)
-        shown, limits = normalised_image(page[i], ranges[i], map_lines(page[i], step))
+    for i, (layer, axes, x_dom, y_dom) in enumerate(grid.panels):
+        step = tile_step(layer, max_panel_pixels)
+        shown, limits = normalised_image(layer, ranges[i], map_lines(layer, step))
         url = palette_png_url(colour_indices(shown, limits), palette)
-        images.append(_image_trace(page[i], url, step, axes, i))
-        titles.append(_panel_title(page[i], step, x_dom, y_dom))
+        images.append(_image_trace(layer, url, step, axes, i))
+        titles.append(_panel_title(layer, step, x_dom, y_dom))
         layout.update(_panel_axes(axes, x_dom, y_dom, shown.shape))
         if layout[axes.y_name]["scaleanchor"] is None:
             # plotly.js anchors an image's axes to square pixels unless told otherwise.
             layout[axes.y_name]["scaleanchor"] = False
-    legends, ends = _legends(norm, ranges, colorscale, cells)
-    layout.update(
-        annotations=titles + ends,
-        images=legends,
-        template=_layout_template(),
-        height=height,
-        margin=margin,
-        uirevision=f"grid {rows}x{cols}: " + " | ".join(layer.title for layer in page),
-    )
+    legends, ends = _legends(norm, ranges, colorscale, grid.cells)
+    layout.update(annotations=titles + ends, images=legends, template=_layout_template())
     return go.Figure({"data": images, "layout": layout}, skip_invalid=False)
 
 

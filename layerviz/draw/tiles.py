@@ -21,6 +21,8 @@ from PIL import Image
 from layerviz.draw.normalise import panel_values
 from layerviz.draw.selection import VisibleLayer
 from layerviz.errors import ArgumentError
+from layerviz.extract.reduce import display_stride
+from layerviz.extract.reduce import kept_lines as extract_kept_lines
 
 __all__ = [
     "LEVELS",
@@ -95,19 +97,10 @@ def tile_step(layer: VisibleLayer, max_side: int | None) -> int:
     Raises:
         ArgumentError: ``max_side`` below 1.
     """
-    if max_side is None:
-        return 1
-    if max_side < 1:
-        raise ArgumentError(f"max_side must be at least 1, got {max_side}")
-    (h, w), (tiles_r, tiles_c) = layer.map_shape, layer.tiles
-    step = 1
-    while step < max(h, w):
-        side_h = tiles_r * (len(_inside(h, step)) + 1) - 1
-        side_w = tiles_c * (len(_inside(w, step)) + 1) - 1
-        if max(side_h, side_w) <= max_side:
-            break
-        step += 1
-    return step
+    if layer.is_reduced:  # already sampled inside the model, at its own stride
+        return layer.stride
+    # One rule with the reduced pass, which keeps the same pixels inside the model.
+    return display_stride(layer.map_shape, layer.n_maps, max_side)
 
 
 def kept_lines(length: int, tiles: int, step: int) -> np.ndarray:
@@ -126,7 +119,7 @@ def kept_lines(length: int, tiles: int, step: int) -> np.ndarray:
 def map_lines(layer: VisibleLayer, step: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The rows and columns each map of the panel keeps at ``step`` (None at step 1): for
     ``normalise.normalised_image``, which then gathers only those pixels."""
-    if step == 1:
+    if step == 1 or layer.is_reduced:
         return None
     h, w = layer.map_shape
     return _inside(h, step), _inside(w, step)
@@ -135,7 +128,7 @@ def map_lines(layer: VisibleLayer, step: int) -> tuple[np.ndarray, np.ndarray] |
 def _inside(length: int, step: int) -> np.ndarray:
     """The lines a map keeps: every ``step``-th from ``step // 2`` (the middle one of a map
     shorter than ``step``, such as a 1-pixel strip)."""
-    return np.arange(min(step // 2, (length - 1) // 2), length, step)
+    return extract_kept_lines(length, step)
 
 
 def sampled(image: np.ndarray, layer: VisibleLayer, step: int) -> np.ndarray:
@@ -151,10 +144,39 @@ def shown_point(layer: VisibleLayer, step: int, row: int, col: int) -> MontagePo
     """The value at ``(row, col)`` of the image sent at ``step`` (see :func:`sampled`), or
     None in a gap or outside it."""
     (h, w), (tiles_r, tiles_c) = layer.map_shape, layer.tiles
+    if layer.is_reduced and layer.stride > 1:
+        return _reduced_point(layer, row, col)
     rows, cols = kept_lines(h, tiles_r, step), kept_lines(w, tiles_c, step)
     if not (0 <= row < len(rows) and 0 <= col < len(cols)):
         return None
     return montage_point(layer, int(rows[row]), int(cols[col]))
+
+
+def _reduced_point(layer: VisibleLayer, row: int, col: int) -> MontagePoint | None:
+    """The exact value under ``(row, col)`` of a reduced panel's image, in the full map's
+    coordinates: the image shows kept pixels only, and the entry holds each one's value."""
+    values = panel_values(layer)
+    maps = values[np.newaxis] if layer.is_attention else _stack_of(values)
+    n, h, w = maps.shape
+    _, tiles_c = layer.tiles
+    tile_r, r = divmod(row, h + 1)
+    tile_c, c = divmod(col, w + 1)
+    channel = tile_r * tiles_c + tile_c
+    if not (row >= 0 and col >= 0 and r < h and c < w and tile_c < tiles_c and channel < n):
+        return None
+    full_h, full_w = layer.map_shape
+    original_r = int(extract_kept_lines(full_h, layer.stride)[r])
+    original_c = int(extract_kept_lines(full_w, layer.stride)[c])
+    return MontagePoint(
+        channel if layer.n_maps > 1 else None, original_r, original_c, float(maps[channel, r, c])
+    )
+
+
+def _stack_of(values: np.ndarray) -> np.ndarray:
+    """A panel's values as maps ``(n, h, w)`` (``selection.maps_of``, as views)."""
+    if values.ndim == 1:
+        return values.reshape(1, 1, -1)
+    return values[np.newaxis] if values.ndim == 2 else np.moveaxis(values, -1, 0)
 
 
 @dataclass(frozen=True)

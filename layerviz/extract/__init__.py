@@ -8,3 +8,5 @@ Keras. Never ``analysis``, ``draw``, ``ui`` or ``cli``: what the extractor retur
 that
 everything downstream reads.
 """
+
+from layerviz import _quiet  # noqa: F401  (imports Keras quietly, before any module here does)

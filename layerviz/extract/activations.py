@@ -16,14 +16,23 @@ gives its attention scores, tapped during the rebuild: ``layerviz.extract.taps``
 
 from __future__ import annotations
 
+import math
+import threading
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
 
 from layerviz.errors import ArgumentError, ModelStructureError, PatternError
+from layerviz.extract.reduce import (
+    DISPLAY_SIDE,
+    ReducedExtraction,
+    Reduction,
+    assemble,
+    reduce_activation,
+)
 from layerviz.extract.taps import Entry, LayerCall, call_layer, entries_of
 from layerviz.patterns.inputs import fit_array, fit_batch, input_dtypes_of, input_shapes_of
 
@@ -32,9 +41,13 @@ __all__ = [
     "BatchExtraction",
     "Extraction",
     "LayerActivation",
+    "ReducedActivation",
     "SkippedLayer",
     "extract_activations",
 ]
+
+#: How many compiled sub-passes (``extract_layers``, one per set of layers) an extractor keeps.
+SUB_PASSES_KEPT = 16
 
 #: Output ranks (batch axis included) that can be seen as 2-D maps.
 DISPLAYABLE_RANKS = (2, 3, 4)
@@ -82,6 +95,25 @@ class LayerActivation:
     def shape(self) -> tuple[int, ...]:
         """The output's shape without the batch axis."""
         return tuple(self.array.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class ReducedActivation(LayerActivation):
+    """One pattern's output reduced for display (``ReducedExtraction.item``): ``array`` holds
+    only every ``stride``-th line of each map (see ``layerviz.extract.reduce``), ``shape`` is
+    the full output's, and ``map_minimum``/``map_maximum`` the finite extremes of each drawn
+    map over the full output (NaN where a map has none).
+    """
+
+    full_shape: tuple = ()
+    stride: int = 1
+    map_minimum: np.ndarray | None = None
+    map_maximum: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The full output's shape without the batch axis (not the kept maps')."""
+        return tuple(self.full_shape)
 
 
 @dataclass(frozen=True)
@@ -230,6 +262,9 @@ class ActivationExtractor:
             name="layerviz_taps",
         )
         self._forward = _compile(self._multi)
+        self._reducers: dict[int | None, tuple[list[Reduction], object]] = {}
+        self._subs: dict[tuple[str, ...], Callable] = {}
+        self._sub_lock = threading.Lock()
 
     def _sort_entries(self, index: int, call: LayerCall) -> None:
         """File each output of one layer call as kept (drawable) or skipped, with why."""
@@ -249,6 +284,19 @@ class ActivationExtractor:
     def layer_shapes(self) -> list[tuple[int | None, ...]]:
         """Output shape (batch axis removed) of every layer in ``layers``, in the same order."""
         return [tuple(t.shape[1:]) for t in self._multi.outputs[: len(self._layers)]]
+
+    @property
+    def layer_roles(self) -> list[str]:
+        """The role of every layer in ``layers`` (``layerviz.extract.taps.ROLES``: attention
+        scores are ``"attention"``), in the same order."""
+        return [k.entry.role for k in self._kept]
+
+    @property
+    def activation_bytes(self) -> int:
+        """Bytes one pattern's drawable outputs hold at full resolution (float32), what
+        :meth:`extract` keeps; 0 for outputs whose shape is known only at run time."""
+        sizes = [math.prod(shape) for shape in self.layer_shapes if None not in shape]
+        return 4 * sum(sizes)
 
     def gradient_model(self, layer_names: Sequence[str] = ()) -> keras.Model:
         """A model over the same rebuilt graph: the inputs to the named layers' outputs, then
@@ -285,6 +333,11 @@ class ActivationExtractor:
 
     def extract(self, pattern) -> list[LayerActivation]:
         """Run the pattern through the model once and return every drawable layer's output.
+
+        What it costs: every layer's whole output is kept and copied to the host, so memory
+        grows with the network, not with what is drawn (EfficientNetB7 at 600²: 3.9 GiB per
+        pattern, and about 3× a bare forward pass). Views that draw and count use
+        :meth:`extract_reduced`; :meth:`sub_extractor` gives a few layers at full resolution.
 
         Args:
             pattern: an array of the model's input shape, with or without a batch axis of 1
@@ -347,6 +400,147 @@ class ActivationExtractor:
         Same arguments and errors as ``run_batch``; one forward pass for both. The result's
         ``item(i)`` is pattern ``i``'s ``Extraction``, as ``run`` gives it.
         """
+        arrays = self._fitted_batch(batch)
+        outputs = list(self._forward(_one_or_all(arrays)))
+        taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
+        details = [(k.layer_name, k.entry.output_index, k.entry.role) for k in self._kept]
+        arrays = [np.asarray(t) for t in taps]
+        return BatchExtraction(self.layers, arrays, [np.asarray(f) for f in final], details)
+
+    def extract_reduced(self, batch, *, max_side: int | None = DISPLAY_SIDE) -> ReducedExtraction:
+        """Run a batch through the model once, each layer output reduced where it is computed.
+
+        Only the display maps (every ``stride``-th pixel the grid keeps for panels of
+        ``max_side``) and per-channel statistics of each output cross to the host
+        (``layerviz.extract.reduce``); the full outputs die inside the compiled pass, so memory
+        follows what is drawn, not the size of the network.
+
+        Args:
+            batch: as :meth:`extract_batch` (a pattern with its batch axis of 1 is a batch).
+            max_side: the panel side maps are kept for (None keeps every pixel).
+
+        Returns:
+            A ``ReducedExtraction``: one ``ReducedLayer`` per entry of :attr:`layers`, and the
+            model's own outputs with their batch axis.
+
+        Raises:
+            PatternError: as :meth:`extract_batch`.
+        """
+        arrays = self._fitted_batch(batch)
+        if not self._static_shapes():
+            return _reduce_on_host(self, self._forward(_one_or_all(arrays)), max_side)
+        reductions, forward = self._reducer(max_side)
+        outputs = list(forward(_one_or_all(arrays)))
+        layers, start = [], 0
+        for k, reduction in zip(self._kept, reductions, strict=True):
+            width = 11 if reduction.attention else 9
+            parts = [np.asarray(o) for o in outputs[start : start + width]]
+            layers.append(
+                assemble(
+                    reduction,
+                    parts,
+                    index=k.index,
+                    name=k.entry.name,
+                    layer_class=k.class_name,
+                    layer_name=k.layer_name,
+                    output_index=k.entry.output_index,
+                )
+            )
+            start += width
+        return ReducedExtraction(layers, [np.asarray(o) for o in outputs[start:]], max_side)
+
+    def _static_shapes(self) -> bool:
+        return all(None not in shape for shape in self.layer_shapes)
+
+    def _reducer(self, max_side: int | None):
+        """The reductions and the compiled pass for ``max_side`` (built on first use)."""
+        if max_side not in self._reducers:
+            taps = self._multi.outputs[: len(self._kept)]
+            reductions, outputs = [], []
+            for k, tensor in zip(self._kept, taps, strict=True):
+                reduction = Reduction(tuple(tensor.shape[1:]), k.entry.role, max_side)
+                reductions.append(reduction)
+                outputs.extend(reduction(tensor))
+            final = self._multi.outputs[len(self._kept) :]
+            model = keras.Model(self._multi.input, outputs + final, name="layerviz_reduced")
+            self._reducers[max_side] = (reductions, _compile(model))
+        return self._reducers[max_side]
+
+    def sub_extractor(self, layer_names: Sequence[str]) -> Callable[..., list[np.ndarray]]:
+        """A compiled pass over the same graph that returns only the named layers' full outputs
+        (then the model's outputs): full resolution on demand for one layer or one page.
+
+        Returns:
+            A function of a batch (as :meth:`extract_batch` takes it) returning the named
+            layers' outputs, batch axis first, in the order given.
+
+        Raises:
+            ArgumentError: a name that is not one of :attr:`layers`.
+        """
+        self.gradient_model(list(layer_names))  # checks the names
+        index = {name: i for i, (_, name, _) in enumerate(self._layers)}
+        taps = self._multi.outputs[: len(self._layers)]
+        wanted = [taps[index[name]] for name in layer_names]
+        # Every other layer output still gets a consumer (its first value), as in the full
+        # pass where each is an output: otherwise the graph optimiser may fuse across layers
+        # that nobody reads (two Rescalings into one multiply, a conv into its batch norm),
+        # and the named outputs would differ from ``extract``'s in their last bits.
+        named = set(layer_names)
+        probes = [
+            keras.ops.slice(t, [0] * len(t.shape), [1] * len(t.shape))
+            for t, (_, name, _) in zip(taps, self._layers, strict=True)
+            if name not in named
+        ]
+        model = keras.Model(self._multi.input, wanted + probes, name="layerviz_sub")
+        forward = _compile(model)
+        n = len(layer_names)
+
+        def run(batch) -> list[np.ndarray]:
+            return list(forward(_one_or_all(self._fitted_batch(batch))))[:n]
+
+        return run
+
+    def extract_layers(self, pattern, names: Sequence[str]) -> list[LayerActivation]:
+        """Full resolution on demand: only the named layers' outputs for one pattern.
+
+        The pass returns only those outputs (the rest die inside it), so it holds one page's
+        layers instead of the whole network's. The compiled passes are kept per set of names
+        (the last :data:`SUB_PASSES_KEPT`).
+
+        Args:
+            pattern: as :meth:`extract`.
+            names: entries of :attr:`layers`, in the order wanted.
+
+        Returns:
+            One ``LayerActivation`` per name, as :meth:`extract` gives it.
+
+        Raises:
+            ArgumentError: a name that is not one of :attr:`layers`.
+            PatternError: the pattern does not fit the model's input(s).
+        """
+        names = tuple(names)
+        batch = self._as_batch(pattern)
+        with self._sub_lock:
+            run = self._subs.pop(names, None) or self.sub_extractor(names)
+            self._subs[names] = run  # most recently used last
+            while len(self._subs) > SUB_PASSES_KEPT:
+                self._subs.pop(next(iter(self._subs)))
+        arrays = run(batch)
+        kept = {k.entry.name: k for k in self._kept}
+        return [
+            LayerActivation(
+                kept[name].index,
+                name,
+                kept[name].class_name,
+                array[0],
+                layer_name=kept[name].layer_name,
+                output_index=kept[name].entry.output_index,
+                role=kept[name].entry.role,
+            )
+            for name, array in zip(names, arrays, strict=True)
+        ]
+
+    def _fitted_batch(self, batch) -> list[np.ndarray]:
         parts = self._per_input(batch, "batch")
         pairs = zip(parts, self.input_shapes, self.input_dtypes, strict=True)
         arrays = [fit_batch(p, shape, dtype) for p, shape, dtype in pairs]
@@ -354,11 +548,7 @@ class ActivationExtractor:
         if len(sizes) > 1:
             counts = ", ".join(str(len(a)) for a in arrays)
             raise PatternError(f"the inputs' batches hold different numbers of patterns: {counts}")
-        outputs = list(self._forward(arrays if len(arrays) > 1 else arrays[0]))
-        taps, final = outputs[: -self._n_outputs], outputs[-self._n_outputs :]
-        details = [(k.layer_name, k.entry.output_index, k.entry.role) for k in self._kept]
-        arrays = [np.asarray(t) for t in taps]
-        return BatchExtraction(self.layers, arrays, [np.asarray(f) for f in final], details)
+        return arrays
 
     def _as_batch(self, pattern) -> list[np.ndarray]:
         parts = self._per_input(pattern, "pattern")
@@ -380,6 +570,34 @@ class ActivationExtractor:
         if isinstance(pattern, (list, tuple)) and len(pattern) == 1:
             pattern = pattern[0]
         return [pattern]
+
+
+def _one_or_all(arrays: list[np.ndarray]):
+    """A single input's array alone (as the model's input structure wants it), else the list."""
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def _reduce_on_host(extractor: ActivationExtractor, outputs, max_side) -> ReducedExtraction:
+    """The reduction in numpy after a full pass: for outputs whose shape is only known at run
+    time (a sequence of any length), where the compiled reductions cannot be built."""
+    outputs = list(outputs)
+    n = len(extractor._kept)
+    layers = [
+        replace(
+            reduce_activation(
+                np.asarray(out),
+                max_side=max_side,
+                role=k.entry.role,
+                index=k.index,
+                name=k.entry.name,
+                layer_class=k.class_name,
+            ),
+            layer_name=k.layer_name,
+            output_index=k.entry.output_index,
+        )
+        for k, out in zip(extractor._kept, outputs[:n], strict=True)
+    ]
+    return ReducedExtraction(layers, [np.asarray(o) for o in outputs[n:]], max_side)
 
 
 def extract_activations(model: keras.Model, pattern) -> list[LayerActivation]:
@@ -474,13 +692,12 @@ def _scores_of(call: LayerCall) -> list:
 def _is_graph_model(model) -> bool:
     """True for Functional models (the ones ``clone_model`` can rebuild), by public means.
 
-    A Functional model's config lists its layers; a subclassed model's ``get_config`` does not
-    (or raises, as Keras 3 does for subclasses without their own ``get_config``).
+    A Functional model (or a subclass built with ``super().__init__(inputs, outputs)``) lists
+    its ``outputs``; a subclassed model has none. Not ``get_config``: it raises ``TypeError``
+    for a model whose last layer's activation was set to ``None`` after building (keras.io's
+    Grad-CAM example does that), and on JAX or PyTorch it imports TensorFlow when installed.
     """
-    try:
-        return "layers" in model.get_config()
-    except (NotImplementedError, TypeError):
-        return False
+    return isinstance(getattr(model, "outputs", None), list) and bool(model.outputs)
 
 
 def _why_not_drawable(output) -> str | None:

@@ -9,3 +9,5 @@ limits, in one report) and the canary (:mod:`.canary` starts a limited child pro
 May import: ``layerviz.errors``, ``layerviz.config`` and Keras. Never ``patterns``, ``extract``,
 ``analysis``, ``draw``, ``ui`` or ``cli`` (``tests/test_layering.py`` reads the imports).
 """
+
+from layerviz import _quiet  # noqa: F401  (imports Keras quietly, before any module here does)

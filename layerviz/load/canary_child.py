@@ -78,12 +78,10 @@ def _trial(args) -> dict:
     """Check again, bound memory, look at the weights' declared sizes, load, run on zeros."""
     data = args.path.read_bytes()
     check_model_file(data, args.max_bytes, limits=CheckLimits(), canary=False)
-    import keras  # layerviz's __init__ has imported TensorFlow quietly by now
+    import keras  # layerviz.load has imported Keras (and its backend) quietly by now
     import numpy as np
-    import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    _one_thread(keras.backend.backend())
     _limit(_resource().RLIMIT_AS, _address_space() + args.memory_bytes)
     _limit(_resource().RLIMIT_FSIZE, _MAX_WRITE_BYTES)
     _check_weights(data, args.memory_bytes)
@@ -103,6 +101,20 @@ def _trial(args) -> dict:
         "outputs": [list(o.shape[1:]) for o in outputs],
         "parameters": int(model.count_params()),
     }
+
+
+def _one_thread(backend: str) -> None:
+    """Run the trial on one CPU thread, on whichever backend Keras runs."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+        torch.set_num_interop_threads(1)
 
 
 def _address_space() -> int:

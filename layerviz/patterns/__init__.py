@@ -6,3 +6,5 @@ Owns: :mod:`.inputs` (input shapes, ``fit_array``/``fit_batch``, ``random_patter
 May import: ``layerviz.errors``, ``layerviz.config``, ``layerviz.load`` and Keras. Never
 ``extract``, ``analysis``, ``draw``, ``ui`` or ``cli``.
 """
+
+from layerviz import _quiet  # noqa: F401  (imports Keras quietly, before any module here does)

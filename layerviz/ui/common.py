@@ -16,13 +16,14 @@ from layerviz.draw.grid import GridSettings
 from layerviz.errors import LayervizError, PatternError
 from layerviz.patterns import readers
 from layerviz.ui.recipe import Recipe, recipe_from_store
-from layerviz.ui.workbench import PatternRun, Workbench
+from layerviz.ui.workbench import PatternRun, ReducedRun, Workbench
 
 __all__ = [
     "COLORSCALES",
     "DEFAULT_COLORSCALE",
     "MAX_LOGGED_CHARS",
     "colorscale_of",
+    "current_reduced",
     "current_run",
     "decode_upload",
     "error_text",
@@ -64,6 +65,13 @@ def current_run(workbench: Workbench, store_data: Any) -> tuple[Recipe, PatternR
     """
     recipe = recipe_from_store(store_data)
     return recipe, workbench.extraction(recipe)
+
+
+def current_reduced(workbench: Workbench, store_data: Any) -> tuple[Recipe, ReducedRun]:
+    """The recipe in the pattern store and its reduced pass (from the cache): what the grid,
+    the tables and the prediction read. Raises as :func:`current_run`."""
+    recipe = recipe_from_store(store_data)
+    return recipe, workbench.reduced(recipe)
 
 
 def decode_upload(

@@ -19,7 +19,8 @@ import keras
 import numpy as np
 
 from layerviz.errors import LayervizError, ModelLoadError, PatternError
-from layerviz.extract.activations import ActivationExtractor, Extraction
+from layerviz.extract.activations import ActivationExtractor, Extraction, LayerActivation
+from layerviz.extract.reduce import ReducedExtraction
 from layerviz.load.bundled import BundledModel, SamplePattern, bundled_model_of, list_models
 from layerviz.load.loading import load_model
 from layerviz.patterns.inputs import fit_array, input_shape_of, random_pattern
@@ -42,6 +43,7 @@ __all__ = [
     "ModelEntry",
     "Pattern",
     "PatternRun",
+    "ReducedRun",
     "Workbench",
     "pattern_digest",
     "pattern_nbytes",
@@ -96,6 +98,36 @@ class PatternRun(NamedTuple):
     pattern: Pattern
     extraction: Extraction
     cached: bool
+
+
+class ReducedRun(NamedTuple):
+    """A recipe's pattern (with its batch axis), its reduced pass, and whether it was cached:
+    what the grid, the statistics table and the prediction read."""
+
+    pattern: Pattern
+    reduced: ReducedExtraction
+    cached: bool
+
+    @property
+    def activations(self) -> list:
+        """The layers as the grid draws them (``ReducedActivation``, in model order)."""
+        return self.reduced.item(0)
+
+    @property
+    def outputs(self) -> list[np.ndarray]:
+        """The model's own outputs (its prediction), batch axis removed."""
+        return [out[0] for out in self.reduced.outputs]
+
+
+@dataclass(frozen=True, eq=False)
+class _FullLayers:
+    """A few layers at full resolution, as the cache keeps them."""
+
+    activations: list[LayerActivation]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.array.nbytes for a in self.activations)
 
 
 def pattern_digest(pattern: Pattern) -> str:
@@ -355,6 +387,31 @@ class Workbench:
         key = (recipe.model, pattern_digest(pattern))
         result, cached = self.extractions.get_or_compute(key, lambda: extractor.run(pattern))
         return PatternRun(pattern, result, cached)
+
+    def reduced(self, recipe: Recipe) -> ReducedRun:
+        """The recipe's pattern and its reduced pass (display maps and per-channel numbers of
+        every layer; cached by model and pattern content): what the dashboard draws from, at
+        a cost that follows what is drawn, not the size of the network."""
+        pattern = self.pattern(recipe)
+        extractor = self.entry(recipe.model).extractor
+        key = (recipe.model, pattern_digest(pattern), "reduced")
+        compute = lambda: extractor.extract_reduced(pattern)  # noqa: E731
+        result, cached = self.extractions.get_or_compute(key, compute)
+        return ReducedRun(pattern, result, cached)
+
+    def layers(self, recipe: Recipe, names: list[str]) -> list[LayerActivation]:
+        """Full resolution on demand: the named layers' outputs for the recipe's pattern
+        (one layer for the inspector, one page for an export), through a pass that returns
+        only those; cached like extractions.
+
+        Raises:
+            ArgumentError: a name that is not one of the model's drawable layers.
+        """
+        pattern = self.pattern(recipe)
+        extractor = self.entry(recipe.model).extractor
+        key = (recipe.model, pattern_digest(pattern), "layers", tuple(names))
+        compute = lambda: _FullLayers(extractor.extract_layers(pattern, names))  # noqa: E731
+        return self.extractions.get_or_compute(key, compute)[0].activations
 
 
 def _in_memory_entry(name: str, model: keras.Model, known: BundledModel | None) -> ModelEntry:

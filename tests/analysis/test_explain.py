@@ -167,7 +167,7 @@ def test_sigmoid_head_has_two_classes(as_tested):
 def test_the_top_class_is_the_models_prediction(build_model, noise):
     model = build_model("functional_cnn")
     pattern = noise(model)
-    top = int(np.argmax(model(pattern)[0]))
+    top = int(np.argmax(model.predict_on_batch(pattern)[0]))
 
     explainer = Explainer(model)
     assert explainer.grad_cam(pattern).class_index == top
@@ -186,14 +186,20 @@ def test_maps_of_a_reinitialised_model_differ_from_the_trained_models(method):
     pattern = layerviz.read_pattern(sample.read_bytes(), sample.name, (32, 32, 1))
     twin = keras.models.clone_model(trained)
     twin.set_weights(trained.get_weights())
-    reinitialised = keras.models.clone_model(trained)  # same layers, fresh initial weights
 
     def heat(model):
         return Explainer(model).explain(pattern, method, class_index=3).heat
 
     reference = heat(trained)
     assert spearman(reference, heat(twin)) > 0.999  # the measure can see "the same"
-    assert spearman(reference, heat(reinitialised)) < 0.5
+    # Same layers, fresh initial weights. One draw of a coarse (4×4) Grad-CAM map can agree
+    # with the trained one by chance (Spearman -0.36 to 0.59 over seeds and backends), so the
+    # mean over three draws is what is checked.
+    agreement = []
+    for seed in range(3):
+        keras.utils.set_random_seed(seed)
+        agreement.append(spearman(reference, heat(keras.models.clone_model(trained))))
+    assert np.mean(agreement) < 0.5, agreement
 
 
 def test_spearman_with_ties():

@@ -395,3 +395,31 @@ def test_map_norm_scales_each_channel_to_its_own_range():
 def test_an_unknown_norm_is_refused_before_drawing():
     with pytest.raises(ArgumentError, match="unknown normalisation 'global'"):
         pages_png(GridPages(GridSettings(1, 2, 0), two_ranges(), [two_ranges()], 2), norm="global")
+
+
+@pytest.mark.parametrize("norm", [None, "map", "page"])
+def test_streamed_export_writes_the_same_bytes_holding_one_page(
+    tmp_path, keras_session, monkeypatch, norm
+):
+    from tiny_models import image_batch, make_image_model
+
+    import layerviz.draw.export as export
+
+    model = make_image_model()
+    pattern = image_batch(1)
+    settings = GridSettings(1, 2, (0, 0))
+    whole = export.export_pattern(model, pattern, tmp_path / "whole", settings, norm=norm)
+    loaded = []
+    original = export.page_layers
+
+    def spy(extractor, pattern, page):
+        loaded.append([panel.name for panel in page])
+        return original(extractor, pattern, page)
+
+    monkeypatch.setattr(export, "STREAM_BYTES", 0)
+    monkeypatch.setattr(export, "page_layers", spy)
+    streamed = export.export_pattern(model, pattern, tmp_path / "streamed", settings, norm=norm)
+
+    assert len(streamed.paths) == len(whole.paths) > 2
+    assert [p.read_bytes() for p in streamed.paths] == [p.read_bytes() for p in whole.paths]
+    assert loaded == [[panel.name for panel in page] for page in whole.pages.pages]

@@ -7,12 +7,11 @@ import TensorFlow); every process is ours and is stopped by its own handle.
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
-from servers import free_port, http_status, stop, wait_for
+from servers import free_port, stop
 
-from integration.deploy import REPO, Team, _spawn
+from integration.deploy import REPO, Team, start_celery_worker, start_gunicorn, wait_until_serving
 
 
 @pytest.fixture(scope="module")
@@ -28,45 +27,11 @@ def team(tmp_path_factory):
         "PYTHONPATH": str(REPO),
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
-    web = _spawn(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{web_port}",
-            "app:server",
-        ],
-        env,
-        logs / "gunicorn.log",
-    )
-    worker = _spawn(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "app:celery_app",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "warning",
-        ],
-        env,
-        logs / "celery.log",
-    )
+    args = ["--workers", "2", "--threads", "4"]
+    web, _, _ = start_gunicorn(args, env, logs / "gunicorn.log", port=web_port)
+    worker = start_celery_worker(env, logs / "celery.log")
     try:
-        wait_for(lambda: http_status(team.base + "/healthz") == 200, 120, "gunicorn")
-        # Both workers import TensorFlow: wait until each has answered once.
-        seen: set[int] = set()
-        wait_for(lambda: len(seen.union(team.workers_answering(seen))) == 2, 120, "2 workers")
+        wait_until_serving(web, team.base, 120, workers=2)
         yield team
     finally:
         stop(worker)

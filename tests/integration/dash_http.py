@@ -2,18 +2,25 @@
 
 Every request goes on a fresh connection (``Connection: close``), as behind a load balancer,
 so consecutive requests of one session land on any gunicorn worker. A session keeps only what
-a browser keeps: its cookies, the page's config and its recipe.
+a browser keeps: its cookies, the page's config and its recipe. Below it, what the page's
+controls send for an upload, a zip export and a health run, for the tests, the benchmarks and
+``deploy/smoke.py`` alike.
 """
 
 from __future__ import annotations
 
+import base64
 import http.cookiejar
+import io
 import json
 import re
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+import zipfile
+from typing import Any, NamedTuple
+
+import numpy as np
 
 _CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 
@@ -69,15 +76,11 @@ class DashSession:
         ``trigger`` is the ``"id.prop"`` that changed. Returns the decoded response
         (``{"response": {...}}``), or ``{"status": N}`` for an answer without JSON.
         """
-        dep = self._callback(output)
-        body = {
-            "output": dep["output"],
-            "outputs": _outputs(dep["output"]),
-            "inputs": [_value(i, values) for i in dep["inputs"]],
-            "state": [_value(s, values) for s in dep["state"]],
-            "changedPropIds": [trigger] if trigger else [],
-        }
-        status, data = self.request(self._url(), body)
+        return self.call_dependency(self._callback(output), values, trigger)
+
+    def call_dependency(self, dep: dict, values: dict[str, Any], trigger: str | None) -> dict:
+        """``call`` for one entry of ``self.dependencies``, as the renderer sends it."""
+        status, data = self.request(self._url(), _body(dep, values, trigger))
         if status != 200 or not data:
             return {"status": status}
         return json.loads(data)
@@ -90,14 +93,7 @@ class DashSession:
         Returns:
             ``(final response, [progress updates seen])``.
         """
-        dep = self._callback(output)
-        body = {
-            "output": dep["output"],
-            "outputs": _outputs(dep["output"]),
-            "inputs": [_value(i, values) for i in dep["inputs"]],
-            "state": [_value(s, values) for s in dep["state"]],
-            "changedPropIds": [trigger],
-        }
+        body = _body(self._callback(output), values, trigger)
         status, data = self.request(self._url(), body)
         assert status == 200, (status, data[:300])
         handles = json.loads(data)
@@ -120,6 +116,76 @@ class DashSession:
         query = {"endId": self.config.get("end_id"), **args}
         pairs = "&".join(f"{k}={urllib.request.quote(str(v))}" for k, v in query.items() if v)
         return "/_dash-update-component" + (f"?{pairs}" if pairs else "")
+
+
+def data_url(payload: bytes) -> str:
+    """A file's bytes as the upload component sends them: a base64 data URL."""
+    return "data:application/octet-stream;base64," + base64.b64encode(payload).decode()
+
+
+def npy_url(array: np.ndarray) -> str:
+    """``array`` as an uploaded ``.npy`` file (``data_url``)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return data_url(buffer.getvalue())
+
+
+def export_values(recipe: dict) -> dict:
+    """The Export button pressed for ``recipe``: one panel a page (1×1) and every layer (no
+    size limit), so the zip has several pages."""
+    return {
+        "export-button.n_clicks": 1,
+        "store-pattern.data": recipe,
+        "grid-rows.value": 1,
+        "grid-cols.value": 1,
+        "size-limit.value": 0,
+    }
+
+
+def health_values(recipe: dict, seeds: int) -> dict:
+    """The health section's Run pressed for ``seeds`` seeded patterns, ``recipe`` shown."""
+    return {
+        "health-button.n_clicks": 1,
+        "store-pattern.data": recipe,
+        "radio-health-source.value": "seeds",
+        "input-health-seeds.value": seeds,
+        "health-threshold.value": 0,
+    }
+
+
+class ExportedZip(NamedTuple):
+    """What a zip export sent: its file name, the archive's page names, the first page's
+    bytes and the progress labels seen while it ran."""
+
+    filename: str
+    pages: list[str]
+    first: bytes
+    labels: list[str]
+
+
+def export_zip(session: DashSession, recipe: dict, limit_s: float = 120) -> ExportedZip:
+    """Run the zip export of ``recipe`` (``export_values``) as the browser does, to the end."""
+    answer, progress = session.call_background(
+        "download-export-zip.data", export_values(recipe), "export-button.n_clicks", limit_s
+    )
+    sent = answer["response"]["download-export-zip"]["data"]
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(sent["content"]))) as archive:
+        pages = archive.namelist()
+        first = archive.read(pages[0]) if pages else b""
+    labels = [p["export-progress.label"] for p in progress]
+    return ExportedZip(sent["filename"], pages, first, labels)
+
+
+def _body(dep: dict, values: dict[str, Any], trigger: str | None) -> dict:
+    """The JSON of a callback request: the dependency's outputs, inputs and state with
+    ``values`` filled in, and the prop that changed."""
+    return {
+        "output": dep["output"],
+        "outputs": _outputs(dep["output"]),
+        "inputs": [_value(i, values) for i in dep["inputs"]],
+        "state": [_value(s, values) for s in dep["state"]],
+        "changedPropIds": [trigger] if trigger else [],
+    }
 
 
 def _outputs(spec: str) -> list[dict] | dict:

@@ -1,4 +1,5 @@
-"""Servers an integration test starts on loopback: gunicorn, nginx, a team of them."""
+"""Servers an integration test (or a benchmark) starts on loopback: gunicorn, a Celery worker,
+nginx, a team of them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from servers import free_port, http_status, redis_server, wait_for
+from servers import free_port, http_status, redis_server, stop, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,10 +27,7 @@ class Team:
 
     def workers_answering(self, seen: set[int], n: int = 8) -> set[int]:
         """The pids of the gunicorn workers that answered ``n`` fresh connections."""
-        for _ in range(n):
-            with urllib.request.urlopen(self.base + "/healthz", timeout=10) as response:
-                seen.add(json.loads(response.read())["worker"])
-        return seen
+        return workers_answering(self.base, seen, n)
 
     def start_redis(self):
         self._redis = redis_server(self.redis_port)
@@ -82,13 +80,64 @@ def start_nginx(web_port: int, folder: Path) -> tuple[subprocess.Popen, str]:
     return process, base
 
 
-def start_gunicorn(args: list[str], env: dict, log: Path) -> tuple[subprocess.Popen, str, int]:
-    """gunicorn serving app:server on a free loopback port: process, URL, port."""
-    port = free_port()
+def workers_answering(base: str, seen: set[int], n: int = 8) -> set[int]:
+    """Add to ``seen`` the pids of the gunicorn workers that answered ``n`` fresh connections."""
+    for _ in range(n):
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+            seen.add(json.loads(response.read())["worker"])
+    return seen
+
+
+def start_gunicorn(
+    args: list[str], env: dict, log: Path, target: str = "app:server", port: int | None = None
+) -> tuple[subprocess.Popen, str, int]:
+    """gunicorn serving ``target`` on loopback (a free port unless given): process, URL, port."""
+    port = port or free_port()
     process = _spawn(
-        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", "app:server"],
+        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", target],
         env,
         log,
     )
     base = f"http://127.0.0.1:{port}"
     return process, base, port
+
+
+def wait_until_serving(
+    process: subprocess.Popen, base: str, seconds: float, workers: int = 1
+) -> None:
+    """Wait until ``/healthz`` answers 200 and, past one worker, until every worker has answered
+    (each imports TensorFlow on its own); stop ``process`` if that does not happen in time."""
+    seen: set[int] = set()
+    try:
+        wait_for(lambda: http_status(base + "/healthz") == 200, seconds, "gunicorn")
+        if workers > 1:
+
+            def every_worker() -> bool:
+                return len(workers_answering(base, seen)) >= workers
+
+            wait_for(every_worker, seconds, f"{workers} workers")
+    except BaseException:
+        stop(process)
+        raise
+
+
+def start_celery_worker(env: dict, log: Path) -> subprocess.Popen:
+    """A Celery worker of the app (``--pool threads``, 2 at once), as the team deployment runs."""
+    return _spawn(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "app:celery_app",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "warning",
+        ],
+        env,
+        log,
+    )

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 
 import pytest
 from servers import free_port, http_status, stop, wait_for
 
-from integration.dash_http import DashSession
+from integration.dash_http import DashSession, export_zip, health_values
 from integration.deploy import REPO
 
 pytestmark = pytest.mark.integration
@@ -47,33 +44,15 @@ def test_health_needs_no_other_service(embedded):
 def test_an_export_on_threads_reports_progress_and_finishes(embedded):
     session = DashSession(embedded)
     session.open_page()
-    recipe = {"kind": "seed", "model": "digits_cnn", "seed": 4}
-    values = {
-        "export-button.n_clicks": 1,
-        "store-pattern.data": recipe,
-        "grid-rows.value": 1,
-        "grid-cols.value": 1,
-        "size-limit.value": 0,
-    }
-    answer, progress = session.call_background(
-        "download-export-zip.data", values, "export-button.n_clicks"
-    )
-    content = answer["response"]["download-export-zip"]["data"]["content"]
-    with zipfile.ZipFile(io.BytesIO(base64.b64decode(content))) as archive:
-        assert len(archive.namelist()) > 1
-    assert progress and progress[-1]["export-progress.label"].endswith("pages")
+    sent = export_zip(session, {"kind": "seed", "model": "digits_cnn", "seed": 4})
+    assert len(sent.pages) > 1
+    assert sent.labels and sent.labels[-1].endswith("pages")
 
 
 def test_a_health_run_on_threads_reports_progress_and_finishes(embedded):
     session = DashSession(embedded)
     session.open_page()
-    values = {
-        "health-button.n_clicks": 1,
-        "store-pattern.data": {"kind": "seed", "model": "digits_cnn", "seed": 0},
-        "radio-health-source.value": "seeds",
-        "input-health-seeds.value": 16,
-        "health-threshold.value": 0,
-    }
+    values = health_values({"kind": "seed", "model": "digits_cnn", "seed": 0}, 16)
     answer, progress = session.call_background(
         "store-health.data", values, "health-button.n_clicks"
     )

@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from servers import free_port, http_status, stop, wait_for
 
 from layerviz.ui.app import MAX_REQUEST_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,21 +41,10 @@ def server():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(process.stderr.read().decode()[-2000:])
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not start in 120 s")
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: http_status(base + "/healthz") == 200, 120, "gunicorn", process)
     yield port
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process, 30)
 
 
 def get(port: int, path: str) -> http.client.HTTPResponse:

@@ -7,25 +7,22 @@ their upload was "no longer kept".
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import zipfile
 
 import numpy as np
 import pytest
 
-from integration.dash_http import DashSession
+from integration.dash_http import DashSession, data_url, export_zip, npy_url
 
 pytestmark = pytest.mark.integration
 
 MODEL = "digits_cnn"
 
 
-def npy_url(seed: int) -> str:
-    buffer = io.BytesIO()
-    np.save(buffer, np.random.default_rng(seed).random((32, 32), np.float32))
-    return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+def pattern_url(seed: int) -> str:
+    """A 32×32 pattern drawn from ``seed``, as an uploaded ``.npy``."""
+    return npy_url(np.random.default_rng(seed).random((32, 32), np.float32))
 
 
 #: The core page callback: it chooses the pattern and draws the grid in one round trip; the
@@ -38,7 +35,7 @@ def upload(session: DashSession, seed: int) -> dict:
         PAGE,
         {
             "model-select.value": MODEL,
-            "pattern-upload.contents": npy_url(seed),
+            "pattern-upload.contents": pattern_url(seed),
             "pattern-upload.filename": f"p{seed}.npy",
         },
         "pattern-upload.contents",
@@ -88,23 +85,10 @@ def test_an_export_through_celery_reports_progress_and_finishes(team):
     session = DashSession(team.base)
     session.open_page()
     recipe = upload(session, 7)
-    values = {
-        "export-button.n_clicks": 1,
-        "store-pattern.data": recipe,
-        "grid-rows.value": 1,
-        "grid-cols.value": 1,
-        "size-limit.value": 0,
-    }
-    answer, progress = session.call_background(
-        "download-export-zip.data", values, "export-button.n_clicks"
-    )
-    sent = answer["response"]["download-export-zip"]["data"]
-    assert sent["filename"] == f"layerviz-{MODEL}.zip"
-    with zipfile.ZipFile(io.BytesIO(base64.b64decode(sent["content"]))) as archive:
-        pages = archive.namelist()
-    assert len(pages) > 1 and pages[0] == "0.png"
-    labels = [p["export-progress.label"] for p in progress]
-    assert any(label.endswith(f"of {len(pages)} pages") for label in labels), labels
+    sent = export_zip(session, recipe)
+    assert sent.filename == f"layerviz-{MODEL}.zip"
+    assert len(sent.pages) > 1 and sent.pages[0] == "0.png"
+    assert any(label.endswith(f"of {len(sent.pages)} pages") for label in sent.labels), sent
 
 
 def test_redis_away_then_back_without_a_restart(team):
@@ -121,7 +105,7 @@ def test_redis_away_then_back_without_a_restart(team):
             PAGE,
             {
                 "model-select.value": MODEL,
-                "pattern-upload.contents": npy_url(1),
+                "pattern-upload.contents": pattern_url(1),
                 "pattern-upload.filename": "p.npy",
             },
             "pattern-upload.contents",
@@ -137,7 +121,7 @@ def test_redis_away_then_back_without_a_restart(team):
 def batch_url(batch: np.ndarray) -> str:
     buffer = io.BytesIO()
     np.savez(buffer, patterns=batch)
-    return "data:application/octet-stream;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return data_url(buffer.getvalue())
 
 
 def run_health(session: DashSession, values: dict) -> tuple[dict, list[str]]:

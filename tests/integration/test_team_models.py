@@ -8,14 +8,13 @@ Last, with Redis stopped, an export answers 200 with a message in the page, not 
 
 from __future__ import annotations
 
-import base64
 import json
 
 import keras
 import pytest
 import redis
 
-from integration.dash_http import DashSession
+from integration.dash_http import DashSession, data_url, export_values
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,7 @@ def model_url(tmp_path_factory) -> str:
     model = keras.Model(inputs, keras.layers.Dense(2, name="scores")(x), name="team_model")
     path = tmp_path_factory.mktemp("model") / "team.keras"
     model.save(path)
-    return "data:application/octet-stream;base64," + base64.b64encode(path.read_bytes()).decode()
+    return data_url(path.read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +119,7 @@ def test_another_session_can_neither_open_nor_list_it(team, alice):
 def test_the_celery_worker_exports_it_from_the_shared_store(team, alice):
     # The Celery worker never saw the upload: it can only have the model from Redis.
     session, option = alice
-    values = {
-        "export-button.n_clicks": 1,
-        "store-pattern.data": {"model": option["value"], "kind": "seed", "seed": 0},
-        "grid-rows.value": 1,
-        "grid-cols.value": 1,
-        "size-limit.value": 0,
-    }
+    values = export_values({"model": option["value"], "kind": "seed", "seed": 0})
     answer, _ = session.call_background(
         "download-export-zip.data", values, "export-button.n_clicks"
     )
@@ -137,13 +130,7 @@ def test_the_celery_worker_exports_it_from_the_shared_store(team, alice):
 
 def test_an_export_while_redis_is_away_is_a_message_not_a_500(team, alice):
     session, option = alice
-    values = {
-        "export-button.n_clicks": 1,
-        "store-pattern.data": {"model": "digits_cnn", "kind": "seed", "seed": 1},
-        "grid-rows.value": 1,
-        "grid-cols.value": 1,
-        "size-limit.value": 0,
-    }
+    values = export_values({"model": "digits_cnn", "kind": "seed", "seed": 1})
     team.stop_redis()
     try:
         dep = session._callback("download-export-zip.data")

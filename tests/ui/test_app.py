@@ -52,16 +52,6 @@ def tiny_app(tiny_pattern):
     return create_app(tiny_model(), tiny_pattern)
 
 
-@pytest.fixture(scope="module")
-def app():
-    return create_app()
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
-
-
 def component(app, component_id: str):
     """The layout's component with this id."""
     for item in app.layout._traverse():

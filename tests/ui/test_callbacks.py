@@ -43,14 +43,8 @@ from layerviz.ui.callbacks import (
     update_page,
 )
 from layerviz.ui.recipe import recipe_from_store
-from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
-
-
-@pytest.fixture(scope="module")
-def workbench() -> Workbench:
-    return Workbench()
 
 
 @pytest.fixture(scope="module")

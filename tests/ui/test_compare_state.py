@@ -13,14 +13,13 @@ from layerviz.analysis.perturb import perturb
 from layerviz.errors import ArgumentError, LayervizError, PatternError
 from layerviz.ui.features.compare_state import DEFAULT_B, CompareView, b_pattern, b_store
 from layerviz.ui.recipe import recipe_from_store
-from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
 
 
 @pytest.fixture(scope="module")
-def view() -> CompareView:
-    return CompareView(Workbench())
+def view(workbench) -> CompareView:
+    return CompareView(workbench)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ import logging
 
 import pytest
 
-from layerviz.ui.app import create_app
-
 #: What a crafted request can carry where a value is expected (JSON has no Infinity; 1e999 is
 #: how a probe sends it: Python's json reads it as inf).
 HOSTILE = {
@@ -25,16 +23,6 @@ HOSTILE = {
     "infinity": float("inf"),
     "object": {"model": ["digits_cnn"], "kind": "seed", "seed": float("-inf")},
 }
-
-
-@pytest.fixture(scope="module")
-def app():
-    return create_app()
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
 
 
 def bodies(app, value):

@@ -10,7 +10,6 @@ import pytest
 
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.ui import ids
-from layerviz.ui.app import create_app
 from layerviz.ui.common import current_run
 from layerviz.ui.features.compare_state import DEFAULT_B, compare_view
 from layerviz.ui.features.inspector import views
@@ -18,11 +17,6 @@ from layerviz.ui.recipe import SeedRecipe
 
 MODEL = "digits_cnn"
 CONV2 = {"model": MODEL, "layer": "conv2"}
-
-
-@pytest.fixture(scope="module")
-def app():
-    return create_app()
 
 
 @pytest.fixture(scope="module")

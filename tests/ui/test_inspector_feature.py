@@ -14,14 +14,8 @@ from layerviz.errors import ArgumentError, PatternError
 from layerviz.ui.features.inspector import views
 from layerviz.ui.features.inspector.callbacks import table_pick
 from layerviz.ui.recipe import SeedRecipe
-from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
-
-
-@pytest.fixture(scope="module")
-def workbench() -> Workbench:
-    return Workbench()
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,6 @@ MODEL = "digits_cnn"
 STORE = SeedRecipe(MODEL, 3).to_store()
 
 
-@pytest.fixture(scope="module")
-def workbench() -> Workbench:
-    return Workbench()
-
-
 @pytest.fixture
 def session():
     """Run the test as its own browser session (the store keys uploads by session)."""

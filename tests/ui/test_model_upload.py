@@ -17,12 +17,6 @@ from layerviz.ui.features.model_upload import (
 )
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES
-from layerviz.ui.workbench import Workbench
-
-
-@pytest.fixture(scope="module")
-def workbench():
-    return Workbench()
 
 
 def saved(model: keras.Model, tmp_path) -> bytes:

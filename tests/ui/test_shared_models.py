@@ -27,12 +27,6 @@ SECRET = b"test-secret"
 MB = 2**20
 
 
-@pytest.fixture(scope="module")
-def redis_url():
-    with redis_server() as url:
-        yield url
-
-
 @pytest.fixture(params=["memory", "redis"])
 def make_store(request):
     """A factory of empty model-file stores of one kind."""

@@ -23,12 +23,6 @@ KB = 1024
 NPY_HEADER = 128  # RedisStore keeps .npy bytes: the array plus a 128-byte header
 
 
-@pytest.fixture(scope="module")
-def redis_url():
-    with redis_server() as url:
-        yield url
-
-
 @pytest.fixture(params=["memory", "redis"])
 def make_store(request):
     """A factory of empty stores of one kind: ``make_store(budget, share, ttl)``."""

@@ -70,11 +70,6 @@ def test_nodes_are_coloured_by_value_and_hidden_ones_greyed(build_model):
     assert items["conv_a"]["selected"] is False
 
 
-@pytest.fixture(scope="module")
-def workbench() -> Workbench:
-    return Workbench()
-
-
 def test_the_layer_panel_shows_the_selected_layers_maps(workbench):
     store = workbench.default_recipe(MODEL).to_store()
     act = workbench.extraction(workbench.default_recipe(MODEL)).extraction.activations[0]

@@ -15,14 +15,13 @@ from layerviz.ui.features.explain import (
     explanation_view,
     target_class,
 )
-from layerviz.ui.workbench import Workbench
 
 MODEL = "digits_cnn"
 
 
 @pytest.fixture(scope="module")
-def explainers() -> _Explainers:
-    return _Explainers(Workbench())
+def explainers(workbench) -> _Explainers:
+    return _Explainers(workbench)
 
 
 @pytest.fixture(scope="module")
