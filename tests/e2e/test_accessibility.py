@@ -113,7 +113,8 @@ def test_keyboard_alone_reaches_every_control_and_a_typed_seed_redraws(dash_duo)
         assert name in labels
     # Onwards, past the grid: every tab of the detail pane is in the Tab order.
     last = list(TITLES.values())[-1]
-    tabs = tab_until(dash_duo, lambda f: f["label"] == last, limit=120)
+    # (each figure's mode bar buttons are on the way: 300 Tabs at most)
+    tabs = tab_until(dash_duo, lambda f: f["label"] == last, limit=300)
     assert set(TITLES.values()) <= {f["label"] for f in tabs}
     # A slider moves by keyboard: End puts the size limit at its maximum.
     thumb = dash_duo.find_element(f"#{ids.SIZE_LIMIT} [role=slider]")
