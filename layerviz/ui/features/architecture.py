@@ -53,7 +53,6 @@ __all__ = [
     "controls",
     "elements",
     "graph_elements",
-    "graph_style",
     "layer_panel",
     "panels",
     "register",
@@ -79,7 +78,7 @@ STYLESHEET = [
             "label": "data(label)",
             "text-wrap": "wrap",
             "text-valign": "center",
-            # 11 CSS px at zoom 1: the container is as tall as the rows (graph_style).
+            # 11 CSS px at zoom 1 (GRAPH_HEIGHT_PX).
             "font-size": 11,
             "text-max-width": 108,
             "width": 112,
@@ -149,7 +148,7 @@ def tab(workbench: Workbench) -> list:
         elements=[],
         layout=LAYOUT,
         stylesheet=STYLESHEET,
-        style={"width": "100%", "height": f"{GRAPH_HEIGHT_PX[0]}px"},
+        style={"width": "100%", "height": f"{GRAPH_HEIGHT_PX}px"},
         minZoom=0.05,
         maxZoom=1.5,
         boxSelectionEnabled=False,
@@ -322,7 +321,6 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.ARCHITECTURE_GRAPH, "elements"),
-        Output(ids.ARCHITECTURE_GRAPH, "style"),
         PATTERN_IN,
         Input(ids.ARCHITECTURE_STATISTIC, "value"),
         Input(ids.SIZE_LIMIT, "value"),
@@ -333,16 +331,15 @@ def register(app, workbench: Workbench) -> None:
     )
     def draw(data, statistic, limit, collapsed, b_data, on, selected):
         if ctx.triggered_id == ids.COMPARE_STORE and statistic not in DIVERGENCES:
-            return no_update, no_update  # a new B changes no colour of a pattern's statistic
+            return no_update  # a new B changes no colour of a pattern's own statistic
         b_data = b_data if on is True else None
         try:
-            found = graph_elements(
+            return graph_elements(
                 graphs, data, statistic, limit, collapsed, selected, b_data=b_data, view=view
             )
         except Exception as exc:  # an empty graph: the shared page reports a bad pattern
             error_text(exc)  # which logs anything unexpected
-            return [], no_update
-        return found, graph_style(found)
+            return []
 
     @app.callback(
         Output(ids.ARCHITECTURE_STATISTIC, "options"),
@@ -383,18 +380,10 @@ def register(app, workbench: Workbench) -> None:
             return error_text(exc), empty_figure(error_text(exc))
 
 
-#: The graph's height: as tall as its rows at zoom 1 (labels at ``font-size`` CSS pixels when
-#: the pane is wide enough), within these bounds; past the largest the graph zooms out.
-GRAPH_HEIGHT_PX = (240, 2400)
-_ROW_PX, _PADDING_PX = 56, 12
-
-
-def graph_style(found: list[dict]) -> dict:
-    """The container's style for ``found`` elements: full width, its rows' height."""
-    ys = [e["position"]["y"] for e in found if "position" in e]
-    rows_px = (max(ys) - min(ys) if ys else 0) + _ROW_PX + 2 * _PADDING_PX
-    low, high = GRAPH_HEIGHT_PX
-    return {"width": "100%", "height": f"{int(min(high, max(low, rows_px)))}px"}
+#: The graph's height: a chain of 11 layers (rows 56 px apart) fits at zoom 1, where the
+#: labels are ``font-size`` (11) CSS px; a taller graph zooms out to fit. (Sizing the
+#: container to each graph's rows left cytoscape's canvas at its first size: clicks missed.)
+GRAPH_HEIGHT_PX = 660
 
 
 def graph_elements(
