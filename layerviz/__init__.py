@@ -44,6 +44,12 @@ _LAZY = {
         "layer_statistics",
         "reduced_statistics",
     ),
+    "layerviz.analysis.visualise": (
+        "Visualisation",
+        "VisualiseSettings",
+        "Visualiser",
+        "visualise",
+    ),
     "layerviz.draw.export": ("plot_pattern_process",),
     "layerviz.draw.selection": ("VisibleLayer", "paginate", "visible_layers"),
     "layerviz.extract.activations": (
@@ -128,6 +134,9 @@ __all__ = [
     "SkippedLayer",
     "UnsafeModelError",
     "VisibleLayer",
+    "Visualisation",
+    "VisualiseSettings",
+    "Visualiser",
     "__version__",
     "bundled_model_of",
     "channel_scores",
@@ -158,4 +167,5 @@ __all__ = [
     "seeded_patterns",
     "show",
     "visible_layers",
+    "visualise",
 ]

@@ -132,6 +132,25 @@ def train_and_save(model, data, name: str, fit: dict) -> tuple[float, list[Path]
     return accuracy, [save_model(model, name, probe=x_test[:32])]
 
 
+def fit_generated(make_dataset, build_model, name: str, fit: dict):
+    """The start of a script that makes its own data: seed everything, make the data set from
+    the seeded generator and ``split`` it, build the model, then ``train_and_save``.
+
+    Args:
+        make_dataset: ``make_dataset(rng) -> (x, y)``.
+        build_model: ``build_model() -> keras.Model``, called after the data are made.
+        fit: ``fit_and_check``'s keyword arguments.
+
+    Returns:
+        ``(model, data, held-out accuracy, [path of the saved model])``, ``data`` as ``split``
+        returns it.
+    """
+    data = split(*make_dataset(seed_everything()))
+    model = build_model()
+    accuracy, written = train_and_save(model, data, name, fit)
+    return model, data, accuracy, written
+
+
 def write_bundle(name: str, meta: dict, samples: list[dict], default: str, card, sizes):
     """Write ``<name>.json`` (``meta`` then its samples) and the card ``<name>.md``.
 

@@ -92,10 +92,8 @@ def article_pattern() -> np.ndarray:
 
 def main() -> None:
     with _common.Timer() as timer:
-        data = _common.split(*make_dataset(_common.seed_everything()))
-        y_train, y_test = data[2:]
-        model = build_model()
-        accuracy, written = _common.train_and_save(model, data, NAME, FIT)
+        fitted = _common.fit_generated(make_dataset, build_model, NAME, FIT)
+        model, (_, _, y_train, y_test), accuracy, written = fitted
 
         folder = _common.patterns_dir(NAME)
         sample_rng = np.random.default_rng(_common.SEED + 1)

@@ -130,10 +130,8 @@ def write_samples(
 
 def main() -> None:
     with _common.Timer() as timer:
-        data = _common.split(*make_dataset(_common.seed_everything()))
-        y_train, y_test = data[2:]
-        model = build_model()
-        accuracy, written = _common.train_and_save(model, data, NAME, FIT)
+        fitted = _common.fit_generated(make_dataset, build_model, NAME, FIT)
+        model, (_, _, y_train, y_test), accuracy, written = fitted
 
         # Samples: fresh, readable waveforms (4 cycles, amplitude 1, a little noise) from a
         # separate seeded generator; each must be classified correctly with confidence.

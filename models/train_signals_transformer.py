@@ -91,10 +91,8 @@ def attention_summary(model, waves: dict[str, np.ndarray]) -> list[str]:
 
 def main() -> None:
     with _common.Timer() as timer:
-        data = _common.split(*signals.make_dataset(_common.seed_everything()))
-        y_train, y_test = data[2:]
-        model = build_model()
-        accuracy, written = _common.train_and_save(model, data, NAME, FIT)
+        fitted = _common.fit_generated(signals.make_dataset, build_model, NAME, FIT)
+        model, (_, _, y_train, y_test), accuracy, written = fitted
         folder = _common.patterns_dir(NAME)
         samples, waves = signals.write_samples(
             model, folder, NAME, confidence=0.9, note=" (8 patches a cycle)"

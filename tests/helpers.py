@@ -21,6 +21,23 @@ def npy_bytes(array, *, allow_pickle: bool = False) -> bytes:
     return buffer.getvalue()
 
 
+def npz_bytes(**arrays) -> bytes:
+    """The named arrays as the bytes of a ``.npz`` file."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """``layerviz`` run in this process on ``argv`` (each made a string): its exit code and
+    what it printed to stdout and stderr (read through pytest's ``capsys``)."""
+    from layerviz.cli import main
+
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 #: Moves the pointer over pixel ``(row, col)`` of a subplot's image with a real ``mousemove``
 #: on Plotly's drag layer (Selenium's own pointer raises no Plotly hover in headless
 #: Chromium), and returns the point Plotly reported: ``[curveNumber, x, y]``, or null.

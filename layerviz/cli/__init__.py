@@ -9,13 +9,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from layerviz.cli import check, compare, explain, export, health, models, serve, stats
+from layerviz.cli import (
+    check,
+    compare,
+    explain,
+    export,
+    health,
+    models,
+    serve,
+    stats,
+    visualise,
+)
 from layerviz.cli.common import parse_grid, parse_pair
 
 __all__ = ["main", "parse_grid", "parse_pair"]
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (export, compare, stats, health, explain, models, serve, check)
+COMMANDS = (export, compare, stats, health, explain, visualise, models, serve, check)
 
 
 class _UsageError(Exception):

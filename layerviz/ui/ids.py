@@ -152,3 +152,11 @@ TABS_OPENED = "store-tabs-opened"
 SELECTION_TEXT = "text-selection"
 #: The perturbation values box's own message, beside it (an invalid value is said there).
 PERTURB_FEEDBACK = "text-perturb-feedback"
+
+# The inspector's "what it looks for" row (issue 24): the pattern each channel on the page wants.
+LOOKS_FOR_BUTTON = "button-looks-for"
+LOOKS_FOR_CANCEL = "button-looks-for-cancel"
+LOOKS_FOR_PROGRESS = "progress-looks-for"
+LOOKS_FOR_STATUS = "text-looks-for"
+LOOKS_FOR_ROW = "row-looks-for"
+LOOKS_FOR_STORE = "store-looks-for"

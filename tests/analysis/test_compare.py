@@ -9,11 +9,11 @@ import math
 import keras
 import numpy as np
 import pytest
+from helpers import run_cli
 from PIL import Image
 
 from layerviz import ActivationExtractor, PatternError, compare, compare_patterns, perturb
 from layerviz.analysis.compare import divergences
-from layerviz.cli import main
 
 FLOAT_MODELS = ["sequential_cnn", "functional_cnn", "nested", "conv1d", "lstm", "multi_input"]
 
@@ -163,12 +163,6 @@ def test_extract_batch_refuses_a_batch_of_another_shape(build_model):
 
 
 # --- the command line ------------------------------------------------------------------------
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

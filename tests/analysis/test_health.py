@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from helpers import npz_bytes
 
 from layerviz.analysis.health import model_health, sample_patterns, seeded_patterns
 from layerviz.config import MODELS_DIR_VARIABLE
@@ -236,12 +237,6 @@ def test_sample_patterns_of_a_model_that_is_not_bundled(repo_models, tmp_path):
 def npy_bytes(array: np.ndarray) -> bytes:
     out = io.BytesIO()
     np.save(out, array, allow_pickle=False)
-    return out.getvalue()
-
-
-def npz_bytes(**arrays: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.savez(out, **arrays)
     return out.getvalue()
 
 

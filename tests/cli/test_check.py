@@ -9,14 +9,7 @@ from pathlib import Path
 
 import keras
 import pytest
-
-from layerviz.cli import main
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from helpers import run_cli
 
 
 def lambda_file(tmp_path: Path) -> Path:

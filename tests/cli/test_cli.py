@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from layerviz.cli import main, parse_pair
 from layerviz.draw import export
@@ -37,12 +38,6 @@ TF_NOISE = (
     "I tensorflow",
     "W tensorflow",
 )
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -7,10 +7,8 @@ import io
 import numpy as np
 import pytest
 from analysis.test_explain import make_halves_model, symmetric_pattern
-from helpers import PNG_MAGIC
+from helpers import PNG_MAGIC, run_cli
 from PIL import Image
-
-from layerviz.cli import main
 
 
 @pytest.fixture
@@ -25,12 +23,6 @@ def halves(tmp_path, keras_session):
         return model_path, pattern_path
 
     return save
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from layerviz.analysis.statistics import layer_statistics
-from layerviz.cli import main
 from layerviz.config import MODELS_DIR_VARIABLE
 from layerviz.extract.activations import ActivationExtractor
 from layerviz.patterns.inputs import random_pattern
@@ -25,12 +25,6 @@ ARTICLE_LAYERS = ["dense", "my_dense", "dense_1", "dense_2", "flatten", "dense_3
 def repo_models(monkeypatch):
     """Bundled models from the repo's own ``models/``, whatever the environment says."""
     monkeypatch.setenv(MODELS_DIR_VARIABLE, str(REPO_MODELS))
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
+from e2e.page import GRID_JS
 from e2e.panes import TITLES, open_tab
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
@@ -21,12 +22,6 @@ from layerviz.ui.app import create_app
 pytestmark = pytest.mark.e2e
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-GRID_JS = f"""
-const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
-if (!gd || !gd.data) {{ return null; }}
-const z = gd.data.filter(t => t.type === 'image').map(t => t.source);
-return z.length ? z.join('|') : null;
-"""
 #: What the focused element is, for a keyboard walk: its id, or its accessible name.
 FOCUSED_JS = """
 const e = document.activeElement;

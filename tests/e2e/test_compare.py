@@ -9,10 +9,10 @@ from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
+from e2e.page import start_default_grid
 from e2e.panes import open_tab
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
-from layerviz.ui.callbacks import render_grid
 from layerviz.ui.features.compare_state import DEFAULT_B, CompareView
 from layerviz.ui.features.inspector import views
 
@@ -43,11 +43,7 @@ def click(dash_duo, selector: str) -> None:
 
 def start_compare(dash_duo):
     """Serve a fresh app, wait for the default grid, switch compare mode on; returns the app."""
-    app = create_app()
-    dash_duo.start_server(app)
-    recipe = app.workbench.default_recipe(MODEL)
-    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 15, 1)[3]
-    dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
+    app = start_default_grid(dash_duo)
     open_tab(dash_duo, "compare")
     click(dash_duo, sel(ids.COMPARE_SWITCH))
     dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.1", timeout=20)

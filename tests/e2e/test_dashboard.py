@@ -26,9 +26,9 @@ from PIL import Image
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
+from e2e.page import start_default_grid
 from layerviz.patterns.readers import MAX_PATTERN_BYTES
 from layerviz.ui import ids
-from layerviz.ui.app import create_app
 from layerviz.ui.callbacks import export_files, render_grid
 
 pytestmark = pytest.mark.e2e
@@ -55,11 +55,7 @@ def sel(component_id: str) -> str:
 
 def start(dash_duo):
     """Serve a fresh app and wait until the default grid is drawn; returns the app."""
-    app = create_app()
-    dash_duo.start_server(app)
-    recipe = app.workbench.default_recipe(MODEL)
-    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 15, 1)[3]
-    dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
+    app = start_default_grid(dash_duo)
     until(lambda: panels(dash_duo) > 0, timeout=10, msg="no heatmap drawn")
     return app
 

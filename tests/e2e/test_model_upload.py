@@ -11,8 +11,8 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.by import By
 
+from e2e.page import start_default_grid
 from layerviz.ui import ids
-from layerviz.ui.app import create_app
 from layerviz.ui.callbacks import render_grid
 from layerviz.ui.recipe import SeedRecipe
 
@@ -41,17 +41,8 @@ def listed_models(dash_duo) -> list[str]:
     return labels
 
 
-def start(dash_duo):
-    app = create_app()
-    dash_duo.start_server(app)
-    recipe = app.workbench.default_recipe(MODEL)
-    summary = render_grid(app.workbench, recipe.to_store(), 3, 3, 15, 1)[3]
-    dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
-    return app
-
-
 def test_an_uploaded_model_renders_and_only_its_session_lists_it(dash_duo, tmp_path):
-    app = start(dash_duo)
+    app = start_default_grid(dash_duo)
     path = tmp_path / "mine.keras"
     small_cnn().save(path)
 
@@ -91,7 +82,7 @@ def test_an_uploaded_model_renders_and_only_its_session_lists_it(dash_duo, tmp_p
 
 
 def test_a_refused_upload_says_why_and_the_app_goes_on(dash_duo, tmp_path):
-    start(dash_duo)
+    start_default_grid(dash_duo)
     inputs = keras.Input((4,), name="x")
     path = tmp_path / "evil.keras"
     keras.Model(inputs, keras.layers.Lambda(lambda t: t, name="lambda_1")(inputs)).save(path)
@@ -108,7 +99,7 @@ def test_a_refused_upload_says_why_and_the_app_goes_on(dash_duo, tmp_path):
 
 
 def test_the_bundled_two_input_model_opens_with_its_sample(dash_duo):
-    app = start(dash_duo)
+    app = start_default_grid(dash_duo)
     name = "digits_meta"
     dash_duo.select_dcc_dropdown(sel(ids.MODEL_SELECT), value=app.workbench.entry_title(name))
     recipe = app.workbench.default_recipe(name)

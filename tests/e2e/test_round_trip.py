@@ -13,6 +13,7 @@ from dash.testing.wait import until
 from helpers import hover_grid
 from selenium.webdriver.common.keys import Keys
 
+from e2e.page import GRID_JS
 from layerviz.draw.grid import GridSettings, grid_pages
 from layerviz.draw.tiles import tile_step
 from layerviz.ui import ids
@@ -23,12 +24,6 @@ from layerviz.ui.recipe import SeedRecipe
 pytestmark = pytest.mark.e2e
 
 MODEL = "digits_cnn"
-GRID_JS = f"""
-const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
-if (!gd || !gd.data) {{ return null; }}
-const z = gd.data.filter(t => t.type === 'image').map(t => t.source);
-return z.length ? z.join('|') : null;
-"""
 #: Records the outputs named by each callback request from now on (``window.__outputs``).
 RECORD_JS = """
 window.__outputs = [];

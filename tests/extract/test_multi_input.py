@@ -3,30 +3,17 @@ on the command line, and the bundled ``digits_meta``."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import numpy as np
 import pytest
+from helpers import npz_bytes, run_cli
 
-from layerviz.cli import main
 from layerviz.errors import PatternError
 from layerviz.load.bundled import get_bundled
 from layerviz.patterns.readers import read_patterns
 
 NAMES, SHAPES = ["vector", "image"], [(8,), (6, 6, 1)]
-
-
-def npz_bytes(**arrays) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Fixtures the dashboard's tests share, each built once per test module (``scope="module"``):
-the app with the bundled models, its test client, a workbench, and a throwaway redis-server."""
+the app with the bundled models, its test client, a workbench and the recipe the page opens
+with, and a throwaway redis-server."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ def client(app):
 def workbench() -> Workbench:
     """A workbench of the bundled models, on its own (no app)."""
     return Workbench()
+
+
+@pytest.fixture(scope="module")
+def default_store(workbench) -> dict:
+    """The recipe the page opens with (the default model's default pattern), as stored."""
+    return workbench.default_recipe("digits_cnn").to_store()
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ def view(workbench) -> CompareView:
 
 
 @pytest.fixture(scope="module")
-def a_store(view) -> dict:
-    return view.workbench.default_recipe(MODEL).to_store()
+def a_store(default_store) -> dict:
+    return default_store  # A: the page's default pattern
 
 
 # --- B's recipe --------------------------------------------------------------------------------

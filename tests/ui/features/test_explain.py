@@ -24,11 +24,6 @@ def explainers(workbench) -> _Explainers:
     return _Explainers(workbench)
 
 
-@pytest.fixture(scope="module")
-def store(explainers) -> dict:
-    return explainers.workbench.default_recipe(MODEL).to_store()
-
-
 def click(position):
     return {"points": [{"pointNumber": position, "y": "whatever"}]}
 
@@ -42,14 +37,14 @@ def test_a_clicked_bar_maps_back_to_its_class_through_the_same_sort():
     assert target_class(click(0), np.array([0.3]), 1) == 1  # one sigmoid unit: its bar is p
 
 
-def test_the_view_explains_the_top_class_then_a_clicked_one(explainers, store):
+def test_the_view_explains_the_top_class_then_a_clicked_one(explainers, default_store):
     workbench = explainers.workbench
     run = workbench.extraction(workbench.default_recipe(MODEL))
     names = workbench.entry(MODEL).class_names
     top = int(np.argmax(run.extraction.outputs[0]))
     layer = explainers.of(MODEL).default_layer
 
-    fig = explanation_view(explainers, store, "gradcam", None, 0.5, None)
+    fig = explanation_view(explainers, default_store, "gradcam", None, 0.5, None)
     assert fig.layout.title.text == f"Grad-CAM at {layer}: {names[top]} (top class)"
     heat = fig.data[1]
     assert isinstance(heat, go.Heatmap) and heat.opacity == 0.5
@@ -58,7 +53,7 @@ def test_the_view_explains_the_top_class_then_a_clicked_one(explainers, store):
 
     other = (top + 1) % len(names)
     fig = explanation_view(
-        explainers, store, "smoothgrad", layer, 0.2, {"model": MODEL, "class": other}
+        explainers, default_store, "smoothgrad", layer, 0.2, {"model": MODEL, "class": other}
     )
     assert fig.layout.title.text == f"{LABELS['smoothgrad']}: {names[other]} (clicked)"
 
@@ -72,25 +67,25 @@ def test_the_view_explains_the_top_class_then_a_clicked_one(explainers, store):
         "x",
     ],
 )
-def test_a_stale_or_bad_target_falls_back_to_the_top_class(explainers, store, target):
-    fig = explanation_view(explainers, store, "saliency", None, 0.5, target)
+def test_a_stale_or_bad_target_falls_back_to_the_top_class(explainers, default_store, target):
+    fig = explanation_view(explainers, default_store, "saliency", None, 0.5, target)
     assert fig.layout.title.text.endswith("(top class)")
 
 
-def test_garbage_from_the_browser_is_checked(explainers, store):
-    fig = explanation_view(explainers, store, "<script>", 7, "loud", None)
+def test_garbage_from_the_browser_is_checked(explainers, default_store):
+    fig = explanation_view(explainers, default_store, "<script>", 7, "loud", None)
     assert fig.layout.title.text.startswith("Grad-CAM at ")  # unknown method: the default
     assert fig.data[1].opacity == 0.5
     with pytest.raises(LayervizError, match="layer 'dense' has output shape"):
-        explanation_view(explainers, store, "gradcam", "dense", 0.5, None)
+        explanation_view(explainers, default_store, "gradcam", "dense", 0.5, None)
     with pytest.raises(LayervizError, match="model"):
         explanation_view(
             explainers, {"kind": "seed", "model": "nope", "seed": 1}, "gradcam", None, 0.5, None
         )
 
 
-def test_explanations_are_cached(explainers, store):
-    explanation_view(explainers, store, "saliency", None, 0.1, None)
+def test_explanations_are_cached(explainers, default_store):
+    explanation_view(explainers, default_store, "saliency", None, 0.1, None)
     before = len(explainers.maps)
-    explanation_view(explainers, store, "saliency", None, 0.9, None)  # opacity only
+    explanation_view(explainers, default_store, "saliency", None, 0.9, None)  # opacity only
     assert len(explainers.maps) == before

@@ -13,6 +13,7 @@ from layerviz.ui.features.compare_state import active_b
 from layerviz.ui.features.inspector import views
 from layerviz.ui.features.inspector.health import register_health
 from layerviz.ui.features.inspector.links import register_links
+from layerviz.ui.features.inspector.looks_for_ui import register_looks_for
 from layerviz.ui.features.inspector.overlay import register_overlay
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED_IN
@@ -28,6 +29,7 @@ def register(app, workbench: Workbench) -> None:
     register_health(app, workbench)
     register_links(app, workbench)
     register_overlay(app, workbench)
+    register_looks_for(app, workbench)
 
 
 def _register_inspector(app, workbench: Workbench) -> None:

@@ -13,6 +13,7 @@ from layerviz.ui import ids
 from layerviz.ui.blocks import card, pager, section
 from layerviz.ui.features.inspector.health import health_controls
 from layerviz.ui.features.inspector.links import BOOT
+from layerviz.ui.features.inspector.looks_for_ui import looks_for_block
 from layerviz.ui.features.inspector.overlay import keyed_region, overlay_block
 from layerviz.ui.features.inspector.views import MAX_K, SORTS
 
@@ -114,7 +115,8 @@ def _inspector_card() -> dbc.Card:
         type="dot",
         delay_show=150,
     )
-    body = keyed_region([html.Div(graph, style={"overflowX": "auto"}), overlay_block()])
+    graph = html.Div(graph, style={"overflowX": "auto"})
+    body = keyed_region([graph, looks_for_block(), overlay_block()])
     return card(
         "Layer inspector",
         "zoom-in",
