@@ -66,7 +66,37 @@
       if (text) { el.setAttribute("aria-label", text); }
     }
   }
+  // dash-bootstrap-components' tabs (the detail pane) render every tab link with the same id
+  // ("…-tab-null"), aria-controls naming no panel, no aria-selected, and tabindex -1 on all of
+  // them (none reachable by Tab). Each link gets its panel's names, its state, and a place in
+  // the Tab order.
+  function fixTabs(root) {
+    var lists = root.querySelectorAll("[role='tablist']");
+    for (var l = 0; l < lists.length; l++) {
+      var links = lists[l].querySelectorAll(".nav-link[role='tab']");
+      var content = lists[l].nextElementSibling;
+      var panes = content ? content.querySelectorAll(":scope > [role='tabpanel']") : [];
+      for (var i = 0; i < links.length; i++) {
+        var link = links[i];
+        var pane = panes[i];
+        if (pane && pane.getAttribute("aria-labelledby")) {
+          if (link.id !== pane.getAttribute("aria-labelledby")) {
+            link.id = pane.getAttribute("aria-labelledby");
+          }
+          if (link.getAttribute("aria-controls") !== pane.id) {
+            link.setAttribute("aria-controls", pane.id);
+          }
+        }
+        var selected = link.classList.contains("active") ? "true" : "false";
+        if (link.getAttribute("aria-selected") !== selected) {
+          link.setAttribute("aria-selected", selected);
+        }
+        if (link.getAttribute("tabindex") !== "0") { link.setAttribute("tabindex", "0"); }
+      }
+    }
+  }
   function nameAll() {
+    fixTabs(document);
     nameWrapped(document);
     fixDropdowns(document);
     nameSliders(document);

@@ -160,13 +160,24 @@ def value_histogram(array: np.ndarray, title: str, bins: int = 64) -> go.Figure:
                 )
             ],
             "layout": dict(
-                title=dict(text=f"{plotly_text(title)}: {values.size} values{note}", font_size=13),
+                # Left-aligned: the right of the top margin is Plotly's mode bar's.
+                title=dict(
+                    text=f"{plotly_text(title)}: {values.size} values{note}",
+                    font_size=13,
+                    x=0.01,
+                    xanchor="left",
+                    xref="container",
+                ),
                 template=_TEMPLATE,
                 **_BACKGROUND,
-                height=260,
+                height=280,
                 bargap=0,
-                margin=dict(l=40, r=10, t=40, b=30),
-                yaxis=dict(type="log" if _spiky(counts) else "linear"),
+                margin=dict(l=56, r=10, t=56, b=44),
+                xaxis=dict(title=dict(text="value")),
+                yaxis=dict(
+                    type="log" if _spiky(counts) else "linear",
+                    title=dict(text="count" + (" (log)" if _spiky(counts) else "")),
+                ),
             ),
         }
     )

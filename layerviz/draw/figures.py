@@ -377,8 +377,12 @@ def _shared_coloraxis(page: Sequence[VisibleLayer], colorscale: str) -> dict:
     )
 
 
-def empty_figure(message: str) -> go.Figure:
-    """A blank figure showing only ``message``, centred."""
+#: An empty figure's height: one line of hint, not a tall blank plot (issue 20).
+EMPTY_HEIGHT = 64
+
+
+def empty_figure(message: str, height: int = EMPTY_HEIGHT) -> go.Figure:
+    """A blank figure showing only ``message``, centred, ``height`` pixels tall."""
     fig = go.Figure()
     fig.add_annotation(
         text=plotly_text(message),
@@ -391,7 +395,7 @@ def empty_figure(message: str) -> go.Figure:
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(template=_TEMPLATE, height=300, margin=dict(l=10, r=10, t=10, b=10))
+    fig.update_layout(template=_TEMPLATE, height=height, margin=dict(l=10, r=10, t=10, b=10))
     return fig
 
 

@@ -71,8 +71,8 @@ def tile_grid(
 
     Returns:
         The figure: one image trace per panel (trace ``i`` is panel ``i``, its ``meta``
-        ``{"panel": i, "step": f}``); the range legends are layout images and annotations
-        after the titles.
+        ``{"panel": i, "step": f, "layer": name}``); the range legends are layout images and
+        annotations after the titles.
 
     Raises:
         ArgumentError: the grid is smaller than 1×1, the page does not fit in it, or an
@@ -117,7 +117,7 @@ def _image_trace(layer: VisibleLayer, url: str, step: int, axes: _Axes, panel: i
         yaxis=axes.y_ref,
         hoverinfo="none",
         name=layer.title,
-        meta={"panel": panel, "step": step},
+        meta={"panel": panel, "step": step, "layer": layer.name},
     )
 
 

@@ -7,9 +7,9 @@ both import these, so neither imports the other for them.
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
-__all__ = ["card", "heading", "hint", "icon_tag", "named", "pager", "section"]
+__all__ = ["card", "heading", "hint", "icon_tag", "named", "opacity_slider", "pager", "section"]
 
 
 def section(title: str, icon: str, children: list, class_name: str = "mb-3") -> html.Section:
@@ -69,3 +69,12 @@ def pager(id_: str, class_name: str = "mb-0") -> dbc.Pagination:
         size="sm",
         class_name=class_name,
     )
+
+
+def opacity_slider(id_: str, value: float, name: str) -> html.Div:
+    """A 0–1 opacity slider in steps of 0.05 (marks at 0, 0.5 and 1), named ``name`` for
+    screen readers (``named``)."""
+    slider = dcc.Slider(
+        id=id_, min=0, max=1, step=0.05, value=value, marks={0: "0", 0.5: "0.5", 1: "1"}
+    )
+    return named(slider, name)

@@ -37,6 +37,7 @@ from layerviz.ui.common import (
     current_reduced,
     decode_upload,
     error_text,
+    fit_strip,
     grid_settings,
 )
 from layerviz.ui.input_sources import (
@@ -196,8 +197,8 @@ def render_pattern(workbench: Workbench, store_data: Any):
     else:
         figure = pattern_figure(run.pattern[0])
     return (
-        figure,
-        prediction_bar(run.outputs[0], entry.class_names),
+        fit_strip(figure),
+        fit_strip(prediction_bar(run.outputs[0], entry.class_names)),
         workbench.describe(recipe),
     )
 
@@ -546,6 +547,8 @@ def _register_page(app, workbench: Workbench) -> None:
         # The recipe as this callback last sent it (the pattern store follows a frame later).
         State(ids.PATTERN_VIEW_STORE, "data"),
         *ROW_STATES,
+        # The first view is drawn into the layout (layerviz.ui.first_view).
+        prevent_initial_call=True,
     )
     def _update(model, sample, _clicks, seed, upload, rows, cols, limit, page, *rest):
         n = ids.MAX_INPUT_ROWS

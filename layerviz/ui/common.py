@@ -114,3 +114,16 @@ def grid_settings(rows: Any, cols: Any, limit: Any) -> GridSettings:
 def colorscale_of(value: Any) -> str:
     """``value`` when it is one of the offered colour scales, else the default."""
     return value if isinstance(value, str) and value in COLORSCALES else DEFAULT_COLORSCALE
+
+
+#: The input and prediction figures' height in the strip above the grid: short, so the grid's
+#: first row is in view on open (issue 20).
+STRIP_HEIGHT = 150
+
+
+def fit_strip(figure):
+    """``figure`` made to fit the strip above the grid: ``STRIP_HEIGHT`` tall, thin margins."""
+    figure.update_layout(
+        height=STRIP_HEIGHT, margin=dict(l=4, r=4, t=24, b=4), title_font_size=12, title_y=0.97
+    )
+    return figure

@@ -142,6 +142,18 @@ GRID_TOOLTIP = "tooltip-grid"
 #: Draw the exported PNGs under the on-screen norm-mode (off: the article's per-panel range).
 EXPORT_NORM_SWITCH = "switch-export-norm"
 
+# The workspace (issue 20): the control panel folds, the detail pane's tabs beside the grid.
+CONTROLS_PANEL = "panel-controls"
+CONTROLS_TOGGLE = "button-controls-toggle"
+DETAIL_PANE = "detail-pane"
+DETAIL_TABS = "detail-tabs"
+#: The keys of the tabs whose bodies are built (``layerviz.ui.workspace``).
+TABS_OPENED = "store-tabs-opened"
+#: The picked layer's line at the head of the pane: ``"conv2 · Conv2D · 16×16×32"``.
+SELECTION_TEXT = "text-selection"
+#: The perturbation values box's own message, beside it (an invalid value is said there).
+PERTURB_FEEDBACK = "text-perturb-feedback"
+
 # The inspector's "what it looks for" row (issue 24): the pattern each channel on the page wants.
 LOOKS_FOR_BUTTON = "button-looks-for"
 LOOKS_FOR_CANCEL = "button-looks-for-cancel"

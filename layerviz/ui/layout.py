@@ -1,7 +1,12 @@
-"""The dashboard's page: controls on the left; pattern, prediction and grid on the right.
+"""The dashboard's page, a workspace: controls on the left, the grid in the centre, details
+on the right.
 
-Built from small parts: ``section`` for a group of controls, ``card`` for a results card, one
-builder per control group. Feature sections (``layerviz.ui.features``) add theirs after.
+The left panel holds the model, the pattern, the grid and colour controls and the export, and
+folds away; the centre shows the input, the prediction and the paged activation grid, and
+stays in view; the detail pane (``layerviz.ui.workspace``) holds the feature sections' tabs.
+Each column scrolls on its own, so the page itself never does (at 1440×900 the grid's first
+row is in view on open). Built from small parts: ``section`` for a group of controls, one
+builder per control group.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from layerviz.patterns.inputs import SEED_LIMIT
 from layerviz.patterns.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
 from layerviz.ui.blocks import card, hint, icon_tag, named, pager, section
-from layerviz.ui.common import COLORSCALES, DEFAULT_COLORSCALE
+from layerviz.ui.common import COLORSCALES, DEFAULT_COLORSCALE, STRIP_HEIGHT
 from layerviz.ui.features import FEATURES
 from layerviz.ui.workbench import Workbench
+from layerviz.ui.workspace import detail_pane
 
-__all__ = ["card", "control_panel", "page", "pager", "results", "section"]
+__all__ = ["card", "centre", "control_panel", "page", "pager", "section"]
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 GRID_MARKS = range(GRID_SIDES[0], GRID_SIDES[1] + 1)
@@ -114,8 +120,9 @@ def _seed_group() -> dbc.InputGroup:
                 debounce=True,
             ),
             dbc.Button(
-                [icon_tag("shuffle"), "New random pattern"],
+                [icon_tag("shuffle"), "New random"],
                 id=ids.SEED_BUTTON,
+                title="a new random pattern (the next seed)",
                 color="secondary",
                 outline=True,
                 n_clicks=0,
@@ -291,8 +298,9 @@ def _export_section() -> html.Div:
     )
 
 
-def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
-    """The left column: model, pattern, grid, display and export controls, then features'."""
+def control_panel(workbench: Workbench, model_name: str) -> html.Aside:
+    """The left column: model, pattern, grid, display and export controls, then features'
+    (the model upload, the zip's progress); it folds away (``ids.CONTROLS_TOGGLE``)."""
     sections = [
         _model_section(workbench, model_name),
         _pattern_section(),
@@ -304,17 +312,53 @@ def control_panel(workbench: Workbench, model_name: str) -> dbc.Card:
     under_export = [f for f in FEATURES if getattr(f, "CONTROLS_UNDER", None) == "export"]
     for feature in under_export + [f for f in FEATURES if f not in under_export]:
         sections.extend(feature.controls(workbench))
-    return dbc.Card(dbc.CardBody(sections), className="shadow-sm control-panel")
-
-
-# --- the results column --------------------------------------------------------------------
-
-
-def _graph_card(title: str, icon: str, graph_id: str, header_extra: list | None = None):
-    graph = dcc.Graph(
-        id=graph_id, figure=empty_figure(""), config=GRAPH_CONFIG, style={"height": "320px"}
+    return html.Aside(
+        dbc.Card(dbc.CardBody(sections, className="p-2"), className="shadow-sm"),
+        id=ids.CONTROLS_PANEL,
+        className="controls-panel",
+        **{"aria-label": "controls"},
     )
-    return card(title, icon, graph, header_extra=header_extra, className="shadow-sm h-100")
+
+
+# --- the centre ------------------------------------------------------------------------------
+
+
+def _strip_graph(graph_id: str) -> dcc.Graph:
+    """A small figure of the strip above the grid (the input, the prediction)."""
+    return dcc.Graph(
+        id=graph_id,
+        figure=empty_figure("", height=STRIP_HEIGHT),
+        config=GRAPH_CONFIG | {"displayModeBar": False},
+        style={"height": f"{STRIP_HEIGHT}px"},
+    )
+
+
+def _strip() -> dbc.Row:
+    """The input pattern and the prediction, side by side and short, above the grid."""
+    pattern_info = html.Small(id=ids.PATTERN_INFO, className="text-body-secondary text-truncate")
+    pattern = html.Div(
+        [
+            html.Div([icon_tag("image"), "Input ", pattern_info], className="strip-title"),
+            _strip_graph(ids.PATTERN_GRAPH),
+        ],
+        className="strip-cell",
+    )
+    prediction = html.Div(
+        [
+            html.Div(
+                [icon_tag("bar-chart"), "Prediction ", _hint_span("click a class to explain it")],
+                className="strip-title",
+            ),
+            _strip_graph(ids.PREDICTION_GRAPH),
+        ],
+        className="strip-cell",
+    )
+    return dbc.Row([dbc.Col(pattern, xs=5), dbc.Col(prediction, xs=7)], className="g-2 mb-2 strip")
+
+
+def _hint_span(text: str) -> html.Small:
+    """A grey inline hint."""
+    return html.Small(text, className="text-body-secondary fw-normal ms-1")
 
 
 def _grid_header() -> html.Div:
@@ -350,27 +394,20 @@ def _grid_card() -> dbc.Card:
     body = html.Div([graph, tooltip], style={"position": "relative"})
     return dbc.Card(
         [dbc.CardHeader(_grid_header()), dbc.CardBody(body, className="p-1")],
-        className="shadow-sm mb-3",
+        className="shadow-sm",
     )
 
 
-def results(workbench: Workbench) -> html.Div:
-    """The right column: alert, input pattern, prediction, the paged grid, then features'."""
-    pattern_info = html.Small(id=ids.PATTERN_INFO, className="ms-2 text-body-secondary")
-    top = dbc.Row(
-        [
-            dbc.Col(_graph_card("Input pattern", "image", ids.PATTERN_GRAPH, [pattern_info]), md=5),
-            dbc.Col(_graph_card("Prediction", "bar-chart", ids.PREDICTION_GRAPH), md=7),
-        ],
-        className="g-3 mb-3",
-    )
+def centre(workbench: Workbench) -> html.Section:
+    """The centre column: the alert, the input and prediction strip, the paged grid."""
     alert = dbc.Alert(
-        id=ids.ERROR_ALERT, color="danger", dismissable=True, is_open=False, className="mb-3"
+        id=ids.ERROR_ALERT, color="danger", dismissable=True, is_open=False, className="mb-2"
     )
-    children = [alert, top, _grid_card()]
-    for feature in FEATURES:
-        children.extend(feature.panels(workbench))
-    return html.Div(children)
+    return html.Section(
+        [alert, _strip(), _grid_card()],
+        className="centre",
+        **{"aria-label": "layer outputs"},
+    )
 
 
 def _navbar() -> dbc.Navbar:
@@ -389,30 +426,36 @@ def _navbar() -> dbc.Navbar:
                 ),
                 html.Span(
                     "what a pattern looks like in every layer of a Keras model",
-                    className="navbar-text text-white-50 small d-none d-md-inline",
+                    className="navbar-text text-white-50 small d-none d-lg-inline me-auto",
+                ),
+                html.Button(
+                    [icon_tag("layout-sidebar"), "Controls"],
+                    id=ids.CONTROLS_TOGGLE,
+                    className="btn btn-sm btn-outline-light",
+                    n_clicks=0,
+                    **{"aria-controls": ids.CONTROLS_PANEL, "aria-expanded": "true"},
                 ),
             ],
             fluid=True,
         ),
         color="dark",
         dark=True,
-        class_name="mb-3",
+        class_name="py-1",
     )
 
 
 def page(workbench: Workbench, model_name: str) -> html.Div:
-    """The whole page."""
-    columns = dbc.Row(
-        [
-            dbc.Col(control_panel(workbench, model_name), lg=3, md=4, className="mb-3"),
-            dbc.Col(results(workbench), lg=9, md=8),
-        ]
-    )
+    """The whole page: the banner, then the workspace's three columns, then the stores."""
+    always = [part for feature in FEATURES for part in feature.panels(workbench)]
     # Landmarks: the banner (header) and everything else in main, for screen readers.
     return html.Div(
         [
             html.Header(_navbar()),
-            html.Main(dbc.Container(columns, fluid=True)),
+            html.Main(
+                [control_panel(workbench, model_name), centre(workbench), detail_pane(workbench)],
+                className="workspace",
+            ),
+            *always,
             dcc.Store(id=ids.PATTERN_STORE),
             dcc.Store(id=ids.PATTERN_VIEW_STORE),
             dcc.Store(id=ids.SELECTED_LAYER_STORE),

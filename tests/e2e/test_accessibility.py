@@ -15,6 +15,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 from e2e.page import GRID_JS
+from e2e.panes import TITLES, open_tab
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 
@@ -50,6 +51,8 @@ def test_axe_finds_no_critical_or_serious_violation(dash_duo):
         ),
         timeout=10,
     )
+    for key in TITLES:  # every tab of the detail pane open, its body built
+        open_tab(dash_duo, key)
     driver.execute_script(AXE.read_text(encoding="utf-8"))
     violations = driver.execute_async_script(
         """
@@ -103,6 +106,11 @@ def test_keyboard_alone_reaches_every_control_and_a_typed_seed_redraws(dash_duo)
     labels = [f["label"] for f in rest]
     for name in ("grid rows", "grid columns", "size limit"):
         assert name in labels
+    # Onwards, past the grid: every tab of the detail pane is in the Tab order.
+    last = list(TITLES.values())[-1]
+    # (each figure's mode bar buttons are on the way: 300 Tabs at most)
+    tabs = tab_until(dash_duo, lambda f: f["label"] == last, limit=300)
+    assert set(TITLES.values()) <= {f["label"] for f in tabs}
     # A slider moves by keyboard: End puts the size limit at its maximum.
     thumb = dash_duo.find_element(f"#{ids.SIZE_LIMIT} [role=slider]")
     before = driver.execute_script(GRID_JS)

@@ -10,6 +10,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 from e2e.page import start_default_grid
+from e2e.panes import open_tab
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.features.compare_state import DEFAULT_B, CompareView
@@ -43,6 +44,7 @@ def click(dash_duo, selector: str) -> None:
 def start_compare(dash_duo):
     """Serve a fresh app, wait for the default grid, switch compare mode on; returns the app."""
     app = start_default_grid(dash_duo)
+    open_tab(dash_duo, "compare")
     click(dash_duo, sel(ids.COMPARE_SWITCH))
     dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.1", timeout=20)
     return app
@@ -75,9 +77,7 @@ def test_clicking_a_divergence_point_opens_that_layer(dash_duo):
     )
     ActionChains(dash_duo.driver).move_to_element(point).click().perform()
 
-    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SELECTED), "3: conv2 — cosine distance")
-    assert "most changed channels" in dash_duo.find_element(sel(ids.COMPARE_SELECTED)).text
-    # ... and the inspector shows conv2's channels, the most changed first
+    # The pick turns the pane to the Inspector: conv2's channels, the most changed first
     picked = {"model": MODEL, "layer": "conv2"}
     view = views.inspector_view(
         app.workbench, store, picked, views.CHANGE, 16, 1, "map", None, DEFAULT_B
@@ -86,6 +86,10 @@ def test_clicking_a_divergence_point_opens_that_layer(dash_duo):
     expected = [t.meta["channel"] for t in view.figure.data]
     until(lambda: channels(dash_duo) == expected, timeout=15, msg="not ranked by change")
     assert "rank by change (B − A)" in dash_duo.find_element(sel(ids.CHANNEL_SORT)).text
+    # ... and the compare tab names the point picked
+    open_tab(dash_duo, "compare")
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SELECTED), "3: conv2 — cosine distance")
+    assert "most changed channels" in dash_duo.find_element(sel(ids.COMPARE_SELECTED)).text
     assert dash_duo.get_logs() == []
 
 
@@ -103,6 +107,7 @@ def test_a_link_with_b_opens_compare_mode_with_that_b(dash_duo):
     dash_duo.start_server(app)
     query = "?model=digits_cnn&seed=5&b_seed=1&b_perturb=shift:2,0"
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/{query}")
+    open_tab(dash_duo, "compare")
     summary = sel(ids.COMPARE_SUMMARY)
     dash_duo.wait_for_contains_text(summary, "B: A perturbed by shift:dx=2,dy=0", timeout=30)
     until(lambda: heatmaps(dash_duo, ids.COMPARE_GRAPH) == 9, timeout=15, msg="no panels")
@@ -119,25 +124,28 @@ def test_a_link_with_a_b_that_does_not_fit_says_so(dash_duo):
     alert = sel(ids.ERROR_ALERT)
     dash_duo.wait_for_contains_text(alert, "this link's pattern B: ", timeout=30)
     assert "sigma must be a number from 0 to 100, got -2" in dash_duo.find_element(alert).text
+    open_tab(dash_duo, "compare")
     click(dash_duo, sel(ids.COMPARE_SWITCH))  # the page goes on: compare mode still works
     dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.1", timeout=20)
     assert dash_duo.get_logs() == []
 
 
-def test_bad_perturbation_keeps_the_page_working(dash_duo):
+def test_bad_perturbation_is_marked_in_place_and_keeps_the_page_working(dash_duo):
     start_compare(dash_duo)
-    alert = sel(ids.ERROR_ALERT)
+    feedback = sel(ids.PERTURB_FEEDBACK)
     values = dash_duo.find_element(sel(ids.PERTURB_VALUES))
     dash_duo.clear_input(values)
     values.send_keys("-2", Keys.ENTER)
-    dash_duo.wait_for_element(f"{alert}.show")
-    dash_duo.wait_for_contains_text(alert, "sigma must be a number from 0 to 100, got -2")
+    dash_duo.wait_for_element(f"{sel(ids.PERTURB_VALUES)}.is-invalid")
+    dash_duo.wait_for_contains_text(feedback, "sigma must be a number from 0 to 100, got -2")
     assert "noise:sigma=0.1" in dash_duo.find_element(sel(ids.COMPARE_SUMMARY)).text
+    dash_duo.wait_for_no_elements(f"{sel(ids.ERROR_ALERT)}.show")  # nothing said far away
 
     dash_duo.clear_input(values)
     values.send_keys("0.3", Keys.ENTER)
     dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "noise:sigma=0.3")
-    dash_duo.wait_for_no_elements(f"{alert}.show")
+    dash_duo.wait_for_no_elements(f"{sel(ids.PERTURB_VALUES)}.is-invalid")
+    assert dash_duo.find_element(feedback).text == ""
     until(lambda: heatmaps(dash_duo, ids.COMPARE_GRAPH) == 9, timeout=15)
     assert dash_duo.get_logs() == []
 

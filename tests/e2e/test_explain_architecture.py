@@ -10,6 +10,7 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 
+from e2e.panes import open_tab
 from layerviz.analysis.architecture import layer_values
 from layerviz.analysis.explain import Explainer
 from layerviz.ui import ids
@@ -56,10 +57,14 @@ return (el && el._cyreg && el._cyreg.cy) ? el._cyreg.cy.nodes('[kind = "layer"]'
 """
 
 
-def start(dash_duo):
+def start(dash_duo, tab: str = "explain"):
+    """Serve a fresh app and open ``tab`` of the detail pane (the explain graph drawn)."""
     app = create_app()
     dash_duo.start_server(app)
-    until(lambda: explain_title(dash_duo), timeout=30, msg="explain-graph was not drawn")
+    dash_duo.wait_for_contains_text(f"#{ids.ACTIVATION_GRAPH}", "conv1", timeout=30)
+    open_tab(dash_duo, tab)
+    if tab == "explain":
+        until(lambda: explain_title(dash_duo), timeout=30, msg="explain-graph was not drawn")
     return app
 
 
@@ -92,7 +97,8 @@ def choose(dash_duo, dropdown_id: str, label: str) -> None:
 
 
 def toggle_compare(dash_duo) -> None:
-    """Click ``compare-switch``, scrolled into view first."""
+    """Click ``compare-switch`` in the Compare tab, scrolled into view first."""
+    open_tab(dash_duo, "compare")
     switch = dash_duo.find_element(f"#{ids.COMPARE_SWITCH}")
     dash_duo.driver.execute_script(
         "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", switch
@@ -140,7 +146,7 @@ def test_method_and_layer_change_the_explanation(dash_duo):
 
 
 def test_the_graph_has_a_node_per_layer_and_a_click_selects_one(dash_duo):
-    app = start(dash_duo)
+    app = start(dash_duo, "architecture")
     run, _, _ = current(app)
     model = app.workbench.entry(MODEL).model
     until(lambda: dash_duo.driver.execute_script(NODE_COUNT_JS) == len(model.layers), timeout=20)
@@ -154,6 +160,9 @@ def test_the_graph_has_a_node_per_layer_and_a_click_selects_one(dash_duo):
     ActionChains(dash_duo.driver).move_to_element(container).move_by_offset(
         int(dx), int(dy)
     ).click().perform()
+    # The pick turns the pane to the Inspector; the graph's own panel names it too.
+    dash_duo.wait_for_contains_text(f"#{ids.SELECTION_TEXT}", target.name, timeout=15)
+    open_tab(dash_duo, "architecture")
     dash_duo.wait_for_contains_text(
         f"#{ids.ARCHITECTURE_LAYER_INFO}", f"layer {target.index}: {target.name}", timeout=15
     )
@@ -173,7 +182,7 @@ def test_a_sequence_model_gets_a_heat_band_under_its_waveform(dash_duo):
 
 
 def test_in_compare_mode_nodes_are_coloured_by_divergence(dash_duo):
-    app = start(dash_duo)
+    app = start(dash_duo, "architecture")
     run, _, _ = current(app)
     store = app.workbench.default_recipe(MODEL).to_store()
     mean = layer_values(run.extraction.activations, "mean")["conv2"]
@@ -188,10 +197,12 @@ def test_in_compare_mode_nodes_are_coloured_by_divergence(dash_duo):
     comparison = compare_view(app.workbench).comparison(store, DEFAULT_B)[1]
     cosine = next(d.cosine for d in comparison.layers if d.name == "conv2")
     assert cosine != pytest.approx(mean)
+    open_tab(dash_duo, "architecture")
     choose(dash_duo, ids.ARCHITECTURE_STATISTIC, STATISTIC_LABELS["cosine"])
     until(lambda: node_value() == pytest.approx(cosine), timeout=20, msg="no divergence")
 
     toggle_compare(dash_duo)  # compare off: back to a statistic of the pattern itself
+    open_tab(dash_duo, "architecture")
     dash_duo.wait_for_contains_text(
         f"#{ids.ARCHITECTURE_STATISTIC}", STATISTIC_LABELS["mean"], timeout=15
     )

@@ -12,6 +12,7 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
+from e2e.panes import click_panel, open_tab
 from layerviz.analysis.health import model_health, seeded_patterns
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
@@ -37,10 +38,13 @@ def sel(component_id: str) -> str:
     return f"#{component_id}"
 
 
-def start(dash_duo):
+def start(dash_duo, tab: str | None = None):
+    """Serve a fresh app; open ``tab`` of the detail pane (the Inspector shows by default)."""
     app = create_app()
     dash_duo.start_server(app)
     dash_duo.wait_for_contains_text(sel(ids.ACTIVATION_GRAPH), "conv1", timeout=30)
+    if tab:
+        open_tab(dash_duo, tab)
     return app
 
 
@@ -63,22 +67,6 @@ def click(dash_duo, selector: str):
     element = scroll_to(dash_duo, selector)
     element.click()
     return element
-
-
-def click_panel(dash_duo, number: int = 0) -> None:
-    """Click panel ``number`` of the grid: Plotly's own click event on that heatmap.
-
-    Selenium's synthetic pointer does not raise Plotly's hover in headless Chromium here (so a
-    real click reports no point); the event is the one Plotly emits for a click, with the point
-    it reports, and dcc.Graph turns it into ``clickData`` as for a user's click.
-    """
-    dash_duo.driver.execute_script(
-        f"""
-        const gd = document.querySelector('#{ids.ACTIVATION_GRAPH} .js-plotly-plot');
-        gd.emit('plotly_click', {{points: [{{curveNumber: {number}, pointNumber: [2, 2],
-            x: 2, y: 2, z: 0, data: gd.data[{number}], fullData: gd._fullData[{number}]}}]}});
-        """
-    )
 
 
 def expected_view(app, layer: str, by: str = "mean", k: int = 16):
@@ -113,7 +101,7 @@ def test_channel_sort_changes_the_order(dash_duo):
 
 
 def test_stats_table_has_one_row_per_layer_and_picks_a_layer(dash_duo):
-    app = start(dash_duo)
+    app = start(dash_duo, "statistics")
     store = app.workbench.default_recipe(MODEL).to_store()
     names = [row["name"] for row in views.stats_rows(app.workbench, store)]
     until(
@@ -124,6 +112,7 @@ def test_stats_table_has_one_row_per_layer_and_picks_a_layer(dash_duo):
     click(dash_duo, f'{sel(ids.STATS_TABLE)} .ag-row[row-id="conv2"] [col-id="name"]')
     view = expected_view(app, "conv2")
     dash_duo.wait_for_text_to_equal(sel(ids.INSPECTOR_TITLE), view.title, timeout=15)
+    open_tab(dash_duo, "statistics")  # the pick turned the pane to the Inspector
     dash_duo.wait_for_contains_text(sel(ids.STATS_HISTOGRAM), "conv2")
     assert dash_duo.get_logs() == []
 
@@ -156,7 +145,7 @@ def expected_summary(report) -> str:
 
 
 def test_health_run_shows_progress_then_counts(dash_duo):
-    app = start(dash_duo)
+    app = start(dash_duo, "statistics")
     n = 24  # three batches of the dashboard's 8: progress comes in steps
     model = app.workbench.entry(MODEL).model
     report = model_health(model, seeded_patterns(model, n))
@@ -176,7 +165,7 @@ def test_health_run_shows_progress_then_counts(dash_duo):
 
 
 def test_a_wrong_shape_batch_is_named_and_a_good_one_runs(dash_duo, tmp_path):
-    app = start(dash_duo)
+    app = start(dash_duo, "statistics")
     wrong, good = tmp_path / "rgb.npy", tmp_path / "good.npz"
     np.save(wrong, np.zeros((5, 32, 32, 3), np.float32))
     batch = np.random.default_rng(1).random((6, 32, 32, 1), np.float32)

@@ -41,7 +41,7 @@ from layerviz.draw.grid import grid_pages
 from layerviz.draw.selection import VisibleLayer
 from layerviz.errors import LayervizError
 from layerviz.ui import ids
-from layerviz.ui.blocks import card
+from layerviz.ui.blocks import hint, named
 from layerviz.ui.common import current_reduced, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.recipe import recipe_from_store
@@ -49,6 +49,7 @@ from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED, SELECTED_I
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
+    "TAB",
     "controls",
     "elements",
     "graph_elements",
@@ -56,6 +57,7 @@ __all__ = [
     "panels",
     "register",
     "statistic_options",
+    "tab",
     "tapped",
 ]
 
@@ -76,9 +78,11 @@ STYLESHEET = [
             "label": "data(label)",
             "text-wrap": "wrap",
             "text-valign": "center",
-            "font-size": 7,
-            "width": 90,
-            "height": 30,
+            # 11 CSS px at zoom 1 (GRAPH_HEIGHT_PX).
+            "font-size": 11,
+            "text-max-width": 108,
+            "width": 112,
+            "height": 40,
             "shape": "round-rectangle",
             "background-color": "data(color)",
             "color": "data(text)",
@@ -118,12 +122,19 @@ STYLESHEET = [
 ]
 
 
+TAB = ("Architecture", "diagram-3")
+
+
 def controls(workbench: Workbench) -> list:
     return []
 
 
 def panels(workbench: Workbench) -> list:
-    """The graph's card: statistic picker, graph, selected layer's maps."""
+    return []
+
+
+def tab(workbench: Workbench) -> list:
+    """The Architecture tab: statistic picker, graph, selected layer's maps."""
 
     statistic = dcc.Dropdown(
         id=ids.ARCHITECTURE_STATISTIC,
@@ -131,34 +142,62 @@ def panels(workbench: Workbench) -> list:
         value="mean",
         clearable=False,
         style={"width": "14rem"},
-        className="ms-2 d-inline-block align-middle",
     )
     graph = cyto.Cytoscape(
         id=ids.ARCHITECTURE_GRAPH,
         elements=[],
         layout=LAYOUT,
         stylesheet=STYLESHEET,
-        style={"width": "100%", "height": "520px"},
+        style={"width": "100%", "height": f"{GRAPH_HEIGHT_PX}px"},
         minZoom=0.05,
-        maxZoom=3,
+        maxZoom=1.5,
         boxSelectionEnabled=False,
         autoungrabify=True,
     )
-    body = [
+    options = html.Div(
+        [
+            hint("colour by"),
+            named(statistic, "colour the graph by"),
+            hint("click a layer to inspect it; click a group to fold it"),
+        ],
+        className="d-flex align-items-center flex-wrap gap-2 mb-1",
+    )
+    layer = dcc.Graph(
+        id=ids.ARCHITECTURE_LAYER_GRAPH,
+        figure=empty_figure("click a layer to see its maps here and in the Inspector"),
+        config={"displaylogo": False},
+    )
+    return [
+        options,
+        _legend(),
         graph,
         dcc.Store(id=ids.ARCHITECTURE_COLLAPSED, data=[]),
         html.Div(id=ids.ARCHITECTURE_LAYER_INFO, className="small px-2"),
-        dcc.Graph(id=ids.ARCHITECTURE_LAYER_GRAPH, config={"displaylogo": False}),
+        layer,
     ]
-    return [
-        card(
-            "Architecture (click a layer; click a group to fold it)",
-            "diagram-3",
-            body,
-            header_extra=[statistic],
-            className="shadow-sm mt-3",
-        )
-    ]
+
+
+def _legend() -> html.Div:
+    """What the colours and the dashed grey nodes mean."""
+    ramp = f"linear-gradient(to right, {', '.join(sample_colorscale(COLORSCALE, 5))})"
+    swatch = {"display": "inline-block", "width": "5rem", "height": ".7rem", "background": ramp}
+    hidden = {
+        "display": "inline-block",
+        "width": "1.4rem",
+        "height": ".7rem",
+        "background": "#e9ecef",
+        "border": "1px dashed #666",
+    }
+    return html.Div(
+        [
+            html.Span("low", className="me-1"),
+            html.Span(style=swatch, className="align-middle", **{"aria-hidden": "true"}),
+            html.Span("high (the statistic chosen)", className="ms-1 me-3"),
+            html.Span(style=hidden, className="align-middle me-1", **{"aria-hidden": "true"}),
+            html.Span("hidden by the size limit"),
+        ],
+        className="small text-body-secondary mb-1",
+    )
 
 
 def elements(
@@ -303,7 +342,6 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.COMPARE_SWITCH, "value"),
         Input(ids.COMPARE_STORE, "data"),
         State(ids.ARCHITECTURE_STATISTIC, "value"),
-        prevent_initial_call=True,
     )
     def offer(on, b_data, current):
         options, value = statistic_options(on, b_data, current)
@@ -335,6 +373,12 @@ def register(app, workbench: Workbench) -> None:
             return layer_panel(workbench, selected, data)
         except Exception as exc:
             return error_text(exc), empty_figure(error_text(exc))
+
+
+#: The graph's height: a chain of 11 layers (rows 56 px apart) fits at zoom 1, where the
+#: labels are ``font-size`` (11) CSS px; a taller graph zooms out to fit. (Sizing the
+#: container to each graph's rows left cytoscape's canvas at its first size: clicks missed.)
+GRAPH_HEIGHT_PX = 660
 
 
 def graph_elements(

@@ -19,8 +19,8 @@ from layerviz.analysis.perturb import KINDS
 from layerviz.draw.figures import empty_figure
 from layerviz.patterns.readers import ACCEPTED_EXTENSIONS, MAX_PATTERN_BYTES
 from layerviz.ui import ids
-from layerviz.ui.blocks import card, section
 from layerviz.ui.blocks import pager as make_pager
+from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
 from layerviz.ui.features.inspector.views import CHANGE
@@ -28,7 +28,7 @@ from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["controls", "panels", "register"]
+__all__ = ["EAGER", "TAB", "controls", "panels", "register", "tab"]
 
 GRAPH_CONFIG = {"displaylogo": False}
 SOURCE_LABELS = {
@@ -57,8 +57,27 @@ _B_INPUTS = (
 # --- layout --------------------------------------------------------------------------------
 
 
+TAB = ("Compare", "layout-split")
+#: Built with the page: a shared link's pattern B is written into its controls on arrival, and
+#: the inspector and the architecture graph read its switch and store.
+EAGER = True
+
+
 def controls(workbench: Workbench) -> list:
-    """The "Compare" section of the control panel."""
+    return []
+
+
+def tab(workbench: Workbench) -> list:
+    """The Compare tab: the switch and pattern B's controls, then the comparison."""
+    return [*_controls(), *_panels()]
+
+
+def panels(workbench: Workbench) -> list:
+    return []
+
+
+def _controls() -> list:
+    """The switch, and pattern B's source (shown while the switch is on)."""
     perturbation = dbc.InputGroup(
         [
             dbc.Select(
@@ -97,6 +116,12 @@ def controls(workbench: Workbench) -> list:
             className="mb-2",
         ),
         perturbation,
+        # A value the perturbation cannot take is marked in the box and said here, at once.
+        html.Small(
+            id=ids.PERTURB_FEEDBACK,
+            className="text-danger d-block",
+            **{"aria-live": "polite"},
+        ),
         html.Small(
             "noise: sigma · shift: dx,dy · occlude: x,y,size · scale: factor",
             className="text-body-secondary d-block mb-2",
@@ -111,11 +136,11 @@ def controls(workbench: Workbench) -> list:
     switch = dbc.Switch(id=ids.COMPARE_SWITCH, label="compare with a pattern B", value=False)
     collapse = dbc.Collapse(body, id=ids.COMPARE_COLLAPSE, is_open=False, className="mt-2")
 
-    return [section("Compare", "layout-split", [switch, collapse], "mb-3 mt-3")]
+    return [section("Pattern B", "layout-split", [switch, collapse], "mb-2")]
 
 
-def panels(workbench: Workbench) -> list:
-    """The compare card of the results column (open while compare mode is on)."""
+def _panels() -> list:
+    """The comparison (open while compare mode is on)."""
     pager = make_pager(ids.COMPARE_PAGE)
     export = dbc.Button(
         [html.I(className="bi bi-file-earmark-zip me-1"), "Download A, B, B − A"],
@@ -153,8 +178,7 @@ def panels(workbench: Workbench) -> list:
         dcc.Store(id=ids.COMPARE_STORE),
     ]
 
-    compare_card = card("Compare A / B", "layout-split", body, className="shadow-sm mb-3")
-    return [dbc.Collapse(compare_card, id=ids.COMPARE_PANEL, is_open=False)]
+    return [dbc.Collapse(body, id=ids.COMPARE_PANEL, is_open=False)]
 
 
 def _caption(text: str) -> html.Small:
@@ -219,6 +243,8 @@ def _register_choice(app, view: CompareView) -> None:
         Output(ids.PATTERN_B_SOURCE, "value"),
         *ALERT,
         Output(ids.PATTERN_B_UPLOAD, "contents"),
+        Output(ids.PERTURB_VALUES, "invalid"),
+        Output(ids.PERTURB_FEEDBACK, "children"),
         *(Input(component, "value") for component in _B_INPUTS),
         Input(ids.PATTERN_B_UPLOAD, "contents"),
         State(ids.PATTERN_B_UPLOAD, "filename"),
@@ -228,18 +254,20 @@ def _register_choice(app, view: CompareView) -> None:
     def _choose(on, source, kind, values, seed, sample, upload, filename, a_store):
         clear = None if upload else no_update
         if on is not True or not a_store:
-            return no_update, no_update, no_update, no_update, clear
+            return no_update, no_update, no_update, no_update, clear, no_update, no_update
         touched = _SOURCE_OF.get(ctx.triggered_id)
         shown = touched if touched and touched != source else no_update
         source = touched or source
         try:
             data = _b_data(view, a_store, source, kind, values, seed, sample, upload, filename)
             if data is None:
-                return no_update, shown, no_update, no_update, clear
+                return no_update, shown, no_update, no_update, clear, False, ""
             view.comparison(a_store, data)  # the one batch of two; renders hit the cache
         except Exception as exc:
-            return no_update, shown, error_text(exc), True, clear
-        return data, shown, no_update, False, clear
+            if source == "perturb":  # the values box's own mistake: said beside it
+                return no_update, shown, no_update, False, clear, True, error_text(exc)
+            return no_update, shown, error_text(exc), True, clear, False, ""
+        return data, shown, no_update, False, clear, False, ""
 
 
 def _b_data(view, a_store, source, kind, values, seed, sample, upload, filename) -> dict | None:

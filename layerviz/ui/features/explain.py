@@ -10,20 +10,21 @@ opacity slider only redraws.
 
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.analysis.explain import METHODS, TARGETS, Explainer, Explanation
 from layerviz.draw.figures import empty_figure, explanation_figure
 from layerviz.ui import ids
-from layerviz.ui.blocks import card, section
+from layerviz.ui.blocks import hint, named, opacity_slider
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run, error_text
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import PATTERN, PATTERN_IN
 from layerviz.ui.workbench import Workbench, pattern_digest
 
-__all__ = ["controls", "panels", "register", "target_class"]
+__all__ = ["TAB", "controls", "panels", "register", "tab", "target_class"]
 
 LABELS = {"gradcam": "Grad-CAM", "saliency": "Saliency", "smoothgrad": "SmoothGrad (16 copies)"}
 TARGET_LABELS = {"logit": "class score (before softmax)", "probability": "probability"}
@@ -32,68 +33,63 @@ CACHE_BYTES = 32 * 2**20
 DEFAULT_OPACITY = 0.5
 
 
-def controls(workbench: Workbench) -> list:
-    """The method, layer and opacity controls, and the store of the clicked class."""
+TAB = ("Explain", "lightbulb")
 
-    return [
-        section(
-            "Explain",
-            "lightbulb",
-            [
-                dcc.Dropdown(
-                    id=ids.EXPLAIN_METHOD,
-                    options=[{"label": LABELS[m], "value": m} for m in METHODS],
-                    value="gradcam",
-                    clearable=False,
-                    className="mb-2",
-                ),
-                dcc.Dropdown(
-                    id=ids.EXPLAIN_LAYER,
-                    options=[],
-                    placeholder="Grad-CAM layer: the last with maps",
-                    className="mb-2",
-                ),
-                dcc.RadioItems(
-                    id=ids.EXPLAIN_TARGET,
-                    options=[{"label": f" {TARGET_LABELS[t]}", "value": t} for t in TARGETS],
-                    value="logit",
-                    className="small mb-2",
-                    labelClassName="me-3",
-                ),
-                html.Small("heat opacity", className="text-body-secondary d-block"),
-                dcc.Slider(
-                    id=ids.EXPLAIN_OPACITY,
-                    min=0,
-                    max=1,
-                    step=0.05,
-                    value=DEFAULT_OPACITY,
-                    marks={0: "0", 0.5: "0.5", 1: "1"},
-                ),
-                dcc.Store(id=ids.EXPLAIN_CLASS_STORE),
-            ],
-        )
-    ]
+
+def controls(workbench: Workbench) -> list:
+    return []
 
 
 def panels(workbench: Workbench) -> list:
-    """The card with ``explain-graph``."""
+    """Always in the page: the class a click on a prediction bar picked (the click opens this
+    tab, which may not be built yet)."""
+    return [dcc.Store(id=ids.EXPLAIN_CLASS_STORE)]
 
+
+def tab(workbench: Workbench) -> list:
+    """The Explain tab: method, layer and opacity, then ``explain-graph``."""
+    method = dcc.Dropdown(
+        id=ids.EXPLAIN_METHOD,
+        options=[{"label": LABELS[m], "value": m} for m in METHODS],
+        value="gradcam",
+        clearable=False,
+    )
+    layer = dcc.Dropdown(
+        id=ids.EXPLAIN_LAYER, options=[], placeholder="Grad-CAM layer: the last with maps"
+    )
+    opacity = opacity_slider(ids.EXPLAIN_OPACITY, DEFAULT_OPACITY, "heat opacity")
+    target = dcc.RadioItems(
+        id=ids.EXPLAIN_TARGET,
+        options=[{"label": f" {TARGET_LABELS[t]}", "value": t} for t in TARGETS],
+        value="logit",
+        className="small mb-2",
+        labelClassName="me-3",
+    )
     top = html.Button(
         "top class",
         id=ids.EXPLAIN_TOP_BUTTON,
-        className="btn btn-sm btn-outline-secondary ms-2 py-0",
+        className="btn btn-sm btn-outline-secondary py-0",
         title="explain the model's top class again",
     )
-    body = dcc.Loading(dcc.Graph(id=ids.EXPLAIN_GRAPH, config={"displaylogo": False}))
-    return [
-        card(
-            "Why did it say this? (click a prediction bar to explain that class)",
-            "lightbulb",
-            body,
-            header_extra=[top],
-            className="shadow-sm mt-3",
+    options = dbc.Row(
+        [
+            dbc.Col(named(method, "explanation method"), md=4),
+            dbc.Col(named(layer, "Grad-CAM layer"), md=4),
+            dbc.Col([hint("heat opacity"), opacity], md=4),
+        ],
+        className="g-2 mb-2 align-items-end",
+    )
+    options = html.Div([options, named(html.Div([hint("explain"), target]), "explained score")])
+    note = html.Div(
+        [hint("Click a prediction bar to explain that class.", None), top],
+        className="d-flex align-items-center gap-2 mb-1",
+    )
+    graph = dcc.Loading(
+        dcc.Graph(
+            id=ids.EXPLAIN_GRAPH, figure=empty_figure("explaining…"), config={"displaylogo": False}
         )
-    ]
+    )
+    return [options, note, graph]
 
 
 def target_class(click_data, outputs: np.ndarray, n_outputs: int) -> int | None:
@@ -147,7 +143,8 @@ def register(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.EXPLAIN_CLASS_STORE, "data"),
         Input(ids.PREDICTION_GRAPH, "clickData"),
-        Input(ids.EXPLAIN_TOP_BUTTON, "n_clicks"),
+        # In the tab, which a click on a bar may come before.
+        Input(ids.EXPLAIN_TOP_BUTTON, "n_clicks", allow_optional=True),
         PATTERN,
         prevent_initial_call=True,
     )

@@ -9,6 +9,11 @@ saturated channels over many patterns in the background and marks them in both.
 from __future__ import annotations
 
 from layerviz.ui.features.inspector.callbacks import register
-from layerviz.ui.features.inspector.layout import controls, panels
+from layerviz.ui.features.inspector.layout import controls, panels, tab
 
-__all__ = ["controls", "panels", "register"]
+__all__ = ["EAGER", "TAB", "controls", "panels", "register", "tab"]
+
+TAB = ("Inspector", "zoom-in")
+#: Built with the page, not on first view: it is the pane's first tab, and a shared link's
+#: rank and page size (``links``) are written into its controls before anyone opens it.
+EAGER = True

@@ -76,7 +76,7 @@ def _register_statistics(app, workbench: Workbench) -> None:
         Output(ids.STATS_TABLE, "rowData"),
         PATTERN_IN,
         Input(ids.HEALTH_STORE, "data"),
-        prevent_initial_call=True,
+        # No prevent_initial_call: the table is built when its tab first opens, and fills then.
     )
     def _rows(store_data, health):
         try:
@@ -98,7 +98,6 @@ def _register_statistics(app, workbench: Workbench) -> None:
         Output(ids.STATS_HISTOGRAM, "figure"),
         SELECTED_IN,
         PATTERN_IN,
-        prevent_initial_call=True,
     )
     def _histogram(selected, store_data):
         try:

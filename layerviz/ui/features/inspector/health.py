@@ -88,8 +88,9 @@ def health_controls() -> list:
         role="status",
         **{"aria-live": "polite"},
     )
-    stores = [dcc.Store(id=ids.HEALTH_STORE), dcc.Store(id=ids.HEALTH_BATCH_STORE)]
-    return [source, seeds, threshold, _batch_zone(), buttons, progress, summary, *stores]
+    # ids.HEALTH_STORE, the result, is always in the page (inspector.layout.panels).
+    store = dcc.Store(id=ids.HEALTH_BATCH_STORE)
+    return [source, seeds, threshold, _batch_zone(), buttons, progress, summary, store]
 
 
 def _number(id_: str, label: str, value: float, bounds: tuple, step: float | str = "any"):

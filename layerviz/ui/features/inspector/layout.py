@@ -1,4 +1,5 @@
-"""The inspector's components: its controls (left column) and its cards (results column)."""
+"""The inspector's components: its tab (controls, then the channels), the statistics tab's
+table and health controls (``layerviz.ui.features.statistics``), and the page's links."""
 
 from __future__ import annotations
 
@@ -16,33 +17,40 @@ from layerviz.ui.features.inspector.looks_for_ui import looks_for_block
 from layerviz.ui.features.inspector.overlay import keyed_region, overlay_block
 from layerviz.ui.features.inspector.views import MAX_K, SORTS
 
-__all__ = ["controls", "panels"]
+__all__ = ["controls", "panels", "statistics_tab", "tab"]
 
 GRAPH_CONFIG = {"displaylogo": False}
 K_MARKS = (1, 8, 16, 32, 48, 64)
 #: The statistics table's columns: (field, header, width).
 STATS_COLUMNS = (
-    ("index", "#", 70),
-    ("name", "layer", 200),
-    ("class_name", "class", 150),
-    ("shape", "shape", 110),
-    ("min", "min", 100),
-    ("max", "max", 100),
-    ("mean", "mean", 100),
-    ("std", "std", 100),
-    ("zero_fraction", "zeros %", 95),
-    ("nan_count", "NaN", 75),
-    ("inf_count", "Inf", 75),
-    ("n_channels", "channels", 100),
-    ("n_dead", "dead (this pattern)", 150),
-    ("health_dead", "dead (health)", 130),
-    ("health_saturated", "saturated (health)", 150),
+    ("index", "#", 56),
+    ("name", "layer", 130),
+    ("mean", "mean", 90),
+    ("zero_fraction", "zeros %", 90),
+    ("n_dead", "dead (this pattern)", 110),
+    ("min", "min", 90),
+    ("max", "max", 90),
+    ("std", "std", 90),
+    ("class_name", "class", 120),
+    ("shape", "shape", 100),
+    ("nan_count", "NaN", 70),
+    ("inf_count", "Inf", 70),
+    ("n_channels", "channels", 90),
+    ("health_dead", "dead (health)", 110),
+    ("health_saturated", "saturated (health)", 130),
 )
+#: Pinned at the left while the table scrolls sideways: which row is which.
+PINNED = ("index", "name")
 _NUMBER_FORMAT = {"function": "params.value == null ? '' : d3.format('.4~g')(params.value)"}
 
 
 def controls(workbench) -> list:
-    """The inspector's and the health run's controls."""
+    """Nothing in the control panel: the inspector's controls are in its tab."""
+    return []
+
+
+def tab(workbench) -> list:
+    """The Inspector tab: rank and page size, then the channels and the overlay."""
 
     sort = dcc.Dropdown(
         id=ids.CHANNEL_SORT,
@@ -61,29 +69,34 @@ def controls(workbench) -> list:
         tooltip={"placement": "bottom"},
         updatemode="mouseup",
     )
-    return [
-        section(
-            "Layer inspector",
-            "zoom-in",
-            [
-                sort,
-                html.Small("channels per page", className="text-body-secondary d-block"),
-                topk,
-                # The colour range is the page's norm-mode (the grid's Display controls).
-            ],
-        ),
-        section("Model health", "heart-pulse", health_controls(), ""),
-    ]
+    # The colour range is the page's norm-mode (the grid's Display controls).
+    options = dbc.Row(
+        [
+            dbc.Col(sort, md=5),
+            dbc.Col(
+                [html.Small("channels per page", className="text-body-secondary d-block"), topk],
+                md=7,
+            ),
+        ],
+        className="g-2 mb-2 align-items-end",
+    )
+    return [options, _inspector_card()]
+
+
+def statistics_tab(workbench) -> list:
+    """The Statistics & health tab: the table with its histogram, then the health run."""
+    return [_stats_card(), section("Model health", "heart-pulse", health_controls(), "mt-2")]
 
 
 def panels(workbench) -> list:
-    """The inspector card, then the statistics card."""
-    links = [
+    """Always in the page: the URL's view (a shared link), and the health run's result, which
+    the inspector's outlines read whether or not the statistics tab was opened."""
+    return [
         dcc.Location(id=ids.URL_VIEW, refresh=False),
         dcc.Store(id=ids.URL_TARGET, data=BOOT),
         dcc.Interval(id=ids.URL_BOOT, interval=250, max_intervals=1),
+        dcc.Store(id=ids.HEALTH_STORE),
     ]
-    return [_inspector_card(), _stats_card(), *links]
 
 
 def _inspector_card() -> dbc.Card:
@@ -119,6 +132,8 @@ def _stats_card() -> dbc.Card:
     columns = [
         {"field": key, "headerName": header, "width": width, "sortable": True}
         | ({"valueFormatter": _NUMBER_FORMAT} if key in ("min", "max", "mean", "std") else {})
+        | ({"pinned": "left"} if key in PINNED else {})
+        | {"wrapHeaderText": True, "autoHeaderHeight": True}
         for key, header, width in STATS_COLUMNS
     ]
     table = dag.AgGrid(
@@ -151,7 +166,8 @@ def _stats_card() -> dbc.Card:
     histogram = dcc.Graph(
         id=ids.STATS_HISTOGRAM, figure=empty_figure("pick a layer"), config=GRAPH_CONFIG
     )
-    body = dbc.Row([dbc.Col(table, lg=8), dbc.Col(histogram, lg=4)], className="g-2")
+    # Stacked: the pane is narrower than the old results column.
+    body = html.Div([table, histogram])
     return card(
         "Layer statistics",
         "table",

@@ -16,6 +16,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
+from layerviz.ui.blocks import opacity_slider
 from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import active_b
 from layerviz.ui.features.inspector.overlay_view import (
@@ -60,17 +61,7 @@ def overlay_block() -> html.Div:
     caption = html.Div(
         id=ids.OVERLAY_CAPTION, className="small mb-2", role="status", **{"aria-live": "polite"}
     )
-    opacity = html.Div(
-        dcc.Slider(
-            id=ids.OVERLAY_OPACITY,
-            min=0,
-            max=1,
-            step=0.05,
-            value=DEFAULT_OPACITY,
-            marks={0: "0", 0.5: "0.5", 1: "1"},
-        ),
-        **{"data-a11y-label": "overlay opacity"},  # assets/a11y.js names the slider's inputs
-    )
+    opacity = opacity_slider(ids.OVERLAY_OPACITY, DEFAULT_OPACITY, "overlay opacity")
     controls = [
         buttons,
         caption,
