@@ -75,14 +75,17 @@ def test_projection_is_coloured_and_a_click_opens_the_pattern(dash_duo, tmp_path
     assert len(dash_duo.find_elements(f"{sel(ids.DATASET_PROBE)} .points path")) == 3
     assert dash_duo.find_elements(f"{sel(ids.DATASET_CKA)} .heatmaplayer image")
 
-    before = dash_duo.find_element(sel(ids.PATTERN_INFO)).text
+    before = dash_duo.find_element(sel(ids.PATTERN_INFO)).get_attribute("textContent")
     click(dash_duo, points[7])
     thumb = dash_duo.find_element(sel(ids.DATASET_THUMBNAIL))
     until(lambda: (thumb.get_attribute("src") or "").startswith("data:image/png"), timeout=10)
-    dash_duo.wait_for_contains_text(sel(ids.PATTERN_INFO), "uploaded dataset #", timeout=20)
-    assert dash_duo.find_element(sel(ids.PATTERN_INFO)).text != before
-    row = dash_duo.find_element(sel(ids.PATTERN_INFO)).text.split("#")[1].split(".")[0]
-    assert f"pattern #{row}" in dash_duo.find_element(sel(ids.DATASET_THUMBNAIL_TEXT)).text
+    info = dash_duo.find_element(sel(ids.PATTERN_INFO))
+    # textContent, not .text: in the workspace the strip may truncate the line out of view.
+    until(lambda: "uploaded dataset #" in (info.get_attribute("textContent") or ""), timeout=20)
+    assert info.get_attribute("textContent") != before
+    row = info.get_attribute("textContent").split("#")[1].split(".")[0]
+    caption = dash_duo.find_element(sel(ids.DATASET_THUMBNAIL_TEXT))
+    assert f"pattern #{row}" in caption.get_attribute("textContent")
 
     # A click on the CKA heatmap selects two layers: one inspected, one projected.
     heatmap = dash_duo.find_element(f"{sel(ids.DATASET_CKA)} .nsewdrag")

@@ -84,7 +84,12 @@ def dataset_panels() -> list:
     choices = html.Div(
         [
             named(
-                dcc.Dropdown(id=ids.DATASET_LAYER, clearable=False, style={"minWidth": "12rem"}),
+                dcc.Dropdown(
+                    id=ids.DATASET_LAYER,
+                    clearable=False,
+                    placeholder="layer",
+                    style={"minWidth": "12rem"},
+                ),
                 "layer to project",
             ),
             dbc.RadioItems(
