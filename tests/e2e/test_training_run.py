@@ -11,6 +11,7 @@ from dash.testing.wait import until
 from record.training import train
 from selenium.webdriver.common.keys import Keys
 
+from e2e.panes import open_tab
 from layerviz.record.run import Run
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
@@ -46,6 +47,7 @@ def sources(dash_duo):
 def test_slider_scrubs_play_advances_a_click_shows_the_strip(dash_duo, run_folder):
     app = create_app(runs=[run_folder])
     dash_duo.start_server(app)
+    open_tab(dash_duo, "training_run", f"#{ids.RUN_EPOCH_LABEL}")  # built on first view
     label = f"#{ids.RUN_EPOCH_LABEL}"
     # The run opens at its last record; no map of the tiny model is over the default 15x15.
     dash_duo.wait_for_contains_text(label, f"epoch {EPOCHS}", timeout=30)
