@@ -15,6 +15,7 @@ from e2e.page import start_default_grid
 from layerviz.ui import ids
 from layerviz.ui.callbacks import render_grid
 from layerviz.ui.recipe import SeedRecipe
+from layerviz.ui.store import current_session
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +54,12 @@ def test_an_uploaded_model_renders_and_only_its_session_lists_it(dash_duo, tmp_p
     dash_duo.wait_for_text_to_equal(sel(ids.PATTERN_INFO), "random pattern, seed 0", timeout=30)
 
     (name,) = app.workbench.user_models.names()
-    summary = render_grid(app.workbench, SeedRecipe(name, 0).to_store(), 3, 3, 15, 1)[3]
+    # The upload is its session's only (issue 25, row 7): render it as that session.
+    token = current_session.set(app.workbench.user_models._owners[name])
+    try:
+        summary = render_grid(app.workbench, SeedRecipe(name, 0).to_store(), 3, 3, 15, 1)[3]
+    finally:
+        current_session.reset(token)
     dash_duo.wait_for_text_to_equal(sel(ids.GRID_SUMMARY), summary, timeout=30)
     dash_duo.wait_for_contains_text(sel(ids.ACTIVATION_GRAPH), "my_conv")
     assert "mine.keras (your upload)" in listed_models(dash_duo)
