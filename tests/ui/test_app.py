@@ -296,7 +296,7 @@ def test_healthz_says_warming_until_the_default_model_is_warm():
     assert app.warmup.done.wait(60)  # that request started it in the background
     answer = client.get("/healthz").get_json()
     assert answer["status"] == "ok" and answer["warmed"] == "in background"
-    assert len(app.workbench.extractions) == 1  # the default pattern's pass is cached
+    assert len(app.workbench.extractions) >= 1  # the default pattern's pass is cached
 
 
 def test_export_progress_and_cancel_are_on_the_page(app):

@@ -58,19 +58,19 @@ def test_the_view_explains_the_top_class_then_a_clicked_one(explainers, default_
     assert fig.layout.title.text == f"{LABELS['smoothgrad']}: {names[other]} (clicked)"
 
 
-def test_the_view_explains_the_probability_when_asked(explainers, store):
+def test_the_view_explains_the_probability_when_asked(explainers, default_store):
     workbench = explainers.workbench
     run = workbench.extraction(workbench.default_recipe(MODEL))
     layer = explainers.of(MODEL).default_layer
 
-    fig = explanation_view(explainers, store, "gradcam", None, 0.5, None, "probability")
+    fig = explanation_view(explainers, default_store, "gradcam", None, 0.5, None, "probability")
 
     assert fig.layout.title.text.endswith("(top class, its probability)")
     expected = Explainer(workbench.entry(MODEL).model).grad_cam(
         run.pattern, layer, target="probability"
     )
     np.testing.assert_allclose(np.asarray(fig.data[1].z), expected.heat, atol=1e-5)
-    bad = explanation_view(explainers, store, "gradcam", None, 0.5, None, "nonsense")
+    bad = explanation_view(explainers, default_store, "gradcam", None, 0.5, None, "nonsense")
     assert bad.layout.title.text.endswith("(top class)")  # an unknown choice: the score
 
 
