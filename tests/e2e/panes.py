@@ -26,8 +26,13 @@ return a ? a.textContent.trim() : null;
 def open_tab(dash_duo, key: str, ready: str | None = None) -> None:
     """Click tab ``key``'s link and wait until its body is built (``ready``: a CSS selector
     inside it to wait for; by default anything but the "opening…" placeholder)."""
+    # The page may still be rendering its layout when the test starts: wait for the link.
+    until(
+        lambda: dash_duo.driver.execute_script(TAB_LINK_JS, TITLES[key]) is not None,
+        timeout=20,
+        msg=f"no tab titled {TITLES[key]!r}",
+    )
     link = dash_duo.driver.execute_script(TAB_LINK_JS, TITLES[key])
-    assert link is not None, f"no tab titled {TITLES[key]!r}"
     link.click()
     body = f"#{tab_body_id(key)}"
     if ready is None:
