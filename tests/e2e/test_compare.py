@@ -172,3 +172,19 @@ def test_b_from_an_upload_of_another_shape_is_refused_then_a_good_one_shows(dash
     checked = dash_duo.find_element(f"{sel(ids.PATTERN_B_SOURCE)} input:checked")
     assert checked.get_attribute("value") == "upload"
     assert dash_duo.get_logs() == []
+
+
+def test_b_as_the_same_pattern_at_an_epoch_of_the_bundled_run(dash_duo):
+    start_compare(dash_duo)
+    epoch = dash_duo.find_element(sel(ids.PATTERN_B_EPOCH))
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", epoch
+    )
+    dash_duo.clear_input(epoch)
+    epoch.send_keys("3", Keys.ENTER)
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_SUMMARY), "recorded it after epoch 3")
+    checked = f"{sel(ids.PATTERN_B_SOURCE)} input[value='epoch']"
+    assert dash_duo.find_element(checked).is_selected()
+    until(lambda: heatmaps(dash_duo, ids.COMPARE_GRAPH) == 9, timeout=15)
+    dash_duo.wait_for_contains_text(sel(ids.COMPARE_PREDICTION_B), "prediction: ")
+    assert dash_duo.get_logs() == []

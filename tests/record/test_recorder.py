@@ -19,23 +19,12 @@ from record.training import (
     CHANNEL,
     EPOCHS,
     KILL_EPOCH,
-    KeepWeights,
-    KillChannel,
     distances,
     train,
 )
 
 TRAINING = Path(__file__).with_name("training.py")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def killed_run(tmp_path_factory):
-    """A run of EPOCHS epochs in which c1's channel CHANNEL is killed after epoch KILL_EPOCH."""
-    folder = tmp_path_factory.mktemp("runs") / "killed"
-    kept = KeepWeights()
-    train(folder, extra=[KillChannel(), kept])
-    return Run(folder), kept
 
 
 def test_the_run_holds_one_record_before_training_and_one_per_epoch(killed_run):

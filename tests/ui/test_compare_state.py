@@ -57,7 +57,7 @@ def test_b_store_from_the_controls(kwargs, store):
         (dict(source="perturb", kind="noise", values="a lot"), ArgumentError, "sigma must be"),
         (dict(source="seed", seed=-3), PatternError, "seed"),
         (dict(source="sample", sample=None), PatternError, "choose one of the model's samples"),
-        (dict(source=["x"]), ArgumentError, "perturb, seed, sample, upload; got 'list'"),
+        (dict(source=["x"]), ArgumentError, "perturb, seed, sample, upload, epoch; got 'list'"),
     ],
 )
 def test_b_store_refuses(kwargs, error, fragment):
@@ -178,3 +178,57 @@ def test_zip_holds_the_three_sets(view, a_store):
     assert data == view.zip_bytes(a_store, DEFAULT_B, 3, 3, 15)  # the same bytes each time
     with pytest.raises(PatternError, match="nothing to download"):
         view.zip_bytes(a_store, DEFAULT_B, 3, 3, 128)
+
+
+# --- B = the same pattern at epoch k of a recorded run (issue 22) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundled_run(workbench) -> str:
+    from layerviz.ui.features.training_run import available_runs
+
+    return next(str(p) for p in available_runs(workbench) if p.name == MODEL)
+
+
+def test_b_store_of_an_epoch():
+    assert b_store("epoch", run="runs/x", epoch="3") == {
+        "source": "epoch", "run": "runs/x", "epoch": 3
+    }  # fmt: skip
+    with pytest.raises(ArgumentError, match=r"whole number ≥ 0 .*; got -1"):
+        b_store("epoch", run="runs/x", epoch=-1)
+    with pytest.raises(ArgumentError, match=r"got 1\.5"):
+        b_store("epoch", run="runs/x", epoch=1.5)
+    with pytest.raises(PatternError, match="choose a recorded training run"):
+        b_store("epoch", run=None, epoch=1)
+
+
+def test_render_of_a_at_an_epoch_of_the_bundled_run(view, a_store, bundled_run):
+    # The bundled run recorded the training of the bundled model: its last epoch is the model.
+    last = {"source": "epoch", "run": bundled_run, "epoch": 25}
+    r = view.render(a_store, last, rows=2, limit=15, page=1)
+    assert f"B: A as run {bundled_run} recorded it after epoch 25" in r.summary
+    assert max(r.divergence.data[0].y) < 1e-3  # float16 rounding only
+    assert r.prediction_b.layout.title.text == r.prediction_a.layout.title.text
+    early = view.render(a_store, {**last, "epoch": 1}, rows=2, limit=15, page=1)
+    assert max(early.divergence.data[0].y) > 0.01
+    assert len(early.grid.data) == 6  # A | B | B − A of conv1 and pool1
+    # The size limit applies to the full outputs: conv2 (16×16, kept 8×8) is shown, pool2 not.
+    assert early.n_pages == 2 and "layers 1–2 of 3 shown" in early.summary
+    click = {"points": [{"customdata": 2}]}
+    assert view.jump(a_store, last, click, 1, 1, 15)[0] == {"model": MODEL, "layer": "conv2"}
+
+
+@pytest.mark.parametrize(
+    ("b", "a", "error", "fragment"),
+    [
+        ({"run": "/etc", "epoch": 1}, None, LayervizError, "the runs offered are "),
+        ({"epoch": 99}, None, ArgumentError, "no record at epoch 99; epochs: 0-25"),
+        ({"epoch": "x"}, None, ArgumentError, "whole number ≥ 0"),
+        ({"epoch": 1}, {"kind": "seed", "seed": 3}, PatternError, "digit_0.png, digit_3.png"),
+    ],
+)
+def test_an_epoch_b_refuses(view, a_store, bundled_run, b, a, error, fragment):
+    a = {"model": MODEL, **a} if a else a_store
+    with pytest.raises(error) as info:
+        view.render(a, {"source": "epoch", "run": bundled_run, **b}, 2, 15, 1)
+    assert fragment in str(info.value)

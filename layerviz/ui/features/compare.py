@@ -24,6 +24,7 @@ from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
 from layerviz.ui.features.inspector.views import CHANGE
+from layerviz.ui.features.training_run import available_runs
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
@@ -36,6 +37,7 @@ SOURCE_LABELS = {
     "seed": "a random pattern (seed)",
     "sample": "a bundled sample",
     "upload": "an uploaded file",
+    "epoch": "A at epoch k of a training run",
 }
 #: What the perturbation's values box takes, per kind (``layerviz.analysis.perturb.parse_spec``).
 VALUE_HINTS = {
@@ -51,6 +53,8 @@ _B_INPUTS = (
     ids.PERTURB_VALUES,
     ids.PATTERN_B_SEED,
     ids.PATTERN_B_SAMPLE,
+    ids.PATTERN_B_RUN,
+    ids.PATTERN_B_EPOCH,
 )
 
 
@@ -69,15 +73,16 @@ def controls(workbench: Workbench) -> list:
 
 def tab(workbench: Workbench) -> list:
     """The Compare tab: the switch and pattern B's controls, then the comparison."""
-    return [*_controls(), *_panels()]
+    return [*_controls(available_runs(workbench)), *_panels()]
 
 
 def panels(workbench: Workbench) -> list:
     return []
 
 
-def _controls() -> list:
-    """The switch, and pattern B's source (shown while the switch is on)."""
+def _controls(runs: list) -> list:
+    """The switch, and pattern B's source (shown while the switch is on); the epoch source only
+    when the app offers recorded runs."""
     perturbation = dbc.InputGroup(
         [
             dbc.Select(
@@ -108,10 +113,11 @@ def _controls() -> list:
         className="upload-zone",
         children=html.Small(["Drop pattern B or ", html.A("choose a file")]),
     )
+    sources = [key for key in SOURCE_LABELS if key != "epoch" or runs]
     body = [
         dbc.RadioItems(
             id=ids.PATTERN_B_SOURCE,
-            options=[{"label": label, "value": key} for key, label in SOURCE_LABELS.items()],
+            options=[{"label": SOURCE_LABELS[key], "value": key} for key in sources],
             value="perturb",
             className="mb-2",
         ),
@@ -132,11 +138,44 @@ def _controls() -> list:
         ),
         dcc.Dropdown(id=ids.PATTERN_B_SAMPLE, placeholder="sample for B", className="mb-2"),
         upload,
+        _epoch_controls(runs),
     ]
     switch = dbc.Switch(id=ids.COMPARE_SWITCH, label="compare with a pattern B", value=False)
     collapse = dbc.Collapse(body, id=ids.COMPARE_COLLAPSE, is_open=False, className="mt-2")
 
     return [section("Pattern B", "layout-split", [switch, collapse], "mb-2")]
+
+
+def _epoch_controls(runs: list) -> html.Div:
+    """B = A as a recorded run saw it after epoch k: the run and k (hidden with no runs)."""
+    options = [{"label": f"{p.name} ({p.parent})", "value": str(p)} for p in runs]
+    return html.Div(
+        [
+            dcc.Dropdown(
+                id=ids.PATTERN_B_RUN,
+                options=options,
+                value=options[0]["value"] if options else None,
+                placeholder="training run for B",
+                clearable=False,
+                className="mt-2 mb-1",
+            ),
+            dbc.InputGroup(
+                [
+                    dbc.InputGroupText("epoch"),
+                    dbc.Input(
+                        id=ids.PATTERN_B_EPOCH, type="number", min=0, step=1, value=0,
+                        debounce=True,
+                    ),
+                ],
+                size="sm",
+            ),
+            html.Small(
+                "A must be one of the run's probe patterns (e.g. a bundled sample)",
+                className="text-body-secondary d-block",
+            ),
+        ],
+        hidden=not runs,
+    )  # fmt: skip
 
 
 def _panels() -> list:
@@ -234,6 +273,8 @@ _SOURCE_OF = {
     ids.PERTURB_VALUES: "perturb",
     ids.PATTERN_B_SAMPLE: "sample",
     ids.PATTERN_B_UPLOAD: "upload",
+    ids.PATTERN_B_RUN: "epoch",
+    ids.PATTERN_B_EPOCH: "epoch",
 }
 
 
@@ -251,7 +292,7 @@ def _register_choice(app, view: CompareView) -> None:
         PATTERN,
         prevent_initial_call=True,
     )
-    def _choose(on, source, kind, values, seed, sample, upload, filename, a_store):
+    def _choose(on, source, kind, values, seed, sample, run, epoch, upload, filename, a_store):
         clear = None if upload else no_update
         if on is not True or not a_store:
             return no_update, no_update, no_update, no_update, clear, no_update, no_update
@@ -259,7 +300,10 @@ def _register_choice(app, view: CompareView) -> None:
         shown = touched if touched and touched != source else no_update
         source = touched or source
         try:
-            data = _b_data(view, a_store, source, kind, values, seed, sample, upload, filename)
+            controls = dict(
+                seed=seed, sample=sample, kind=kind, values=values, run=run, epoch=epoch
+            )
+            data = _b_data(view, a_store, source, controls, upload, filename)
             if data is None:
                 return no_update, shown, no_update, no_update, clear, False, ""
             view.comparison(a_store, data)  # the one batch of two; renders hit the cache
@@ -270,8 +314,9 @@ def _register_choice(app, view: CompareView) -> None:
         return data, shown, no_update, False, clear, False, ""
 
 
-def _b_data(view, a_store, source, kind, values, seed, sample, upload, filename) -> dict | None:
-    """B's store form from the controls; None when there is nothing new to show."""
+def _b_data(view, a_store, source, controls: dict, upload, filename) -> dict | None:
+    """B's store form from the controls (``b_store``'s keywords); None when there is nothing
+    new to show."""
     if source == "upload":
         if ctx.triggered_id != ids.PATTERN_B_UPLOAD or not upload:
             return None
@@ -279,7 +324,7 @@ def _b_data(view, a_store, source, kind, values, seed, sample, upload, filename)
         model = recipe_from_store(a_store).model
         recipe = view.workbench.add_upload(model, decode_upload(upload, name), name[:200])
         return {"source": "upload", "digest": recipe.digest, "filename": recipe.filename}
-    return b_store(source, seed=seed, sample=sample, kind=kind, values=values)
+    return b_store(source, **controls)
 
 
 def _register_render(app, view: CompareView) -> None:

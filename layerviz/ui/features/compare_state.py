@@ -10,12 +10,16 @@ source       store form                                            pattern B
 ``upload``   ``{"source": "upload", "digest", "filename"}``        an upload (workbench)
 ``perturb``  ``{"source": "perturb", "spec": "noise:sigma=0.1",    A, perturbed
              "seed": 0}``
+``epoch``    ``{"source": "epoch", "run": "runs/exp1", "epoch": 3}``  A as a recorded run saw
+                                                                   it after epoch 3
 ===========  ====================================================  =========================
 
 B always belongs to A's model, so a perturbation follows A when A changes. Store data comes
 from a browser: :func:`b_pattern` checks every field (``PatternError`` / ``ArgumentError``).
 Comparisons are cached by model and the two patterns' contents, so turning a page or clicking
-a divergence point runs nothing again.
+a divergence point runs nothing again. An ``epoch`` B is no pattern: the comparison is of A's
+maps now with the run's recorded maps of A (:mod:`layerviz.record.compare`), at the run's
+display resolution.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import threading
 import weakref
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,8 +41,10 @@ from layerviz.draw.compare_figures import compare_grid, divergence_figure, visib
 from layerviz.draw.export import comparison_pngs
 from layerviz.draw.figures import empty_figure, prediction_bar
 from layerviz.draw.grid import GridSettings, clamp, grid_pages
+from layerviz.draw.selection import visible_layers
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.patterns.inputs import check_seed
+from layerviz.record.compare import EpochComparison
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run
 from layerviz.ui.recipe import Recipe, recipe_from_store
@@ -56,7 +62,7 @@ __all__ = [
 ]
 
 #: Where pattern B can come from, as ``pattern-b-source`` offers it.
-SOURCES = ("perturb", "seed", "sample", "upload")
+SOURCES = ("perturb", "seed", "sample", "upload", "epoch")
 #: B when compare mode is switched on: A with a little Gaussian noise.
 DEFAULT_B = {"source": "perturb", "spec": "noise:sigma=0.1", "seed": 0}
 #: Budget of the comparison cache (each holds A's, B's and B − A's outputs).
@@ -64,14 +70,26 @@ CACHE_BYTES = 256 * 2**20
 
 
 def b_store(
-    source: Any, *, seed: Any = None, sample: Any = None, kind: Any = None, values: Any = None
+    source: Any,
+    *,
+    seed: Any = None,
+    sample: Any = None,
+    kind: Any = None,
+    values: Any = None,
+    run: Any = None,
+    epoch: Any = None,
 ) -> dict:
     """B's store form from the controls (an upload's comes from ``Workbench.add_upload``).
 
     Raises:
-        ArgumentError: an unknown source or perturbation, or a parameter that is not a number.
-        PatternError: a bad seed, or no sample chosen.
+        ArgumentError: an unknown source or perturbation, a parameter that is not a number, an
+            epoch that is not a whole number ≥ 0.
+        PatternError: a bad seed, no sample or no run chosen.
     """
+    if source == "epoch":
+        if not isinstance(run, str) or not run:
+            raise PatternError("choose a recorded training run for pattern B")
+        return {"source": "epoch", "run": run, "epoch": check_epoch(epoch)}
     if source == "seed":
         return {"source": "seed", "seed": check_seed(0 if seed in (None, "") else seed)}
     if source == "sample":
@@ -85,6 +103,24 @@ def b_store(
         return {"source": "perturb", "spec": format_spec(name, params), "seed": noise_seed}
     shown = source if isinstance(source, str) and len(source) <= 20 else type(source).__name__
     raise ArgumentError(f"pattern B comes from one of {', '.join(SOURCES)}; got {shown!r}")
+
+
+def check_epoch(epoch: Any) -> int:
+    """An epoch number from a box or a store: a whole number ≥ 0 (0: before training).
+
+    Raises:
+        ArgumentError: anything else, named.
+    """
+    if isinstance(epoch, float) and epoch.is_integer():
+        epoch = int(epoch)
+    if isinstance(epoch, str) and epoch.strip().isdigit():
+        epoch = int(epoch.strip())
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        shown = repr(epoch)[:40] if isinstance(epoch, int | float | str) else type(epoch).__name__
+        raise ArgumentError(
+            f"the epoch must be a whole number ≥ 0 (0: before training); got {shown}"
+        )
+    return epoch
 
 
 def active_b(compare_on: Any, b_data: Any) -> Any:
@@ -129,6 +165,8 @@ def describe_b(data: dict) -> str:
         return f"random pattern, seed {data.get('seed')}"
     if source == "sample":
         return f"sample {data.get('sample')}"
+    if source == "epoch":
+        return f"A as run {data.get('run')} recorded it after epoch {data.get('epoch')}"
     return f"uploaded {data.get('filename')}"
 
 
@@ -165,6 +203,8 @@ class CompareView:
             PatternError, ArgumentError, ModelLoadError: as ``current_run`` and ``b_pattern``.
         """
         recipe, run = current_run(self.workbench, a_store)
+        if isinstance(b_data, dict) and b_data.get("source") == "epoch":
+            return recipe, self._epoch_comparison(recipe, run, b_data)
         b = b_pattern(self.workbench, recipe, run.pattern, b_data)
         extractor = self.workbench.entry(recipe.model).extractor
         key = (recipe.model, pattern_digest(run.pattern), pattern_digest(b))
@@ -173,13 +213,28 @@ class CompareView:
         )
         return recipe, result
 
+    def _epoch_comparison(self, recipe: Recipe, run, b_data: dict) -> Comparison:
+        """A now against the same pattern as an offered run recorded it after an epoch."""
+        from layerviz.record.compare import compare_with_epoch
+        from layerviz.ui.features.training_run import offered_run
+
+        recorded = offered_run(self.workbench, b_data.get("run"))
+        epoch = check_epoch(b_data.get("epoch"))
+        key = ("epoch", recipe.model, pattern_digest(run.pattern), str(recorded.folder),
+               len(recorded), epoch)  # fmt: skip
+        result, _ = self.cache.get_or_compute(
+            key, lambda: compare_with_epoch(recorded, run.extraction, run.pattern, epoch)
+        )
+        return result
+
     def render(
         self, a_store: Any, b_data: Any, rows: Any, limit: Any, page: Any, selected: Any = None
     ) -> CompareRender:
         """The panel: divergence graph, one page of A | B | B − A rows, both predictions."""
         recipe, result = self.comparison(a_store, b_data)
         settings = GridSettings(rows, 3, limit)
-        shown = visible_rows(result.layers, settings.limit)
+        drawn, drawn_limit = full_size_view(result, settings.limit)
+        shown = visible_rows(drawn.layers, drawn_limit)
         per_page = settings.rows
         n_pages = max(1, -(-len(shown) // per_page))
         number = clamp(page, (1, n_pages), 1)
@@ -200,7 +255,11 @@ class CompareView:
             page=number,
             summary=summary,
             prediction_a=prediction_bar(result.a.outputs[0], classes),
-            prediction_b=prediction_bar(result.b.outputs[0], classes),
+            prediction_b=(
+                prediction_bar(result.b.outputs[0], classes)
+                if result.b.outputs
+                else empty_figure("B's prediction was not recorded")
+            ),
             selected_info=_selected_text(picked),
         )
 
@@ -222,7 +281,8 @@ class CompareView:
             raise ArgumentError(f"no compared layer output at position {position}")
         name = result.layers[position].name
         settings = GridSettings(rows, cols, limit)
-        shown = [d.name for d, _ in visible_rows(result.layers, settings.limit)]
+        drawn, drawn_limit = full_size_view(result, settings.limit)
+        shown = [d.name for d, _ in visible_rows(drawn.layers, drawn_limit)]
         compare_page = shown.index(name) // settings.rows + 1 if name in shown else None
         grid_order = [panel.name for panel in grid_pages(result.a.activations, settings).layers]
         per_page = settings.rows * settings.cols
@@ -247,7 +307,9 @@ class CompareView:
         """
         _, result = self.comparison(a_store, b_data)
         settings = GridSettings(rows, cols, limit)
-        sets = comparison_pngs(result, settings, _over_three_sets(progress))
+        drawn, drawn_limit = full_size_view(result, settings.limit)
+        drawn_settings = GridSettings(settings.rows, settings.cols, drawn_limit)
+        sets = comparison_pngs(drawn, drawn_settings, _over_three_sets(progress))
         if not sets["a"]:
             raise PatternError(
                 "there is nothing to download: no layer output is larger than "
@@ -262,6 +324,15 @@ class CompareView:
                     )
                     archive.writestr(entry, png)
         return buffer.getvalue()
+
+
+def full_size_view(result: Comparison, limit: tuple[int, int]) -> tuple[Comparison, tuple]:
+    """``(result, limit)`` to draw with: an ``EpochComparison`` holds reduced maps, so it keeps
+    only the layers whose *full* outputs (A's extraction) pass ``limit``, drawn with no limit."""
+    if not isinstance(result, EpochComparison):
+        return result, limit
+    names = {panel.name for panel in visible_layers(result.a.activations, limit)}
+    return replace(result, layers=[d for d in result.layers if d.name in names]), (0, 0)
 
 
 _VIEWS: weakref.WeakKeyDictionary[Workbench, CompareView] = weakref.WeakKeyDictionary()

@@ -43,6 +43,7 @@ __all__ = [
     "controls",
     "curves_figure",
     "epoch_grid",
+    "offered_run",
     "panels",
     "register",
     "strip_figure",
@@ -95,6 +96,19 @@ class _Runs:
 
 
 _RUNS = _Runs()
+
+
+def offered_run(workbench: Workbench, folder: Any) -> Run:
+    """The run at ``folder`` when the app offers it (a browser may send any path), opened.
+
+    Raises:
+        RunError: ``folder`` is not one of the runs the app offers.
+    """
+    offered = [str(p) for p in available_runs(workbench)]
+    if not isinstance(folder, str) or folder not in offered:
+        shown = folder[:200] if isinstance(folder, str) else type(folder).__name__
+        raise RunError(f"the runs offered are {', '.join(offered) or 'none'}; got {shown!r}")
+    return _RUNS.get(folder)
 
 
 def controls(workbench: Workbench) -> list:
