@@ -22,6 +22,7 @@ CURVE_TITLES = {
     "std": "standard deviation",
     "zero_fraction": "fraction of zeros",
     "dead": "dead channels",
+    "nonfinite": "non-finite channels",
 }
 
 
@@ -35,21 +36,25 @@ def run_curves_figure(
 
     Args:
         x: the records' positions in epochs (``epoch``, or ``epoch - 1 + batch / batches``).
-        curves: ``{layer name: {"mean": ..., "std": ..., "zero_fraction": ..., "dead": ...}}``,
-            one value per record each.
+        curves: ``{layer name: {"mean": ..., "std": ..., "zero_fraction": ..., "dead": ...,
+            "nonfinite": ...}}``, one value per record each.
         logs: ``{"loss": ..., "accuracy": ...}``, one value per record (NaN before training).
         current: the epoch the grid shows, marked with a vertical line in every plot.
 
     Returns:
-        A figure of five plots: the four of :data:`CURVE_TITLES`, one line per layer (a layer's
+        A figure of six plots: the five of :data:`CURVE_TITLES`, one line per layer (a layer's
         lines share a legend entry), then the logs.
     """
     if not len(x):
         return empty_figure("the run has no records yet")
     titles = [*CURVE_TITLES.values(), "loss and metrics"]
-    fig = make_subplots(rows=1, cols=5, subplot_titles=titles, horizontal_spacing=0.05)
+    # Two rows of three: the layers' numbers, then dead, non-finite and the logs.
+    fig = make_subplots(
+        rows=2, cols=3, subplot_titles=titles, horizontal_spacing=0.06, vertical_spacing=0.2
+    )
     for name, layer in curves.items():
-        for col, key in enumerate(CURVE_TITLES, start=1):
+        for plot, key in enumerate(CURVE_TITLES):
+            row, col = divmod(plot, 3)
             fig.add_trace(
                 go.Scatter(
                     x=list(x),
@@ -57,12 +62,12 @@ def run_curves_figure(
                     mode="lines",
                     name=name,
                     legendgroup=name,
-                    showlegend=col == 1,
+                    showlegend=plot == 0,
                     hovertemplate=f"{name}<br>epoch %{{x}}<br>{CURVE_TITLES[key]} %{{y:.4g}}"
                     "<extra></extra>",
                 ),
-                row=1,
-                col=col,
+                row=row + 1,
+                col=col + 1,
             )
     for key, values in logs.items():
         fig.add_trace(
@@ -74,15 +79,17 @@ def run_curves_figure(
                 legendgroup=f"log:{key}",
                 line={"dash": "dot"},
             ),
-            row=1,
-            col=5,
+            row=2,
+            col=3,
         )
     if current is not None:
-        for col in range(1, 6):
-            fig.add_vline(x=current, line={"color": "#d63384", "width": 1}, row=1, col=col)
+        for plot in range(len(titles)):
+            row, col = divmod(plot, 3)
+            line = {"color": "#d63384", "width": 1}
+            fig.add_vline(x=current, line=line, row=row + 1, col=col + 1)
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(
-        height=300,
+        height=520,
         margin={"l": 40, "r": 10, "t": 40, "b": 40},
         legend={"orientation": "h", "y": -0.25},
         template="plotly_white",

@@ -53,7 +53,9 @@ class LayerCurves:
     Attributes:
         mean, std, zero_fraction: over every value of the probe batch's full output.
         dead, saturated: how many channels are dead / saturated over the probe batch (as
-            :func:`layerviz.model_health` counts them, threshold 0).
+            :func:`layerviz.model_health` counts them, threshold 0), among the finite ones.
+        nonfinite: how many channels held a NaN or ±Inf for some probe pattern: reported apart,
+            never counted as dead or saturated (a NaN-only channel is broken, not silent).
     """
 
     info: LayerInfo
@@ -62,6 +64,7 @@ class LayerCurves:
     zero_fraction: np.ndarray
     dead: np.ndarray
     saturated: np.ndarray
+    nonfinite: np.ndarray
 
 
 def layer_summary(record: LayerRecord, info: LayerInfo) -> dict[str, object]:
@@ -69,23 +72,29 @@ def layer_summary(record: LayerRecord, info: LayerInfo) -> dict[str, object]:
 
     Returns:
         ``{"min", "max", "mean", "std", "zero_fraction", "nonfinite"}`` as floats and ints, and
-        ``"dead"`` / ``"saturated"``: the channel indices (dead: never above 0 for any pattern;
-        saturated: one constant value above 0 everywhere).
+        ``"dead"`` / ``"saturated"`` / ``"nonfinite_channels"``: the channel indices (dead:
+        never above 0 for any pattern; saturated: one constant value above 0 everywhere;
+        non-finite: a NaN or ±Inf somewhere). A channel with a non-finite value is neither dead
+        nor saturated, as :func:`layerviz.model_health` (whose extremes turn NaN) counts it:
+        a channel of NaN only has no finite maximum, which must not read as "never above 0".
     """
-    count = record.total.size * info.positions
+    # The sums are over finite values only, so they are divided by how many there were.
+    count = record.total.size * info.positions - float(record.nonfinite.sum())
     total, squares = float(record.total.sum()), float(record.total_sq.sum())
-    mean = total / count
-    variance = squares / count - mean * mean
+    mean = total / count if count else math.nan
+    variance = squares / count - mean * mean if count else math.nan
     low, high = record.minimum.min(axis=0), record.maximum.max(axis=0)
+    broken = record.nonfinite.sum(axis=0) > 0
     return {
         "min": float(low.min()),
         "max": float(high.max()),
         "mean": mean,
         "std": math.sqrt(max(variance, 0.0)) if math.isfinite(variance) else math.nan,
-        "zero_fraction": float(record.zeros.sum()) / count,
+        "zero_fraction": float(record.zeros.sum()) / count if count else math.nan,
         "nonfinite": int(record.nonfinite.sum()),
-        "dead": np.flatnonzero(high <= 0),
-        "saturated": np.flatnonzero((low == high) & (high > 0)),
+        "dead": np.flatnonzero((high <= 0) & ~broken),
+        "saturated": np.flatnonzero((low == high) & (high > 0) & ~broken),
+        "nonfinite_channels": np.flatnonzero(broken),
     }
 
 
@@ -178,7 +187,8 @@ class Run:
         raise ArgumentError(f"run {self.folder} has no record at epoch {epoch}; epochs: {shown}")
 
     def curves(self) -> list[LayerCurves]:
-        """Every layer's mean, std, zero fraction, dead and saturated channels over the run."""
+        """Every layer's mean, std, zero fraction, dead, saturated and non-finite channels over
+        the run."""
         rows = [[] for _ in self.header.layers]
         for stamp in self.stamps:
             record = self.record(stamp.number, maps=False)
@@ -191,6 +201,7 @@ class Run:
                 np.array([r["zero_fraction"] for r in row], np.float64),
                 np.array([len(r["dead"]) for r in row], np.int64),
                 np.array([len(r["saturated"]) for r in row], np.int64),
+                np.array([len(r["nonfinite_channels"]) for r in row], np.int64),
             )
             for info, row in zip(self.header.layers, rows, strict=True)
         ]

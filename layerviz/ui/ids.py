@@ -170,6 +170,7 @@ RUN_SELECT = "run-select"
 RUN_EPOCH_SLIDER = "run-epoch-slider"
 RUN_PLAY = "run-play"
 RUN_GRID = "run-grid"
+RUN_PAGE = "pager-run"
 RUN_CURVES = "run-curves"
 RUN_STRIP = "run-strip"
 # Internal.

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -50,6 +51,45 @@ def test_the_dead_channel_curve_shows_the_killed_channel_dead_from_its_epoch_on(
     bias = run.header.weight_paths.index("c1/bias")
     norms = [run.record(s.number, maps=False).weight_norms[bias] for s in run.stamps]
     assert norms[KILL_EPOCH - 1] < 10 < 1e4 - 10 < norms[KILL_EPOCH]
+
+
+class NaNChannel(keras.callbacks.Callback):
+    """Set layer "lin"'s bias of CHANNEL to NaN at the end of epoch ``at``, before the
+    recorder's record: that channel's values are NaN only, the others untouched."""
+
+    def __init__(self, at: int):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.at:
+            bias = self.model.get_layer("lin").bias
+            value = keras.ops.convert_to_numpy(bias).copy()
+            value[CHANNEL] = np.nan
+            bias.assign(value)
+
+
+def test_a_nan_only_channel_is_non_finite_not_dead(tmp_path):
+    # A linear convolution: a ReLU would turn the NaN into 0 on TensorFlow (a dead channel).
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6, 6, 1))
+    x = keras.layers.Conv2D(3, 3, name="lin")(inputs)
+    outputs = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    x_train = np.random.default_rng(0).random((8, 6, 6, 1), dtype=np.float32)
+    recorder = Recorder(tmp_path / "nan")
+    model.fit(x_train, x_train[:, 0, 0], epochs=2, verbose=0, callbacks=[NaNChannel(2), recorder])
+    run = Run(tmp_path / "nan")
+    curves = {c.info.name: c for c in run.curves()}
+    assert curves["lin"].nonfinite.tolist() == [0, 0, 1]  # the NaN-only channel, reported apart
+    assert curves["lin"].dead.tolist() == [0, 0, 0]
+    assert np.isfinite(curves["lin"].mean[-1])  # over the finite values only
+    record = run.record(2, maps=False).layers[0]
+    assert np.all(record.maximum[:, CHANNEL] == -np.inf)  # no finite value: "never above 0"
+    summary = layer_summary(record, run.header.layers[0])
+    assert summary["nonfinite_channels"].tolist() == [CHANNEL]
+    assert CHANNEL not in summary["dead"] and CHANNEL not in summary["saturated"]
 
 
 def test_recorded_maps_of_each_epoch_equal_the_extraction_on_that_epochs_weights(killed_run):

@@ -18,13 +18,15 @@ def folder(tmp_path_factory):
     return str(folder)
 
 
-def grid(folder, number, limit=(3, 3), range_mode="epoch"):
-    settings = GridSettings(3, 3, limit)
-    return training_run.epoch_grid(folder, number, 0, settings, "Viridis", "layer", range_mode)
+def grid(folder, number, limit=(3, 3), range_mode="epoch", rows=3, page=1):
+    settings = GridSettings(rows, 3, limit)
+    return training_run.epoch_grid(
+        folder, number, 0, settings, "Viridis", "layer", range_mode, page
+    )
 
 
 def test_the_size_limit_applies_to_the_full_maps(folder):
-    _, label, names = grid(folder, 2)
+    _, label, names, *_ = grid(folder, 2)
     assert label.startswith("epoch 2 · loss ")
     assert names == ["c1", "p1", "c2"]  # 12x12, 6x6, 4x4 over 3x3 (c1 is kept 6x6)
     assert grid(folder, 2, limit=(5, 5))[2] == ["c1", "p1"]
@@ -60,3 +62,14 @@ def test_the_curves_mark_the_current_epoch(folder):
     assert {shape.x0 for shape in figure.layout.shapes} == {3.0}
     dead = [t for t in figure.data if t.name == "c1" and t.xaxis == "x4"]
     assert list(dead[0].y) == [0] * KILL_EPOCH + [1] * (EPOCHS + 1 - KILL_EPOCH)
+
+
+def test_the_grid_pages_layers_as_the_main_grid_does(folder):
+    # c1, p1, c2 pass the limit (0, 0)... and gap (1×6) and out (1×3) too: 5 panels, 3 a page.
+    first = grid(folder, 2, limit=(0, 0), rows=1)
+    assert (first.names, first.n_pages, first.page) == (["c1", "p1", "c2"], 2, 1)
+    second = grid(folder, 2, limit=(0, 0), rows=1, page=2)
+    assert (second.names, second.page) == (["gap", "out"], 2)
+    assert len(second.figure.data) == 2
+    assert grid(folder, 2, limit=(0, 0), rows=1, page=99).page == 2  # clamped
+    assert grid(folder, 2, limit=(0, 0), rows=1, page="x").page == 1

@@ -17,28 +17,29 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.config import models_dir
 from layerviz.draw.figures import empty_figure
-from layerviz.draw.grid import GridSettings, grid_pages
+from layerviz.draw.grid import GridSettings, clamp, grid_pages
 from layerviz.draw.run_figures import channel_strip_figure, run_curves_figure
 from layerviz.draw.tile_figures import tile_grid
 from layerviz.draw.tiles import shown_point
 from layerviz.errors import RunError
-from layerviz.record.run import Run, list_runs
+from layerviz.record.run import Run, layer_summary, list_runs
 from layerviz.record.store import RECORDS
 from layerviz.ui import ids
-from layerviz.ui.blocks import card
+from layerviz.ui.blocks import card, pager
 from layerviz.ui.callbacks import norm_of
 from layerviz.ui.common import colorscale_of, error_text, grid_settings
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
+    "EpochGrid",
     "available_runs",
     "controls",
     "curves_figure",
@@ -176,7 +177,13 @@ def tab(workbench: Workbench) -> list:
     return [
         top,
         scrub,
-        html.Small(id=ids.RUN_INFO, className="text-body-secondary d-block mb-1"),
+        html.Div(
+            [
+                html.Small(id=ids.RUN_INFO, className="text-body-secondary flex-grow-1"),
+                pager(ids.RUN_PAGE),
+            ],
+            className="d-flex align-items-center flex-wrap mb-1",
+        ),
         dcc.Graph(id=ids.RUN_GRID, figure=empty_figure(""), config={"displaylogo": False}),
         html.Small(
             "click a channel of the grid to see its tile in every epoch",
@@ -211,21 +218,36 @@ def run_choices(folder: str) -> tuple[list[dict], int, dict, str]:
     return patterns, last, marks, info
 
 
+class EpochGrid(NamedTuple):
+    """One page of the run grid: the figure, the record's label, the page's layer names, and
+    the pager's count and page (clamped)."""
+
+    figure: Any
+    label: str
+    names: list[str]
+    n_pages: int = 1
+    page: int = 1
+
+
 def epoch_grid(
     folder: str, number: int, pattern: int, settings: GridSettings, colorscale: str, norm: str,
-    range_mode: str,
-):  # fmt: skip
-    """The grid's first page for record ``number`` and probe pattern ``pattern``."""
+    range_mode: str, page: Any = 1,
+) -> EpochGrid:  # fmt: skip
+    """Page ``page`` of the grid (as the main grid pages layers, ``rows × cols`` panels a
+    page) for record ``number`` and probe pattern ``pattern``."""
     run = _RUNS.get(folder)
     if not len(run):
-        return empty_figure("the run has no records yet"), "", []
+        return EpochGrid(empty_figure("the run has no records yet"), "", [])
     number = min(max(int(number), 0), len(run) - 1)
     record = run.record(number)
     acts = run.activations(record, int(pattern), limit_size_layer=settings.limit)
-    page = grid_pages(acts, GridSettings(settings.rows, settings.cols, (0, 0))).pages
-    first = page[0] if page else []
+    pages = grid_pages(acts, GridSettings(settings.rows, settings.cols, (0, 0))).pages
+    n_pages = max(1, len(pages))
+    page = clamp(page, (1, n_pages), 1)
+    first = pages[page - 1] if pages else []
     if not first:
-        return empty_figure("no layer is larger than the size limit"), record.label, []
+        figure = empty_figure("no layer is larger than the size limit")
+        return EpochGrid(figure, record.label, [])
     ranges = None
     if range_mode == "run":
         ranges = _run_ranges(run, first, int(pattern))
@@ -236,7 +258,7 @@ def epoch_grid(
     )  # fmt: skip
     loss = record.logs.get("loss")
     label = record.label + ("" if loss is None else f" · loss {loss:.4g}")
-    return figure, label, [panel.name for panel in first]
+    return EpochGrid(figure, label, [panel.name for panel in first], n_pages, page)
 
 
 def _run_ranges(run: Run, page, pattern: int) -> list[np.ndarray]:
@@ -258,7 +280,8 @@ def curves_figure(folder: str, number: int):
     run = _RUNS.get(folder)
     curves = {
         c.info.name: {
-            "mean": c.mean, "std": c.std, "zero_fraction": c.zero_fraction, "dead": c.dead
+            "mean": c.mean, "std": c.std, "zero_fraction": c.zero_fraction, "dead": c.dead,
+            "nonfinite": c.nonfinite,
         }
         for c in _RUNS.curves(folder)
     }  # fmt: skip
@@ -285,11 +308,13 @@ def strip_figure(folder: str, layer_name: str, click: dict, pattern: int, colors
     channel = _clicked_channel(run, position, click, pattern)
     strip = run.channel_strip(position, channel, pattern)
     labels = [s.label.replace("epoch ", "") for s in run.stamps]
-    dead, saturated = _first_epochs(run, position, channel)
+    dead, saturated, broken = _first_epochs(run, position, channel)
     title = (
         f"{info.name} channel {channel} over {len(run)} records (pattern "
         f"{run.header.probe_labels[pattern]}) · first dead: {dead} · first saturated: {saturated}"
     )
+    if broken != "never":
+        title += f" · first non-finite: {broken}"
     return channel_strip_figure(strip, labels, title, colorscale)
 
 
@@ -307,16 +332,16 @@ def _clicked_channel(run: Run, position: int, click: dict, pattern: int) -> int:
     return point.col if len(info.shape) == 1 else 0
 
 
-def _first_epochs(run: Run, position: int, channel: int) -> tuple[str, str]:
-    dead = saturated = "never"
+def _first_epochs(run: Run, position: int, channel: int) -> tuple[str, str, str]:
+    """The first record in which the channel was dead, saturated and non-finite ("never")."""
+    firsts = dict.fromkeys(("dead", "saturated", "nonfinite_channels"), "never")
     for stamp in run.stamps:
-        layer = run.record(stamp.number, maps=False).layers[position]
-        low, high = layer.minimum[:, channel].min(), layer.maximum[:, channel].max()
-        if dead == "never" and high <= 0:
-            dead = stamp.label
-        if saturated == "never" and low == high > 0:
-            saturated = stamp.label
-    return dead, saturated
+        record = run.record(stamp.number, maps=False)
+        summary = layer_summary(record.layers[position], run.header.layers[position])
+        for kind, first in firsts.items():
+            if first == "never" and channel in summary[kind]:
+                firsts[kind] = stamp.label
+    return firsts["dead"], firsts["saturated"], firsts["nonfinite_channels"]
 
 
 # --- callbacks -------------------------------------------------------------------------------
@@ -374,10 +399,15 @@ def register(app, workbench: Workbench) -> None:
             return no_update
         return 0 if (value or 0) >= (last or 0) else (value or 0) + 1
 
+    #: A new run or layout starts at page 1; scrubbing the epochs keeps the page.
+    repaging = {ids.RUN_SELECT, ids.GRID_ROWS, ids.GRID_COLS, ids.SIZE_LIMIT}
+
     @app.callback(
         Output(ids.RUN_GRID, "figure"),
         Output(ids.RUN_EPOCH_LABEL, "children"),
         Output(ids.RUN_SHOWN_STORE, "data"),
+        Output(ids.RUN_PAGE, "max_value"),
+        Output(ids.RUN_PAGE, "active_page"),
         Input(ids.RUN_SELECT, "value"),
         Input(ids.RUN_EPOCH_SLIDER, "value"),
         Input(ids.RUN_PATTERN, "value"),
@@ -387,19 +417,21 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.SIZE_LIMIT, "value"),
         Input(ids.COLORSCALE_SELECT, "value"),
         Input(ids.NORM_MODE, "value"),
+        Input(ids.RUN_PAGE, "active_page"),
     )
-    def draw_grid(folder, number, pattern, range_mode, rows, cols, limit, colorscale, norm):
+    def draw_grid(folder, number, pattern, range_mode, rows, cols, limit, colorscale, norm, page):
         folder = allowed(folder)
         if folder is None or not isinstance(pattern, int) or not isinstance(number, int | None):
-            return no_update, no_update, no_update
+            return (no_update,) * 5
+        page = 1 if ctx.triggered_id in repaging else page
         try:
-            figure, label, _ = epoch_grid(
+            shown = epoch_grid(
                 folder, number or 0, pattern, grid_settings(rows, cols, limit),
-                colorscale_of(colorscale), norm_of(norm), range_mode,
+                colorscale_of(colorscale), norm_of(norm), range_mode, page,
             )  # fmt: skip
         except Exception as exc:  # any failure is shown in place of the grid
-            return empty_figure(error_text(exc)), "", number
-        return figure, label, number
+            return empty_figure(error_text(exc)), "", number, 1, 1
+        return shown.figure, shown.label, number, shown.n_pages, shown.page
 
     @app.callback(
         Output(ids.RUN_CURVES, "figure"),
