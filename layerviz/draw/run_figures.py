@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from layerviz.draw.figures import empty_figure
 
-__all__ = ["CURVE_TITLES", "channel_strip_figure", "run_curves_figure"]
+__all__ = ["CURVE_TITLES", "channel_strip_figure", "epoch_marks", "run_curves_figure"]
 
 #: The per-layer curves drawn, by the name :class:`layerviz.record.run.LayerCurves` gives them.
 CURVE_TITLES = {
@@ -83,10 +83,7 @@ def run_curves_figure(
             col=3,
         )
     if current is not None:
-        for plot in range(len(titles)):
-            row, col = divmod(plot, 3)
-            line = {"color": "#d63384", "width": 1}
-            fig.add_vline(x=current, line=line, row=row + 1, col=col + 1)
+        fig.update_layout(shapes=epoch_marks(current))
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(
         height=520,
@@ -96,6 +93,21 @@ def run_curves_figure(
         uirevision="run-curves",
     )
     return fig
+
+
+def epoch_marks(current: float) -> list[dict]:
+    """The vertical line at epoch ``current`` in each plot of ``run_curves_figure``: what a
+    scrub changes in that figure (sent alone, the figure stays in the browser)."""
+    n_plots = len(CURVE_TITLES) + 1
+    return [
+        {
+            "type": "line", "x0": current, "x1": current, "y0": 0, "y1": 1,
+            "xref": "x" if plot == 0 else f"x{plot + 1}",
+            "yref": "y domain" if plot == 0 else f"y{plot + 1} domain",
+            "line": {"color": "#d63384", "width": 1},
+        }
+        for plot in range(n_plots)
+    ]  # fmt: skip
 
 
 def channel_strip_figure(

@@ -73,3 +73,15 @@ def test_the_grid_pages_layers_as_the_main_grid_does(folder):
     assert len(second.figure.data) == 2
     assert grid(folder, 2, limit=(0, 0), rows=1, page=99).page == 2  # clamped
     assert grid(folder, 2, limit=(0, 0), rows=1, page="x").page == 1
+
+
+def test_a_scrub_sends_the_curves_marks_alone_and_they_are_the_figures(folder):
+    marks = training_run.curves_marks(folder, 2)
+    assert marks == [
+        s.to_plotly_json() for s in training_run.curves_figure(folder, 2).layout.shapes
+    ]
+    figure = training_run.curves_figure(folder, 2)
+    assert {m["xref"] for m in marks} == {t.xaxis for t in figure.data}  # one a plot
+    assert [a.text for a in figure.layout.annotations][3:5] == [
+        "dead channels", "non-finite channels"
+    ]  # fmt: skip
