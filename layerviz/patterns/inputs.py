@@ -12,6 +12,7 @@ Reading patterns from files (``.npy``, ``.png``, ...) is :mod:`layerviz.patterns
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -35,6 +36,7 @@ __all__ = [
     "input_shapes_of",
     "integer_input_ranges",
     "random_pattern",
+    "stated_input_range",
 ]
 
 Shape = tuple[int, ...]
@@ -187,6 +189,27 @@ def random_pattern(model_or_shape: Any, seed: int | None = None) -> np.ndarray |
         else:
             patterns.append(rng.random((1, *shape), dtype=dtype))
     return patterns[0] if len(patterns) == 1 else patterns
+
+
+#: "[0, 1]" or "-1.5..1.5": a range as a model card states it.
+_STATED_RANGE = re.compile(
+    r"\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]|(-?\d+(?:\.\d+)?)\.\.(-?\d+(?:\.\d+)?)"
+)
+
+
+def stated_input_range(text: str) -> tuple[float, float] | None:
+    """The float input range a model card's ``input_scaling`` states, or None.
+
+    Float inputs carry no range in a Keras model (integer ones do: :func:`integer_input_ranges`
+    reads the ``Embedding`` they feed), so the range is what the card says: the first
+    ``[low, high]`` or ``low..high`` in ``text`` ("grey levels in [0, 1]", "roughly
+    -1.5..1.5"), when ``low < high``.
+    """
+    match = _STATED_RANGE.search(text or "")
+    if match is None:
+        return None
+    low, high = (float(v) for v in (match.groups()[:2] if match[1] else match.groups()[2:]))
+    return (low, high) if low < high else None
 
 
 class IdRange(NamedTuple):

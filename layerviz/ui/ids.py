@@ -164,6 +164,10 @@ LOOKS_FOR_PROGRESS = "progress-looks-for"
 LOOKS_FOR_STATUS = "text-looks-for"
 LOOKS_FOR_ROW = "row-looks-for"
 LOOKS_FOR_STORE = "store-looks-for"
+LOOKS_FOR_MIN = "input-looks-for-min"
+LOOKS_FOR_MAX = "input-looks-for-max"
+LOOKS_FOR_STEPS = "input-looks-for-steps"
+LOOKS_FOR_RANGE_NOTE = "text-looks-for-range"
 
 # Training run (issue 22): a recorded run scrubbed through its epochs. Stable: do not rename.
 RUN_SELECT = "run-select"

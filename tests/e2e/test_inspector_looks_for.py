@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
 
 from layerviz.analysis.visualise import VisualiseSettings
 from layerviz.ui import ids
@@ -54,6 +55,19 @@ def test_the_row_appears_after_the_jobs_progress(dash_duo, monkeypatch):
         f"return Array.from(document.querySelectorAll('#{ids.LOOKS_FOR_ROW} img')).map(i => i.alt)"
     )
     assert all(alt.startswith("the pattern ch ") for alt in alts)
+    # digits_cnn's card states its input range: the boxes show it, not to be edited.
+    dash_duo.wait_for_text_to_equal(
+        sel(ids.LOOKS_FOR_RANGE_NOTE), "input range from the model's card"
+    )
+    assert dash_duo.find_element(sel(ids.LOOKS_FOR_MIN)).get_attribute("disabled")
+    # A step count out of range is said in the status line, with the range.
+    steps = dash_duo.find_element(sel(ids.LOOKS_FOR_STEPS))
+    dash_duo.clear_input(steps)
+    steps.send_keys("0", Keys.ENTER)
+    click(dash_duo, sel(ids.LOOKS_FOR_BUTTON))
+    dash_duo.wait_for_contains_text(
+        sel(ids.LOOKS_FOR_STATUS), "steps must be a whole number from 1 to 4096, got 0"
+    )
     assert dash_duo.get_logs() == []
 
 

@@ -231,3 +231,20 @@ def test_each_integer_input_gets_its_own_range(keras_session):
     with pytest.raises(PatternError, match=r"input 'segment_ids': ids from 7 to 7, but "
                        r"Embedding 'segment_embedding' takes \[0, 2\)"):  # fmt: skip
         ActivationExtractor(model).run(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("grey levels in [0, 1], white stroke on black", (0.0, 1.0)),
+        ("raw signal values, roughly -1.5..1.5 (amplitude 0.5 to 1.5)", (-1.5, 1.5)),
+        ("pixels in [ -1 , 1 ] as MobileNetV2 expects", (-1.0, 1.0)),
+        ("[1, 0]", None),
+        ("no normalisation", None),
+        ("", None),
+    ],
+)
+def test_the_input_range_a_card_states(text, expected):
+    from layerviz.patterns.inputs import stated_input_range
+
+    assert stated_input_range(text) == expected

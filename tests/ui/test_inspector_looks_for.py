@@ -103,3 +103,57 @@ def test_no_layer_or_a_bad_one_is_a_message(workbench):
     _, status = looks_for_ui.looks_for_run(workbench, state("nope"), lambda _: None)
     assert "has no layer 'nope'" in status
     assert np.asarray(looks_for_ui.row_of(workbench, state("conv2"))).size == 0
+
+
+# --- the row's settings: the input range and the step count (issue 24) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("boxes", "fragment"),
+    [
+        ((None, 1, 8), "the input range's min must be a finite number, got nothing"),
+        ((0, "1", 8), "the input range's max must be a finite number, got '1'"),
+        ((1, 0, 8), "the input range must have min < max, got min 1 and max 0"),
+        ((0, 0, 8), "min < max, got min 0 and max 0"),
+        ((0, 1, 0), f"steps must be a whole number from 1 to {looks_for.MAX_UI_STEPS}, got 0"),
+        ((0, 1, 2.5), "steps must be a whole number from 1 to 4096, got 2.5"),
+        ((0, 1, None), "steps must be a whole number from 1 to 4096, got nothing"),
+        ((0, 1, 5000), "got 5000"),
+    ],
+)
+def test_settings_out_of_range_are_refused_naming_expected_and_received(boxes, fragment):
+    with pytest.raises(looks_for.ArgumentError) as info:
+        looks_for.looks_for_settings(*boxes)
+    assert fragment in str(info.value)
+
+
+def test_the_settings_from_the_boxes():
+    settings = looks_for.looks_for_settings(-1.5, 1.5, 64.0)
+    assert (settings.value_range, settings.steps) == ((-1.5, 1.5), 64)
+    assert settings.tv_weight == looks_for.SETTINGS.tv_weight  # the rest as the dashboard's
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("digits_cnn", (0.0, 1.0, True, "input range from the model's card")),
+        ("signals_conv1d", (-1.5, 1.5, True, "input range from the model's card")),
+        ("an-upload", (0.0, 1.0, False, "input range unknown: set the values the model expects")),
+    ],
+)
+def test_the_range_is_the_models_when_known_else_editable(workbench, model, expected):
+    assert looks_for_ui.range_controls(workbench, {"model": model}) == expected
+
+
+def test_a_run_with_the_boxes_settings_keeps_its_tiles_apart(workbench):
+    seen = []
+    boxes = (-1.0, 1.0, 6)
+    result, status = looks_for_ui.looks_for_run(workbench, state("conv1", k=2), seen.append, boxes)
+    assert status == "2 patterns of conv1" and seen[-1] == (6, 6, "6/6 steps")
+    assert "steps=6" in result["settings"] and "value_range=(-1.0, 1.0)" in result["settings"]
+    shown = looks_for.page_channels(workbench, *state("conv1", k=2)[:5], None)
+    assert looks_for.cached_tiles(shown, result) == {}  # not the default settings' tiles
+    settings = looks_for.looks_for_settings(*boxes)
+    assert len(looks_for_ui.row_of(workbench, state("conv1", k=2), result, settings)) == 2
+    _, status = looks_for_ui.looks_for_run(workbench, state("conv1"), seen.append, (1, 0, 6))
+    assert status == "the input range must have min < max, got min 1 and max 0"
