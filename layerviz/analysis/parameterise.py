@@ -183,6 +183,10 @@ def apply_transforms(patterns, rows):
     ops = keras.ops
     sequence = len(patterns.shape) == 3
     images = ops.expand_dims(patterns, 2) if sequence else patterns
+    # Keras' torch affine_transform swaps the rows' columns in place: on a slice of the step's
+    # differentiated input that is an in-place write to a leaf that requires grad (a
+    # RuntimeError). The maps are no parameter, so they go in as a copy outside the gradient.
+    rows = ops.copy(ops.stop_gradient(ops.convert_to_tensor(rows)))
     moved = ops.image.affine_transform(
         images, rows, interpolation="bilinear", fill_mode="reflect", data_format="channels_last"
     )
