@@ -185,7 +185,7 @@ def test_zip_holds_the_three_sets(view, a_store):
 
 @pytest.fixture(scope="module")
 def bundled_run(workbench) -> str:
-    from layerviz.ui.features.training_run import available_runs
+    from layerviz.ui.features.training_run_views import available_runs
 
     return next(str(p) for p in available_runs(workbench) if p.name == MODEL)
 

@@ -24,7 +24,7 @@ from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
 from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
 from layerviz.ui.features.inspector.views import CHANGE
-from layerviz.ui.features.training_run import available_runs
+from layerviz.ui.features.training_run_views import available_runs
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench

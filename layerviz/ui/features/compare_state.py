@@ -44,9 +44,10 @@ from layerviz.draw.grid import GridSettings, clamp, grid_pages
 from layerviz.draw.selection import visible_layers
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.patterns.inputs import check_seed
-from layerviz.record.compare import EpochComparison
+from layerviz.record.compare import EpochComparison, compare_with_epoch
 from layerviz.ui.cache import ByteLRU
 from layerviz.ui.common import current_run
+from layerviz.ui.features.training_run_views import offered_run
 from layerviz.ui.recipe import Recipe, recipe_from_store
 from layerviz.ui.workbench import Workbench, pattern_digest
 
@@ -215,9 +216,6 @@ class CompareView:
 
     def _epoch_comparison(self, recipe: Recipe, run, b_data: dict) -> Comparison:
         """A now against the same pattern as an offered run recorded it after an epoch."""
-        from layerviz.record.compare import compare_with_epoch
-        from layerviz.ui.features.training_run import offered_run
-
         recorded = offered_run(self.workbench, b_data.get("run"))
         epoch = check_epoch(b_data.get("epoch"))
         key = ("epoch", recipe.model, pattern_digest(run.pattern), str(recorded.folder),
