@@ -105,3 +105,17 @@ def test_the_forward_function_gives_every_output_as_read_only_numpy():
     assert fn(x[:2])[0].shape == (2, 3)  # another batch size: traced again, not refused
     model.layers[-1].set_weights([2 * kernel, bias])  # the weights' current values are used
     np.testing.assert_allclose(fn(x)[0], x @ (2 * kernel) + bias, atol=1e-5)
+
+
+@pytest.mark.usefixtures("keras_session")
+def test_a_trainable_flag_set_after_compiling_changes_nothing():
+    inputs = keras.Input((4, 4, 2))
+    norm = layers.BatchNormalization()
+    model = keras.Model(inputs, layers.Dense(3)(norm(inputs)))
+    x = np.random.default_rng(4).random((2, 4, 4, 2), dtype=np.float32)
+    forward = forward_function(model)
+    gradient = current_backend().gradient_function(model, lambda o: keras.ops.sum(o[0], (1, 2, 3)))
+    want, (want_grad,) = forward(x)[0], gradient([x])[1]
+    norm.trainable = False  # its gamma and beta move to the non-trainable weights
+    np.testing.assert_allclose(forward(x[:1])[0], want[:1], atol=1e-6)  # retraced
+    np.testing.assert_allclose(gradient([x[:1]])[1][0], want_grad[:1], atol=1e-6)
