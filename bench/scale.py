@@ -123,8 +123,8 @@ def main() -> int:
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     print(
-        "| backend | model | outputs | act GiB/pattern | bare ms (min) | reduced ms (min) | reduced/bare "
-        "| first reduced call s | RSS growth GiB | kept MiB | load at start |"
+        "| backend | model | outputs | act GiB/pattern | bare ms (min) | reduced ms (min) "
+        "| reduced/bare | first reduced call s | RSS growth GiB | kept MiB | load at start |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
