@@ -18,14 +18,13 @@ of rows at a time (upper triangle only) so that memory stays about ``_BLOCK_BYTE
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from layerviz.errors import ArgumentError
 from layerviz.lens.features import DatasetFeatures
+from layerviz.lens.threads import blas_threads
 
 __all__ = ["cka", "layer_similarity"]
 
@@ -97,7 +96,7 @@ def layer_similarity(
     if any(x.shape[0] != n for x in centred):
         raise ArgumentError("layer_similarity needs the same patterns for every layer")
     _check_n(n, debiased)
-    with threadpool_limits(limits=_blas_threads(), user_api="blas"):
+    with blas_threads():
         sums = _gram_products(centred, progress)
     if debiased:
         row_norms = np.stack([np.einsum("ij,ij->i", x, x, dtype=np.float64) for x in centred])
@@ -135,20 +134,6 @@ def _gram_products(centred: list[np.ndarray], progress) -> np.ndarray:
         if progress is not None:
             progress(done, len(blocks))
     return sums
-
-
-def _blas_threads() -> int:
-    """BLAS threads for the Gram products: the cores nobody else is using, at least one.
-
-    Many mid-sized GEMMs synchronise OpenBLAS's threads often; on a 2-core machine under a
-    load of ~5 two threads took 14.3 s for what one thread did in 3.8 s.
-    """
-    cores = os.cpu_count() or 1
-    try:
-        idle = cores - os.getloadavg()[0]
-    except OSError:  # no load average on this platform
-        idle = 1.0
-    return int(max(1, min(cores, np.floor(idle))))
 
 
 def _debias(xty: float, rows_x: np.ndarray, rows_y: np.ndarray, n: int) -> float:
