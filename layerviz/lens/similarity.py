@@ -116,7 +116,8 @@ def _gram_products(centred: list[np.ndarray], progress) -> np.ndarray:
     of rows at a time: block ``[a, b)`` gives its diagonal square and the strip right of it,
     the strip weighted by √2 so that one float32 GEMM of the stacked blocks (``rows @ rowsᵀ``,
     which numpy runs as a SYRK) counts every off-diagonal entry twice. Half the work of the
-    full matrices: 1.9 s instead of 21.8 s for MobileNetV2's 155 outputs over 1,000 patterns.
+    full matrices: 2.5–4.2 s instead of 21.8 s for MobileNetV2's 155 outputs over 1,000 patterns
+    (bench/lens.py, load 4–11 on 2 cores).
     """
     n, count = centred[0].shape[0], len(centred)
     step = max(16, min(n, _BLOCK_BYTES // (4 * n * count)))
