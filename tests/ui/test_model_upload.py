@@ -24,6 +24,7 @@ from layerviz.ui.features.model_upload import (
 )
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES
+from layerviz.ui.store import current_session
 
 
 def saved(model: keras.Model, tmp_path) -> bytes:
@@ -142,6 +143,13 @@ def test_the_upload_callback_returns_before_the_check_ends(app, client, tmp_path
     assert option["label"] == "held.keras (your upload)"
     assert option in polled["model-select.options"]
     assert "passed the checks" in polled["text-model-upload-info.children"]
+    # The check's thread opened it too (traced its first view's pass): its view starts warm.
+    name = option["value"]
+    token = current_session.set(app.workbench.user_models._owners[name])
+    try:
+        assert app.workbench.reduced(app.workbench.default_recipe(name)).cached
+    finally:
+        current_session.reset(token)
 
 
 @pytest.mark.parametrize(

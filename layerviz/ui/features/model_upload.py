@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from layerviz.errors import UnsafeModelError
+from layerviz.errors import LayervizError, UnsafeModelError
 from layerviz.load.canary_queue import CheckQueue, CheckTicket
 from layerviz.load.modelcheck import CheckLimits, check_model_file
 from layerviz.ui import ids
@@ -49,6 +50,8 @@ __all__ = [
     "session_options",
     "start_upload_check",
 ]
+
+log = logging.getLogger("layerviz.ui")
 
 #: How many uploads one session's list remembers (the oldest drops off).
 MAX_SESSION_MODELS = 8
@@ -205,12 +208,23 @@ def start_upload_check(
     def work() -> dict:
         token = current_session.set(session)  # a queue thread starts with no session
         try:
-            return add_uploaded_model(workbench, data, filename, limits)
+            option = add_uploaded_model(workbench, data, filename, limits)
+            _open(workbench, option["value"])
+            return option
         finally:
             current_session.reset(token)
 
     queue = queue or CHECKS
     return queue.submit(session, work, on_state=lambda t: _record(workbench, session, t, queue))
+
+
+def _open(workbench: Workbench, name: str) -> None:
+    """Open the upload here, on the queue's thread: trace and run its first view's pass, so
+    that the request that shows it does not pay for it (the canary bounded what it costs)."""
+    try:
+        workbench.reduced(workbench.default_recipe(name))
+    except LayervizError as exc:  # the view that opens it says so, in its own words
+        log.info("opening upload %s ahead of its view failed: %s", name, str(exc)[:200])
 
 
 def _state_key(ticket_id: str) -> str:
