@@ -166,7 +166,10 @@ class CheckQueue:
             ticket.result = ticket._work()
             state = "done"
         except Exception as exc:  # the ticket carries it to whoever asks
-            ticket.error, state = exc, "failed"
+            ticket.error, state = exc.with_traceback(None), "failed"
+        # What the work held (a model file's bytes) is not kept with the ticket: neither its
+        # closure nor, through a traceback's frames, its locals.
+        ticket._work = None
         ticket.ended = time.monotonic()
         try:
             ticket._set(state)
