@@ -20,6 +20,10 @@ from layerviz.ui.common import error_text
 
 __all__ = [
     "ALERT",
+    "CHANNEL_VIEW",
+    "CHANNEL_VIEW_IN",
+    "COMPARED",
+    "COMPARED_IN",
     "GRID_STATES",
     "NO_ALERT",
     "PATTERN",
@@ -56,6 +60,20 @@ GRID_STATES = (
 SELECTED = State(ids.SELECTED_LAYER_STORE, "data")
 SELECTED_IN = Input(ids.SELECTED_LAYER_STORE, "data")
 SELECT = Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True)
+
+
+#: Pattern B of a comparison: whether Compare is on and B's recipe, read (``COMPARED``) or as
+#: triggers (``COMPARED_IN``); ``common.active_b(on, b_data)`` turns them into B's recipe or None.
+COMPARED = (State(ids.COMPARE_SWITCH, "value"), State(ids.COMPARE_STORE, "data"))
+COMPARED_IN = (Input(ids.COMPARE_SWITCH, "value"), Input(ids.COMPARE_STORE, "data"))
+
+#: The inspector's channel view: the sort, the top-k and the channel page.
+CHANNEL_VIEW = (
+    State(ids.CHANNEL_SORT, "value"),
+    State(ids.TOPK_SLIDER, "value"),
+    State(ids.CHANNEL_PAGE, "active_page"),
+)
+CHANNEL_VIEW_IN = tuple(Input(s.component_id, s.component_property) for s in CHANNEL_VIEW)
 
 
 def alert_of(exc: BaseException) -> tuple[str, bool]:

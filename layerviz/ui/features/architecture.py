@@ -45,7 +45,7 @@ from layerviz.ui.blocks import hint, named
 from layerviz.ui.common import current_reduced, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.recipe import recipe_from_store
-from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED, SELECTED_IN
+from layerviz.ui.wiring import COMPARED_IN, PATTERN, PATTERN_IN, SELECT, SELECTED, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
@@ -339,8 +339,7 @@ def register(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.ARCHITECTURE_STATISTIC, "options"),
         Output(ids.ARCHITECTURE_STATISTIC, "value"),
-        Input(ids.COMPARE_SWITCH, "value"),
-        Input(ids.COMPARE_STORE, "data"),
+        *COMPARED_IN,
         State(ids.ARCHITECTURE_STATISTIC, "value"),
     )
     def offer(on, b_data, current):

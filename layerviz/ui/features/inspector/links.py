@@ -23,7 +23,7 @@ from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import b_pattern
 from layerviz.ui.features.inspector import url
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe, recipe_from_store
-from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT
+from layerviz.ui.wiring import ALERT, COMPARED, PATTERN, PATTERN_IN, SELECT
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["BOOT", "b_outputs", "link_outputs", "pattern_outputs", "register_links"]
@@ -125,8 +125,7 @@ def _register_b_from_link(app, workbench: Workbench) -> None:
         Input(ids.URL_TARGET, "data"),
         Input(ids.PATTERN_B_SAMPLE, "options"),
         PATTERN,
-        State(ids.COMPARE_SWITCH, "value"),
-        State(ids.COMPARE_STORE, "data"),
+        *COMPARED,
         prevent_initial_call=True,
     )
     def _b_from_link(target, options, store, compare_on, b_data):

@@ -26,7 +26,15 @@ from layerviz.ui.features.inspector.overlay_view import (
     select,
 )
 from layerviz.ui.features.inspector.views import CHANGE
-from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECTED, SELECTED_IN
+from layerviz.ui.wiring import (
+    CHANNEL_VIEW,
+    COMPARED,
+    COMPARED_IN,
+    PATTERN,
+    PATTERN_IN,
+    SELECTED,
+    SELECTED_IN,
+)
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["click_action", "keyed_region", "overlay_block", "register_overlay"]
@@ -116,12 +124,9 @@ def register_overlay(app, workbench: Workbench) -> None:
         Input(ids.CHANNEL_NEXT, "n_clicks"),
         PATTERN,
         SELECTED,
-        State(ids.CHANNEL_SORT, "value"),
-        State(ids.TOPK_SLIDER, "value"),
-        State(ids.CHANNEL_PAGE, "active_page"),
+        *CHANNEL_VIEW,
         State(ids.SELECTED_CHANNEL_STORE, "data"),
-        State(ids.COMPARE_SWITCH, "value"),
-        State(ids.COMPARE_STORE, "data"),
+        *COMPARED,
         prevent_initial_call=True,
     )
     def _select(click, _prev, _next, store_data, selected, by, k, page, stored, on, b_data):
@@ -147,8 +152,7 @@ def register_overlay(app, workbench: Workbench) -> None:
         SELECTED_IN,
         Input(ids.CHANNEL_SORT, "value"),
         Input(ids.OVERLAY_OPACITY, "value"),
-        Input(ids.COMPARE_SWITCH, "value"),
-        Input(ids.COMPARE_STORE, "data"),
+        *COMPARED_IN,
         prevent_initial_call=True,
     )
     def _overlay(stored, store_data, selected, by, opacity, on, b_data):
