@@ -11,7 +11,7 @@ dataset examples of the channel the inspector selects.
 
 A clicked pattern reaches the grid through the page's own upload control (its ``.npy`` bytes
 as the control's contents): the page then keeps it and draws it as it draws any upload, so
-this section needs nothing from the core callbacks. The plain work is in ``dataset.jobs``.
+this tab needs nothing from the core callbacks. The plain work is in ``dataset.jobs``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from layerviz.ui.features.dataset.jobs import (
     projection_of,
     run_lens,
 )
-from layerviz.ui.features.dataset.layout import dataset_controls, dataset_panels
+from layerviz.ui.features.dataset.layout import dataset_panels, dataset_tab
 from layerviz.ui.features.dataset.shards import register_shard_task
 from layerviz.ui.jobs import (
     JobCancelledError,
@@ -54,7 +54,7 @@ from layerviz.ui.store import current_session
 from layerviz.ui.wiring import PATTERN, SELECT
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["controls", "dataset_job", "open_pattern", "panels", "register"]
+__all__ = ["TAB", "controls", "dataset_job", "open_pattern", "panels", "register", "tab"]
 
 #: Dataset runs at once in one process, as for health runs; past ``JobSlots``' bounds, refused.
 _slots = JobSlots("dataset run", 2)
@@ -62,8 +62,17 @@ _slots = JobSlots("dataset run", 2)
 EXAMPLES_K = 8
 
 
+#: The workspace's detail pane (issue 20) shows ``tab(workbench)`` under this title.
+TAB = ("Dataset", "collection")
+
+
+def tab(workbench: Workbench) -> list:
+    """The tab: source, upload, run and cancel, then the linked views."""
+    return dataset_tab()
+
+
 def controls(workbench: Workbench) -> list:
-    return dataset_controls()
+    return []
 
 
 def panels(workbench: Workbench) -> list:
