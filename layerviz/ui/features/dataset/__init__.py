@@ -27,7 +27,7 @@ from layerviz.draw.figures import empty_figure
 from layerviz.draw.lens_figures import cka_figure, probe_figure, projection_figure, thumbnail_url
 from layerviz.lens.features import LayerFeatures, top_examples
 from layerviz.ui import ids
-from layerviz.ui.common import decode_upload, error_text
+from layerviz.ui.common import error_text, keep_upload
 from layerviz.ui.features.dataset.jobs import (
     DATASET_FILE_BYTES,
     add_dataset,
@@ -54,7 +54,16 @@ from layerviz.ui.store import current_session
 from layerviz.ui.wiring import PATTERN, SELECT
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["TAB", "controls", "dataset_job", "open_pattern", "panels", "register", "tab"]
+__all__ = [
+    "TAB",
+    "controls",
+    "dataset_job",
+    "open_pattern",
+    "panels",
+    "register",
+    "tab",
+    "upload_dataset",
+]
 
 #: Dataset runs at once in one process, as for health runs; past ``JobSlots``' bounds, refused.
 _slots = JobSlots("dataset run", 2)
@@ -118,6 +127,16 @@ def open_pattern(workbench: Workbench, result: Any, source: Any, upload: Any, ro
     return f"data:application/octet-stream;base64,{encoded}", f"dataset #{row}.npy"
 
 
+def upload_dataset(workbench: Workbench, contents, filename, store_data) -> tuple:
+    """The upload callback's answer: (upload store, info line, source)."""
+    upload = (contents, filename, store_data)
+    kept, error = keep_upload(workbench, add_dataset, upload, DATASET_FILE_BYTES, "upload.npz")
+    if kept is None:
+        return None, error, no_update
+    labels = "with labels" if kept["labelled"] else "no labels"
+    return kept, f"{kept['filename']}: {kept['n']} patterns, {labels}", "upload"
+
+
 def register(app, workbench: Workbench) -> None:
     """The upload, the run as a background job, and the linked views."""
 
@@ -131,15 +150,7 @@ def register(app, workbench: Workbench) -> None:
         prevent_initial_call=True,
     )
     def _upload(contents, filename, store_data):
-        name = filename[:200] if isinstance(filename, str) and filename else "upload.npz"
-        try:
-            model = recipe_from_store(store_data).model
-            raw = decode_upload(contents, name, DATASET_FILE_BYTES)
-            kept = add_dataset(workbench, model, raw, name)
-        except Exception as exc:
-            return None, error_text(exc), no_update
-        labels = "with labels" if kept["labelled"] else "no labels"
-        return kept, f"{kept['filename']}: {kept['n']} patterns, {labels}", "upload"
+        return upload_dataset(workbench, contents, filename, store_data)
 
     @app.callback(
         Output(ids.DATASET_STORE, "data"),

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
-from layerviz.ui.blocks import hint, named, section
+from layerviz.ui.blocks import hint, named, section, upload_zone
 from layerviz.ui.features.dataset.jobs import DATASET_FILE_BYTES, MAX_DATASET_PATTERNS, SOURCES
 
 __all__ = ["dataset_controls", "dataset_panels", "dataset_tab", "dataset_views"]
@@ -28,32 +28,14 @@ def dataset_controls() -> list:
         value="bundled",
         className="mb-1",
     )
-    mb = DATASET_FILE_BYTES // 2**20
-    upload = dcc.Upload(
-        id=ids.DATASET_UPLOAD,
-        max_size=DATASET_FILE_BYTES,
+    zone = upload_zone(
+        ids.DATASET_UPLOAD,
+        ids.DATASET_UPLOAD_INFO,
+        max_bytes=DATASET_FILE_BYTES,
         accept=".npz",
-        className="upload-zone",
-        className_active="upload-zone active",
-        children=html.Div(
-            [
-                html.Span("Drop a dataset or "),
-                html.A("choose a file", className="link-primary"),
-                html.Small(
-                    f".npz with x (n, …input) and y (labels) — up to {mb} MB, "
-                    f"{MAX_DATASET_PATTERNS} patterns",
-                    className="text-body-secondary d-block",
-                ),
-            ]
-        ),
-    )
-    zone = html.Div(
-        [
-            named(upload, "dataset file"),
-            html.Small(id=ids.DATASET_UPLOAD_INFO, className="d-block", role="status"),
-        ],
-        className="my-1",
-        **{"data-max-bytes": str(DATASET_FILE_BYTES)},
+        what="a dataset",
+        formats=f".npz with x (n, …input) and y (labels), {MAX_DATASET_PATTERNS} patterns",
+        name="dataset file",
     )
     buttons = html.Div(
         [
