@@ -57,6 +57,7 @@ def _register_inspector(app, workbench: Workbench) -> None:
         # Another layer, sort or k starts at the best channels; colours, health and the
         # selected channel keep the page (a step that turns it sends the page too).
         keep = (ids.CHANNEL_PAGE, ids.NORM_MODE, ids.HEALTH_STORE, ids.SELECTED_CHANNEL_STORE)
+        asked = page
         if ctx.triggered_id not in keep:
             page = 1
         if by != views.CHANGE and ctx.triggered_id in (ids.COMPARE_SWITCH, ids.COMPARE_STORE):
@@ -68,7 +69,9 @@ def _register_inspector(app, workbench: Workbench) -> None:
             )
         except Exception as exc:
             return "", empty_figure(error_text(exc)), "", 1, 1
-        return view.title, view.figure, view.summary, view.n_pages, view.page
+        # The page only when it changes: a turn moves the channel selection (overlay.py).
+        turned = view.page if view.page != asked else no_update
+        return view.title, view.figure, view.summary, view.n_pages, turned
 
 
 def _register_statistics(app, workbench: Workbench) -> None:
