@@ -104,6 +104,9 @@ COMPARE_SUMMARY = "text-compare-summary"
 COMPARE_SELECTED = "text-compare-selected"
 COMPARE_PREDICTION_A = "graph-compare-prediction-a"
 COMPARE_PREDICTION_B = "graph-compare-prediction-b"
+#: A's and B's inputs side by side in the Compare tab (issue 20).
+COMPARE_INPUT_A = "graph-compare-input-a"
+COMPARE_INPUT_B = "graph-compare-input-b"
 COMPARE_EXPORT_BUTTON = "button-compare-export"
 COMPARE_DOWNLOAD = "download-compare"
 # Background export (serve a team): stable ids from the issue, then internal ones.
