@@ -152,6 +152,8 @@ DETAIL_PANE = "detail-pane"
 DETAIL_TABS = "detail-tabs"
 #: The keys of the tabs whose bodies are built (``layerviz.ui.workspace``).
 TABS_OPENED = "store-tabs-opened"
+#: Tabs to build without showing them: Compare when a shared link names a pattern B.
+TABS_WANTED = "store-tabs-wanted"
 #: The picked layer's line at the head of the pane: ``"conv2 · Conv2D · 16×16×32"``.
 SELECTION_TEXT = "text-selection"
 #: The perturbation values box's own message, beside it (an invalid value is said there).

@@ -20,6 +20,8 @@ from layerviz.ui.common import error_text
 
 __all__ = [
     "ALERT",
+    "COMPARE_ON",
+    "COMPARE_ON_IN",
     "GRID_STATES",
     "NO_ALERT",
     "PATTERN",
@@ -56,6 +58,13 @@ GRID_STATES = (
 SELECTED = State(ids.SELECTED_LAYER_STORE, "data")
 SELECTED_IN = Input(ids.SELECTED_LAYER_STORE, "data")
 SELECT = Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True)
+
+
+#: Compare mode's switch, read outside the Compare tab. The tab is built the first time it is
+#: shown, so the switch may not be in the page: its value is then None (compare mode off).
+#: Pattern B's store (``ids.COMPARE_STORE``) is always in the page.
+COMPARE_ON = State(ids.COMPARE_SWITCH, "value", allow_optional=True)
+COMPARE_ON_IN = Input(ids.COMPARE_SWITCH, "value", allow_optional=True)
 
 
 def alert_of(exc: BaseException) -> tuple[str, bool]:

@@ -149,7 +149,18 @@ def test_a_tab_not_opened_is_not_built_and_asks_nothing(dash_duo):
     app = start(dash_duo)
     click_panel(dash_duo, 0)  # the page at work: a layer picked, the inspector drawn
     dash_duo.wait_for_text_to_equal(f"#{ids.INSPECTOR_TITLE}", inspector_title(app, "conv1"))
-    closed = (ids.EXPLAIN_GRAPH, ids.ARCHITECTURE_GRAPH, ids.STATS_TABLE, ids.STATS_HISTOGRAM)
+    closed = (
+        ids.EXPLAIN_GRAPH,
+        ids.ARCHITECTURE_GRAPH,
+        ids.STATS_TABLE,
+        ids.STATS_HISTOGRAM,
+        # Compare and Dataset too: their controls and figures wait for their tab.
+        ids.COMPARE_SWITCH,
+        ids.PATTERN_B_SAMPLE,
+        ids.COMPARE_GRAPH,
+        ids.DATASET_RUN,
+        ids.DATASET_PROJECTION,
+    )
     for component in closed:
         assert not dash_duo.driver.find_elements("id", component)
     assert app.updates, "the page made no request at all"

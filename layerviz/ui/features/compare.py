@@ -33,7 +33,7 @@ from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["EAGER", "TAB", "controls", "panels", "register", "tab"]
+__all__ = ["TAB", "controls", "panels", "register", "tab"]
 
 GRAPH_CONFIG = {"displaylogo": False}
 SOURCE_LABELS = {
@@ -63,9 +63,10 @@ _B_INPUTS = (
 
 
 TAB = ("Compare", "layout-split")
-#: Built with the page: a shared link's pattern B is written into its controls on arrival, and
-#: the inspector and the architecture graph read its switch and store.
-EAGER = True
+# Built the first time it is shown (or when a shared link names a pattern B, see
+# ``layerviz.ui.workspace``): the inspector, the architecture graph, the links and the export
+# read its switch as ``wiring.COMPARE_ON`` (None until the tab is built) and B's store, which
+# ``panels`` keeps in the page.
 
 
 def controls(workbench: Workbench) -> list:
@@ -78,7 +79,8 @@ def tab(workbench: Workbench) -> list:
 
 
 def panels(workbench: Workbench) -> list:
-    return []
+    """Pattern B's store, always in the page: other tabs read it."""
+    return [dcc.Store(id=ids.COMPARE_STORE)]
 
 
 def _controls() -> list:
@@ -182,7 +184,6 @@ def _panels() -> list:
             delay_show=150,
         ),
         dcc.Download(id=ids.COMPARE_DOWNLOAD),
-        dcc.Store(id=ids.COMPARE_STORE),
     ]
 
     return [dbc.Collapse(body, id=ids.COMPARE_PANEL, is_open=False)]

@@ -16,7 +16,7 @@ from layerviz.ui.features.inspector.links import register_links
 from layerviz.ui.features.inspector.looks_for_ui import register_looks_for
 from layerviz.ui.features.inspector.overlay import register_overlay
 from layerviz.ui.recipe import recipe_from_store
-from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECT, SELECTED_IN
+from layerviz.ui.wiring import COMPARE_ON_IN, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["register", "table_pick"]
@@ -46,7 +46,7 @@ def _register_inspector(app, workbench: Workbench) -> None:
         Input(ids.CHANNEL_PAGE, "active_page"),
         Input(ids.NORM_MODE, "value"),
         Input(ids.HEALTH_STORE, "data"),
-        Input(ids.COMPARE_SWITCH, "value"),
+        COMPARE_ON_IN,
         Input(ids.COMPARE_STORE, "data"),
         Input(ids.SELECTED_CHANNEL_STORE, "data"),
         prevent_initial_call=True,

@@ -27,7 +27,14 @@ from layerviz.ui.features.inspector.overlay_view import (
     select,
 )
 from layerviz.ui.features.inspector.views import CHANGE
-from layerviz.ui.wiring import PATTERN, PATTERN_IN, SELECTED, SELECTED_IN
+from layerviz.ui.wiring import (
+    COMPARE_ON,
+    COMPARE_ON_IN,
+    PATTERN,
+    PATTERN_IN,
+    SELECTED,
+    SELECTED_IN,
+)
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["click_action", "keyed_region", "overlay_block", "register_overlay"]
@@ -124,7 +131,7 @@ def register_overlay(app, workbench: Workbench) -> None:
         State(ids.CHANNEL_SORT, "value"),
         State(ids.TOPK_SLIDER, "value"),
         State(ids.SELECTED_CHANNEL_STORE, "data"),
-        State(ids.COMPARE_SWITCH, "value"),
+        COMPARE_ON,
         State(ids.COMPARE_STORE, "data"),
         prevent_initial_call=True,
     )
@@ -151,7 +158,7 @@ def register_overlay(app, workbench: Workbench) -> None:
         SELECTED_IN,
         Input(ids.CHANNEL_SORT, "value"),
         Input(ids.OVERLAY_OPACITY, "value"),
-        Input(ids.COMPARE_SWITCH, "value"),
+        COMPARE_ON_IN,
         Input(ids.COMPARE_STORE, "data"),
         prevent_initial_call=True,
     )
