@@ -154,6 +154,9 @@ DETAIL_TABS = "detail-tabs"
 TABS_OPENED = "store-tabs-opened"
 #: Tabs to build without showing them: Compare when a shared link names a pattern B.
 TABS_WANTED = "store-tabs-wanted"
+#: The pixels the inspector's channels may take across (measured in the browser): its tiles
+#: fill the pane's width (``assets/workspace.js``).
+INSPECTOR_WIDTH = "store-inspector-width"
 #: The picked layer's line at the head of the pane: ``"conv2 · Conv2D · 16×16×32"``.
 SELECTION_TEXT = "text-selection"
 #: The perturbation values box's own message, beside it (an invalid value is said there).

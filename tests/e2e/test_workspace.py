@@ -115,6 +115,25 @@ def test_a_click_on_a_panel_opens_the_inspector_on_it_outlined_without_scrolling
     assert dash_duo.get_logs() == []
 
 
+#: The inspector figure's width and the room it has (its container's inner width).
+TILES_JS = f"""
+const gd = document.querySelector('#{ids.CHANNEL_GRAPH} .js-plotly-plot');
+if (!gd || !gd.data || !gd.data.length || !gd.layout.width) {{ return null; }}
+return [gd.layout.width, document.getElementById('{ids.CHANNEL_GRAPH}').parentElement.clientWidth];
+"""
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (1000, 800)])
+def test_the_inspector_s_tiles_fill_the_pane_s_width(dash_duo, size):
+    start(dash_duo)
+    dash_duo.driver.set_window_size(*size)
+    click_panel(dash_duo, 2)  # conv2: 16 tiles a page
+    until(lambda: dash_duo.driver.execute_script(TILES_JS), timeout=20, msg="no tiles")
+    figure, room = dash_duo.driver.execute_script(TILES_JS)
+    assert room - 48 <= figure <= room, f"tiles take {figure} px of {room}"
+    assert dash_duo.get_logs() == []
+
+
 def test_a_click_on_an_architecture_node_opens_the_inspector_on_it(dash_duo):
     app = start(dash_duo)
     open_tab(dash_duo, "architecture")

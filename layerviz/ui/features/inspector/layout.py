@@ -116,7 +116,9 @@ def _inspector_card() -> dbc.Card:
         delay_show=150,
     )
     graph = html.Div(graph, style={"overflowX": "auto"})
-    body = keyed_region([graph, looks_for_block(), overlay_block()])
+    # The pane's width, measured in the browser: the tiles fill it (assets/workspace.js).
+    width = dcc.Store(id=ids.INSPECTOR_WIDTH)
+    body = keyed_region([graph, width, looks_for_block(), overlay_block()])
     return card(
         "Layer inspector",
         "zoom-in",
