@@ -157,6 +157,11 @@ TABS_WANTED = "store-tabs-wanted"
 #: The pixels the inspector's channels may take across (measured in the browser): its tiles
 #: fill the pane's width (``assets/workspace.js``).
 INSPECTOR_WIDTH = "store-inspector-width"
+#: What the page asks the server for on open only when there is something to ask (issue 20's
+#: request count): the session's uploaded models when it has some, a link's target when the
+#: URL names a view. Written in the browser from ``MODEL_UPLOAD_STORE`` and ``URL_TARGET``.
+MODEL_UPLOADS_KEPT = "store-model-uploads-kept"
+URL_LINKED = "store-url-linked"
 #: The picked layer's line at the head of the pane: ``"conv2 · Conv2D · 16×16×32"``.
 SELECTION_TEXT = "text-selection"
 #: The perturbation values box's own message, beside it (an invalid value is said there).

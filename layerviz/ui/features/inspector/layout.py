@@ -94,6 +94,7 @@ def panels(workbench) -> list:
     return [
         dcc.Location(id=ids.URL_VIEW, refresh=False),
         dcc.Store(id=ids.URL_TARGET, data=BOOT),
+        dcc.Store(id=ids.URL_LINKED),
         dcc.Interval(id=ids.URL_BOOT, interval=250, max_intervals=1),
         dcc.Store(id=ids.HEALTH_STORE),
     ]

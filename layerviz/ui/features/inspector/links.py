@@ -102,13 +102,29 @@ def register_links(app, workbench: Workbench) -> None:
         Output(ids.SEED_INPUT, "value", allow_duplicate=True),
         Output(ids.SAMPLE_SELECT, "value", allow_duplicate=True),
         PATTERN_IN,
-        Input(ids.URL_TARGET, "data"),
+        Input(ids.URL_LINKED, "data"),
         prevent_initial_call=True,
     )
     def _pattern_from_link(store, target):
         return pattern_outputs(store, target)
 
+    # The target as the callbacks below read it, passed on only when there is one (or when
+    # one is done with): a page opened without a link asks them nothing.
+    app.clientside_callback(
+        _LINKED_JS,
+        Output(ids.URL_LINKED, "data"),
+        Input(ids.URL_TARGET, "data"),
+        State(ids.URL_LINKED, "data"),
+        prevent_initial_call=True,
+    )
     _register_b_from_link(app, workbench)
+
+
+_LINKED_JS = """function (target, linked) {
+    const real = target && typeof target === 'object' && !target.boot
+        && Object.keys(target).length ? target : null;
+    return (real === null && !linked) ? window.dash_clientside.no_update : real;
+}"""
 
 
 #: The compare section's controls that say what B is, in ``b_outputs``' order.
@@ -132,7 +148,7 @@ def _register_b_from_link(app, workbench: Workbench) -> None:
 
     @app.callback(
         *(Output(i, "value", allow_duplicate=True) for i in _B_CONTROLS),
-        Input(ids.URL_TARGET, "data"),
+        Input(ids.URL_LINKED, "data"),
         Input(ids.PATTERN_B_SAMPLE, "options"),
         *reads,
         prevent_initial_call=True,
@@ -143,7 +159,7 @@ def _register_b_from_link(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.URL_TARGET, "data", allow_duplicate=True),
         *ALERT,
-        Input(ids.URL_TARGET, "data"),
+        Input(ids.URL_LINKED, "data"),
         Input(ids.PATTERN_B_SAMPLE, "options", allow_optional=True),
         *reads,
         prevent_initial_call=True,
