@@ -23,6 +23,7 @@ __all__ = [
     "parse_pattern_source",
     "parse_seed",
     "pattern_from_args",
+    "positive_int",
     "progress_bar",
     "read_regular_file",
 ]
@@ -66,6 +67,17 @@ def parse_limit(text: str) -> tuple[int, int]:
             f"a size limit is at most {LIMIT_SIDES[1]} a side, got {text!r}"
         )
     return pair
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def parse_seed(text: str) -> int:

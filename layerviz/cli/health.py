@@ -6,7 +6,13 @@ import argparse
 import math
 from pathlib import Path
 
-from layerviz.cli.common import add_model_limit, model_limit, progress_bar, read_regular_file
+from layerviz.cli.common import (
+    add_model_limit,
+    model_limit,
+    positive_int,
+    progress_bar,
+    read_regular_file,
+)
 from layerviz.cli.table import print_table, write_csv
 
 HEADER = ("#", "layer", "class", "channels", "dead", "saturated", "dead channels")
@@ -22,7 +28,7 @@ def register(sub) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--seeds",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help=f"random patterns from seeds 0 … N-1 (the default, N = {DEFAULT_SEEDS})",
     )
@@ -41,7 +47,7 @@ def register(sub) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=32,
         metavar="B",
         help="patterns per forward pass (default 32; lower it to save memory)",
@@ -108,16 +114,6 @@ def _row(layer) -> list[str]:
         str(layer.n_saturated),
         listed,
     ]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def _finite_float(text: str) -> float:

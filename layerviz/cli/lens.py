@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layerviz.cli.common import progress_bar, read_regular_file
+from layerviz.cli.common import positive_int, progress_bar, read_regular_file
 
 HEADER = ("#", "layer", "class", "channels", "probe acc.", "± (folds)")
 RIGHT = {0, 3, 4, 5}
@@ -29,10 +29,10 @@ def register(sub) -> None:
         "--out", type=Path, required=True, metavar="DIR", help="folder for the CSV and PNG files"
     )
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=32, metavar="B", help="default 32"
+        "--batch-size", type=positive_int, default=32, metavar="B", help="default 32"
     )
     parser.add_argument(
-        "--folds", type=_positive_int, default=5, metavar="K", help="probe CV folds (default 5)"
+        "--folds", type=positive_int, default=5, metavar="K", help="probe CV folds (default 5)"
     )
     parser.add_argument(
         "--debiased", action="store_true", help="debiased CKA (for datasets of a few hundred)"
@@ -102,13 +102,3 @@ def _dataset(model, args: argparse.Namespace):
         return layerviz.load_dataset(args.data, shape)
     raw = read_regular_file(args.data, MAX_DATASET_BYTES)
     return layerviz.read_dataset(raw, str(args.data), shape)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value

@@ -20,8 +20,10 @@ from layerviz.ui.common import error_text
 
 __all__ = [
     "ALERT",
-    "COMPARE_ON",
-    "COMPARE_ON_IN",
+    "CHANNEL_VIEW",
+    "CHANNEL_VIEW_IN",
+    "COMPARED",
+    "COMPARED_IN",
     "GRID_STATES",
     "NO_ALERT",
     "PATTERN",
@@ -60,11 +62,26 @@ SELECTED_IN = Input(ids.SELECTED_LAYER_STORE, "data")
 SELECT = Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True)
 
 
-#: Compare mode's switch, read outside the Compare tab. The tab is built the first time it is
-#: shown, so the switch may not be in the page: its value is then None (compare mode off).
-#: Pattern B's store (``ids.COMPARE_STORE``) is always in the page.
-COMPARE_ON = State(ids.COMPARE_SWITCH, "value", allow_optional=True)
-COMPARE_ON_IN = Input(ids.COMPARE_SWITCH, "value", allow_optional=True)
+#: Pattern B of a comparison: whether Compare is on and B's recipe, read (``COMPARED``) or as
+#: triggers (``COMPARED_IN``); ``common.active_b(on, b_data)`` turns them into B's recipe or None.
+#: The switch is in the Compare tab, built the first time it is shown: until then it is not in
+#: the page and reads as None (compare mode off). B's store is always in the page.
+COMPARED = (
+    State(ids.COMPARE_SWITCH, "value", allow_optional=True),
+    State(ids.COMPARE_STORE, "data"),
+)
+COMPARED_IN = (
+    Input(ids.COMPARE_SWITCH, "value", allow_optional=True),
+    Input(ids.COMPARE_STORE, "data"),
+)
+
+#: The inspector's channel view: the sort, the top-k and the channel page.
+CHANNEL_VIEW = (
+    State(ids.CHANNEL_SORT, "value"),
+    State(ids.TOPK_SLIDER, "value"),
+    State(ids.CHANNEL_PAGE, "active_page"),
+)
+CHANNEL_VIEW_IN = tuple(Input(s.component_id, s.component_property) for s in CHANNEL_VIEW)
 
 
 def alert_of(exc: BaseException) -> tuple[str, bool]:

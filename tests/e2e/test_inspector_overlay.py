@@ -136,7 +136,9 @@ def test_the_buttons_step_and_the_grid_outlines_the_selection(dash_duo):
         "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", button
     )
     button.click()
-    dash_duo.wait_for_contains_text(f"#{ids.OVERLAY_CAPTION}", f"channel {order[1]} (rank 2 of")
+    dash_duo.wait_for_contains_text(
+        f"#{ids.OVERLAY_CAPTION}", f"channel {order[1]} (rank 2 of", timeout=20
+    )
     outlined = f"""
     const gd = document.querySelector('#{ids.CHANNEL_GRAPH} .js-plotly-plot');
     return gd.layout.annotations.findIndex(a => a.text.includes('selected'));

@@ -46,8 +46,8 @@ from layerviz.ui.common import current_reduced, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import (
-    COMPARE_ON,
-    COMPARE_ON_IN,
+    COMPARED,
+    COMPARED_IN,
     PATTERN,
     PATTERN_IN,
     SELECT,
@@ -329,7 +329,7 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.SIZE_LIMIT, "value"),
         Input(ids.ARCHITECTURE_COLLAPSED, "data"),
         Input(ids.COMPARE_STORE, "data"),
-        COMPARE_ON,
+        COMPARED[0],  # the switch (None while the Compare tab is not built)
         SELECTED,
     )
     def draw(data, statistic, limit, collapsed, b_data, on, selected):
@@ -347,8 +347,7 @@ def register(app, workbench: Workbench) -> None:
     @app.callback(
         Output(ids.ARCHITECTURE_STATISTIC, "options"),
         Output(ids.ARCHITECTURE_STATISTIC, "value"),
-        COMPARE_ON_IN,
-        Input(ids.COMPARE_STORE, "data"),
+        *COMPARED_IN,
         State(ids.ARCHITECTURE_STATISTIC, "value"),
     )
     def offer(on, b_data, current):

@@ -65,7 +65,7 @@ _B_INPUTS = (
 TAB = ("Compare", "layout-split")
 # Built the first time it is shown (or when a shared link names a pattern B, see
 # ``layerviz.ui.workspace``): the inspector, the architecture graph, the links and the export
-# read its switch as ``wiring.COMPARE_ON`` (None until the tab is built) and B's store, which
+# read its switch through ``wiring.COMPARED`` (None until the tab is built) and B's store, which
 # ``panels`` keeps in the page.
 
 

@@ -30,7 +30,7 @@ from layerviz.ui.features.compare_state import active_b, compare_view
 from layerviz.ui.jobs import JobSlots, check_cancelled, job_callback_options, job_error_text
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
-from layerviz.ui.wiring import COMPARE_ON, GRID_STATES, PATTERN
+from layerviz.ui.wiring import COMPARED, GRID_STATES, PATTERN
 from layerviz.ui.workbench import Workbench, pattern_digest
 
 __all__ = ["EXPORT_SLOTS", "controls", "export_zip", "panels", "register"]
@@ -157,8 +157,7 @@ def register(app, workbench: Workbench) -> None:
         PATTERN,
         *GRID_STATES[:3],
         State(ids.PLOT_MODEL_SWITCH, "value"),
-        COMPARE_ON,
-        State(ids.COMPARE_STORE, "data"),
+        *COMPARED,
         State(ids.EXPORT_NORM_SWITCH, "value"),
         State(ids.NORM_MODE, "value"),
         **job_callback_options(

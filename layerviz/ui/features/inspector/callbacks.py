@@ -16,7 +16,14 @@ from layerviz.ui.features.inspector.links import register_links
 from layerviz.ui.features.inspector.looks_for_ui import register_looks_for
 from layerviz.ui.features.inspector.overlay import register_overlay
 from layerviz.ui.recipe import recipe_from_store
-from layerviz.ui.wiring import COMPARE_ON_IN, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
+from layerviz.ui.wiring import (
+    CHANNEL_VIEW_IN,
+    COMPARED_IN,
+    PATTERN,
+    PATTERN_IN,
+    SELECT,
+    SELECTED_IN,
+)
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["register", "table_pick"]
@@ -58,13 +65,10 @@ def _register_inspector(app, workbench: Workbench) -> None:
         Output(ids.CHANNEL_PAGE, "active_page"),
         PATTERN_IN,
         SELECTED_IN,
-        Input(ids.CHANNEL_SORT, "value"),
-        Input(ids.TOPK_SLIDER, "value"),
-        Input(ids.CHANNEL_PAGE, "active_page"),
+        *CHANNEL_VIEW_IN,
         Input(ids.NORM_MODE, "value"),
         Input(ids.HEALTH_STORE, "data"),
-        COMPARE_ON_IN,
-        Input(ids.COMPARE_STORE, "data"),
+        *COMPARED_IN,
         Input(ids.SELECTED_CHANNEL_STORE, "data"),
         Input(ids.INSPECTOR_WIDTH, "data"),
         prevent_initial_call=True,

@@ -24,7 +24,7 @@ from layerviz.ui.common import error_text
 from layerviz.ui.features.compare_state import b_pattern
 from layerviz.ui.features.inspector import url
 from layerviz.ui.recipe import SampleRecipe, SeedRecipe, recipe_from_store
-from layerviz.ui.wiring import ALERT, COMPARE_ON, PATTERN, PATTERN_IN, SELECT
+from layerviz.ui.wiring import ALERT, COMPARED, PATTERN, PATTERN_IN, SELECT
 from layerviz.ui.workbench import Workbench
 
 __all__ = ["BOOT", "b_outputs", "link_outputs", "pattern_outputs", "register_links"]
@@ -144,7 +144,7 @@ def _register_b_from_link(app, workbench: Workbench) -> None:
     # Compare tab, which a link with a B builds (``workspace``), so two callbacks: one that
     # sets the tab's controls (Dash runs it only once they are in the page), one that drops a
     # B that does not fit and says why (the list is None until the tab is built: it waits).
-    reads = (PATTERN, COMPARE_ON, State(ids.COMPARE_STORE, "data"))
+    reads = (PATTERN, *COMPARED)
 
     @app.callback(
         *(Output(i, "value", allow_duplicate=True) for i in _B_CONTROLS),

@@ -28,8 +28,9 @@ from layerviz.ui.features.inspector.overlay_view import (
 )
 from layerviz.ui.features.inspector.views import CHANGE
 from layerviz.ui.wiring import (
-    COMPARE_ON,
-    COMPARE_ON_IN,
+    CHANNEL_VIEW,
+    COMPARED,
+    COMPARED_IN,
     PATTERN,
     PATTERN_IN,
     SELECTED,
@@ -128,11 +129,9 @@ def register_overlay(app, workbench: Workbench) -> None:
         Input(ids.CHANNEL_PAGE, "active_page"),
         PATTERN,
         SELECTED,
-        State(ids.CHANNEL_SORT, "value"),
-        State(ids.TOPK_SLIDER, "value"),
+        *CHANNEL_VIEW[:2],  # the page is an Input above
         State(ids.SELECTED_CHANNEL_STORE, "data"),
-        COMPARE_ON,
-        State(ids.COMPARE_STORE, "data"),
+        *COMPARED,
         prevent_initial_call=True,
     )
     def _select(click, _prev, _next, page, store_data, selected, by, k, stored, on, b_data):
@@ -158,8 +157,7 @@ def register_overlay(app, workbench: Workbench) -> None:
         SELECTED_IN,
         Input(ids.CHANNEL_SORT, "value"),
         Input(ids.OVERLAY_OPACITY, "value"),
-        COMPARE_ON_IN,
-        Input(ids.COMPARE_STORE, "data"),
+        *COMPARED_IN,
         prevent_initial_call=True,
     )
     def _overlay(stored, store_data, selected, by, opacity, on, b_data):
