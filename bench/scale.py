@@ -19,6 +19,7 @@ the load average is printed with the table.
 
 Usage:
     .venv/bin/python bench/scale.py [--models mobilenet,resnet152,...] [--rounds 5]
+    KERAS_BACKEND=jax .venv/bin/python bench/scale.py ...   # the same on JAX (backend column)
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def child(name: str, rounds: int) -> dict:
     growth = _status("VmHWM") - before
     return {
         "model": f"{builder} {side}²",
+        "backend": keras.backend.backend(),
         "outputs": len(extractor.layers),
         "act_gib": extractor.activation_bytes / 2**30,
         "bare_ms": 1e3 * statistics.median(bare),
@@ -121,13 +123,13 @@ def main() -> int:
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     print(
-        "| model | outputs | act GiB/pattern | bare ms (min) | reduced ms (min) | reduced/bare "
-        "| first reduced call s | RSS growth GiB | kept MiB | load at start |"
+        "| backend | model | outputs | act GiB/pattern | bare ms (min) | reduced ms (min) "
+        "| reduced/bare | first reduced call s | RSS growth GiB | kept MiB | load at start |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['model']} | {r['outputs']} | {r['act_gib']:.2f} "
+            f"| {r.get('backend', '')} | {r['model']} | {r['outputs']} | {r['act_gib']:.2f} "
             f"| {r['bare_ms']:.0f} ({r['bare_min_ms']:.0f}) "
             f"| {r['reduced_ms']:.0f} ({r['reduced_min_ms']:.0f}) "
             f"| {r['reduced_ms'] / r['bare_ms']:.2f} | {r['first_s']:.1f} "

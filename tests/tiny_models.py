@@ -190,10 +190,18 @@ def make_sequence_model() -> keras.Model:
 
 
 def make_nonfinite_model() -> keras.Model:
-    """Channels of finite values, of ±Inf (with zeros), and of NaN (with zeros)."""
+    """Channels of finite values, of ±Inf (with zeros), and of NaN (with zeros).
+
+    The scalings are weights, not constants: XLA (JAX's jit, TensorFlow's ``jit_compile``)
+    folds constant scalings together (``x * 1e15 * 1e30`` becomes ``x * inf``), which would
+    turn the zeros into NaN on those backends and not on others.
+    """
     inputs = keras.Input((20, 20, 2), name="image")
-    huge = layers.Rescaling(1e15, name="up1")(inputs)
-    inf = layers.Rescaling(1e30, name="up2")(huge)
+    up1 = layers.DepthwiseConv2D(1, use_bias=False, name="up1")
+    up2 = layers.DepthwiseConv2D(1, use_bias=False, name="up2")
+    inf = up2(up1(inputs))
+    up1.set_weights([np.full((1, 1, 2, 1), 1e15, np.float32)])
+    up2.set_weights([np.full((1, 1, 2, 1), 1e30, np.float32)])
     nan = layers.Add(name="nan")([inf, layers.Rescaling(-1.0, name="neg")(inf)])
     x = layers.Concatenate(name="mixed")([inputs, inf, nan])
     outputs = layers.GlobalMaxPooling2D(name="gmp")(x)

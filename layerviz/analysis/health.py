@@ -23,7 +23,7 @@ from os import PathLike
 import keras
 import numpy as np
 
-from layerviz.analysis.statistics import counted_dead, moves_values
+from layerviz.analysis.statistics import counted_dead, is_copy, value_movers
 from layerviz.errors import ArgumentError, PatternError
 from layerviz.extract.activations import ActivationExtractor
 from layerviz.extract.reduce import ReducedLayer
@@ -92,18 +92,20 @@ class ModelHealth:
     layers: tuple[LayerHealth, ...]
     n_patterns: int
     threshold: float
+    #: Names of layers that only move values beyond their class (identity activations).
+    copies: frozenset[str] = frozenset()
 
     @property
     def n_dead(self) -> int:
         """Dead channels in all layers together, each computed channel once (a ``Flatten``
         or ``Dropout`` repeats its input's channels: :data:`~layerviz.analysis.statistics.
         MOVES_VALUES`)."""
-        return counted_dead(self.layers)
+        return counted_dead(self.layers, self.copies)
 
     @property
     def n_saturated(self) -> int:
         """Saturated channels in all layers together, each computed channel once."""
-        return sum(r.n_saturated for r in self.layers if not moves_values(r.class_name))
+        return sum(r.n_saturated for r in self.layers if not is_copy(r, self.copies))
 
     def layer(self, name: str) -> LayerHealth:
         """The record of the layer called ``name``.
@@ -179,7 +181,7 @@ def model_health(
         _layer_health(layer, low, high, threshold)
         for layer, low, high in zip(extractor.layers, lows, highs, strict=True)
     )
-    return ModelHealth(records, total, threshold)
+    return ModelHealth(records, total, threshold, value_movers(extractor.model))
 
 
 def seeded_patterns(model: keras.Model, n: int, first_seed: int = 0):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from layerviz.extract.backends import forward_function
+
 __all__ = ["class_objective", "compiled_forward", "resize", "unit_range"]
 
 
@@ -36,16 +38,7 @@ def class_objective(n_outputs: int, target: str):
 
 def compiled_forward(model: keras.Model):
     """``model`` on one batch, compiled, as a list of numpy arrays (its outputs)."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-
-        def run(x: np.ndarray) -> list[np.ndarray]:
-            return [np.asarray(o) for o in keras.tree.flatten(fn(x))]
-
-        return run
-    return lambda x: [np.asarray(o) for o in keras.tree.flatten(model.predict_on_batch(x))]
+    return forward_function(model)
 
 
 def resize(heat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

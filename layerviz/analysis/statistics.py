@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -34,10 +35,12 @@ __all__ = [
     "channel_min",
     "channel_scores",
     "counted_dead",
+    "is_copy",
     "layer_statistics",
     "moves_values",
     "records_csv",
     "reduced_statistics",
+    "value_movers",
 ]
 
 #: Layers whose output only moves or copies their input's values (dropout and noise are off at
@@ -52,15 +55,58 @@ MOVES_VALUES = frozenset(
 )  # fmt: skip
 
 
-def moves_values(class_name: str) -> bool:
-    """Whether a layer of this class only moves or copies its input's values."""
-    return class_name in MOVES_VALUES
+def moves_values(layer: Any) -> bool:
+    """Whether a layer only moves or copies its input's values.
+
+    Args:
+        layer: a Keras layer, judged by its class and, for an ``Activation``, by its config's
+            activation (``Activation("linear")`` and ``Activation(None)`` are identities); or a
+            class name, judged by the class alone.
+    """
+    if isinstance(layer, str):
+        return layer in MOVES_VALUES
+    class_name = type(layer).__name__
+    return class_name in MOVES_VALUES or (class_name == "Activation" and _is_identity(layer))
 
 
-def counted_dead(records: Iterable) -> int:
+def _is_identity(layer: Any) -> bool:
+    """Whether an ``Activation`` layer's config names the identity (``None`` reads "linear")."""
+    try:
+        activation = layer.get_config().get("activation")
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return False
+    return activation is None or activation == "linear"
+
+
+def value_movers(model: Any) -> frozenset[str]:
+    """The entry names (``backbone/conv1``, as an extraction names them) of the layers of
+    ``model``, nested models' included, that only move or copy values (:func:`moves_values`)."""
+    import keras
+
+    found: set[str] = set()
+
+    def walk(container, prefix: str) -> None:
+        for layer in container.layers:
+            if isinstance(layer, keras.Model):
+                walk(layer, f"{prefix}{layer.name}/")
+            elif moves_values(layer):
+                found.add(prefix + layer.name)
+
+    walk(model, "")
+    return frozenset(found)
+
+
+def is_copy(record: Any, movers: Collection[str] = ()) -> bool:
+    """Whether a record (statistics or health) is of a layer that only moves values: by its
+    class, or by its name in ``movers`` (:func:`value_movers`: identity activations)."""
+    return moves_values(record.class_name) or record.name.split(":", 1)[0] in movers
+
+
+def counted_dead(records: Iterable, movers: Collection[str] = ()) -> int:
     """Dead channels over ``records`` (statistics or health), each computed channel once:
-    layers that only move values (:data:`MOVES_VALUES`) repeat their input's and are skipped."""
-    return sum(r.n_dead for r in records if not moves_values(r.class_name))
+    layers that only move values (:data:`MOVES_VALUES`, or named in ``movers``, see
+    :func:`value_movers`) repeat their input's and are skipped."""
+    return sum(r.n_dead for r in records if not is_copy(r, movers))
 
 
 #: What ``channel_scores`` can rank channels by, and what each means.

@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import layerviz
-    from layerviz.analysis.statistics import counted_dead, records_csv
+    from layerviz.analysis.statistics import counted_dead, records_csv, value_movers
 
     model = layerviz.load_model(args.model, max_bytes=model_limit(args))
     pattern, source = pattern_from_args(model, args.model, args)
@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     records = layerviz.layer_statistics(extraction)
     print(f"model: {model.name}   pattern: {source}")
     print_table(HEADER, [_row(r) for r in records], RIGHT)
-    dead = counted_dead(records)  # a Flatten or Dropout repeats its input's channels
+    # A Flatten, a Dropout or an identity Activation repeats its input's channels.
+    dead = counted_dead(records, value_movers(model))
     print(f"{len(records)} layers, {dead} dead channel(s) for this pattern (every value <= 0)")
     if args.csv is not None:
         write_csv(args.csv, records_csv(records))

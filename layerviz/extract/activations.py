@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from layerviz.errors import ArgumentError, ModelStructureError, PatternError
+from layerviz.extract.backends import forward_function
 from layerviz.extract.reduce import (
     DISPLAY_SIDE,
     ReducedExtraction,
@@ -795,33 +796,7 @@ def _tensor_name(tensor, i: int) -> str:
 
 
 def _compile(model: keras.Model):
-    """The fastest public way to run ``model`` on one batch and get numpy arrays back.
-
-    With the TensorFlow backend, a ``tf.function`` over ``model(x, training=False)`` (traced
-    once per input signature); with other backends, ``predict_on_batch`` (jitted on JAX).
-    Either way the arrays come back read-only.
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-
-        def run(x: Sequence[np.ndarray] | np.ndarray):
-            out = fn(x)
-            if not isinstance(out, (list, tuple)):
-                out = [out]
-            # np.asarray shares the tensor's buffer; .numpy() copies it, which on MobileNetV2
-            # is 83 MB into fresh pages per call and costs twice the forward pass itself
-            # (bench/extract.py). The arrays come back read-only.
-            return [np.asarray(o) for o in out]
-
-        return run
-
-    def run_other(x: Sequence[np.ndarray] | np.ndarray):
-        out = model.predict_on_batch(x)
-        arrays = [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
-        for array in arrays:  # read-only on every backend, as the TensorFlow path gives them
-            array.flags.writeable = False
-        return arrays
-
-    return run_other
+    """The running backend's compiled forward pass of ``model``, numpy out (read-only):
+    ``layerviz.extract.backends.forward_function`` (``tf.function``, ``jax.jit`` over
+    ``stateless_call``, or the eager call under ``torch.no_grad``)."""
+    return forward_function(model)

@@ -16,6 +16,7 @@ import numpy as np
 
 from layerviz.errors import ArgumentError
 from layerviz.lens.features import DatasetFeatures
+from layerviz.lens.threads import blas_threads
 
 __all__ = ["PROJECTIONS", "ProbeCurve", "probe_accuracy", "project"]
 
@@ -89,7 +90,7 @@ def probe_accuracy(
     for done, layer in enumerate(chosen, start=1):
         x = _finite_rows(layer.pooled, layer.name)
         probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200, tol=1e-3))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), blas_threads():
             # lbfgs may stop at max_iter: 200 keeps a wide layer to seconds.
             warnings.simplefilter("ignore")
             scores = cross_val_score(probe, x, y, cv=splitter)
@@ -142,7 +143,8 @@ def project(pooled, method: str = "pca", seed: int = 0) -> np.ndarray:
     out = np.zeros((len(x), 2), dtype=np.float32)
     k = min(2, len(x) - 1, x.shape[1])
     if k >= 1 and np.any(x):
-        out[:, :k] = PCA(k, svd_solver="randomized", random_state=seed).fit_transform(x)
+        with blas_threads():
+            out[:, :k] = PCA(k, svd_solver="randomized", random_state=seed).fit_transform(x)
     return out
 
 

@@ -7,7 +7,9 @@ its own session, and a wall-clock timeout. The child (:func:`main`) limits itsel
 (``RLIMIT_CPU``; ``RLIMIT_AS`` once TensorFlow is imported, so the budget is what loading the
 model may add), checks the file again, refuses weights that declare more than its memory budget
 or point outside the file, then loads it with ``safe_mode=True, compile=False``, runs it once on
-zeros and prints one JSON line. A child that dies, hangs or hits a limit is a refusal.
+zeros, times its first compiled pass (what opening it costs the server) against
+``limits.canary_open_s``, and prints one JSON line. A child that dies, hangs or hits a limit
+is a refusal.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def _run_child(data: bytes, limits) -> dict:
             "--memory-bytes", str(int(limits.canary_memory_bytes)),
             "--max-bytes", str(int(limits.max_bytes)),
             "--activation-bytes", str(int(limits.canary_activation_bytes)),
+            "--open-seconds", repr(float(limits.canary_open_s)),
         ]  # fmt: skip
         try:
             done = subprocess.run(

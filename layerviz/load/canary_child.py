@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-bytes", type=int, required=True)
     parser.add_argument("--max-bytes", type=int, required=True)
     parser.add_argument("--activation-bytes", type=int, default=512 * 2**20)
+    parser.add_argument("--open-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
     # SIGXCPU at the soft limit says why; SIGKILL at the hard one if that signal is ignored.
     _limit(_resource().RLIMIT_CPU, args.cpu_seconds, args.cpu_seconds + 5)
@@ -99,8 +100,10 @@ def _trial(args) -> dict:
     zeros = [
         np.zeros([1, *(d or 1 for d in t.shape[1:])], dtype=str(t.dtype)) for t in model.inputs
     ]
-    outputs = model(zeros if len(zeros) > 1 else zeros[0], training=False)
+    batch = zeros if len(zeros) > 1 else zeros[0]
+    outputs = model(batch, training=False)
     outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+    open_seconds = _timed_first_compiled_pass(model, batch, args.open_seconds)
     return {
         "inputs": [
             {"name": str(t.name), "shape": list(t.shape[1:]), "dtype": str(t.dtype)}
@@ -108,7 +111,45 @@ def _trial(args) -> dict:
         ],
         "outputs": [list(o.shape[1:]) for o in outputs],
         "parameters": int(model.count_params()),
+        "open_seconds": open_seconds,
     }
+
+
+class _TooSlowToOpen(Exception):
+    """The first compiled pass ran past its budget (raised by the interval timer)."""
+
+
+def _timed_first_compiled_pass(model, batch, budget: float) -> float:
+    """Seconds the model's first compiled pass takes (``predict_on_batch``: traced, then run),
+    which is what opening it costs the server: a pass traced over every layer. Stopped by a
+    timer at ``budget`` seconds with a refusal that says so (the parent's wall-clock limit
+    stops a pass the timer cannot interrupt)."""
+    import signal
+    import time
+
+    fired = []
+
+    def stop(signum, frame):
+        fired.append(True)
+        raise _TooSlowToOpen
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    started = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    try:
+        model.predict_on_batch(batch)
+    except BaseException:
+        # Raised inside a trace, the timer's exception may come out wrapped by TensorFlow.
+        if not fired:
+            raise
+        raise UnsafeModelError(
+            f"opening the model (its first compiled pass) took more than {budget:g} s in the "
+            f"sandbox; this server allows {budget:g} s (LAYERVIZ_OPEN_S)"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return time.monotonic() - started
 
 
 def _activation_bytes(model) -> int:

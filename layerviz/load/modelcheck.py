@@ -78,6 +78,9 @@ class CheckLimits:
         canary_activation_bytes: what one pattern's layer outputs may take together, read
             from the loaded model's output shapes (a 42 kB model with an ``UpSampling2D(16)``
             asks for gigabytes per page view; ``$LAYERVIZ_ACTIVATION_MB`` sets it).
+        canary_open_s: seconds the model's first compiled pass may take in the canary: what
+            opening it costs here (a 20 kB ``SimpleRNN`` unrolled over 4,000 steps runs
+            eagerly in 20 s but took 113 s to open); ``$LAYERVIZ_OPEN_S`` sets it.
     """
 
     max_bytes: int = MAX_MODEL_BYTES
@@ -91,6 +94,9 @@ class CheckLimits:
     canary_memory_bytes: int = 2048 * _MIB
     canary_activation_bytes: int = field(
         default_factory=lambda: int(os.environ.get("LAYERVIZ_ACTIVATION_MB", "512")) * _MIB
+    )
+    canary_open_s: float = field(
+        default_factory=lambda: float(os.environ.get("LAYERVIZ_OPEN_S", "30"))
     )
 
 

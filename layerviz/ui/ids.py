@@ -39,6 +39,9 @@ SELECTED_LAYER_STORE = "store-selected-layer"
 MODEL_UPLOAD = "model-upload"
 MODEL_UPLOAD_STORE = "store-model-uploads"
 MODEL_UPLOAD_INFO = "text-model-upload-info"
+#: The check of an upload in progress (issue 25, row 2): its ticket, and the poll that reads it.
+MODEL_UPLOAD_PENDING = "store-model-upload-pending"
+MODEL_UPLOAD_POLL = "interval-model-upload-poll"
 # Explain and architecture features (issue 10): the stable ids, then internal ones.
 EXPLAIN_METHOD = "explain-method"
 EXPLAIN_LAYER = "explain-layer"
@@ -212,3 +215,5 @@ DATASET_CKA = "graph-dataset-cka"
 DATASET_CKA_TEXT = "text-dataset-cka"
 #: The selected channel's dataset examples (top-k patterns), as the inspector selects it.
 DATASET_EXAMPLES = "panel-dataset-examples"
+#: The same channel's dataset examples inside the inspector card: most and least exciting.
+INSPECTOR_EXAMPLES = "panel-inspector-examples"

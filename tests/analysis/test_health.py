@@ -349,6 +349,37 @@ def test_layers_that_only_move_values_are_not_counted_again(keras_session):
     assert {s.name for s in stats} >= {"flat", "reshape", "permute", "drop"}
 
 
+@pytest.mark.parametrize("identity", ["linear", None])
+def test_an_identity_activation_is_told_by_its_config_not_its_class(keras_session, identity):
+    """Issue 25, row 15: ``Activation("linear")`` only moves values, yet its class is the
+    ``Activation`` that also computes ReLUs: its config's activation tells which it is."""
+    from layerviz.analysis.statistics import moves_values, value_movers
+
+    dead = keras.initializers.Constant(-10.0)  # every unit of these layers is dead
+    inputs = keras.Input((6, 6, 1), name="x")
+    x = keras.layers.Conv2D(4, 3, activation="relu", bias_initializer=dead, name="conv")(inputs)
+    x = keras.layers.Activation(identity, name="same")(x)
+    x = keras.layers.Activation("relu", name="relu")(x)  # an Activation that computes
+    inner = keras.Model(inputs, x, name="inner")
+    outer_in = keras.Input((6, 6, 1), name="x")
+    y = keras.layers.Flatten(name="flat")(inner(outer_in))
+    y = keras.layers.Activation(identity, name="again")(y)
+    model = keras.Model(outer_in, keras.layers.Dense(3, bias_initializer=dead, name="out")(y))
+    assert moves_values(inner.get_layer("same")) and not moves_values(inner.get_layer("relu"))
+    assert not moves_values(model.get_layer("out"))
+    assert value_movers(model) == {"inner/same", "again", "flat"}
+
+    patterns = np.random.default_rng(0).normal(size=(4, 6, 6, 1)).astype("float32")
+    report = model_health(model, patterns)
+    assert report.layer("inner/same").n_dead == report.layer("inner/conv").n_dead == 4
+    # Reference: numpy over the outputs of the layers that compute (conv, relu, out).
+    probe = keras.Model(inputs, [inner.get_layer(n).output for n in ("conv", "relu")])
+    outputs = [*probe.predict(patterns, verbose=0), model.predict(patterns, verbose=0)]
+    expected = sum(int(np.sum(o.reshape(-1, o.shape[-1]).max(axis=0) <= 0)) for o in outputs)
+    assert expected == 4 + 4 + 3
+    assert report.n_dead == expected
+
+
 def test_health_from_reduced_passes_equals_numpy_on_the_full_outputs(build_model):
     """The reference: each channel's min and max over the full batch outputs, in numpy."""
     model = build_model("functional_cnn")

@@ -202,3 +202,20 @@ def test_the_dead_total_counts_each_computed_channel_once(capsys):
     copies = sum(int(row[-1]) for row in rows if row[2] in MOVES_VALUES)
     assert copies > 0  # the case the probe found: the Flatten and the Dropout have some
     assert lines[-1].startswith(f"10 layers, {computed} dead channel(s)")
+
+
+def test_an_identity_activation_is_not_counted_again(capsys, tmp_path):
+    """Issue 25, row 15: ``Activation("linear")`` repeats its input's channels, like a Flatten."""
+    from layerviz.cli import main
+
+    dead = keras.initializers.Constant(-10.0)
+    inputs = keras.Input((6, 6, 1), name="x")
+    x = keras.layers.Conv2D(4, 3, activation="relu", bias_initializer=dead, name="conv")(inputs)
+    x = keras.layers.Activation("linear", name="same")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    keras.Model(inputs, keras.layers.Dense(3, name="out")(x)).save(tmp_path / "m.keras")
+    assert main(["stats", str(tmp_path / "m.keras")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[1]: int(line.split()[-1]) for line in lines[2:-1]}
+    assert rows["conv"] == rows["same"] == 4 and rows["pool"] == 4
+    assert lines[-1].startswith(f"4 layers, {4 + 4 + rows['out']} dead channel(s)")

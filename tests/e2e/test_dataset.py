@@ -14,9 +14,37 @@ from selenium.webdriver.common.action_chains import ActionChains
 from e2e.panes import active_tab, open_tab
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
+from layerviz.ui.features import dataset
 from layerviz.ui.features.dataset import jobs
 
 pytestmark = pytest.mark.e2e
+
+
+CHANNELS_JS = f"""
+const gd = document.querySelector('#{ids.CHANNEL_GRAPH} .js-plotly-plot');
+if (!gd || !gd.data) {{ return null; }}
+return gd.data.filter(t => t.type === 'heatmap').length;
+"""
+
+
+CKA_CORNER_CLICK = f"""
+const gd = document.querySelector('#{ids.DATASET_CKA} .js-plotly-plot');
+const trace = gd.data[0], row = trace.y[0], col = trace.x[trace.x.length - 1];
+gd.emit('plotly_click', {{points: [{{curveNumber: 0, x: col, y: row, z: 0,
+    data: trace, fullData: gd._fullData[0]}}]}});
+return [row, col];
+"""
+
+
+def emit_click(dash_duo, graph_id: str, curve: int) -> None:
+    """Plotly's own click event on trace ``curve`` (as tests/e2e/test_inspector_overlay.py)."""
+    dash_duo.driver.execute_script(
+        f"""
+        const gd = document.querySelector('#{graph_id} .js-plotly-plot');
+        gd.emit('plotly_click', {{points: [{{curveNumber: {curve}, pointNumber: [1, 1],
+            x: 1, y: 1, z: 0, data: gd.data[{curve}], fullData: gd._fullData[{curve}]}}]}});
+        """
+    )
 
 
 def sel(id_: str) -> str:
@@ -89,15 +117,34 @@ def test_projection_is_coloured_and_a_click_opens_the_pattern(dash_duo, tmp_path
     caption = dash_duo.find_element(sel(ids.DATASET_THUMBNAIL_TEXT))
     assert f"pattern #{row}" in caption.get_attribute("textContent")
 
-    # A click on the CKA heatmap selects two layers: one inspected (the pane turns to the
-    # Inspector on it, as for any picked layer), one projected in the Dataset tab.
+    # A click on the CKA heatmap selects two layers: one inspected, one projected. A real
+    # click lands on the centre cell (the diagonal: one layer twice), so first a real click,
+    # then Plotly's own click event on the first row's last cell.
     heatmap = dash_duo.find_element(f"{sel(ids.DATASET_CKA)} .nsewdrag")
     click(dash_duo, heatmap)
     cka_text = dash_duo.find_element(sel(ids.DATASET_CKA_TEXT))
+    # textContent: the pick turns the pane to the Inspector (as any picked layer does), so the
+    # Dataset tab's line is out of view.
     until(lambda: "CKA" in (cka_text.get_attribute("textContent") or ""), timeout=10)
-    inspected = cka_text.get_attribute("textContent").split(" ↔ ")[0]
     until(lambda: active_tab(dash_duo) == "Inspector", timeout=10, msg="pane not on Inspector")
-    dash_duo.wait_for_contains_text(sel(ids.SELECTION_TEXT), f"{inspected} · ", timeout=10)
+    inspected, projected = dash_duo.driver.execute_script(CKA_CORNER_CLICK)
+    assert inspected != projected
+    shown = f"{inspected} ↔ {projected}"
+    until(lambda: cka_text.get_attribute("textContent").startswith(shown), timeout=10)
+    title = dash_duo.find_element(sel(ids.INSPECTOR_TITLE))
+    until(lambda: inspected in title.get_attribute("textContent"), timeout=15)
+    title_js = f"return document.querySelector('#{ids.DATASET_PROJECTION} .gtitle').textContent"
+    until(lambda: dash_duo.driver.execute_script(title_js).startswith(f"{projected}:"), 10)
+
+    # A channel picked in the inspector shows its dataset examples inside the inspector card.
+    until(lambda: dash_duo.driver.execute_script(CHANNELS_JS), timeout=15, msg="no channels")
+    emit_click(dash_duo, ids.CHANNEL_GRAPH, 0)
+    examples = sel(ids.INSPECTOR_EXAMPLES)
+    block = dash_duo.find_element(examples)  # textContent: the pane may be scrolled
+    until(lambda: "excite it least" in block.get_attribute("textContent"), timeout=15)
+    figures = dash_duo.find_elements(f"{examples} figure")
+    assert len(figures) == 2 * dataset.EXAMPLES_K
+    assert all("peak" in f.get_attribute("title") for f in figures)
     assert dash_duo.get_logs() == []
 
 

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from layerviz.extract.backends import BACKENDS, current_backend
+from layerviz.extract.backends import BACKENDS, current_backend, forward_function
 
 layers = keras.layers
 
@@ -87,3 +87,35 @@ def test_the_gradient_follows_weights_set_after_compiling():
     fn([x])
     model.layers[-1].set_weights([2 * kernel, np.zeros(3, np.float32)])
     np.testing.assert_allclose(fn([x])[1][0][0], 2 * kernel[:, 0], atol=1e-5)
+
+
+@pytest.mark.usefixtures("keras_session")
+def test_the_forward_function_gives_every_output_as_read_only_numpy():
+    model, kernel, bias = linear()
+    inputs = model.inputs[0]
+    two = keras.Model(inputs, [model(inputs), layers.ReLU()(model(inputs))])
+    x = np.random.default_rng(3).random((5, 6), dtype=np.float32)
+    fn = forward_function(two)
+
+    first, second = fn(x)
+
+    assert isinstance(first, np.ndarray) and not first.flags.writeable
+    np.testing.assert_allclose(first, x @ kernel + bias, atol=1e-5)
+    np.testing.assert_array_equal(second, np.maximum(first, 0))
+    assert fn(x[:2])[0].shape == (2, 3)  # another batch size: traced again, not refused
+    model.layers[-1].set_weights([2 * kernel, bias])  # the weights' current values are used
+    np.testing.assert_allclose(fn(x)[0], x @ (2 * kernel) + bias, atol=1e-5)
+
+
+@pytest.mark.usefixtures("keras_session")
+def test_a_trainable_flag_set_after_compiling_changes_nothing():
+    inputs = keras.Input((4, 4, 2))
+    norm = layers.BatchNormalization()
+    model = keras.Model(inputs, layers.Dense(3)(norm(inputs)))
+    x = np.random.default_rng(4).random((2, 4, 4, 2), dtype=np.float32)
+    forward = forward_function(model)
+    gradient = current_backend().gradient_function(model, lambda o: keras.ops.sum(o[0], (1, 2, 3)))
+    want, (want_grad,) = forward(x)[0], gradient([x])[1]
+    norm.trainable = False  # its gamma and beta move to the non-trainable weights
+    np.testing.assert_allclose(forward(x[:1])[0], want[:1], atol=1e-6)  # retraced
+    np.testing.assert_allclose(gradient([x[:1]])[1][0], want_grad[:1], atol=1e-6)

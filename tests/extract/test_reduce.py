@@ -8,7 +8,6 @@ grid's tiles cut from the full montage (``layerviz.draw.tiles``), on a model of 
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -121,11 +120,6 @@ def test_numpy_reference_agrees_with_the_compiled_pass(case):
         np.testing.assert_array_equal(ref.map_maximum, red.map_maximum)
 
 
-@pytest.mark.xfail(
-    os.environ.get("KERAS_BACKEND") == "jax",
-    reason="open (issue 26): on JAX the compiled pass counts NaN positions as zeros",
-    strict=True,
-)
 def test_nonfinite_values_do_not_poison_the_reduced_numbers(keras_session):
     extractor = ActivationExtractor(make_nonfinite_model())
     reduced = extractor.extract_reduced(nonfinite_batch())

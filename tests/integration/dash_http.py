@@ -176,6 +176,36 @@ def export_zip(session: DashSession, recipe: dict, limit_s: float = 120) -> Expo
     return ExportedZip(sent["filename"], pages, first, labels)
 
 
+def upload_model(session: DashSession, contents: str, filename: str, limit_s: float = 180) -> dict:
+    """Drop a model file on the upload zone and poll its check as the page does (issue 25,
+    row 2: the callback answers "checking…" at once; a poll brings the listed model).
+
+    Returns:
+        The answer that ended it: with ``store-model-uploads`` (listed) or ``error-alert``.
+    """
+    values = {"model-upload.contents": contents, "model-upload.filename": filename}
+    answer = session.call("store-model-upload-pending.data", values, "model-upload.contents")[
+        "response"
+    ]
+    pending = answer.get("store-model-upload-pending", {}).get("data")
+    if not pending:
+        return answer
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        polled = session.call(
+            "store-model-uploads.data",
+            {
+                "interval-model-upload-poll.n_intervals": 1,
+                "store-model-upload-pending.data": pending,
+            },
+            "interval-model-upload-poll.n_intervals",
+        )["response"]
+        if "store-model-uploads" in polled or polled.get("error-alert", {}).get("is_open"):
+            return polled
+    raise TimeoutError(f"the check of {filename} did not end in {limit_s} s")
+
+
 def _body(dep: dict, values: dict[str, Any], trigger: str | None) -> dict:
     """The JSON of a callback request: the dependency's outputs, inputs and state with
     ``values`` filled in, and the prop that changed."""

@@ -14,6 +14,8 @@ import pytest
 from servers import free_port, http_status, redis_server, stop, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
+#: How the deployment starts gunicorn (Dockerfile, docker-compose.yml): with this config.
+GUNICORN_CONFIG = ["-c", "python:layerviz.ui.gunicorn_conf"]
 
 
 class Team:
@@ -91,10 +93,16 @@ def workers_answering(base: str, seen: set[int], n: int = 8) -> set[int]:
 def start_gunicorn(
     args: list[str], env: dict, log: Path, target: str = "app:server", port: int | None = None
 ) -> tuple[subprocess.Popen, str, int]:
-    """gunicorn serving ``target`` on loopback (a free port unless given): process, URL, port."""
+    """gunicorn serving ``target`` on loopback (a free port unless given): process, URL, port.
+
+    Started as the Dockerfile and docker-compose.yml start it, with the project's config
+    (:data:`GUNICORN_CONFIG`; its ``post_worker_init`` warms each worker before it takes
+    traffic) unless ``args`` name a ``-c`` of their own; ``args`` come after it and win.
+    """
     port = port or free_port()
+    config = [] if "-c" in args else GUNICORN_CONFIG
     process = _spawn(
-        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", target],
+        [sys.executable, "-m", "gunicorn", *config, *args, "--bind", f"127.0.0.1:{port}", target],
         env,
         log,
     )

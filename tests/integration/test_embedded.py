@@ -12,7 +12,7 @@ import keras
 import pytest
 from servers import free_port, http_status, stop, wait_for
 
-from integration.dash_http import DashSession, export_zip, health_values
+from integration.dash_http import DashSession, export_zip, health_values, upload_model
 from integration.deploy import REPO
 
 pytestmark = pytest.mark.integration
@@ -74,11 +74,7 @@ def test_an_uploaded_model_is_its_sessions_only(embedded, tmp_path):
     )
     alice = DashSession(embedded, timeout=120)
     alice.open_page()
-    answer = alice.call(
-        "store-model-uploads.data",
-        {"model-upload.contents": contents, "model-upload.filename": "mine.keras"},
-        "model-upload.contents",
-    )["response"]
+    answer = upload_model(alice, contents, "mine.keras")
     assert "error-alert" not in answer, answer.get("error-alert")
     name = answer["model-select"]["value"]
 

@@ -60,6 +60,18 @@ def test_fresh_connections_reach_both_workers(team):
     assert len(team.workers_answering(set(), 30)) == 2
 
 
+def test_every_worker_warmed_before_it_took_traffic(team):
+    """Issue 25, row 17: the team fixture started gunicorn without the project's config, so
+    its first ``/healthz`` started the warm-up; now each worker warmed in ``post_worker_init``."""
+    warmed: dict[int, str] = {}
+    for _ in range(30):
+        status, body = DashSession(team.base).request("/healthz")
+        answer = json.loads(body)
+        assert status == 200, answer
+        warmed[answer["worker"]] = answer["warmed"]
+    assert len(warmed) == 2 and set(warmed.values()) == {"before traffic"}, warmed
+
+
 def test_uploads_and_slider_moves_work_on_any_worker(team):
     for seed in range(6):
         session = DashSession(team.base)

@@ -14,13 +14,12 @@ import keras
 import pytest
 import redis
 
-from integration.dash_http import DashSession, data_url, export_values
+from integration.dash_http import DashSession, data_url, export_values, upload_model
 
 pytestmark = pytest.mark.integration
 
 #: The core page callback (see test_team.py); the upload callback is found by its store.
 PAGE = "store-pattern-view.data"
-UPLOAD = "store-model-uploads.data"
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +39,7 @@ def alice(team, model_url) -> tuple[DashSession, dict]:
     """A session that uploaded the model: the session and its dropdown option."""
     session = DashSession(team.base, timeout=120)
     session.open_page()
-    answer = session.call(
-        UPLOAD,
-        {"model-upload.contents": model_url, "model-upload.filename": "team.keras"},
-        "model-upload.contents",
-    )["response"]
+    answer = upload_model(session, model_url, "team.keras")
     assert "error-alert" not in answer, answer.get("error-alert")
     (option,) = answer["store-model-uploads"]["data"]["models"]
     assert option["label"] == "team.keras (your upload)"

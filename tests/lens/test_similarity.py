@@ -67,9 +67,12 @@ def test_cka_is_invariant_to_orthogonal_transforms_and_isotropic_scaling(xy):
 
 
 @pytest.mark.parametrize("debiased", [False, True])
-def test_layer_similarity_is_every_pair_of_cka(xy, debiased):
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_layer_similarity_is_every_pair_of_cka(xy, debiased, blocks, monkeypatch):
+    if blocks > 1:  # blocks of 16 rows over 40 patterns: the triangles' seams are crossed
+        monkeypatch.setattr("layerviz.lens.similarity._BLOCK_BYTES", 1)
     x, y = xy
-    z = np.random.default_rng(5).normal(size=(40, 300))  # wider than the block of rows
+    z = np.random.default_rng(5).normal(size=(40, 300))
     names, matrix = layer_similarity([("x", x), ("y", y), ("z", z)], debiased=debiased)
     assert names == ["x", "y", "z"]
     arrays = [x, y, z]
@@ -80,7 +83,8 @@ def test_layer_similarity_is_every_pair_of_cka(xy, debiased):
     assert names == ["z", "x"] and sub[0, 1] == pytest.approx(cka(z, x), abs=1e-5)
 
 
-def test_layer_similarity_over_more_patterns_than_a_block():
+def test_layer_similarity_over_more_patterns_than_a_block(monkeypatch):
+    monkeypatch.setattr("layerviz.lens.similarity._BLOCK_BYTES", 1)  # 19 blocks of 16 rows
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(300, 6)), rng.normal(size=(300, 4))
     b[:, 0] += a[:, 0]

@@ -588,6 +588,26 @@ def test_canary_refuses_a_tiny_model_whose_outputs_take_gigabytes(keras_session,
     )
 
 
+def test_canary_refuses_a_model_whose_first_compiled_pass_is_too_slow(keras_session, tmp_path):
+    """Issue 25, row 1: a 20 kB ``SimpleRNN`` unrolled over 4,000 steps passed the canary in
+    20 s (eagerly) and took 113 s to open (traced). The canary now times the compiled pass and
+    stops it at its budget; a small model's pass fits well inside the same budget."""
+    inputs = keras.Input((400, 2), name="seq")
+    x = layers.SimpleRNN(4, unroll=True, name="rnn")(inputs)
+    slow = saved_bytes(keras.Model(inputs, layers.Dense(2, name="out")(x), name="slow"), tmp_path)
+    limits = CheckLimits(canary_open_s=0.5)
+    refused(
+        slow,
+        r"opening the model \(its first compiled pass\) took more than 0\.5 s in the sandbox; "
+        r"this server allows 0\.5 s \(LAYERVIZ_OPEN_S\)",
+        canary=True,
+        limits=limits,
+    )
+    inputs = keras.Input((4,), name="x")
+    quick = saved_bytes(keras.Model(inputs, layers.Dense(2, name="out")(inputs)), tmp_path)
+    assert check_model_file(quick, canary=True, limits=CheckLimits(canary_open_s=10)).parameters
+
+
 @pytest.mark.parametrize(
     ("module", "allowed"),
     [

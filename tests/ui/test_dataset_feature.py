@@ -110,6 +110,16 @@ def test_the_run_keeps_what_the_views_read(workbench, session, data):
     strip = dataset.examples_strip(workbench, result, selection, "upload", kept)
     want = top_examples(features, "conv", 1, k=dataset.EXAMPLES_K).patterns
     assert [f.children[0].alt for f in strip] == [f"pattern {r}" for r in want]
+    # The inspector's block: the most exciting, then the least, each as top_examples ranks.
+    most_title, most, least_title, least = dataset.inspector_examples(
+        workbench, result, selection, "upload", kept
+    )
+    assert "most" in most_title.children and "least" in least_title.children
+    low = top_examples(features, "conv", 1, k=dataset.EXAMPLES_K, least=True)
+    assert [f.children[0].alt for f in most.children] == [f"pattern {r}" for r in want]
+    assert [f.children[0].alt for f in least.children] == [f"pattern {r}" for r in low.patterns]
+    caption = least.children[0].children[1].children
+    assert caption == f"#{low.patterns[0]} · {low.values[0]:.3g}"
 
 
 def test_a_click_opens_the_row_through_the_upload_control(workbench, session, data):

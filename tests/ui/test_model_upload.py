@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import base64
+import json
+import threading
+import time
 
 import keras
 import pytest
+from helpers import post_callback
 
 from layerviz.errors import ModelLoadError, UnsafeModelError
+from layerviz.load.canary_queue import CheckQueue
 from layerviz.ui import ids
 from layerviz.ui.callbacks import choose_pattern, render_grid
+from layerviz.ui.features import model_upload
 from layerviz.ui.features.model_upload import (
     add_uploaded_model,
     decode_model_upload,
+    poll_upload,
     session_options,
 )
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES
+from layerviz.ui.store import current_session
 
 
 def saved(model: keras.Model, tmp_path) -> bytes:
@@ -78,3 +86,74 @@ def test_a_forgotten_upload_says_so(workbench):
         workbench.entry("upload-forgotten")
     choice = choose_pattern(workbench, ids.MODEL_SELECT, "upload-forgotten")
     assert "upload it again" in choice.error
+
+
+def upload_request(client, app, data: bytes, name: str) -> dict:
+    """What the upload callback answers for ``data`` dropped as ``name``."""
+    values = {"model-upload.contents": data_url(data), "model-upload.filename": name}
+    return post_callback(
+        client, app, "model-upload.contents", values, values, "text-model-upload-info.children"
+    )
+
+
+def test_the_upload_callback_returns_before_the_check_ends(app, client, tmp_path, monkeypatch):
+    """Issue 25, row 2: the canary waited for a slot in the request thread (8 uploads took
+    every thread). Now the callback answers "checking…" at once and a poll brings the result."""
+    gate = threading.Event()
+    real = model_upload.add_uploaded_model
+
+    def held_check(*args, **kwargs):  # the check cannot end before the test lets it
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model_upload, "add_uploaded_model", held_check)
+    monkeypatch.setattr(model_upload, "CHECKS", CheckQueue(running=1, waiting=0, per_owner=1))
+    inputs = keras.Input((6, 6, 1), name="picture")
+    x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    data = saved(keras.Model(inputs, keras.layers.Flatten(name="flat")(x), name="m"), tmp_path)
+    try:
+        answer = upload_request(client, app, data, "held.keras")
+        pending = answer["store-model-upload-pending.data"]
+        assert model_upload.CHECKS.ticket(pending["ticket"]).state == "checking"
+        assert answer["interval-model-upload-poll.disabled"] is False
+        assert "checking held.keras in a sandbox" in json.dumps(answer)
+        # Meanwhile the app serves, and a second check of the session is refused by its bound.
+        assert client.get("/healthz").status_code in (200, 503)
+        busy = upload_request(client, app, data, "again.keras")
+        assert busy["error-alert.is_open"] is True
+        assert "at most 1 per session" in busy["error-alert.children"]
+    finally:
+        gate.set()
+
+    deadline = time.monotonic() + 180
+    polled: dict = {}
+    while "model-select.value" not in polled:
+        assert time.monotonic() < deadline, polled
+        time.sleep(0.5)
+        polled = post_callback(
+            client,
+            app,
+            "interval-model-upload-poll.n_intervals",
+            {"interval-model-upload-poll.n_intervals": 1},
+            {"store-model-upload-pending.data": pending, "store-model-uploads.data": None},
+            "model-select.value",
+        )
+    assert polled["interval-model-upload-poll.disabled"] is True
+    (option,) = polled["store-model-uploads.data"]["models"]
+    assert option["label"] == "held.keras (your upload)"
+    assert option in polled["model-select.options"]
+    assert "passed the checks" in polled["text-model-upload-info.children"]
+    # The check's thread opened it too (traced its first view's pass): its view starts warm.
+    name = option["value"]
+    token = current_session.set(app.workbench.user_models._owners[name])
+    try:
+        assert app.workbench.reduced(app.workbench.default_recipe(name)).cached
+    finally:
+        current_session.reset(token)
+
+
+@pytest.mark.parametrize(
+    "pending", [None, "x", {"ticket": ["x"], "file": "m", "since": 0}, {"ticket": "x"}]
+)
+def test_a_malformed_pending_check_stops_the_poll(workbench, pending):
+    assert poll_upload(workbench, pending, None)[-2:] == (None, True)

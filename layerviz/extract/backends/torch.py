@@ -1,4 +1,5 @@
-"""PyTorch: the eager call and ``torch.autograd.grad`` (nothing to compile)."""
+"""PyTorch: the eager call and ``torch.autograd.grad`` (nothing to compile); the forward pass
+is the eager call under ``torch.no_grad``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from layerviz.extract.backends import (
     differentiable,
     input_dtypes,
+    read_only,
     split_aux,
     structured_inputs,
     with_zeros,
@@ -48,6 +50,18 @@ class TorchBackend:
                 )
             result = (_numpy(values), with_zeros(inputs, watched, [_numpy(g) for g in grads]))
             return (*result, keras.tree.map_structure(_numpy, aux)) if has_aux else result
+
+        return fn
+
+    def forward_function(self, model):
+        """See ``Backend.forward_function``: ``model(x)`` under ``torch.no_grad``, as
+        ``predict_on_batch`` runs it, without its data-adapter machinery."""
+
+        def fn(x):
+            x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
+            with torch.no_grad():
+                outputs = model(x, training=False)
+            return read_only([_numpy(o) for o in keras.tree.flatten(outputs)])
 
         return fn
 

@@ -6,16 +6,27 @@ is kept in ``workbench.user_models`` under an unguessable name that only the upl
 browser session learns: its ``dcc.Store(storage_type="session")`` remembers the names, and
 ``model-select`` lists them for that session only. Selecting it renders at once with a random
 pattern (seed 0), like any model without samples.
+
+The canary takes seconds (about 10 on a busy machine), so the upload callback does only the
+quick static checks and hands the rest (canary, load, keep) to a bounded
+:class:`~layerviz.load.canary_queue.CheckQueue` (issue 25, row 2): it returns at once with
+"checking…", a ``dcc.Interval`` polls the check's state, and a full queue refuses at once with
+its limit. The state is written to the session's upload store as it changes, so with several
+workers the poll may land on any of them.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import time
 from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from layerviz.errors import UnsafeModelError
+from layerviz.errors import LayervizError, UnsafeModelError
+from layerviz.load.canary_queue import CheckQueue, CheckTicket
 from layerviz.load.modelcheck import CheckLimits, check_model_file
 from layerviz.ui import ids
 from layerviz.ui.blocks import section
@@ -26,17 +37,28 @@ from layerviz.ui.wiring import ALERT
 from layerviz.ui.workbench import Workbench, upload_entry
 
 __all__ = [
+    "CHECKS",
     "MAX_SESSION_MODELS",
+    "POLL_MS",
     "add_uploaded_model",
+    "check_state",
     "controls",
     "decode_model_upload",
     "panels",
+    "poll_upload",
     "register",
     "session_options",
+    "start_upload_check",
 ]
+
+log = logging.getLogger("layerviz.ui")
 
 #: How many uploads one session's list remembers (the oldest drops off).
 MAX_SESSION_MODELS = 8
+#: How often the page asks how its upload's check is going.
+POLL_MS = 1000
+#: This process's queue of upload checks (a few run at once, a bounded few wait).
+CHECKS = CheckQueue()
 
 
 def controls(workbench: Workbench) -> list:
@@ -67,12 +89,11 @@ def controls(workbench: Workbench) -> list:
             "box-arrow-in-up",
             [
                 html.Div(zone, **{"data-max-bytes": str(MAX_MODEL_FILE_BYTES)}),
-                dcc.Loading(
-                    html.Small(id=ids.MODEL_UPLOAD_INFO, className="text-body-secondary d-block"),
-                    type="dot",
-                ),
+                html.Small(id=ids.MODEL_UPLOAD_INFO, className="text-body-secondary d-block"),
                 dcc.Store(id=ids.MODEL_UPLOAD_STORE, storage_type="session"),
                 dcc.Store(id=ids.MODEL_UPLOADS_KEPT),
+                dcc.Store(id=ids.MODEL_UPLOAD_PENDING),
+                dcc.Interval(id=ids.MODEL_UPLOAD_POLL, interval=POLL_MS, disabled=True),
             ],
         )
     ]
@@ -96,6 +117,9 @@ def add_uploaded_model(
     workbench: Workbench, data: bytes, filename: str, limits: CheckLimits | None = None
 ) -> dict:
     """Vet an uploaded model, load it here, keep it for this session; its dropdown option.
+
+    Takes seconds (the canary): the page runs it on a check queue's thread
+    (:func:`start_upload_check`), never in a request.
 
     Returns:
         ``{"label": ..., "value": name}`` for ``model-select``; ``name`` is unguessable.
@@ -155,37 +179,196 @@ def _base_options(workbench: Workbench) -> list[dict]:
     return [{"label": workbench.entry_title(n), "value": n} for n in workbench.model_names]
 
 
+#: A check whose state no worker can tell after this long is reported lost.
+_LOST_AFTER_S = 15 * 60.0
+
+
+def start_upload_check(
+    workbench: Workbench,
+    data: bytes,
+    filename: str,
+    limits: CheckLimits | None = None,
+    queue: CheckQueue | None = None,
+) -> CheckTicket:
+    """Run the quick static checks now, and queue the canary, the load and the keeping.
+
+    Returns at once: the canary runs on a thread of ``queue``, never the caller's. Its state
+    (``check_state``) is written to the session's upload store as it changes.
+
+    Raises:
+        UnsafeModelError: the static checks refused the file.
+        ChecksBusyError: the queue is full, or this session has as many checks as it may.
+        StoreUnavailableError: the shared store (Redis) cannot be reached.
+    """
+    shared = workbench.model_files
+    if shared is not None:
+        shared.check()  # Redis away: say so now, not after the canary's seconds
+    check_model_file(data, MAX_MODEL_FILE_BYTES, limits=limits, canary=False, file_name=filename)
+    session = current_session.get()
+
+    def work() -> dict:
+        token = current_session.set(session)  # a queue thread starts with no session
+        try:
+            option = add_uploaded_model(workbench, data, filename, limits)
+            _open(workbench, option["value"])
+            return option
+        finally:
+            current_session.reset(token)
+
+    queue = queue or CHECKS
+    return queue.submit(session, work, on_state=lambda t: _record(workbench, session, t, queue))
+
+
+def _open(workbench: Workbench, name: str) -> None:
+    """Open the upload here, on the queue's thread: trace and run its first view's pass, so
+    that the request that shows it does not pay for it (the canary bounded what it costs)."""
+    try:
+        workbench.reduced(workbench.default_recipe(name))
+    except LayervizError as exc:  # the view that opens it says so, in its own words
+        log.info("opening upload %s ahead of its view failed: %s", name, str(exc)[:200])
+
+
+def _state_key(ticket_id: str) -> str:
+    return f"model-check-{ticket_id}"
+
+
+def _state_of(ticket: CheckTicket, queue: CheckQueue | None = None) -> dict:
+    """A ticket's state as the page (or another worker) reads it."""
+    queue = queue or CHECKS
+    state: dict[str, Any] = {"state": ticket.state}
+    if ticket.state == "queued":
+        state["ahead"] = queue.ahead_of(ticket)
+    elif ticket.state == "checking" and ticket.started is not None:
+        state["since"] = time.time() - (time.monotonic() - ticket.started)
+    elif ticket.state == "done":
+        state["option"] = ticket.result
+    elif ticket.state == "failed":
+        state["error"] = error_text(ticket.error)
+    return state
+
+
+def _record(workbench: Workbench, session: str, ticket: CheckTicket, queue: CheckQueue) -> None:
+    """Write the ticket's state where any worker serving this session can read it."""
+    text = json.dumps(_state_of(ticket, queue)).encode()
+    workbench.uploads.put_bytes(session, _state_key(ticket.id), text)
+
+
+def check_state(
+    workbench: Workbench, ticket_id: str, queue: CheckQueue | None = None
+) -> dict | None:
+    """How this session's check ``ticket_id`` is going, or None when no one here knows yet.
+
+    Returns:
+        ``{"state": "queued", "ahead": n}``, ``{"state": "checking", "since": unix time}``,
+        ``{"state": "done", "option": {...}}`` or ``{"state": "failed", "error": text}``.
+
+    Raises:
+        StoreUnavailableError: the shared store (Redis) cannot be reached.
+    """
+    session = current_session.get()
+    queue = queue or CHECKS
+    ticket = queue.ticket(ticket_id)
+    if ticket is not None and ticket.owner == session:
+        return _state_of(ticket, queue)
+    raw = workbench.uploads.get_bytes(session, _state_key(ticket_id))
+    return None if raw is None else json.loads(raw)
+
+
+def _checking_text(name: str, state: dict) -> list:
+    """The upload's status line while its check waits or runs, with a spinner."""
+    if state.get("state") == "checking" and isinstance(state.get("since"), int | float):
+        what = f"checking {name} in a sandbox… {max(0.0, time.time() - state['since']):.0f} s"
+    elif isinstance(state.get("ahead"), int) and state["ahead"] > 0:
+        what = f"{name} waits for a sandbox ({state['ahead']} check(s) ahead of it)…"
+    else:
+        what = f"checking {name} in a sandbox…"
+    spinner = html.Span(className="spinner-border spinner-border-sm me-1", role="status")
+    return [spinner, what]
+
+
+def _pending_of(pending: Any) -> dict | None:
+    """The page's pending check, checked field by field (it comes from the browser)."""
+    if not isinstance(pending, dict):
+        return None
+    ticket, name, since = pending.get("ticket"), pending.get("file"), pending.get("since")
+    if not (isinstance(ticket, str) and 0 < len(ticket) <= 64 and isinstance(name, str)):
+        return None
+    if not isinstance(since, int | float):
+        return None
+    return {"ticket": ticket, "file": name[:200], "since": float(since)}
+
+
+def poll_upload(workbench: Workbench, pending: Any, store_data: Any) -> tuple:
+    """The poll's answer: the status line while the check runs; the listed model, or the
+    refusal, once it ended. Outputs as the poll callback's (see ``register``)."""
+    stop = (None, True)  # forget the pending check, stop polling
+    pending = _pending_of(pending)
+    if pending is None:
+        return *(no_update,) * 6, *stop
+    name = pending["file"]
+    try:
+        state = check_state(workbench, pending["ticket"])
+    except StoreUnavailableError as exc:
+        return *(no_update,) * 3, "", f"{name} was not loaded: {error_text(exc)}", True, *stop
+    if state is None and time.time() - pending["since"] > _LOST_AFTER_S:
+        state = {"state": "failed", "error": "its check was lost (did the server restart?)"}
+    state = state or {"state": "queued"}
+    if state.get("state") == "failed":
+        message = f"{name} was not loaded: {str(state.get('error'))[:500]}"
+        return *(no_update,) * 3, "", message, True, *stop
+    if state.get("state") != "done" or not isinstance(state.get("option"), dict):
+        return *(no_update,) * 3, _checking_text(name, state), *(no_update,) * 4
+    option = state["option"]
+    listed = session_options(workbench, store_data)
+    # The same file again has the same name when it is shared: listed once.
+    kept = [*[o for o in listed if o["value"] != option["value"]], option]
+    store = {"models": kept[-MAX_SESSION_MODELS:]}
+    options = _base_options(workbench) + store["models"]
+    info = f"{name} passed the checks and is listed for this browser session only"
+    return options, option["value"], store, info, no_update, no_update, *stop
+
+
 def register(app, workbench: Workbench) -> None:
     """The upload callback and the one that lists a session's uploads when its page loads."""
+
+    @app.callback(
+        Output(ids.MODEL_UPLOAD_INFO, "children"),
+        *ALERT,
+        Output(ids.MODEL_UPLOAD, "contents"),
+        Output(ids.MODEL_UPLOAD_PENDING, "data"),
+        Output(ids.MODEL_UPLOAD_POLL, "disabled"),
+        Input(ids.MODEL_UPLOAD, "contents"),
+        State(ids.MODEL_UPLOAD, "filename"),
+        prevent_initial_call=True,
+    )
+    def _upload(contents, filename):
+        # Returns at once: the canary runs on the check queue's thread (issue 25, row 2).
+        if not contents:
+            return (no_update,) * 6
+        name = filename[:200] if isinstance(filename, str) and filename else "upload.keras"
+        try:
+            ticket = start_upload_check(workbench, decode_model_upload(contents, name), name)
+        except Exception as exc:
+            return "", f"{name} was not loaded: {error_text(exc)}", True, None, None, True
+        pending = {"ticket": ticket.id, "file": name, "since": time.time()}
+        info = _checking_text(name, _state_of(ticket))
+        return info, no_update, no_update, None, pending, False
 
     @app.callback(
         Output(ids.MODEL_SELECT, "options", allow_duplicate=True),
         Output(ids.MODEL_SELECT, "value"),
         Output(ids.MODEL_UPLOAD_STORE, "data"),
-        Output(ids.MODEL_UPLOAD_INFO, "children"),
+        Output(ids.MODEL_UPLOAD_INFO, "children", allow_duplicate=True),
         *ALERT,
-        Output(ids.MODEL_UPLOAD, "contents"),
-        Input(ids.MODEL_UPLOAD, "contents"),
-        State(ids.MODEL_UPLOAD, "filename"),
+        Output(ids.MODEL_UPLOAD_PENDING, "data", allow_duplicate=True),
+        Output(ids.MODEL_UPLOAD_POLL, "disabled", allow_duplicate=True),
+        Input(ids.MODEL_UPLOAD_POLL, "n_intervals"),
+        State(ids.MODEL_UPLOAD_PENDING, "data"),
         State(ids.MODEL_UPLOAD_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _upload(contents, filename, store_data):
-        if not contents:
-            return (no_update,) * 7
-        name = filename[:200] if isinstance(filename, str) and filename else "upload.keras"
-        try:
-            option = add_uploaded_model(workbench, decode_model_upload(contents, name), name)
-        except Exception as exc:
-            message = f"{name} was not loaded: {error_text(exc)}"
-            return no_update, no_update, no_update, "", message, True, None
-        listed = session_options(workbench, store_data)
-        # The same file again has the same name when it is shared: listed once.
-        kept = [*[o for o in listed if o["value"] != option["value"]], option]
-        store = {"models": kept[-MAX_SESSION_MODELS:]}
-        options = _base_options(workbench) + store["models"]
-        info = f"{name} passed the checks and is listed for this browser session only"
-        return options, option["value"], store, info, no_update, no_update, None
+    def _poll(_ticks, pending, store_data):
+        return poll_upload(workbench, pending, store_data)
 
     # A session's uploads, listed again on a reload: asked of the server only when the session
     # has some (the layout already lists the others), so a plain open costs no request.

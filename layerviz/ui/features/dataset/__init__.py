@@ -7,7 +7,8 @@ worker), with a progress bar and a cancel button that stops it at the next batch
 (PCA or t-SNE) coloured by label, prediction or correctness, whose hover shows the pattern and
 whose click opens it as pattern A in the grid; the probe accuracy by depth (a click selects
 the layer); the CKA heatmap (a click selects one layer and projects the other); and the
-dataset examples of the channel the inspector selects.
+dataset examples of the channel the inspector selects, in this card and inside the inspector's
+(``ids.INSPECTOR_EXAMPLES``: the patterns exciting it most and least, with their peak values).
 
 A clicked pattern reaches the grid through the page's own upload control (its ``.npy`` bytes
 as the control's contents): the page then keeps it and draws it as it draws any upload, so
@@ -255,9 +256,38 @@ def _register_views(app, workbench: Workbench) -> None:
         except Exception as exc:
             return error_text(exc)
 
+    @app.callback(
+        Output(ids.INSPECTOR_EXAMPLES, "children"),
+        Input(ids.DATASET_STORE, "data"),
+        Input(ids.SELECTED_CHANNEL_STORE, "data"),
+        State(ids.DATASET_SOURCE, "value"),
+        State(ids.DATASET_UPLOAD_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _inspector_examples(value, selection, source, upload):
+        try:
+            return inspector_examples(workbench, checked_result(value), selection, source, upload)
+        except Exception as exc:
+            return error_text(exc)
 
-def examples_strip(workbench: Workbench, result, selection, source, upload) -> list | str:
-    """Thumbnails of the dataset's patterns that excite the selected channel most."""
+
+def inspector_examples(workbench: Workbench, result, selection, source, upload) -> list | str:
+    """The inspector's examples: the channel's most exciting patterns, then its least."""
+    rows = []
+    for least, what in ((False, "most"), (True, "least")):
+        strip = examples_strip(workbench, result, selection, source, upload, least=least)
+        if isinstance(strip, str):
+            return strip
+        title = html.Small(f"excite it {what} (peak value)", className="text-body-secondary")
+        rows += [title, html.Div(strip, className="d-flex flex-wrap gap-2 mb-1")]
+    return rows
+
+
+def examples_strip(
+    workbench: Workbench, result, selection, source, upload, least: bool = False
+) -> list | str:
+    """Thumbnails of the dataset's patterns that excite the selected channel most (or least),
+    each captioned with its row and the channel's peak value in it."""
     if result is None or not isinstance(selection, dict):
         return "Run a dataset and select a channel in the inspector to see its top patterns."
     layer, channel = selection.get("layer"), selection.get("channel")
@@ -267,7 +297,7 @@ def examples_strip(workbench: Workbench, result, selection, source, upload) -> l
     cols = layer_columns(result, layer)
     empty = np.zeros(0)
     lay = LayerFeatures(0, layer, "", (), pooled[:, cols], peak[:, cols], 0, empty, empty)
-    top = top_examples(lay, channel=channel, k=EXAMPLES_K)
+    top = top_examples(lay, channel=channel, k=EXAMPLES_K, least=least)
     data = dataset_of(workbench, result["model"], source, upload)
     return [
         html.Figure(
@@ -276,6 +306,7 @@ def examples_strip(workbench: Workbench, result, selection, source, upload) -> l
                 html.Figcaption(f"#{row} · {value:.3g}", className="small"),
             ],
             className="m-0 text-center",
+            title=f"pattern #{row}: peak {value:.4g}",
         )
         for row, value in zip(top.patterns.tolist(), top.values.tolist(), strict=True)
     ]

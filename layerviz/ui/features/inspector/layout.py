@@ -10,7 +10,7 @@ from dash import dcc, html
 from layerviz.draw.channel_pages import DEFAULT_K
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
-from layerviz.ui.blocks import card, pager, section
+from layerviz.ui.blocks import card, hint, pager, section
 from layerviz.ui.features.inspector.health import health_controls
 from layerviz.ui.features.inspector.links import BOOT
 from layerviz.ui.features.inspector.looks_for_ui import looks_for_block
@@ -119,7 +119,7 @@ def _inspector_card() -> dbc.Card:
     graph = html.Div(graph, style={"overflowX": "auto"})
     # The pane's width, measured in the browser: the tiles fill it (assets/workspace.js).
     width = dcc.Store(id=ids.INSPECTOR_WIDTH)
-    body = keyed_region([graph, width, looks_for_block(), overlay_block()])
+    body = keyed_region([graph, width, looks_for_block(), overlay_block(), _examples_block()])
     return card(
         "Layer inspector",
         "zoom-in",
@@ -127,6 +127,17 @@ def _inspector_card() -> dbc.Card:
         header_extra=[html.Div(header, className="d-inline-flex align-items-center flex-wrap")],
         id=ids.LAYER_INSPECTOR,
         className="shadow-sm mb-3",
+    )
+
+
+def _examples_block() -> html.Div:
+    """Where the Dataset section shows the selected channel's most and least exciting patterns."""
+    waiting = "Run a dataset (Dataset section), then select a channel: its dataset examples."
+    return html.Div(
+        [
+            html.H3("Dataset examples of this channel", className="fs-6 mt-2 mb-1"),
+            html.Div(hint(waiting), id=ids.INSPECTOR_EXAMPLES),
+        ]
     )
 
 
