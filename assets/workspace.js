@@ -61,3 +61,64 @@
     watch.observe(document.body, { childList: true, subtree: true });
   });
 })();
+
+// The inspector's tiles fill the pane's width (issue 20): the server lays them out for the
+// width measured here. Measured as a layer is picked (layerviz/ui/features/inspector/
+// callbacks.py asks inspectorWidth), and again when the pane changes width by more than a
+// little while channels are shown (a resize, the control panel folding).
+(function () {
+  window.layerviz = window.layerviz || {};
+  var STORE = "store-inspector-width";
+  var inset = 40;  // the pane's width less the tiles' room, as last measured
+  var sent = null;
+
+  function measure() {
+    var pane = document.getElementById("detail-pane");
+    var graph = document.getElementById("channel-graph");
+    if (!pane) { return null; }
+    var room = graph && graph.parentElement;
+    if (room && room.offsetParent !== null && room.clientWidth > 0) {
+      inset = pane.clientWidth - room.clientWidth;
+    }
+    var width = pane.clientWidth - inset;
+    // Leave the pane's scroll bar room when it has none yet: the tiles will make one.
+    if (pane.scrollHeight <= pane.clientHeight) { width -= 16; }
+    width = Math.floor(width / 8) * 8;
+    return width >= 200 ? width : null;
+  }
+
+  window.layerviz.inspectorWidth = function () {
+    var width = measure();
+    if (width) { sent = width; }
+    return width;
+  };
+
+  function shown() {
+    var gd = document.querySelector("#channel-graph .js-plotly-plot");
+    return !!(gd && gd.data && gd.data.some(function (t) { return t.type === "heatmap"; }));
+  }
+
+  var timer = null;
+  function resized() {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var width = measure();
+      var setProps = window.dash_clientside && window.dash_clientside.set_props;
+      if (!width || !setProps || !shown() || (sent && Math.abs(width - sent) < 24)) { return; }
+      sent = width;
+      setProps(STORE, { data: width });
+    }, 250);
+  }
+
+  function watch() {
+    var pane = document.getElementById("detail-pane");
+    if (!pane || !window.ResizeObserver) { return false; }
+    new ResizeObserver(resized).observe(pane);
+    return true;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (watch()) { return; }
+    var wait = new MutationObserver(function () { if (watch()) { wait.disconnect(); } });
+    wait.observe(document.body, { childList: true, subtree: true });
+  });
+})();

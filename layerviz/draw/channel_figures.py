@@ -24,6 +24,7 @@ __all__ = [
     "SATURATED_COLOUR",
     "SELECTED_COLOUR",
     "channel_grid",
+    "fill_columns",
     "value_histogram",
 ]
 
@@ -64,6 +65,7 @@ def channel_grid(
     panel_px: int = 128,
     max_cols: int = 8,
     max_panel_pixels: int = 256,
+    width: int | None = None,
 ) -> go.Figure:
     """One inspector page: each channel its own heatmap, best-ranked first, row by row.
 
@@ -77,6 +79,9 @@ def channel_grid(
         max_cols: panels per row at most.
         max_panel_pixels: maps larger than this on a side are block-averaged for display
             (hover then says so); smaller maps hover with their exact values.
+        width: the pixels the figure may take (a pane's width): columns and ``panel_px`` are
+            then chosen to fill it (panels from ``MIN_PANEL_PX`` to ``MAX_PANEL_PX`` a side;
+            fewer columns when there are few channels); None keeps ``panel_px``.
 
     Returns:
         The figure: one heatmap trace per channel, titled ``"ch 12 · 0.4321"``; per-map
@@ -85,10 +90,13 @@ def channel_grid(
     if not page.panels:
         return empty_figure("no channels to show")
     n = len(page.panels)
-    cols = min(max_cols, math.ceil(math.sqrt(n)))
-    rows = math.ceil(n / cols)
     shared = page.norm != "map"
     margin = dict(_MARGIN, r=70 if shared else 8)
+    if width is None:
+        cols = min(max_cols, math.ceil(math.sqrt(n)))
+    else:
+        cols, panel_px = fill_columns(n, int(width) - margin["l"] - margin["r"], max_cols)
+    rows = math.ceil(n / cols)
     width, height = cols * panel_px + (cols - 1) * _GAP_PX, rows * (panel_px + _TITLE_PX)
     traces, annotations, shapes, layout = [], [], [], {}
     for cell, panel in zip(_cells(rows, cols, panel_px, width, height), page.panels, strict=False):
@@ -191,6 +199,21 @@ def _spiky(counts: np.ndarray) -> bool:
 
 
 # --- panels ----------------------------------------------------------------------------------
+
+#: The smallest panel side a map stays readable at, and the largest worth its height.
+MIN_PANEL_PX = 96
+MAX_PANEL_PX = 480
+
+
+def fill_columns(n: int, plot_width: int, max_cols: int = 8) -> tuple[int, int]:
+    """``(columns, panel side)`` for ``n`` panels across ``plot_width`` pixels: as square a
+    grid as fits panels of at least ``MIN_PANEL_PX``, each as wide as the width allows (up to
+    ``MAX_PANEL_PX``), so the panels fill the width."""
+    fit = max(1, (plot_width + _GAP_PX) // (MIN_PANEL_PX + _GAP_PX))
+    needed = math.ceil((plot_width + _GAP_PX) / (MAX_PANEL_PX + _GAP_PX))
+    cols = max(1, min(n, max_cols, fit, max(math.ceil(math.sqrt(n)), needed)))
+    side = (plot_width - (cols - 1) * _GAP_PX) // cols
+    return cols, int(min(MAX_PANEL_PX, max(MIN_PANEL_PX, side)))
 
 
 def _cells(rows: int, cols: int, panel_px: int, width: int, height: int):

@@ -9,7 +9,17 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-__all__ = ["card", "heading", "hint", "icon_tag", "named", "opacity_slider", "pager", "section"]
+__all__ = [
+    "card",
+    "heading",
+    "hint",
+    "icon_tag",
+    "named",
+    "opacity_slider",
+    "pager",
+    "section",
+    "upload_zone",
+]
 
 
 def section(title: str, icon: str, children: list, class_name: str = "mb-3") -> html.Section:
@@ -78,3 +88,40 @@ def opacity_slider(id_: str, value: float, name: str) -> html.Div:
         id=id_, min=0, max=1, step=0.05, value=value, marks={0: "0", 0.5: "0.5", 1: "1"}
     )
     return named(slider, name)
+
+
+def upload_zone(
+    id_: str, info_id: str, *, max_bytes: int, accept: str, what: str, formats: str, name: str
+) -> html.Div:
+    """A drop zone for one file of at most ``max_bytes``, with its status line under it.
+
+    Args:
+        id_: the ``dcc.Upload``'s id; ``info_id``: the status line's (a live region).
+        accept: the extensions the file picker offers (``".npy,.npz"``).
+        what: what to drop (``"a dataset"``): "Drop a dataset or choose a file".
+        formats: the grey line under it, before the size: ``".npz with x and y"``.
+        name: the hidden file input's name for screen readers (``named``).
+    """
+    # data-max-bytes feeds assets/upload-guard.js: dcc.Upload drops a file over max_size
+    # silently, the guard says so.
+    upload = dcc.Upload(
+        id=id_,
+        max_size=max_bytes,
+        accept=accept,
+        className="upload-zone",
+        className_active="upload-zone active",
+        children=html.Div(
+            [
+                html.Span(f"Drop {what} or "),
+                html.A("choose a file", className="link-primary"),
+                html.Small(
+                    f"{formats} — up to {max_bytes // 2**20} MB",
+                    className="text-body-secondary d-block",
+                ),
+            ]
+        ),
+    )
+    info = html.Small(id=info_id, className="d-block", role="status")
+    return html.Div(
+        [named(upload, name), info], className="my-1", **{"data-max-bytes": str(max_bytes)}
+    )

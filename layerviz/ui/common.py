@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from layerviz.draw.grid import GridSettings
@@ -28,6 +29,7 @@ __all__ = [
     "decode_upload",
     "error_text",
     "grid_settings",
+    "keep_upload",
     "log",
 ]
 
@@ -104,6 +106,34 @@ def decode_upload(
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise error(f"{filename}: the upload is not valid base64 ({exc})") from None
+
+
+def keep_upload(
+    workbench: Workbench,
+    keep: Callable[[Workbench, str, bytes, str], dict],
+    upload: tuple[Any, Any, Any],
+    limit: int,
+    default_name: str = "upload",
+) -> tuple[dict | None, str]:
+    """An upload callback's work: decode the file, check it and keep it for the current model.
+
+    Args:
+        keep: ``keep(workbench, model, raw, name)`` checks the bytes and keeps them for the
+            session, returning their store form (with ``filename`` and ``n``).
+        upload: the control's ``(contents, filename)`` and the pattern store's data.
+        limit: the bytes the control's ``max_size`` allows (refused before decoding).
+        default_name: the name used when the browser sent none.
+
+    Returns:
+        ``(kept, "")``, or ``(None, message)`` when anything was wrong (never raises).
+    """
+    contents, filename, store_data = upload
+    name = filename[:200] if isinstance(filename, str) and filename else default_name
+    try:
+        model = recipe_from_store(store_data).model
+        return keep(workbench, model, decode_upload(contents, name, limit), name), ""
+    except Exception as exc:
+        return None, error_text(exc)
 
 
 def grid_settings(rows: Any, cols: Any, limit: Any) -> GridSettings:

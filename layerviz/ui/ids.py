@@ -110,6 +110,9 @@ COMPARE_SUMMARY = "text-compare-summary"
 COMPARE_SELECTED = "text-compare-selected"
 COMPARE_PREDICTION_A = "graph-compare-prediction-a"
 COMPARE_PREDICTION_B = "graph-compare-prediction-b"
+#: A's and B's inputs side by side in the Compare tab (issue 20).
+COMPARE_INPUT_A = "graph-compare-input-a"
+COMPARE_INPUT_B = "graph-compare-input-b"
 COMPARE_EXPORT_BUTTON = "button-compare-export"
 COMPARE_DOWNLOAD = "download-compare"
 # Background export (serve a team): stable ids from the issue, then internal ones.
@@ -155,6 +158,16 @@ DETAIL_PANE = "detail-pane"
 DETAIL_TABS = "detail-tabs"
 #: The keys of the tabs whose bodies are built (``layerviz.ui.workspace``).
 TABS_OPENED = "store-tabs-opened"
+#: Tabs to build without showing them: Compare when a shared link names a pattern B.
+TABS_WANTED = "store-tabs-wanted"
+#: The pixels the inspector's channels may take across (measured in the browser): its tiles
+#: fill the pane's width (``assets/workspace.js``).
+INSPECTOR_WIDTH = "store-inspector-width"
+#: What the page asks the server for on open only when there is something to ask (issue 20's
+#: request count): the session's uploaded models when it has some, a link's target when the
+#: URL names a view. Written in the browser from ``MODEL_UPLOAD_STORE`` and ``URL_TARGET``.
+MODEL_UPLOADS_KEPT = "store-model-uploads-kept"
+URL_LINKED = "store-url-linked"
 #: The picked layer's line at the head of the pane: ``"conv2 · Conv2D · 16×16×32"``.
 SELECTION_TEXT = "text-selection"
 #: The perturbation values box's own message, beside it (an invalid value is said there).

@@ -64,8 +64,16 @@ SELECT = Output(ids.SELECTED_LAYER_STORE, "data", allow_duplicate=True)
 
 #: Pattern B of a comparison: whether Compare is on and B's recipe, read (``COMPARED``) or as
 #: triggers (``COMPARED_IN``); ``common.active_b(on, b_data)`` turns them into B's recipe or None.
-COMPARED = (State(ids.COMPARE_SWITCH, "value"), State(ids.COMPARE_STORE, "data"))
-COMPARED_IN = (Input(ids.COMPARE_SWITCH, "value"), Input(ids.COMPARE_STORE, "data"))
+#: The switch is in the Compare tab, built the first time it is shown: until then it is not in
+#: the page and reads as None (compare mode off). B's store is always in the page.
+COMPARED = (
+    State(ids.COMPARE_SWITCH, "value", allow_optional=True),
+    State(ids.COMPARE_STORE, "data"),
+)
+COMPARED_IN = (
+    Input(ids.COMPARE_SWITCH, "value", allow_optional=True),
+    Input(ids.COMPARE_STORE, "data"),
+)
 
 #: The inspector's channel view: the sort, the top-k and the channel page.
 CHANNEL_VIEW = (

@@ -3,11 +3,12 @@
 The activation grid stays in the centre; whatever a user asks about a layer opens in this pane
 (a right-hand column on wide screens, a drawer along the bottom on narrow ones, see
 ``assets/layerviz.css``), as tabs declared by the feature sections (``TAB`` in
-:mod:`layerviz.ui.features`). A tab's body is built and mounted the first time it is shown, so
-its callbacks (and their requests) wait until then: Dash runs no callback whose outputs are
-not in the page. A picked layer (``ids.SELECTED_LAYER_STORE``: a grid panel, a graph node, a
-statistics row, a divergence point) turns the pane to the Inspector, outlines its panel in the
-grid and moves keyboard focus into the pane without scrolling the page.
+:mod:`layerviz.ui.features`). A tab's body is built and mounted the first time it is shown
+(Compare also when a shared link names a pattern B), so its callbacks (and their requests)
+wait until then: Dash runs no callback whose outputs are not in the page. A picked layer
+(``ids.SELECTED_LAYER_STORE``: a grid panel, a graph node, a statistics row, a divergence
+point) turns the pane to the Inspector, outlines its panel in the grid and moves keyboard
+focus into the pane without scrolling the page.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def detail_pane(workbench: Workbench) -> html.Aside:
             selection,
             dbc.Tabs(tabs, id=ids.DETAIL_TABS, active_tab=INSPECTOR_TAB, class_name="px-1"),
             dcc.Store(id=ids.TABS_OPENED, data=opened),
+            dcc.Store(id=ids.TABS_WANTED),
         ],
         id=ids.DETAIL_PANE,
         className="detail-pane",
@@ -104,14 +106,18 @@ def selection_text(workbench: Workbench, selected: Any, store_data: Any) -> str:
     return NOTHING_PICKED
 
 
-def _opening(active: Any, selected: Any) -> list[str]:
-    """The tabs to mount now: the one shown, and the Inspector once a layer is picked."""
+def _opening(active: Any, selected: Any, wanted: Any = None) -> list[str]:
+    """The tabs to mount now: the one shown, the Inspector once a layer is picked, and those
+    wanted without being shown (``ids.TABS_WANTED``); only keys of tabs the pane has."""
     keys = []
     if isinstance(active, str) and active.startswith("tab-"):
         keys.append(active[len("tab-") :])
     if ctx.triggered_id == ids.SELECTED_LAYER_STORE and isinstance(selected, dict):
         keys.append("inspector")
-    return keys
+    if ctx.triggered_id == ids.TABS_WANTED and isinstance(wanted, list):
+        keys.extend(wanted)
+    known = {tab_key(f) for f in TABS}
+    return [k for k in keys if isinstance(k, str) and k in known]
 
 
 #: A picked layer: the Inspector tab, its panel outlined in the grid (``assets/workspace.js``
@@ -131,6 +137,12 @@ _EXPLAIN_JS = """function (click) {
     return click ? 'TAB' : window.dash_clientside.no_update;
 }""".replace("TAB", tab_id("explain"))
 
+#: A shared link that names a pattern B builds the Compare tab (not shown): its controls take
+#: the link's B (``inspector.links``), and compare mode is on as the link says.
+_WANTED_JS = """function (target) {
+    return (target && target.b) ? ['compare'] : window.dash_clientside.no_update;
+}"""
+
 #: The left panel folds away (and back); the grid takes its width. On a wide screen it starts
 #: open, on a narrow one (the pane a drawer) folded, over the grid when opened.
 _TOGGLE_JS = """function (clicks) {
@@ -148,12 +160,15 @@ def register(app, workbench: Workbench) -> None:
     shown = Input(ids.DETAIL_TABS, "active_tab")
     opened_now = (Output(ids.TABS_OPENED, "data"), State(ids.TABS_OPENED, "data"))
 
+    wanted = Input(ids.TABS_WANTED, "data")
+
     @app.callback(
-        *bodies, opened_now[0], shown, SELECTED_IN, opened_now[1], prevent_initial_call=True
-    )
-    def _mount(active, selected, opened):
+        *bodies, opened_now[0], shown, SELECTED_IN, wanted, opened_now[1],
+        prevent_initial_call=True,
+    )  # fmt: skip
+    def _mount(active, selected, wanted, opened):
         opened = [k for k in opened if isinstance(k, str)] if isinstance(opened, list) else []
-        opening = [k for k in _opening(active, selected) if k not in opened]
+        opening = [k for k in _opening(active, selected, wanted) if k not in opened]
         if not opening:
             return *([no_update] * len(TABS)), no_update
         return *tab_bodies(workbench, opening, opened), opened + opening
@@ -180,6 +195,13 @@ def register(app, workbench: Workbench) -> None:
         _EXPLAIN_JS,
         Output(ids.DETAIL_TABS, "active_tab", allow_duplicate=True),
         Input(ids.PREDICTION_GRAPH, "clickData"),
+        prevent_initial_call=True,
+    )
+    # In the browser, so that a page opened without a link asks the server nothing for it.
+    app.clientside_callback(
+        _WANTED_JS,
+        Output(ids.TABS_WANTED, "data"),
+        Input(ids.URL_TARGET, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

@@ -11,6 +11,8 @@ import pytest
 
 from layerviz.draw.channel_figures import (
     DEAD_COLOUR,
+    MAX_PANEL_PX,
+    MIN_PANEL_PX,
     SATURATED_COLOUR,
     channel_grid,
     value_histogram,
@@ -178,3 +180,23 @@ def test_value_histogram_bins_here_and_counts_what_it_leaves_out():
     assert fig["layout"]["yaxis"]["type"] == "linear"
     empty = value_histogram(np.array([np.nan]), "x").to_plotly_json()
     assert "no finite values" in empty["layout"]["annotations"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("channels", "width", "cols"),
+    [(16, 456, 4), (4, 456, 2), (1, 456, 1), (32, 456, 4), (16, 1400, 4), (64, 1400, 8)],
+)
+def test_channel_grid_fills_the_width_it_is_given(channels, width, cols):
+    page = channel_page(ramp_layer(channels=channels, side=12), "mean", k=channels)
+    layout = channel_grid(page, width=width).to_plotly_json()["layout"]
+    plot_w = width - layout["margin"]["l"] - layout["margin"]["r"]
+    side = (layout["xaxis"]["domain"][1] - layout["xaxis"]["domain"][0]) * (
+        layout["width"] - layout["margin"]["l"] - layout["margin"]["r"]
+    )
+    assert MIN_PANEL_PX <= round(side) <= MAX_PANEL_PX
+    assert layout["width"] <= width  # never wider than the pane: no sideways scrolling
+    starts = {round(layout[k]["domain"][0], 6) for k in layout if k.startswith("xaxis")}
+    assert len(starts) == cols
+    # The panels take the whole width, less what whole pixels leave (or a panel's cap).
+    used = cols * side + (cols - 1) * 14
+    assert used > plot_w - cols or side == pytest.approx(MAX_PANEL_PX)

@@ -11,6 +11,7 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 
+from e2e.panes import active_tab, open_tab
 from layerviz.ui import ids
 from layerviz.ui.app import create_app
 from layerviz.ui.features import dataset
@@ -72,6 +73,7 @@ def start_with_dataset(dash_duo, tmp_path, n: int = 60):
     app = create_app(small_model(), include_bundled=False)
     dash_duo.start_server(app)
     dash_duo.wait_for_contains_text(sel(ids.MODEL_INFO), "input 12×12×1", timeout=30)
+    open_tab(dash_duo, "dataset", sel(ids.DATASET_UPLOAD))
     zone = f"{sel(ids.DATASET_UPLOAD)} input[type=file]"
     dash_duo.find_element(zone).send_keys(str(dataset_file(tmp_path, n)))
     dash_duo.wait_for_contains_text(sel(ids.DATASET_UPLOAD_INFO), f"{n} patterns", timeout=15)
@@ -120,10 +122,13 @@ def test_projection_is_coloured_and_a_click_opens_the_pattern(dash_duo, tmp_path
     # then Plotly's own click event on the first row's last cell.
     heatmap = dash_duo.find_element(f"{sel(ids.DATASET_CKA)} .nsewdrag")
     click(dash_duo, heatmap)
-    dash_duo.wait_for_contains_text(sel(ids.DATASET_CKA_TEXT), "CKA", timeout=10)
+    cka_text = dash_duo.find_element(sel(ids.DATASET_CKA_TEXT))
+    # textContent: the pick turns the pane to the Inspector (as any picked layer does), so the
+    # Dataset tab's line is out of view.
+    until(lambda: "CKA" in (cka_text.get_attribute("textContent") or ""), timeout=10)
+    until(lambda: active_tab(dash_duo) == "Inspector", timeout=10, msg="pane not on Inspector")
     inspected, projected = dash_duo.driver.execute_script(CKA_CORNER_CLICK)
     assert inspected != projected
-    cka_text = dash_duo.find_element(sel(ids.DATASET_CKA_TEXT))
     shown = f"{inspected} ↔ {projected}"
     until(lambda: cka_text.get_attribute("textContent").startswith(shown), timeout=10)
     title = dash_duo.find_element(sel(ids.INSPECTOR_TITLE))

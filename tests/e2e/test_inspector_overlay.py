@@ -104,6 +104,30 @@ def test_click_a_channel_then_step_with_the_arrow_key(dash_duo):
     assert dash_duo.get_logs() == []
 
 
+def test_turning_the_channel_page_moves_the_overlay_onto_that_page(dash_duo):
+    app = open_inspector(dash_duo, None, "conv1")
+    emit_click(dash_duo, ids.ACTIVATION_GRAPH, 2)  # conv2: 32 channels, pages of 16
+    dash_duo.wait_for_contains_text(f"#{ids.INSPECTOR_TITLE}", "conv2", timeout=15)
+    order = expected(app, "digits_cnn", "conv2")[0].scores.order.tolist()
+    dash_duo.wait_for_contains_text(f"#{ids.OVERLAY_CAPTION}", f"channel {order[0]} (rank 1 ")
+    link = next(
+        a for a in dash_duo.find_elements(f"#{ids.CHANNEL_PAGE} .page-link") if a.text == "2"
+    )
+    dash_duo.driver.execute_script("arguments[0].click()", link)
+    # Page 2 shows ranks 17-32: the overlay follows to its first channel, and the page's
+    # tiles outline it as the selected one.
+    dash_duo.wait_for_contains_text(
+        f"#{ids.OVERLAY_CAPTION}", f"channel {order[16]} (rank 17 of 32", timeout=15
+    )
+    until(lambda: dash_duo.driver.execute_script(CHANNELS_JS) == order[16:], timeout=10)
+    outlined = f"""
+    const gd = document.querySelector('#{ids.CHANNEL_GRAPH} .js-plotly-plot');
+    return gd.layout.annotations.findIndex(a => a.text.includes('selected'));
+    """
+    until(lambda: dash_duo.driver.execute_script(outlined) == 0, timeout=10, msg="not outlined")
+    assert dash_duo.get_logs() == []
+
+
 def test_the_buttons_step_and_the_grid_outlines_the_selection(dash_duo):
     app = open_inspector(dash_duo, None, "conv1")
     order = expected(app, "digits_cnn", "conv1")[0].scores.order.tolist()

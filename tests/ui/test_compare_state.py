@@ -120,6 +120,21 @@ def test_render_shows_three_panels_per_visible_layer(view, a_store):
     assert r.selected_info == "click a point to open its layer"
 
 
+def test_render_shows_b_s_input_beside_a_s_where_the_occlusion_landed(view, a_store):
+    b = b_store("perturb", kind="occlude", values="4,2,3,0")
+    r = view.render(a_store, b, 2, 15, 1)
+    a = view.workbench.pattern(recipe_from_store(a_store))
+    shown_a = np.asarray(r.input_a.data[0].z)
+    shown_b = np.asarray(r.input_b.data[0].z)
+    np.testing.assert_array_equal(shown_a, a[0, ..., 0])
+    # B is A with a 3×3 box of 0 at x=4, y=2, drawn where it landed (perturb's own result).
+    np.testing.assert_array_equal(shown_b, perturb(a, "occlude", x=4, y=2, size=3)[0, ..., 0])
+    changed = np.argwhere(shown_b != shown_a)
+    assert changed.min(axis=0).tolist() >= [2, 4] and changed.max(axis=0).tolist() <= [4, 6]
+    assert r.input_a.layout.title.text.startswith("A: input ")
+    assert r.input_b.layout.title.text.startswith("B: input ")
+
+
 def test_render_is_cached_and_pages_clamp(view, a_store):
     view.render(a_store, DEFAULT_B, 2, 15, 1)
     before = len(view.cache)

@@ -156,3 +156,53 @@ def test_the_bundled_set_of_digits_is_offered():
     workbench = Workbench()
     found = jobs.dataset_of(workbench, "digits_cnn", "bundled", None)
     assert len(found) == len(bundled_dataset("digits_cnn", (32, 32, 1)))
+
+
+def data_url(raw: bytes) -> str:
+    return "data:application/octet-stream;base64," + base64.b64encode(raw).decode("ascii")
+
+
+STORE = SeedRecipe("small", 0).to_store()
+
+
+def test_the_upload_callback_keeps_the_file_and_chooses_it(workbench, session, data):
+    x, y = data
+    kept, info, source = dataset.upload_dataset(workbench, data_url(npz(x=x, y=y)), "d.npz", STORE)
+    assert (kept["n"], info, source) == (24, "d.npz: 24 patterns, with labels", "upload")
+    kept, info, _ = dataset.upload_dataset(workbench, data_url(npz(x=x)), None, STORE)
+    assert info == "upload.npz: 24 patterns, no labels"
+
+
+@pytest.mark.parametrize(
+    "contents, store, fragment",
+    [
+        ("plain text", STORE, "d.npz: the upload did not arrive as a base64 data URL"),
+        (data_url(b"not numpy"), STORE, "d.npz:"),
+        (data_url(npz(x=np.zeros((2, 5, 5, 1)))), STORE, "does not fit input (6, 6, 1)"),
+        (data_url(npz(x=np.zeros((2, 6, 6, 1)))), {"kind": "nonsense"}, "malformed"),
+    ],
+)
+def test_the_upload_callback_says_what_is_wrong(workbench, session, contents, store, fragment):
+    kept, info, source = dataset.upload_dataset(workbench, contents, "d.npz", store)
+    assert kept is None and source is no_update and fragment in info
+
+
+def test_the_upload_is_checked_against_the_limit_its_zone_shows(workbench, session, monkeypatch):
+    # One builder for the zone (blocks.upload_zone): its max_size and data-max-bytes are the
+    # constant the server checks.
+    zone = next(
+        c for c in _walk(dataset.tab(workbench)) if getattr(c, "id", None) == "dataset-upload"
+    )
+    assert zone.max_size == jobs.DATASET_FILE_BYTES
+    monkeypatch.setattr(dataset, "DATASET_FILE_BYTES", 2**20)
+    big = "data:x;base64," + "A" * (2**20 * 4 // 3 + 8)
+    kept, info, _ = dataset.upload_dataset(workbench, big, "big.npz", STORE)
+    assert kept is None and info == "big.npz: 1048581 bytes is over the 1 MB upload limit"
+
+
+def _walk(parts):
+    """Every component in ``parts`` and below."""
+    for part in parts if isinstance(parts, list | tuple) else [parts]:
+        if hasattr(part, "to_plotly_json"):
+            yield part
+            yield from _walk(getattr(part, "children", None) or [])

@@ -36,6 +36,20 @@ def test_inspector_view_shows_the_layer_ranked(workbench, store):
 
 
 @pytest.mark.parametrize(
+    ("width", "expected"),
+    [(456, 456), (457, 457), (1000, 1000), (None, None), (150, None), ("456", None), (True, None)],
+)
+def test_the_tiles_fill_the_width_the_browser_measured(workbench, store, width, expected):
+    args = (workbench, store, selected("conv2"), "max", 16, 1, "map")
+    view = views.inspector_view(*args, width=width)
+    default = views.inspector_view(*args).figure.layout.width  # tiles of 128 px
+    if expected is None:
+        assert view.figure.layout.width == default
+    else:  # 4 columns across the width, less what whole pixels leave
+        assert expected - 4 <= view.figure.layout.width <= expected
+
+
+@pytest.mark.parametrize(
     ("k", "page", "shown", "pages"),
     [
         (16, 1, 16, 2),

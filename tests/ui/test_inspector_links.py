@@ -169,6 +169,8 @@ def test_b_outputs_wait_for_the_model_and_the_sample_list(workbench):
     assert b_outputs(workbench, other, seed_b, [], False, None) == (no_update,) * 9
     assert b_outputs(workbench, None, seed_b, [], False, None) == (no_update,) * 9
     assert b_outputs(workbench, SEED_STORE, None, [], False, None) == (no_update,) * 9
+    # The Compare tab not built yet (its sample list is None): nothing to set until it is.
+    assert b_outputs(workbench, SEED_STORE, seed_b, None, False, None) == (no_update,) * 9
 
 
 @pytest.mark.parametrize(

@@ -262,3 +262,18 @@ def test_a_graph_that_cannot_be_read_falls_back_to_the_first_input_that_fits(
     monkeypatch.setattr(module, "_ANCESTORS", module.weakref.WeakKeyDictionary())
     _, caption = overlay_view(ranking_of(two_images, "pair", "right_conv"), None, 0.5)
     assert caption.endswith("over input 'left', the first its maps fit (its source is not known)")
+
+
+def test_a_turned_page_moves_the_selection_onto_it(workbench):
+    ranking = ranking_of(workbench, "cnn", "conv2")  # 6 channels: pages of 4 hold 4 and 2
+    order = ranking.scores.order.tolist()
+    stored, page = select(ranking, None, "page", 4, 2)  # the top channel is on page 1
+    assert (stored["channel"], page) == (order[4], 2)  # page 2's first
+    stored, _ = select(ranking, None, ("click", 1), 4, 2)  # rank 5, shown on page 2
+    assert select(ranking, stored, "page", 4, 2)[0] == stored  # still shown: it stays
+    stored, page = select(ranking, stored, "page", 4, 1)
+    assert (stored["channel"], page) == (order[0], 1)
+    # The overlay draws the channel the page shows.
+    _, caption = overlay_view(ranking, select(ranking, None, "page", 4, 2)[0], 0.5)
+    assert caption.startswith(f"channel {order[4]} (rank 5 of 6")
+    assert click_action(ids.CHANNEL_PAGE, None) == "page"

@@ -45,7 +45,15 @@ from layerviz.ui.blocks import hint, named
 from layerviz.ui.common import current_reduced, error_text, grid_settings
 from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.recipe import recipe_from_store
-from layerviz.ui.wiring import COMPARED_IN, PATTERN, PATTERN_IN, SELECT, SELECTED, SELECTED_IN
+from layerviz.ui.wiring import (
+    COMPARED,
+    COMPARED_IN,
+    PATTERN,
+    PATTERN_IN,
+    SELECT,
+    SELECTED,
+    SELECTED_IN,
+)
 from layerviz.ui.workbench import Workbench
 
 __all__ = [
@@ -321,7 +329,7 @@ def register(app, workbench: Workbench) -> None:
         Input(ids.SIZE_LIMIT, "value"),
         Input(ids.ARCHITECTURE_COLLAPSED, "data"),
         Input(ids.COMPARE_STORE, "data"),
-        State(ids.COMPARE_SWITCH, "value"),
+        COMPARED[0],  # the switch (None while the Compare tab is not built)
         SELECTED,
     )
     def draw(data, statistic, limit, collapsed, b_data, on, selected):

@@ -22,14 +22,19 @@ from layerviz.ui import ids
 from layerviz.ui.blocks import pager as make_pager
 from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
-from layerviz.ui.features.compare_state import CompareView, b_store, compare_view
+from layerviz.ui.features.compare_state import (
+    INPUT_HEIGHT,
+    CompareView,
+    b_store,
+    compare_view,
+)
 from layerviz.ui.features.inspector.views import CHANGE
 from layerviz.ui.features.training_run_views import available_runs
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import ALERT, PATTERN, PATTERN_IN, SELECT, SELECTED_IN
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["EAGER", "TAB", "controls", "panels", "register", "tab"]
+__all__ = ["TAB", "controls", "panels", "register", "tab"]
 
 GRAPH_CONFIG = {"displaylogo": False}
 SOURCE_LABELS = {
@@ -62,9 +67,10 @@ _B_INPUTS = (
 
 
 TAB = ("Compare", "layout-split")
-#: Built with the page: a shared link's pattern B is written into its controls on arrival, and
-#: the inspector and the architecture graph read its switch and store.
-EAGER = True
+# Built the first time it is shown (or when a shared link names a pattern B, see
+# ``layerviz.ui.workspace``): the inspector, the architecture graph, the links and the export
+# read its switch through ``wiring.COMPARED`` (None until the tab is built) and B's store, which
+# ``panels`` keeps in the page.
 
 
 def controls(workbench: Workbench) -> list:
@@ -77,7 +83,8 @@ def tab(workbench: Workbench) -> list:
 
 
 def panels(workbench: Workbench) -> list:
-    return []
+    """Pattern B's store, always in the page: other tabs read it."""
+    return [dcc.Store(id=ids.COMPARE_STORE)]
 
 
 def _controls(runs: list) -> list:
@@ -190,8 +197,10 @@ def _panels() -> list:
         className="ms-2",
     )
     predictions = dbc.Row(
-        [dbc.Col([_caption("pattern A"), _graph(ids.COMPARE_PREDICTION_A, 320)], md=6),
-         dbc.Col([_caption("pattern B"), _graph(ids.COMPARE_PREDICTION_B, 320)], md=6)],
+        [dbc.Col([_caption("pattern A"), _graph(ids.COMPARE_INPUT_A, INPUT_HEIGHT),
+                  _graph(ids.COMPARE_PREDICTION_A, 320)], xs=6),
+         dbc.Col([_caption("pattern B"), _graph(ids.COMPARE_INPUT_B, INPUT_HEIGHT),
+                  _graph(ids.COMPARE_PREDICTION_B, 320)], xs=6)],
         className="g-2",
     )  # fmt: skip
     body = [
@@ -214,7 +223,6 @@ def _panels() -> list:
             delay_show=150,
         ),
         dcc.Download(id=ids.COMPARE_DOWNLOAD),
-        dcc.Store(id=ids.COMPARE_STORE),
     ]
 
     return [dbc.Collapse(body, id=ids.COMPARE_PANEL, is_open=False)]
@@ -340,6 +348,8 @@ def _register_render(app, view: CompareView) -> None:
         Output(ids.COMPARE_PREDICTION_A, "figure"),
         Output(ids.COMPARE_PREDICTION_B, "figure"),
         Output(ids.COMPARE_SELECTED, "children"),
+        Output(ids.COMPARE_INPUT_A, "figure"),
+        Output(ids.COMPARE_INPUT_B, "figure"),
         Input(ids.COMPARE_STORE, "data"),
         PATTERN_IN,
         Input(ids.GRID_ROWS, "value"),
@@ -351,17 +361,17 @@ def _register_render(app, view: CompareView) -> None:
     )
     def _render(b_data, a_store, rows, limit, page, selected, on):
         if on is not True or not b_data or not a_store:
-            return (no_update,) * 8
+            return (no_update,) * 10
         if ctx.triggered_id in repaging:
             page = 1
         try:
             r = view.render(a_store, b_data, rows, limit, page, selected)
         except Exception as exc:
             blank = empty_figure("")
-            return empty_figure(error_text(exc)), blank, 1, 1, "", blank, blank, ""
+            return empty_figure(error_text(exc)), blank, 1, 1, "", blank, blank, "", blank, blank
         return (
             r.divergence, r.grid, r.n_pages, r.page, r.summary,
-            r.prediction_a, r.prediction_b, r.selected_info,
+            r.prediction_a, r.prediction_b, r.selected_info, r.input_a, r.input_b,
         )  # fmt: skip
 
 

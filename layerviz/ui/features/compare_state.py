@@ -39,7 +39,7 @@ from layerviz.analysis.compare import Comparison, compare_patterns
 from layerviz.analysis.perturb import format_spec, parse_spec, perturb
 from layerviz.draw.compare_figures import compare_grid, divergence_figure, visible_rows
 from layerviz.draw.export import comparison_pngs
-from layerviz.draw.figures import empty_figure, prediction_bar
+from layerviz.draw.figures import empty_figure, pattern_figure, prediction_bar
 from layerviz.draw.grid import GridSettings, clamp, grid_pages
 from layerviz.draw.selection import visible_layers
 from layerviz.errors import ArgumentError, PatternError
@@ -53,6 +53,7 @@ from layerviz.ui.workbench import Workbench, pattern_digest
 
 __all__ = [
     "DEFAULT_B",
+    "INPUT_HEIGHT",
     "SOURCES",
     "CompareRender",
     "CompareView",
@@ -60,6 +61,7 @@ __all__ = [
     "b_pattern",
     "b_store",
     "compare_view",
+    "input_figure",
 ]
 
 #: Where pattern B can come from, as ``pattern-b-source`` offers it.
@@ -183,6 +185,9 @@ class CompareRender:
     prediction_a: go.Figure
     prediction_b: go.Figure
     selected_info: str
+    #: A's and B's inputs side by side (where an occlusion box or a shift landed).
+    input_a: go.Figure
+    input_b: go.Figure
 
 
 class CompareView:
@@ -225,11 +230,21 @@ class CompareView:
         )
         return result
 
+    def inputs(self, a_store: Any, b_data: Any) -> tuple[Any, np.ndarray]:
+        """Patterns A and B as the model takes them (batch axis of 1; a tuple for several
+        inputs). Raises as :meth:`comparison`."""
+        recipe, run = current_run(self.workbench, a_store)
+        if isinstance(b_data, dict) and b_data.get("source") == "epoch":
+            return run.pattern, run.pattern  # the same pattern, as the run saw it at epoch k
+        return run.pattern, b_pattern(self.workbench, recipe, run.pattern, b_data)
+
     def render(
         self, a_store: Any, b_data: Any, rows: Any, limit: Any, page: Any, selected: Any = None
     ) -> CompareRender:
-        """The panel: divergence graph, one page of A | B | B − A rows, both predictions."""
+        """The panel: divergence graph, one page of A | B | B − A rows, both predictions and
+        both inputs."""
         recipe, result = self.comparison(a_store, b_data)
+        a, b = self.inputs(a_store, b_data)
         settings = GridSettings(rows, 3, limit)
         drawn, drawn_limit = full_size_view(result, settings.limit)
         shown = visible_rows(drawn.layers, drawn_limit)
@@ -259,6 +274,8 @@ class CompareView:
                 else empty_figure("B's prediction was not recorded")
             ),
             selected_info=_selected_text(picked),
+            input_a=input_figure(a, "A"),
+            input_b=input_figure(b, "B"),
         )
 
     def jump(
@@ -387,6 +404,22 @@ def _picked_layer(result: Comparison, model: str, selected: Any):
     if not isinstance(selected, dict) or selected.get("model") != model:
         return None
     return next((d for d in result.layers if d.name == selected.get("layer")), None)
+
+
+#: The height of A's and B's inputs in the Compare tab, side by side.
+INPUT_HEIGHT = 220
+
+
+def input_figure(pattern: Any, name: str) -> go.Figure:
+    """Pattern ``name``'s (first) input drawn as the page draws its input, titled ``"B: …"``."""
+    part = pattern[0] if isinstance(pattern, tuple | list) else pattern
+    figure = pattern_figure(np.asarray(part)[0])
+    figure.update_layout(
+        title=dict(text=f"{name}: {figure.layout.title.text}", font_size=12),
+        height=INPUT_HEIGHT,
+        margin=dict(l=4, r=4, t=28, b=4),
+    )
+    return figure
 
 
 def _selected_text(layer) -> str:

@@ -91,6 +91,7 @@ def controls(workbench: Workbench) -> list:
                 html.Div(zone, **{"data-max-bytes": str(MAX_MODEL_FILE_BYTES)}),
                 html.Small(id=ids.MODEL_UPLOAD_INFO, className="text-body-secondary d-block"),
                 dcc.Store(id=ids.MODEL_UPLOAD_STORE, storage_type="session"),
+                dcc.Store(id=ids.MODEL_UPLOADS_KEPT),
                 dcc.Store(id=ids.MODEL_UPLOAD_PENDING),
                 dcc.Interval(id=ids.MODEL_UPLOAD_POLL, interval=POLL_MS, disabled=True),
             ],
@@ -369,10 +370,22 @@ def register(app, workbench: Workbench) -> None:
     def _poll(_ticks, pending, store_data):
         return poll_upload(workbench, pending, store_data)
 
-    @app.callback(
-        Output(ids.MODEL_SELECT, "options"),
+    # A session's uploads, listed again on a reload: asked of the server only when the session
+    # has some (the layout already lists the others), so a plain open costs no request.
+    app.clientside_callback(
+        """function (_stamp, data) {
+            return (data && data.models && data.models.length)
+                ? data : window.dash_clientside.no_update;
+        }""",
+        Output(ids.MODEL_UPLOADS_KEPT, "data"),
         Input(ids.MODEL_UPLOAD_STORE, "modified_timestamp"),
         State(ids.MODEL_UPLOAD_STORE, "data"),
     )
-    def _list(_stamp, store_data):
+
+    @app.callback(
+        Output(ids.MODEL_SELECT, "options"),
+        Input(ids.MODEL_UPLOADS_KEPT, "data"),
+        prevent_initial_call=True,
+    )
+    def _list(store_data):
         return _base_options(workbench) + session_options(workbench, store_data)

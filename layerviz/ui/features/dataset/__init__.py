@@ -12,7 +12,7 @@ dataset examples of the channel the inspector selects, in this card and inside t
 
 A clicked pattern reaches the grid through the page's own upload control (its ``.npy`` bytes
 as the control's contents): the page then keeps it and draws it as it draws any upload, so
-this section needs nothing from the core callbacks. The plain work is in ``dataset.jobs``.
+this tab needs nothing from the core callbacks. The plain work is in ``dataset.jobs``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from layerviz.draw.figures import empty_figure
 from layerviz.draw.lens_figures import cka_figure, probe_figure, projection_figure, thumbnail_url
 from layerviz.lens.features import LayerFeatures, top_examples
 from layerviz.ui import ids
-from layerviz.ui.common import decode_upload, error_text
+from layerviz.ui.common import error_text, keep_upload
 from layerviz.ui.features.dataset.jobs import (
     DATASET_FILE_BYTES,
     add_dataset,
@@ -40,7 +40,7 @@ from layerviz.ui.features.dataset.jobs import (
     projection_of,
     run_lens,
 )
-from layerviz.ui.features.dataset.layout import dataset_controls, dataset_panels
+from layerviz.ui.features.dataset.layout import dataset_panels, dataset_tab
 from layerviz.ui.features.dataset.shards import register_shard_task
 from layerviz.ui.jobs import (
     JobCancelledError,
@@ -55,7 +55,16 @@ from layerviz.ui.store import current_session
 from layerviz.ui.wiring import PATTERN, SELECT
 from layerviz.ui.workbench import Workbench
 
-__all__ = ["controls", "dataset_job", "open_pattern", "panels", "register"]
+__all__ = [
+    "TAB",
+    "controls",
+    "dataset_job",
+    "open_pattern",
+    "panels",
+    "register",
+    "tab",
+    "upload_dataset",
+]
 
 #: Dataset runs at once in one process, as for health runs; past ``JobSlots``' bounds, refused.
 _slots = JobSlots("dataset run", 2)
@@ -63,8 +72,17 @@ _slots = JobSlots("dataset run", 2)
 EXAMPLES_K = 8
 
 
+#: The workspace's detail pane (issue 20) shows ``tab(workbench)`` under this title.
+TAB = ("Dataset", "collection")
+
+
+def tab(workbench: Workbench) -> list:
+    """The tab: source, upload, run and cancel, then the linked views."""
+    return dataset_tab()
+
+
 def controls(workbench: Workbench) -> list:
-    return dataset_controls()
+    return []
 
 
 def panels(workbench: Workbench) -> list:
@@ -110,6 +128,16 @@ def open_pattern(workbench: Workbench, result: Any, source: Any, upload: Any, ro
     return f"data:application/octet-stream;base64,{encoded}", f"dataset #{row}.npy"
 
 
+def upload_dataset(workbench: Workbench, contents, filename, store_data) -> tuple:
+    """The upload callback's answer: (upload store, info line, source)."""
+    upload = (contents, filename, store_data)
+    kept, error = keep_upload(workbench, add_dataset, upload, DATASET_FILE_BYTES, "upload.npz")
+    if kept is None:
+        return None, error, no_update
+    labels = "with labels" if kept["labelled"] else "no labels"
+    return kept, f"{kept['filename']}: {kept['n']} patterns, {labels}", "upload"
+
+
 def register(app, workbench: Workbench) -> None:
     """The upload, the run as a background job, and the linked views."""
 
@@ -123,15 +151,7 @@ def register(app, workbench: Workbench) -> None:
         prevent_initial_call=True,
     )
     def _upload(contents, filename, store_data):
-        name = filename[:200] if isinstance(filename, str) and filename else "upload.npz"
-        try:
-            model = recipe_from_store(store_data).model
-            raw = decode_upload(contents, name, DATASET_FILE_BYTES)
-            kept = add_dataset(workbench, model, raw, name)
-        except Exception as exc:
-            return None, error_text(exc), no_update
-        labels = "with labels" if kept["labelled"] else "no labels"
-        return kept, f"{kept['filename']}: {kept['n']} patterns, {labels}", "upload"
+        return upload_dataset(workbench, contents, filename, store_data)
 
     @app.callback(
         Output(ids.DATASET_STORE, "data"),

@@ -1,4 +1,9 @@
-"""The Dataset section's components: its controls (source, upload, run) and its views."""
+"""The Dataset tab's components: its controls (source, upload, run) and its views.
+
+The tab (``dataset_tab``) is built the first time it is shown; the run's result and the kept
+upload live in stores always in the page (``dataset_panels``), so other parts (the inspector's
+channel) can read them whether or not the tab was opened.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ from dash import dcc, html
 
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
-from layerviz.ui.blocks import card, hint, named, section
+from layerviz.ui.blocks import hint, named, section, upload_zone
 from layerviz.ui.features.dataset.jobs import DATASET_FILE_BYTES, MAX_DATASET_PATTERNS, SOURCES
 
-__all__ = ["dataset_controls", "dataset_panels"]
+__all__ = ["dataset_controls", "dataset_panels", "dataset_tab", "dataset_views"]
 
 _GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -23,32 +28,14 @@ def dataset_controls() -> list:
         value="bundled",
         className="mb-1",
     )
-    mb = DATASET_FILE_BYTES // 2**20
-    upload = dcc.Upload(
-        id=ids.DATASET_UPLOAD,
-        max_size=DATASET_FILE_BYTES,
+    zone = upload_zone(
+        ids.DATASET_UPLOAD,
+        ids.DATASET_UPLOAD_INFO,
+        max_bytes=DATASET_FILE_BYTES,
         accept=".npz",
-        className="upload-zone",
-        className_active="upload-zone active",
-        children=html.Div(
-            [
-                html.Span("Drop a dataset or "),
-                html.A("choose a file", className="link-primary"),
-                html.Small(
-                    f".npz with x (n, …input) and y (labels) — up to {mb} MB, "
-                    f"{MAX_DATASET_PATTERNS} patterns",
-                    className="text-body-secondary d-block",
-                ),
-            ]
-        ),
-    )
-    zone = html.Div(
-        [
-            named(upload, "dataset file"),
-            html.Small(id=ids.DATASET_UPLOAD_INFO, className="d-block", role="status"),
-        ],
-        className="my-1",
-        **{"data-max-bytes": str(DATASET_FILE_BYTES)},
+        what="a dataset",
+        formats=f".npz with x (n, …input) and y (labels), {MAX_DATASET_PATTERNS} patterns",
+        name="dataset file",
     )
     buttons = html.Div(
         [
@@ -74,13 +61,22 @@ def dataset_controls() -> list:
         role="status",
         **{"aria-live": "polite"},
     )
-    stores = [dcc.Store(id=ids.DATASET_STORE), dcc.Store(id=ids.DATASET_UPLOAD_STORE)]
-    children = [source, zone, buttons, progress, summary, *stores]
-    return [section("Dataset", "collection", children)]
+    children = [source, zone, buttons, progress, summary]
+    return [section("Dataset", "collection", children, "mb-2")]
 
 
 def dataset_panels() -> list:
-    """The Dataset card: projection with thumbnail, probe curve, CKA heatmap, examples."""
+    """Always in the page: the run's result and the kept upload (read from other tabs)."""
+    return [dcc.Store(id=ids.DATASET_STORE), dcc.Store(id=ids.DATASET_UPLOAD_STORE)]
+
+
+def dataset_tab() -> list:
+    """The Dataset tab: its controls first, then the views."""
+    return [*dataset_controls(), *dataset_views()]
+
+
+def dataset_views() -> list:
+    """The views: projection with thumbnail, probe curve, CKA heatmap, channel examples."""
     choices = html.Div(
         [
             named(
@@ -141,8 +137,7 @@ def dataset_panels() -> list:
     )
     examples = html.Div(id=ids.DATASET_EXAMPLES, className="d-flex flex-wrap gap-2 my-1")
     title = html.H3("Dataset examples of the selected channel", className="fs-6")
-    body = [choices, projection, probe, cka, title, examples]
-    return [card("Dataset", "collection", body, className="shadow-sm mt-3", id="card-dataset")]
+    return [html.Div([choices, projection, probe, cka, title, examples], id="card-dataset")]
 
 
 def _graph(id_: str) -> dcc.Graph:

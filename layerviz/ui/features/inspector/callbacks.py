@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, ctx, dcc, no_update
+from dash import Input, Output, State, ctx, dcc, no_update
 
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
@@ -39,7 +39,24 @@ def register(app, workbench: Workbench) -> None:
     register_looks_for(app, workbench)
 
 
+#: The inspector's width as a layer is picked, measured before the inspector is drawn (Dash
+#: waits for it: the inspector reads what this writes); ``assets/workspace.js`` measures.
+_WIDTH_JS = """function (selected, known) {
+    const width = window.layerviz && window.layerviz.inspectorWidth
+        ? window.layerviz.inspectorWidth() : null;
+    return width && width !== known ? width : window.dash_clientside.no_update;
+}"""
+
+
 def _register_inspector(app, workbench: Workbench) -> None:
+    app.clientside_callback(
+        _WIDTH_JS,
+        Output(ids.INSPECTOR_WIDTH, "data"),
+        SELECTED_IN,
+        State(ids.INSPECTOR_WIDTH, "data"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output(ids.INSPECTOR_TITLE, "children"),
         Output(ids.CHANNEL_GRAPH, "figure"),
@@ -53,14 +70,22 @@ def _register_inspector(app, workbench: Workbench) -> None:
         Input(ids.HEALTH_STORE, "data"),
         *COMPARED_IN,
         Input(ids.SELECTED_CHANNEL_STORE, "data"),
+        Input(ids.INSPECTOR_WIDTH, "data"),
         prevent_initial_call=True,
     )
-    def _inspect(store_data, selected, by, k, page, norm, health, compare_on, b_data, chosen):
+    def _inspect(store_data, selected, by, k, page, norm, health, compare_on, b_data, chosen, px):
         if not store_data:
             return (no_update,) * 5
         # Another layer, sort or k starts at the best channels; colours, health and the
         # selected channel keep the page (a step that turns it sends the page too).
-        keep = (ids.CHANNEL_PAGE, ids.NORM_MODE, ids.HEALTH_STORE, ids.SELECTED_CHANNEL_STORE)
+        keep = (
+            ids.CHANNEL_PAGE,
+            ids.NORM_MODE,
+            ids.HEALTH_STORE,
+            ids.SELECTED_CHANNEL_STORE,
+            ids.INSPECTOR_WIDTH,
+        )
+        asked = page
         if ctx.triggered_id not in keep:
             page = 1
         if by != views.CHANGE and ctx.triggered_id in (ids.COMPARE_SWITCH, ids.COMPARE_STORE):
@@ -68,11 +93,13 @@ def _register_inspector(app, workbench: Workbench) -> None:
         b = active_b(compare_on, b_data)
         try:
             view = views.inspector_view(
-                workbench, store_data, selected, by, k, page, norm, health, b, chosen
+                workbench, store_data, selected, by, k, page, norm, health, b, chosen, px
             )
         except Exception as exc:
             return "", empty_figure(error_text(exc)), "", 1, 1
-        return view.title, view.figure, view.summary, view.n_pages, view.page
+        # The page only when it changes: a turn moves the channel selection (overlay.py).
+        turned = view.page if view.page != asked else no_update
+        return view.title, view.figure, view.summary, view.n_pages, turned
 
 
 def _register_statistics(app, workbench: Workbench) -> None:

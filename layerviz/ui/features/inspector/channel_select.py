@@ -3,7 +3,9 @@
 The page keeps a selection as ``{"model", "layer", "by", "channel"}`` (the store form). It
 holds only for that model, layer and ranking: another layer or another sort selects the
 top-ranked channel again, while a new pattern keeps the channel (the same unit, seen anew).
-Steps go in rank order and stop at either end; the inspector's page follows the selection.
+Steps go in rank order and stop at either end; the inspector's page follows the selection,
+and the selection follows the page: turning to a page that does not show it selects that
+page's first channel, so the overlay never draws a channel the inspector no longer shows.
 Every value here may come from a browser, so each is checked and a bad one falls back.
 """
 
@@ -15,7 +17,15 @@ from typing import Any
 
 from layerviz.analysis.statistics import ChannelScores
 
-__all__ = ["ChannelChoice", "chosen", "clicked", "page_of", "selection_store", "stepped"]
+__all__ = [
+    "ChannelChoice",
+    "chosen",
+    "clicked",
+    "first_on_page",
+    "page_of",
+    "selection_store",
+    "stepped",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,12 @@ def clicked(scores: ChannelScores, k: int, page: int, curve: Any) -> ChannelChoi
         return None
     rank = (page - 1) * k + curve
     return _choice(scores, rank) if rank < scores.n_channels else None
+
+
+def first_on_page(scores: ChannelScores, k: int, page: int) -> ChannelChoice:
+    """The best-ranked channel of inspector page ``page`` (from 1) of ``k`` (both clamped, as
+    ``views`` clamps them)."""
+    return _choice(scores, min((page - 1) * k, scores.n_channels - 1))
 
 
 def page_of(rank: int, k: int) -> int:

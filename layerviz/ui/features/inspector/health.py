@@ -13,7 +13,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.ui import ids
-from layerviz.ui.common import decode_upload, error_text
+from layerviz.ui.blocks import upload_zone
+from layerviz.ui.common import error_text, keep_upload
 from layerviz.ui.features.inspector.jobs import (
     BATCH_FILE_BYTES,
     DEFAULT_SEEDS,
@@ -32,7 +33,6 @@ from layerviz.ui.jobs import (
     job_callback_options,
     job_error_text,
 )
-from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.session import session_of
 from layerviz.ui.store import current_session
 from layerviz.ui.wiring import PATTERN
@@ -113,42 +113,23 @@ def _number(id_: str, label: str, value: float, bounds: tuple, step: float | str
 
 
 def _batch_zone() -> html.Div:
-    mb = BATCH_FILE_BYTES // 2**20
-    # data-max-bytes feeds assets/upload-guard.js (dcc.Upload drops a file over max_size
-    # silently); data-a11y-label names the hidden file input (assets/a11y.js).
-    upload = dcc.Upload(
-        id=ids.HEALTH_UPLOAD,
-        max_size=BATCH_FILE_BYTES,
+    return upload_zone(
+        ids.HEALTH_UPLOAD,
+        ids.HEALTH_BATCH_INFO,
+        max_bytes=BATCH_FILE_BYTES,
         accept=".npy,.npz",
-        className="upload-zone",
-        className_active="upload-zone active",
-        children=html.Div(
-            [
-                html.Span("Drop a batch of patterns or "),
-                html.A("choose a file", className="link-primary"),
-                html.Small(
-                    f".npy .npz, (n, …input shape) — up to {mb} MB, {MAX_SEEDS} patterns",
-                    className="text-body-secondary d-block",
-                ),
-            ]
-        ),
-    )
-    info = html.Small(id=ids.HEALTH_BATCH_INFO, className="d-block", role="status")
-    return html.Div(
-        [html.Div(upload, **{"data-a11y-label": "batch of patterns file"}), info],
-        className="my-1",
-        **{"data-max-bytes": str(BATCH_FILE_BYTES)},
+        what="a batch of patterns",
+        formats=f".npy .npz, (n, …input shape), {MAX_SEEDS} patterns",
+        name="batch of patterns file",
     )
 
 
 def upload_batch(workbench: Workbench, contents, filename, store_data) -> tuple:
     """The upload callback's answer: (batch store, info line, its class, source)."""
-    name = filename[:200] if isinstance(filename, str) and filename else "upload"
-    try:
-        model = recipe_from_store(store_data).model
-        batch = add_batch(workbench, model, decode_upload(contents, name, BATCH_FILE_BYTES), name)
-    except Exception as exc:
-        return None, error_text(exc), "d-block text-danger", no_update
+    upload = (contents, filename, store_data)
+    batch, error = keep_upload(workbench, add_batch, upload, BATCH_FILE_BYTES)
+    if batch is None:
+        return None, error, "d-block text-danger", no_update
     info = f"{batch['filename']}: {batch['n']} patterns"
     return batch, info, "d-block text-body-secondary", "batch"
 

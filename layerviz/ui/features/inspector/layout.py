@@ -94,6 +94,7 @@ def panels(workbench) -> list:
     return [
         dcc.Location(id=ids.URL_VIEW, refresh=False),
         dcc.Store(id=ids.URL_TARGET, data=BOOT),
+        dcc.Store(id=ids.URL_LINKED),
         dcc.Interval(id=ids.URL_BOOT, interval=250, max_intervals=1),
         dcc.Store(id=ids.HEALTH_STORE),
     ]
@@ -116,7 +117,9 @@ def _inspector_card() -> dbc.Card:
         delay_show=150,
     )
     graph = html.Div(graph, style={"overflowX": "auto"})
-    body = keyed_region([graph, looks_for_block(), overlay_block(), _examples_block()])
+    # The pane's width, measured in the browser: the tiles fill it (assets/workspace.js).
+    width = dcc.Store(id=ids.INSPECTOR_WIDTH)
+    body = keyed_region([graph, width, looks_for_block(), overlay_block(), _examples_block()])
     return card(
         "Layer inspector",
         "zoom-in",

@@ -1,12 +1,13 @@
 """Shareable links: the view goes into the URL's query string, and a pasted link opens it.
 
-Four callbacks. ``to link`` writes the view into the URL (a history entry per change, so the
+Five callbacks. ``to link`` writes the view into the URL (a history entry per change, so the
 browser's back and forward move between views). ``from link`` reads a URL (pasted, or reached by
 back / forward), sets the controls it names and keeps the target view in a store. ``pattern
 from link`` sets the seed or sample once the target's model is open; ``B from link`` likewise
-sets the compare section's controls to the link's pattern B (checked against A first: a B that
-does not fit is named in the message and dropped from the target). While a target is pending,
-``to link`` writes nothing, so the half-applied views in between never enter the history.
+sets the compare section's controls to the link's pattern B, checked against A first (a B that
+does not fit is named in the message and dropped from the target by ``B link refused``).
+While a target is pending, ``to link`` writes nothing, so the half-applied views in between
+never enter the history.
 
 A page's first URL reaches no callback by itself (``dcc.Location`` fills ``search`` as the page
 mounts, which Dash does not count as a change), so a one-shot ``dcc.Interval`` reads it; until
@@ -49,13 +50,19 @@ def _prop(component_id: str) -> str:
     return _PROPS.get(component_id, "value")
 
 
+def _optional(component_id: str) -> bool:
+    """Whether a control may be missing: compare's switch is in a tab built on first view (or
+    when a link names a B), and reads as None (compare mode off) until then."""
+    return component_id == ids.COMPARE_SWITCH
+
+
 def register_links(app, workbench: Workbench) -> None:
     """Attach the link callbacks to ``app``."""
 
     @app.callback(
         Output(ids.URL_VIEW, "search"),
         Output(ids.URL_TARGET, "data", allow_duplicate=True),
-        *(Input(i, _prop(i)) for i in _VIEW_STATE),
+        *(Input(i, _prop(i), allow_optional=_optional(i)) for i in _VIEW_STATE),
         State(ids.URL_VIEW, "search"),
         State(ids.URL_TARGET, "data"),
         prevent_initial_call=True,
@@ -85,7 +92,7 @@ def register_links(app, workbench: Workbench) -> None:
         Input(ids.URL_VIEW, "search"),
         Input(ids.URL_BOOT, "n_intervals"),
         State(ids.MODEL_SELECT, "value"),
-        *(State(i, _prop(i)) for i in _VIEW_STATE),
+        *(State(i, _prop(i), allow_optional=_optional(i)) for i in _VIEW_STATE),
         prevent_initial_call="initial_duplicate",
     )
     def _from_link(search, _boot, model, *state):
@@ -95,13 +102,29 @@ def register_links(app, workbench: Workbench) -> None:
         Output(ids.SEED_INPUT, "value", allow_duplicate=True),
         Output(ids.SAMPLE_SELECT, "value", allow_duplicate=True),
         PATTERN_IN,
-        Input(ids.URL_TARGET, "data"),
+        Input(ids.URL_LINKED, "data"),
         prevent_initial_call=True,
     )
     def _pattern_from_link(store, target):
         return pattern_outputs(store, target)
 
+    # The target as the callbacks below read it, passed on only when there is one (or when
+    # one is done with): a page opened without a link asks them nothing.
+    app.clientside_callback(
+        _LINKED_JS,
+        Output(ids.URL_LINKED, "data"),
+        Input(ids.URL_TARGET, "data"),
+        State(ids.URL_LINKED, "data"),
+        prevent_initial_call=True,
+    )
     _register_b_from_link(app, workbench)
+
+
+_LINKED_JS = """function (target, linked) {
+    const real = target && typeof target === 'object' && !target.boot
+        && Object.keys(target).length ? target : null;
+    return (real === null && !linked) ? window.dash_clientside.no_update : real;
+}"""
 
 
 #: The compare section's controls that say what B is, in ``b_outputs``' order.
@@ -116,20 +139,33 @@ _B_CONTROLS = (
 
 
 def _register_b_from_link(app, workbench: Workbench) -> None:
+    # B's sample list follows every new pattern (compare's ``_b_options``): listening to it
+    # rather than to the pattern store itself costs no extra request per pattern. It is in the
+    # Compare tab, which a link with a B builds (``workspace``), so two callbacks: one that
+    # sets the tab's controls (Dash runs it only once they are in the page), one that drops a
+    # B that does not fit and says why (the list is None until the tab is built: it waits).
+    reads = (PATTERN, *COMPARED)
+
     @app.callback(
         *(Output(i, "value", allow_duplicate=True) for i in _B_CONTROLS),
-        Output(ids.URL_TARGET, "data", allow_duplicate=True),
-        *ALERT,
-        # B's sample list follows every new pattern (compare's ``_b_options``): listening to it
-        # rather than to the pattern store itself costs no extra request per pattern.
-        Input(ids.URL_TARGET, "data"),
+        Input(ids.URL_LINKED, "data"),
         Input(ids.PATTERN_B_SAMPLE, "options"),
-        PATTERN,
-        *COMPARED,
+        *reads,
         prevent_initial_call=True,
     )
     def _b_from_link(target, options, store, compare_on, b_data):
-        return b_outputs(workbench, store, target, options, compare_on, b_data)
+        return b_outputs(workbench, store, target, options, compare_on, b_data)[: len(_B_CONTROLS)]
+
+    @app.callback(
+        Output(ids.URL_TARGET, "data", allow_duplicate=True),
+        *ALERT,
+        Input(ids.URL_LINKED, "data"),
+        Input(ids.PATTERN_B_SAMPLE, "options", allow_optional=True),
+        *reads,
+        prevent_initial_call=True,
+    )
+    def _b_link_refused(target, options, store, compare_on, b_data):
+        return b_outputs(workbench, store, target, options, compare_on, b_data)[len(_B_CONTROLS) :]
 
 
 def link_outputs(workbench: Workbench, search, model, current: dict) -> tuple:
@@ -182,6 +218,8 @@ def b_outputs(workbench: Workbench, store, target, options, compare_on, b_data) 
     skip = (no_update,) * (len(_B_CONTROLS) + 3)
     b = target.get("b") if isinstance(target, dict) else None
     if not isinstance(b, dict) or url.b_view(compare_on, b_data) == b:
+        return skip
+    if options is None:  # the Compare tab is not built yet: its sample list calls again
         return skip
     try:
         recipe = recipe_from_store(store)

@@ -50,6 +50,11 @@ _PAGE_STATE = (
 )
 
 
+def _optional(component_id: str) -> bool:
+    """Whether a control may be missing: compare's switch, in a tab built on first view."""
+    return component_id == ids.COMPARE_SWITCH
+
+
 def looks_for_block() -> html.Div:
     """The row's heading, run and cancel buttons, progress bar, status line and tiles."""
     icon = html.I(className="bi bi-stars me-1", **{"aria-hidden": "true"})
@@ -145,7 +150,7 @@ def _tile(url: str, name: str) -> html.Figure:
 
 def register_looks_for(app, workbench: Workbench) -> None:
     """The row's redraw on every page change, and the optimisation as a background job."""
-    page_inputs = [Input(i, p) for i, p in _PAGE_STATE]
+    page_inputs = [Input(i, p, allow_optional=_optional(i)) for i, p in _PAGE_STATE]
     boxes = (ids.LOOKS_FOR_MIN, ids.LOOKS_FOR_MAX, ids.LOOKS_FOR_STEPS)
 
     @app.callback(
@@ -179,7 +184,7 @@ def register_looks_for(app, workbench: Workbench) -> None:
         Output(ids.LOOKS_FOR_STORE, "data"),
         Output(ids.LOOKS_FOR_STATUS, "children"),
         Input(ids.LOOKS_FOR_BUTTON, "n_clicks"),
-        *[State(i, p) for i, p in _PAGE_STATE],
+        *[State(i, p, allow_optional=_optional(i)) for i, p in _PAGE_STATE],
         *[State(box, "value") for box in boxes],
         **job_callback_options(
             ids.LOOKS_FOR_PROGRESS, ids.LOOKS_FOR_BUTTON, ids.LOOKS_FOR_CANCEL, _job_failed

@@ -2,7 +2,8 @@
 
 A click on a channel of ``channel-graph`` selects it (the top-ranked one until then); the
 ``channel-prev`` / ``channel-next`` buttons step through the ranking, turning the inspector's
-page at its edges; ← / → do the same while the inspector's region has keyboard focus
+page at its edges, and a turn of the page selects its first channel unless the page shows the
+selected one; ← / → do the same while the inspector's region has keyboard focus
 (``assets/channel-keys.js`` clicks the buttons, so every step runs through the callback here).
 ``channel-overlay`` draws the selected channel over the input, ``overlay-opacity`` fading it.
 """
@@ -102,11 +103,13 @@ def _step_button(id_: str, text: str, icon: str, key: str) -> html.Button:
 
 def click_action(triggered: Any, click: Any) -> Any:
     """What a request asks of the selection: ``"previous"``, ``"next"``, ``("click", curve)``
-    for a click on ``channel-graph``, or None."""
+    for a click on ``channel-graph``, ``"page"`` for a turn of the inspector's page, or None."""
     if triggered == ids.CHANNEL_PREV:
         return "previous"
     if triggered == ids.CHANNEL_NEXT:
         return "next"
+    if triggered == ids.CHANNEL_PAGE:
+        return "page"
     try:
         return "click", click["points"][0]["curveNumber"]
     except (TypeError, KeyError, IndexError):  # no click, or not one that Plotly sends
@@ -122,14 +125,16 @@ def register_overlay(app, workbench: Workbench) -> None:
         Input(ids.CHANNEL_GRAPH, "clickData"),
         Input(ids.CHANNEL_PREV, "n_clicks"),
         Input(ids.CHANNEL_NEXT, "n_clicks"),
+        # A turned page: the selection follows it (never a channel no longer shown).
+        Input(ids.CHANNEL_PAGE, "active_page"),
         PATTERN,
         SELECTED,
-        *CHANNEL_VIEW,
+        *CHANNEL_VIEW[:2],  # the page is an Input above
         State(ids.SELECTED_CHANNEL_STORE, "data"),
         *COMPARED,
         prevent_initial_call=True,
     )
-    def _select(click, _prev, _next, store_data, selected, by, k, page, stored, on, b_data):
+    def _select(click, _prev, _next, page, store_data, selected, by, k, stored, on, b_data):
         action = click_action(ctx.triggered_id, click)
         if action is None or not store_data:
             return no_update, no_update
@@ -142,7 +147,7 @@ def register_overlay(app, workbench: Workbench) -> None:
         if result is None:
             return no_update, no_update
         store, shown = result
-        return store, shown if shown != page else no_update
+        return (store if store != stored else no_update), (shown if shown != page else no_update)
 
     @app.callback(
         Output(ids.CHANNEL_OVERLAY, "figure"),

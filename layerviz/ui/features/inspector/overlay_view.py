@@ -113,7 +113,9 @@ def select(
     Args:
         ranking: from :func:`layer_ranking`.
         stored: the selection the page keeps (store form).
-        action: ``"previous"``, ``"next"``, or ``("click", curve number)`` of ``channel-graph``.
+        action: ``"previous"``, ``"next"``, ``("click", curve number)`` of ``channel-graph``,
+            or ``"page"``: the inspector turned to ``page``, and the selection follows it (it
+            stays when the page shows it, else the page's first channel is selected).
         k, page: the inspector's channels per page and page (from 1), as the browser sent them.
 
     Returns:
@@ -126,6 +128,9 @@ def select(
     current = channel_select.chosen(ranking.scores, stored, ranking.model, act.name)
     if action in ("previous", "next"):
         choice = channel_select.stepped(current, ranking.scores, 1 if action == "next" else -1)
+    elif action == "page":
+        shown = channel_select.page_of(current.rank, k) == page
+        choice = current if shown else channel_select.first_on_page(ranking.scores, k, page)
     elif isinstance(action, tuple) and len(action) == 2 and action[0] == "click":
         choice = channel_select.clicked(ranking.scores, k, page, action[1])
     else:

@@ -35,6 +35,7 @@ __all__ = [
     "CHANGE",
     "MAX_K",
     "SORTS",
+    "WIDTHS",
     "InspectorView",
     "change_scores",
     "find_layer",
@@ -105,12 +106,15 @@ def inspector_view(
     health: Any = None,
     b_data: Any = None,
     chosen: Any = None,
+    width: Any = None,
 ) -> InspectorView:
     """The inspector for the selected layer of the current pattern's extraction.
 
     ``page`` counts from 1 (the pager's way). ``k`` is clamped to the layer's channels.
     ``by == CHANGE`` ranks them by how much pattern B (``b_data``, compare mode's) changed them.
     ``chosen`` is the selected channel's store (``channel_select``): its panel is outlined.
+    ``width`` is the pixels the tiles may take across (the pane's, measured in the browser):
+    they fill it; anything but a number in ``WIDTHS`` keeps the tiles' default size.
 
     Raises:
         ArgumentError: an unknown layer, sort or normalisation; ``CHANGE`` without a B.
@@ -132,9 +136,19 @@ def inspector_view(
     shown = channel_page(act, by, k, page - 1, norm, scores)
     dead, saturated = health_marks(health, recipe.model, act.name)
     mark = chosen_channel(shown.scores, chosen, recipe.model, act.name).channel
-    figure = channel_grid(shown, dead=dead, saturated=saturated, selected=mark)
+    figure = channel_grid(shown, dead=dead, saturated=saturated, selected=mark, width=_width(width))
     title = f"{act.index}: {act.name} ({act.class_name}, {'×'.join(map(str, act.shape))})"
     return InspectorView(title, figure, shown.summary, n_pages, page)
+
+
+#: The widths (pixels) the inspector takes from a browser; others keep the default tiles.
+WIDTHS = (200, 4000)
+
+
+def _width(value: Any) -> int | None:
+    """A browser's width when it is a whole number of pixels in ``WIDTHS``, else None."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    return value if whole and WIDTHS[0] <= value <= WIDTHS[1] else None
 
 
 def change_scores(workbench: Workbench, store_data: Any, b_data: Any, act) -> ChannelScores:
