@@ -224,6 +224,8 @@ def test_render_of_a_at_an_epoch_of_the_bundled_run(view, a_store, bundled_run):
     assert f"B: A as run {bundled_run} recorded it after epoch 25" in r.summary
     assert max(r.divergence.data[0].y) < 1e-3  # float16 rounding only
     assert r.prediction_b.layout.title.text == r.prediction_a.layout.title.text
+    # B's input is A's own pattern: the run recorded that very pattern.
+    np.testing.assert_array_equal(np.asarray(r.input_b.data[0].z), np.asarray(r.input_a.data[0].z))
     early = view.render(a_store, {**last, "epoch": 1}, rows=2, limit=15, page=1)
     assert max(early.divergence.data[0].y) > 0.01
     assert len(early.grid.data) == 6  # A | B | B − A of conv1 and pool1
