@@ -222,6 +222,5 @@ DATASET_PROBE = "graph-dataset-probe"
 DATASET_CKA = "graph-dataset-cka"
 DATASET_CKA_TEXT = "text-dataset-cka"
 #: The selected channel's dataset examples (top-k patterns), as the inspector selects it.
-DATASET_EXAMPLES = "panel-dataset-examples"
 #: The same channel's dataset examples inside the inspector card: most and least exciting.
 INSPECTOR_EXAMPLES = "panel-inspector-examples"

@@ -7,7 +7,7 @@ worker), with a progress bar and a cancel button that stops it at the next batch
 (PCA or t-SNE) coloured by label, prediction or correctness, whose hover shows the pattern and
 whose click opens it as pattern A in the grid; the probe accuracy by depth (a click selects
 the layer); the CKA heatmap (a click selects one layer and projects the other); and the
-dataset examples of the channel the inspector selects, in this card and inside the inspector's
+dataset examples of the channel the inspector selects, inside the inspector's card
 (``ids.INSPECTOR_EXAMPLES``: the patterns exciting it most and least, with their peak values).
 
 A clicked pattern reaches the grid through the page's own upload control (its ``.npy`` bytes
@@ -241,20 +241,6 @@ def _register_views(app, workbench: Workbench) -> None:
             return thumbnail_url(data.x[row]), _describe(result, row)
         except Exception as exc:
             return None, error_text(exc)
-
-    @app.callback(
-        Output(ids.DATASET_EXAMPLES, "children"),
-        Input(ids.DATASET_STORE, "data"),
-        Input(ids.SELECTED_CHANNEL_STORE, "data"),
-        State(ids.DATASET_SOURCE, "value"),
-        State(ids.DATASET_UPLOAD_STORE, "data"),
-        prevent_initial_call=True,
-    )
-    def _examples(value, selection, source, upload):
-        try:
-            return examples_strip(workbench, checked_result(value), selection, source, upload)
-        except Exception as exc:
-            return error_text(exc)
 
     @app.callback(
         Output(ids.INSPECTOR_EXAMPLES, "children"),

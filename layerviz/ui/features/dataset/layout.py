@@ -135,9 +135,7 @@ def dataset_views() -> list:
             html.Small(id=ids.DATASET_CKA_TEXT, className="d-block", role="status"),
         ]
     )
-    examples = html.Div(id=ids.DATASET_EXAMPLES, className="d-flex flex-wrap gap-2 my-1")
-    title = html.H3("Dataset examples of the selected channel", className="fs-6")
-    return [html.Div([choices, projection, probe, cka, title, examples], id="card-dataset")]
+    return [html.Div([choices, projection, probe, cka], id="card-dataset")]
 
 
 def _graph(id_: str) -> dcc.Graph:
