@@ -14,6 +14,7 @@ __all__ = [
     "heading",
     "hint",
     "icon_tag",
+    "job_controls",
     "named",
     "opacity_slider",
     "pager",
@@ -125,3 +126,26 @@ def upload_zone(
     return html.Div(
         [named(upload, name), info], className="my-1", **{"data-max-bytes": str(max_bytes)}
     )
+
+
+def job_controls(run_id: str, run_label, cancel_id: str, progress_id: str, summary_id: str):
+    """A background job's controls: run and cancel buttons (cancel enabled while it runs),
+    its progress bar and its summary line (a polite live region).
+
+    Returns:
+        ``(buttons, progress, summary)``, to place as the section wants them.
+    """
+    run = dbc.Button(run_label, id=run_id, color="primary", size="sm", n_clicks=0)
+    cancel = dbc.Button(
+        "Cancel", id=cancel_id, color="secondary", outline=True, size="sm", disabled=True,
+        n_clicks=0,
+    )  # fmt: skip
+    buttons = html.Div([run, cancel], className="d-flex gap-2 my-2")
+    progress = dbc.Progress(id=progress_id, value=0, max=1, label="", style={"height": "18px"})
+    summary = html.Small(
+        id=summary_id,
+        className="text-body-secondary d-block mt-1",
+        role="status",
+        **{"aria-live": "polite"},
+    )
+    return buttons, progress, summary

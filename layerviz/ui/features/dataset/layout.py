@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from layerviz.draw.figures import empty_figure
 from layerviz.ui import ids
-from layerviz.ui.blocks import hint, named, section, upload_zone
+from layerviz.ui.blocks import hint, job_controls, named, section, upload_zone
 from layerviz.ui.features.dataset.jobs import DATASET_FILE_BYTES, MAX_DATASET_PATTERNS, SOURCES
 
 __all__ = ["dataset_controls", "dataset_panels", "dataset_tab", "dataset_views"]
@@ -37,29 +37,12 @@ def dataset_controls() -> list:
         formats=f".npz with x (n, …input) and y (labels), {MAX_DATASET_PATTERNS} patterns",
         name="dataset file",
     )
-    buttons = html.Div(
-        [
-            dbc.Button("Run dataset", id=ids.DATASET_RUN, color="primary", size="sm", n_clicks=0),
-            dbc.Button(
-                "Cancel",
-                id=ids.DATASET_CANCEL,
-                color="secondary",
-                outline=True,
-                size="sm",
-                disabled=True,
-                n_clicks=0,
-            ),
-        ],
-        className="d-flex gap-2 my-2",
-    )
-    progress = dbc.Progress(
-        id=ids.DATASET_PROGRESS, value=0, max=1, label="", style={"height": "18px"}
-    )
-    summary = html.Small(
-        id=ids.DATASET_SUMMARY,
-        className="text-body-secondary d-block mt-1",
-        role="status",
-        **{"aria-live": "polite"},
+    buttons, progress, summary = job_controls(
+        ids.DATASET_RUN,
+        "Run dataset",
+        ids.DATASET_CANCEL,
+        ids.DATASET_PROGRESS,
+        ids.DATASET_SUMMARY,
     )
     children = [source, zone, buttons, progress, summary]
     return [section("Dataset", "collection", children, "mb-2")]

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from layerviz.ui import ids
-from layerviz.ui.blocks import upload_zone
+from layerviz.ui.blocks import job_controls, upload_zone
 from layerviz.ui.common import error_text, keep_upload
 from layerviz.ui.features.inspector.jobs import (
     BATCH_FILE_BYTES,
@@ -58,35 +58,9 @@ def health_controls() -> list:
     )
     seeds = _number(ids.HEALTH_SEEDS, "N patterns", DEFAULT_SEEDS, (1, MAX_SEEDS), 1)
     threshold = _number(ids.HEALTH_THRESHOLD, "threshold", 0.0, (-MAX_THRESHOLD, MAX_THRESHOLD))
-    buttons = html.Div(
-        [
-            dbc.Button(
-                [html.I(className="bi bi-play-fill me-1", **{"aria-hidden": "true"}), "Run"],
-                id=ids.HEALTH_BUTTON,
-                color="primary",
-                size="sm",
-                n_clicks=0,
-            ),
-            dbc.Button(
-                "Cancel",
-                id=ids.HEALTH_CANCEL,
-                color="secondary",
-                outline=True,
-                size="sm",
-                disabled=True,
-                n_clicks=0,
-            ),
-        ],
-        className="d-flex gap-2 my-2",
-    )
-    progress = dbc.Progress(
-        id=ids.HEALTH_PROGRESS, value=0, max=1, label="", style={"height": "18px"}
-    )
-    summary = html.Small(
-        id=ids.HEALTH_SUMMARY,
-        className="text-body-secondary d-block mt-1",
-        role="status",
-        **{"aria-live": "polite"},
+    run = [html.I(className="bi bi-play-fill me-1", **{"aria-hidden": "true"}), "Run"]
+    buttons, progress, summary = job_controls(
+        ids.HEALTH_BUTTON, run, ids.HEALTH_CANCEL, ids.HEALTH_PROGRESS, ids.HEALTH_SUMMARY
     )
     # ids.HEALTH_STORE, the result, is always in the page (inspector.layout.panels).
     store = dcc.Store(id=ids.HEALTH_BATCH_STORE)
