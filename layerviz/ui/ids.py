@@ -224,3 +224,7 @@ DATASET_CKA_TEXT = "text-dataset-cka"
 #: The selected channel's dataset examples (top-k patterns), as the inspector selects it.
 #: The same channel's dataset examples inside the inspector card: most and least exciting.
 INSPECTOR_EXAMPLES = "panel-inspector-examples"
+# Architecture graph's block view and search (issue 20).
+ARCHITECTURE_SEARCH = "input-architecture-search"
+ARCHITECTURE_SEARCH_LIST = "list-architecture-layers"
+ARCHITECTURE_SEARCH_INFO = "text-architecture-search"

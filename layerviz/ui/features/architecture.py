@@ -35,6 +35,7 @@ from layerviz.analysis.architecture import (
     layered_positions,
     reduced_layer_values,
 )
+from layerviz.analysis.blocks import BLOCK_CLASS, MAX_NODES, stand_ins, with_blocks
 from layerviz.analysis.compare import Comparison
 from layerviz.draw.figures import activation_grid, empty_figure
 from layerviz.draw.grid import grid_pages
@@ -43,6 +44,12 @@ from layerviz.errors import LayervizError
 from layerviz.ui import ids
 from layerviz.ui.blocks import hint, named
 from layerviz.ui.common import current_reduced, error_text, grid_settings
+from layerviz.ui.features.architecture_folds import (
+    fold_store,
+    folded_groups,
+    layer_names,
+    searched,
+)
 from layerviz.ui.features.compare_state import CompareView, compare_view
 from layerviz.ui.recipe import recipe_from_store
 from layerviz.ui.wiring import (
@@ -106,10 +113,14 @@ STYLESHEET = [
             "border-style": "dashed",
             "text-valign": "top",
             "color": "#333",
-            "font-size": 9,
+            "font-size": 11,
         },
     },
-    {"selector": ".collapsed", "style": {"border-style": "double", "border-width": 3}},
+    # A folded block or model is one box: its name in the middle, like a layer's.
+    {
+        "selector": ".collapsed",
+        "style": {"border-style": "double", "border-width": 3, "text-valign": "center"},
+    },
     # Hidden by the size limit: grey, but the label stays readable.
     {
         "selector": ".hidden",
@@ -166,7 +177,26 @@ def tab(workbench: Workbench) -> list:
         [
             hint("colour by"),
             named(statistic, "colour the graph by"),
-            hint("click a layer to inspect it; click a group to fold it"),
+            hint("click a layer to inspect it; click a block or group to open or fold it"),
+        ],
+        className="d-flex align-items-center flex-wrap gap-2 mb-1",
+    )
+    search = html.Div(
+        [
+            named(
+                dcc.Input(
+                    id=ids.ARCHITECTURE_SEARCH,
+                    type="search",
+                    list=ids.ARCHITECTURE_SEARCH_LIST,
+                    placeholder="find a layer by name, then Enter",
+                    debounce=True,
+                    className="form-control form-control-sm",
+                    style={"width": "18rem"},
+                ),
+                "find a layer by name",
+            ),
+            html.Datalist(id=ids.ARCHITECTURE_SEARCH_LIST, children=[]),
+            html.Span(id=ids.ARCHITECTURE_SEARCH_INFO, className="small text-danger"),
         ],
         className="d-flex align-items-center flex-wrap gap-2 mb-1",
     )
@@ -177,9 +207,10 @@ def tab(workbench: Workbench) -> list:
     )
     return [
         options,
+        search,
         _legend(),
         graph,
-        dcc.Store(id=ids.ARCHITECTURE_COLLAPSED, data=[]),
+        dcc.Store(id=ids.ARCHITECTURE_COLLAPSED, data=None),
         html.Div(id=ids.ARCHITECTURE_LAYER_INFO, className="small px-2"),
         layer,
     ]
@@ -226,7 +257,7 @@ def elements(
         selected: the node id to draw selected.
         low: the bottom of the colour range (0 for a divergence); ``None``: the smallest value.
     """
-    stand_in = _stand_ins(graph, collapsed)
+    stand_in = stand_ins(graph, collapsed)
     edges = list(
         dict.fromkeys(
             (stand_in[a], stand_in[b])
@@ -238,7 +269,11 @@ def elements(
     leaves = list(dict.fromkeys(stand_in[n.id] for n in graph.nodes))
     positions = layered_positions(leaves, edges)
     colours = _colours(values, low)
-    out = [_group_element(g, g.id in collapsed) for g in graph.groups if stand_in[g.id] == g.id]
+    out = [
+        _group_element(g, g.id in collapsed, _size(graph, g.id))
+        for g in graph.groups
+        if stand_in[g.id] == g.id
+    ]
     for node in graph.nodes:
         if stand_in[node.id] == node.id:
             colour = colours.get(node.id, ("#ffffff", "#222"))
@@ -253,24 +288,14 @@ def elements(
     return out
 
 
-def _stand_ins(graph: Architecture, collapsed: set[str]) -> dict[str, str]:
-    """For every node and group id, the id drawn for it: its outermost collapsed group, or
-    itself."""
-    parent_of = {g.id: g.group for g in graph.groups}
-    parent_of.update({n.id: n.group for n in graph.nodes})
-    stand_in = {}
-    for item, current in parent_of.items():
-        found = item
-        while current is not None:
-            if current in collapsed:
-                found = current
-            current = parent_of.get(current)
-        stand_in[item] = found
-    return stand_in
+def _size(graph: Architecture, group: str) -> int:
+    """How many layers a group holds directly."""
+    return sum(n.group == group for n in graph.nodes)
 
 
-def _group_element(group: ArchGroup, folded: bool) -> dict:
-    data = {"id": group.id, "label": f"{group.name} ({group.class_name})", "kind": "group"}
+def _group_element(group: ArchGroup, folded: bool, size: int = 0) -> dict:
+    kind = f"{size} layers" if group.class_name == BLOCK_CLASS else group.class_name
+    data = {"id": group.id, "label": f"{group.name} ({kind})", "kind": "group"}
     if group.group is not None:
         data["parent"] = group.group
     if folded:
@@ -313,7 +338,14 @@ class _Graphs:
         self.workbench = workbench
 
     def of(self, model: str) -> Architecture:
-        return self.workbench.model_cache(model, "architecture", lambda e: architecture(e.model))
+        return self.workbench.model_cache(model, "architecture", lambda e: readable(e.model))
+
+
+def readable(model) -> Architecture:
+    """A model's graph, its repeated blocks made groups when it has over ``MAX_NODES`` layers
+    (a smaller graph is drawn as it is)."""
+    graph = architecture(model)
+    return with_blocks(graph) if len(graph.nodes) > MAX_NODES else graph
 
 
 def register(app, workbench: Workbench) -> None:
@@ -356,18 +388,50 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         SELECT,
-        Output(ids.ARCHITECTURE_COLLAPSED, "data"),
+        Output(ids.ARCHITECTURE_COLLAPSED, "data", allow_duplicate=True),
         Input(ids.ARCHITECTURE_GRAPH, "tapNodeData"),
         State(ids.ARCHITECTURE_COLLAPSED, "data"),
         PATTERN,
         prevent_initial_call=True,
     )
     def tap(node, collapsed, data):
-        selected, folded = tapped(node, collapsed, data)
+        model = data.get("model") if isinstance(data, dict) else None
+        graph = graphs.of(model) if isinstance(model, str) else None
+        selected, folded = tapped(node, collapsed, data, graph)
         return (
             no_update if selected is None else selected,
             no_update if folded is None else folded,
         )
+
+    @app.callback(
+        SELECT,
+        Output(ids.ARCHITECTURE_COLLAPSED, "data", allow_duplicate=True),
+        Output(ids.ARCHITECTURE_SEARCH_INFO, "children"),
+        Input(ids.ARCHITECTURE_SEARCH, "n_submit"),
+        State(ids.ARCHITECTURE_SEARCH, "value"),
+        State(ids.ARCHITECTURE_COLLAPSED, "data"),
+        PATTERN,
+        prevent_initial_call=True,
+    )
+    def search(_, text, collapsed, data):
+        try:
+            graph = graphs.of(recipe_from_store(data).model)
+        except LayervizError as exc:
+            return no_update, no_update, error_text(exc)
+        selected, folded, message = searched(text, graph, collapsed, data)
+        return (
+            no_update if selected is None else selected,
+            no_update if folded is None else folded,
+            message,
+        )
+
+    @app.callback(Output(ids.ARCHITECTURE_SEARCH_LIST, "children"), PATTERN_IN)
+    def offer_names(data):
+        try:
+            graph = graphs.of(recipe_from_store(data).model)
+        except LayervizError:
+            return []
+        return [html.Option(value=name) for name in layer_names(graph)]
 
     @app.callback(
         Output(ids.ARCHITECTURE_LAYER_INFO, "children"),
@@ -418,7 +482,7 @@ def graph_elements(
     activations = run.activations
     shown = grid_pages(activations, grid_settings(1, 1, limit)).layers
     hidden = {a.name for a in activations} - {layer.name for layer in shown}
-    folded = set(_group_names(collapsed))
+    folded = set(folded_groups(collapsed, recipe.model, graph))
     chosen = selected.get("layer") if isinstance(selected, dict) else None
     if statistic in DIVERGENCES and view is not None and b_data:
         comparison = _comparison(view, data, b_data)
@@ -454,23 +518,26 @@ def _options(statistics) -> list[dict]:
     return [{"label": STATISTIC_LABELS[s], "value": s} for s in statistics]
 
 
-def _group_names(collapsed) -> list[str]:
-    """The folded groups' names from the browser's store (a list of strings, or garbage)."""
-    return [g for g in collapsed if isinstance(g, str)] if isinstance(collapsed, list) else []
+def tapped(
+    node, collapsed, data, graph: Architecture | None = None
+) -> tuple[dict | None, dict | None]:
+    """What a tap on a node changes: ``(selected layer, fold store)``, None for no change.
 
+    A layer selects itself; a group folds, or opens when it was folded (a block folded by
+    default opens on its first tap).
 
-def tapped(node, collapsed, data) -> tuple[dict | None, list[str] | None]:
-    """What a tap on a node changes: ``(selected layer, folded groups)``, None for no change.
-
-    A layer selects itself; a group folds, or opens when it was folded.
+    Args:
+        node, collapsed, data: the tapped node's data, the fold store, the pattern store.
+        graph: the model's architecture (for its default folds); ``None``: no default.
     """
     if not isinstance(node, dict) or not isinstance(node.get("id"), str):
         return None, None
     name = node["id"]
-    folded = _group_names(collapsed)
-    if node.get("kind") == "group":
-        return None, [g for g in folded if g != name] if name in folded else [*folded, name]
     model = data.get("model") if isinstance(data, dict) else None
+    if node.get("kind") == "group":
+        folded = folded_groups(collapsed, model, graph)
+        changed = [g for g in folded if g != name] if name in folded else [*folded, name]
+        return None, fold_store(model, changed)
     return {"model": model, "layer": name}, None
 
 

@@ -99,9 +99,17 @@ def test_a_tap_selects_a_layer_or_folds_and_opens_a_group():
     layer = {"id": "conv1", "kind": "layer"}
     assert tapped(layer, [], store) == ({"model": MODEL, "layer": "conv1"}, None)
     group = {"id": "backbone", "kind": "group"}
-    assert tapped(group, ["head"], store) == (None, ["head", "backbone"])
-    assert tapped(group, ["head", "backbone"], store) == (None, ["head"])
-    assert tapped(group, "junk", store) == (None, ["backbone"])
+    folds = {"model": MODEL, "folded": ["head"]}
+    assert tapped(group, folds, store) == (None, {"model": MODEL, "folded": ["head", "backbone"]})
+    folds = {"model": MODEL, "folded": ["head", "backbone"]}
+    assert tapped(group, folds, store) == (None, {"model": MODEL, "folded": ["head"]})
+    assert tapped(group, ["head"], store) == (
+        None,
+        {"model": MODEL, "folded": ["head", "backbone"]},
+    )
+    assert tapped(group, "junk", store) == (None, {"model": MODEL, "folded": ["backbone"]})
+    other = {"model": "another", "folded": ["backbone"]}  # another model's folds: not these
+    assert tapped(group, other, store) == (None, {"model": MODEL, "folded": ["backbone"]})
     assert tapped(None, [], store) == (None, None)
     assert tapped({"id": 7}, [], store) == (None, None)
 
