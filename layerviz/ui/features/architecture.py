@@ -70,10 +70,12 @@ __all__ = [
     "graph_elements",
     "layer_panel",
     "panels",
+    "readable",
     "register",
     "statistic_options",
     "tab",
     "tapped",
+    "view_layout",
 ]
 
 STATISTIC_LABELS = {
@@ -188,7 +190,7 @@ def tab(workbench: Workbench) -> list:
                     id=ids.ARCHITECTURE_SEARCH,
                     type="search",
                     list=ids.ARCHITECTURE_SEARCH_LIST,
-                    placeholder="find a layer by name, then Enter",
+                    placeholder="a layer's name, then Enter",
                     debounce=True,
                     className="form-control form-control-sm",
                     style={"width": "18rem"},
@@ -356,6 +358,7 @@ def register(app, workbench: Workbench) -> None:
 
     @app.callback(
         Output(ids.ARCHITECTURE_GRAPH, "elements"),
+        Output(ids.ARCHITECTURE_GRAPH, "layout"),
         PATTERN_IN,
         Input(ids.ARCHITECTURE_STATISTIC, "value"),
         Input(ids.SIZE_LIMIT, "value"),
@@ -366,15 +369,16 @@ def register(app, workbench: Workbench) -> None:
     )
     def draw(data, statistic, limit, collapsed, b_data, on, selected):
         if ctx.triggered_id == ids.COMPARE_STORE and statistic not in DIVERGENCES:
-            return no_update  # a new B changes no colour of a pattern's own statistic
+            return no_update, no_update  # a new B changes no colour of a pattern's statistic
         b_data = b_data if on is True else None
         try:
-            return graph_elements(
+            items = graph_elements(
                 graphs, data, statistic, limit, collapsed, selected, b_data=b_data, view=view
             )
         except Exception as exc:  # an empty graph: the shared page reports a bad pattern
             error_text(exc)  # which logs anything unexpected
-            return []
+            return [], LAYOUT
+        return items, view_layout(items)
 
     @app.callback(
         Output(ids.ARCHITECTURE_STATISTIC, "options"),
@@ -445,6 +449,27 @@ def register(app, workbench: Workbench) -> None:
         except Exception as exc:
             return error_text(exc), empty_figure(error_text(exc))
 
+
+def view_layout(items: list[dict]) -> dict:
+    """The layout that shows ``items`` with labels at 11 CSS px: fitted to the graph's box when
+    it fits at zoom 1, else at zoom 1 from its top-left corner, or with the selected node a
+    third of the way down, the rest reached by dragging (a folded MobileNetV2 is 30 rows,
+    1,624 px: fitted, its labels would be 4 px)."""
+    xs = [e["position"]["x"] for e in items if "position" in e]
+    ys = [e["position"]["y"] for e in items if "position" in e]
+    if not ys or max(ys) - min(ys) + _NODE_BOX[1] + 2 * LAYOUT["padding"] <= GRAPH_HEIGHT_PX:
+        return LAYOUT
+    # An open group's box reaches a further 10 px out (cytoscape's compound padding).
+    left = _NODE_BOX[0] / 2 + LAYOUT["padding"] + 10 - min(xs)
+    top = _NODE_BOX[1] / 2 + LAYOUT["padding"] + 10 - min(ys)
+    chosen = [e["position"]["y"] for e in items if e.get("selected") and "position" in e]
+    if chosen:
+        top = min(top, GRAPH_HEIGHT_PX / 3 - chosen[0])
+    return {**LAYOUT, "fit": False, "zoom": 1, "pan": {"x": left, "y": top}}
+
+
+#: A layer's box (``STYLESHEET``'s node width and height), in CSS px at zoom 1.
+_NODE_BOX = (112, 40)
 
 #: The graph's height: a chain of 11 layers (rows 56 px apart) fits at zoom 1, where the
 #: labels are ``font-size`` (11) CSS px; a taller graph zooms out to fit. (Sizing the

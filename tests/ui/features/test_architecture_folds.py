@@ -7,7 +7,14 @@ import keras
 import pytest
 
 from layerviz.analysis.blocks import MAX_NODES
-from layerviz.ui.features.architecture import STYLESHEET, elements, readable, tapped
+from layerviz.ui.features.architecture import (
+    LAYOUT,
+    STYLESHEET,
+    elements,
+    readable,
+    tapped,
+    view_layout,
+)
 from layerviz.ui.features.architecture_folds import (
     fold_store,
     folded_groups,
@@ -89,3 +96,19 @@ def test_the_search_offers_every_layer_name(graph):
     names = layer_names(graph)
     assert len(names) == len(graph.nodes) > 150
     assert "block_3_expand" in names
+
+
+def test_a_tall_graph_is_shown_at_zoom_1_from_its_top_a_short_one_fitted(graph, keras_session):
+    folded = folded_groups(None, MODEL, graph)
+    tall = view_layout(elements(graph, {}, set(), set(folded)))
+    # Fitted into 660 px, 30 rows 56 px apart would put 11 px labels at about 4 px.
+    assert tall["fit"] is False and tall["zoom"] == 1
+    assert tall["pan"] == {"x": 22 + 56, "y": 22 + 20}  # the top row's box near the corner
+    inputs = keras.Input((4,), name="x")
+    small = readable(keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs)))
+    assert view_layout(elements(small, {}, set(), set())) == LAYOUT
+    assert view_layout([]) == LAYOUT
+    # A layer found far down (by the search) is shown a third of the way down the graph.
+    deep = elements(graph, {}, set(), set(folded) - {"block_9_*"}, "block_9_project")
+    y = next(e["position"]["y"] for e in deep if e["data"].get("id") == "block_9_project")
+    assert view_layout(deep)["pan"]["y"] == 660 / 3 - y
