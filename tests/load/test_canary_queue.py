@@ -157,4 +157,3 @@ def test_a_refused_check_stops_at_the_step_that_refused_it(
     assert ticket.step == step
     done = ["queued", "file", "sandbox"]
     assert [s for s, _ in ticket.steps_done] == done[: done.index(step)]
-

@@ -250,9 +250,7 @@ def test_a_refusal_stops_the_steps_at_the_failing_one_with_its_reason(workbench)
         "error": "loading the model in a sandbox did not finish within 0.5 s; it was stopped",
     }
     workbench.uploads.put_bytes("local", "model-check-t-render", json.dumps(state).encode())
-    _, value, _, info, alert, is_open, pending, disabled = poll_upload(
-        workbench, PENDING, None
-    )
+    _, value, _, info, alert, is_open, pending, disabled = poll_upload(workbench, PENDING, None)
     assert [s[:2] for s in steps_shown(info)] == [
         ("queued", "done"),
         ("file", "done"),
