@@ -7,12 +7,18 @@ once; at most ``running`` checks run at a time, on threads the queue starts for 
 ``waiting`` more wait, and one owner (a browser session) has at most ``per_owner`` queued or
 running. Past a bound, ``submit`` refuses at once with :class:`ChecksBusyError`, whose message
 names the bound. The bounds are per process: each gunicorn worker keeps its own queue.
+
+A check tells its steps as it goes (issue 20): the code that does a step calls
+:func:`report_step` on the queue's thread; the ticket keeps its current step, when it began and
+the steps done, and the queue keeps how long each step took lately (:meth:`CheckQueue.typical`)
+so a page can say "≈N s" from what it measured here.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import statistics
 import threading
 import time
 from collections import deque
@@ -22,7 +28,14 @@ from typing import Any
 from layerviz.errors import LayervizError
 from layerviz.load.canary import MAX_RUNNING
 
-__all__ = ["MAX_WAITING_CHECKS", "PER_OWNER_CHECKS", "CheckQueue", "CheckTicket", "ChecksBusyError"]
+__all__ = [
+    "MAX_WAITING_CHECKS",
+    "PER_OWNER_CHECKS",
+    "CheckQueue",
+    "CheckTicket",
+    "ChecksBusyError",
+    "report_step",
+]
 
 log = logging.getLogger("layerviz.load")
 
@@ -32,6 +45,21 @@ MAX_WAITING_CHECKS = 8
 PER_OWNER_CHECKS = 2
 #: Finished tickets are forgotten this many seconds after they end.
 _KEEP_FINISHED_S = 600.0
+#: How many recent durations of each step :meth:`CheckQueue.typical` takes the median of.
+_KEEP_DURATIONS = 20
+
+_local = threading.local()  # the ticket this queue thread runs now, for ``report_step``
+
+
+def report_step(step: str) -> None:
+    """Tell the check running on this thread that it begins ``step`` (no-op off a queue thread).
+
+    Called by the code that does the step (the static checks, the canary, the load), so the
+    step a page shows is the one under way, not a timer's guess.
+    """
+    ticket = getattr(_local, "ticket", None)
+    if ticket is not None:
+        ticket._step_to(step)
 
 
 class ChecksBusyError(LayervizError):
@@ -48,9 +76,19 @@ class CheckTicket:
         result: what the work returned (``"done"``).
         error: the exception the work raised (``"failed"``).
         started: ``time.monotonic()`` when it began to run, or None.
+        step: the step under way (``"queued"`` until it runs, then what the work reports with
+            :func:`report_step`); a failed check keeps the step it failed in.
+        step_started: ``time.monotonic()`` when ``step`` began.
+        steps_done: ``(step, seconds)`` of the steps it finished, in order.
     """
 
-    def __init__(self, owner: str, work: Callable[[], Any], on_state: Callable | None):
+    def __init__(
+        self,
+        owner: str,
+        work: Callable[[], Any],
+        on_state: Callable | None,
+        took: Callable[[str, float], None] | None = None,
+    ):
         self.id = secrets.token_urlsafe(12)
         self.owner = owner
         self.state = "queued"
@@ -61,6 +99,10 @@ class CheckTicket:
         self._work = work
         self._on_state = on_state
         self._done = threading.Event()
+        self.step: str | None = "queued"
+        self.step_started = time.monotonic()
+        self.steps_done: list[tuple[str, float]] = []
+        self._took = took
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the check ended (for tests and scripts); whether it did."""
@@ -70,6 +112,25 @@ class CheckTicket:
         self.state = state
         if self._on_state is not None:
             self._on_state(self)
+
+    def _end_step(self) -> None:
+        """The current step is done: keep it and how long it took."""
+        if self.step is not None:
+            seconds = time.monotonic() - self.step_started
+            self.steps_done.append((self.step, seconds))
+            if self._took is not None:
+                self._took(self.step, seconds)
+
+    def _step_to(self, step: str) -> None:
+        if step == self.step:
+            return
+        self._end_step()
+        self.step, self.step_started = step, time.monotonic()
+        if self._on_state is not None:
+            try:
+                self._on_state(self)
+            except Exception as exc:  # telling the step must not fail the check itself
+                log.warning("model check %s: telling its step failed: %s", self.id, exc)
 
 
 class CheckQueue:
@@ -94,6 +155,7 @@ class CheckQueue:
         self._threads = 0  # queue threads alive
         self._active = 0  # checks running now
         self._tickets: dict[str, CheckTicket] = {}
+        self._durations: dict[str, deque[float]] = {}
 
     def submit(
         self, owner: str, work: Callable[[], Any], on_state: Callable | None = None
@@ -109,7 +171,7 @@ class CheckQueue:
         Raises:
             ChecksBusyError: ``waiting`` checks wait already, or ``owner`` has ``per_owner``.
         """
-        ticket = CheckTicket(owner, work, on_state)
+        ticket = CheckTicket(owner, work, on_state, self._took)
         with self._lock:
             self._forget_finished()
             mine = sum(1 for t in self._tickets.values() if t.owner == owner and t.ended is None)
@@ -143,6 +205,16 @@ class CheckQueue:
         with self._lock:
             return next((i for i, t in enumerate(self._queued) if t is ticket), 0)
 
+    def typical(self, step: str) -> float | None:
+        """The median time ``step`` took in this process's recent checks, or None (never ran)."""
+        with self._lock:
+            took = list(self._durations.get(step, ()))
+        return statistics.median(took) if took else None
+
+    def _took(self, step: str, seconds: float) -> None:
+        with self._lock:
+            self._durations.setdefault(step, deque(maxlen=_KEEP_DURATIONS)).append(seconds)
+
     def _drain(self) -> None:
         """Run queued checks one after another until none is left, then end the thread."""
         while True:
@@ -161,12 +233,19 @@ class CheckQueue:
 
     @staticmethod
     def _run(ticket: CheckTicket) -> None:
+        _local.ticket = ticket
         try:
+            ticket._end_step()  # its wait in the queue; the work tells its own steps
+            ticket.step, ticket.step_started = None, time.monotonic()
             ticket._set("checking")
             ticket.result = ticket._work()
             state = "done"
+            ticket._end_step()
+            ticket.step, ticket.step_started = None, time.monotonic()
         except Exception as exc:  # the ticket carries it to whoever asks
             ticket.error, state = exc.with_traceback(None), "failed"
+        finally:
+            _local.ticket = None
         # What the work held (a model file's bytes) is not kept with the ticket: neither its
         # closure nor, through a traceback's frames, its locals.
         ticket._work = None

@@ -27,6 +27,7 @@ import os
 import stat
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -186,6 +187,7 @@ def check_model_file(
     limits: CheckLimits | None = None,
     canary: bool = True,
     file_name: str | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> ModelReport:
     """Check a model file without trusting it; with ``canary=True`` also load it in a child.
 
@@ -195,6 +197,8 @@ def check_model_file(
         limits: the other bounds (:class:`CheckLimits`' defaults when None).
         canary: also load and run the model once in a spawned, limited child process.
         file_name: the name to use in messages for bytes (default ``"upload"``).
+        on_step: told ``"file"`` as the static checks begin and ``"sandbox"`` as the canary
+            begins (:func:`layerviz.load.canary_queue.report_step` for a queued check).
 
     Returns:
         A :class:`ModelReport`; ``parameters`` is filled in by the canary.
@@ -204,6 +208,8 @@ def check_model_file(
         ModelLoadError: a path that cannot be opened.
     """
     limits = replace(limits or CheckLimits(), max_bytes=max_bytes)
+    if on_step is not None:
+        on_step("file")
     if isinstance(path_or_bytes, bytes | bytearray | memoryview):
         data, name = bytes(path_or_bytes), file_name or "upload"
         report = _check_handle(io.BytesIO(data), len(data), name, limits)
@@ -221,7 +227,8 @@ def check_model_file(
         _check_size(len(data), name, limits.max_bytes)
     if not canary:
         return report
-
+    if on_step is not None:
+        on_step("sandbox")
     return _with_canary(report, run_canary(data, limits))
 
 

@@ -49,7 +49,13 @@ def test_an_uploaded_model_renders_and_only_its_session_lists_it(dash_duo, tmp_p
 
     upload = dash_duo.find_element(f"{sel(ids.MODEL_UPLOAD)} input[type=file]")
     upload.send_keys(str(path))
+    # Issue 20: the check shows its steps, one of them current, until it passed them all.
+    steps = f"{sel(ids.MODEL_UPLOAD_INFO)} li"
+    dash_duo.wait_for_element(f"{steps}[data-status=current] .spinner-border", timeout=30)
     dash_duo.wait_for_contains_text(sel(ids.MODEL_UPLOAD_INFO), "passed the checks", timeout=120)
+    shown = [(el.get_attribute("data-step"), el.get_attribute("data-status"))
+             for el in dash_duo.find_elements(steps)]  # fmt: skip
+    assert shown == [(step, "done") for step in ("queued", "file", "sandbox", "open", "ready")]
     dash_duo.wait_for_contains_text(sel(ids.MODEL_SELECT), "mine.keras (your upload)")
     dash_duo.wait_for_text_to_equal(sel(ids.PATTERN_INFO), "random pattern, seed 0", timeout=30)
 

@@ -9,6 +9,7 @@ import time
 
 import keras
 import pytest
+from dash import html, no_update
 from helpers import post_callback
 
 from layerviz.errors import ModelLoadError, UnsafeModelError
@@ -22,6 +23,7 @@ from layerviz.ui.features.model_upload import (
     poll_upload,
     session_options,
 )
+from layerviz.ui.features.upload_steps import STEPS
 from layerviz.ui.recipe import SeedRecipe
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES
 from layerviz.ui.store import current_session
@@ -116,7 +118,8 @@ def test_the_upload_callback_returns_before_the_check_ends(app, client, tmp_path
         pending = answer["store-model-upload-pending.data"]
         assert model_upload.CHECKS.ticket(pending["ticket"]).state == "checking"
         assert answer["interval-model-upload-poll.disabled"] is False
-        assert "checking held.keras in a sandbox" in json.dumps(answer)
+        shown = json.dumps(answer)  # issue 20: its steps, running (its work held before its first)
+        assert "held.keras" in shown and "checking the file" in shown
         # Meanwhile the app serves, and a second check of the session is refused by its bound.
         assert client.get("/healthz").status_code in (200, 503)
         busy = upload_request(client, app, data, "again.keras")
@@ -142,7 +145,10 @@ def test_the_upload_callback_returns_before_the_check_ends(app, client, tmp_path
     (option,) = polled["store-model-uploads.data"]["models"]
     assert option["label"] == "held.keras (your upload)"
     assert option in polled["model-select.options"]
-    assert "passed the checks" in polled["text-model-upload-info.children"]
+    assert "passed the checks" in json.dumps(polled["text-model-upload-info.children"])
+    # Issue 20: each step was told by the code that did it, in order.
+    ticket = model_upload.CHECKS.ticket(pending["ticket"])
+    assert [step for step, _ in ticket.steps_done] == ["queued", "file", "sandbox", "open"]
     # The check's thread opened it too (traced its first view's pass): its view starts warm.
     name = option["value"]
     token = current_session.set(app.workbench.user_models._owners[name])
@@ -157,3 +163,100 @@ def test_the_upload_callback_returns_before_the_check_ends(app, client, tmp_path
 )
 def test_a_malformed_pending_check_stops_the_poll(workbench, pending):
     assert poll_upload(workbench, pending, None)[-2:] == (None, True)
+
+
+def steps_shown(info) -> list[tuple[str, str, str]]:
+    """(step, status, text) of each step the status line lists, in order."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, list | tuple):
+            for child in node:
+                walk(child)
+        elif isinstance(node, html.Li):
+            props = node.to_plotly_json()["props"]
+            text = "".join(c for c in node.children if isinstance(c, str))
+            found.append((props["data-step"], props["data-status"], text))
+        elif hasattr(node, "children"):
+            walk(node.children)
+
+    walk(info)
+    return found
+
+
+PENDING = {"ticket": "t-render", "file": "m.keras", "since": time.time()}
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (
+            {"state": "queued", "step": "queued", "ahead": 2, "step_since": 3},
+            [("queued", "current", "queued (2 checks ahead) · {s} s")]
+            + [(key, "pending", text) for key, text in STEPS[1:]],
+        ),
+        (
+            {
+                "state": "checking",
+                "step": "sandbox",
+                "step_since": 4,
+                "done": ["queued", "file"],
+                "estimate": {"seconds": 9, "basis": "typical"},
+            },
+            [
+                ("queued", "done", "queued"),
+                ("file", "done", "checking the file"),
+                ("sandbox", "current", "loading it in a sandbox (≈9 s) · {s} s"),
+                ("open", "pending", "opening it for the dashboard"),
+                ("ready", "pending", "ready"),
+            ],
+        ),
+        (
+            {
+                "state": "checking",
+                "step": "open",
+                "step_since": 1,
+                "estimate": {"seconds": 120, "basis": "limit"},
+            },
+            [
+                ("queued", "done", "queued"),
+                ("file", "done", "checking the file"),
+                ("sandbox", "done", "loading it in a sandbox (up to 120 s)"),
+                ("open", "current", "opening it for the dashboard · {s} s"),
+                ("ready", "pending", "ready"),
+            ],
+        ),
+    ],
+    ids=["queued", "sandbox-typical", "open-after-limit-estimate"],
+)
+def test_the_poll_shows_the_steps_with_the_current_one_marked(workbench, state, expected):
+    ago = state["step_since"]
+    state = {**state, "step_since": time.time() - ago}  # began ``ago`` seconds before the poll
+    workbench.uploads.put_bytes("local", "model-check-t-render", json.dumps(state).encode())
+    answer = poll_upload(workbench, PENDING, None)
+    assert answer[-2:] == (no_update, no_update)  # still polling
+    shown = steps_shown(answer[3])
+    assert [s[:2] for s in shown] == [e[:2] for e in expected]
+    for (_, _, text), (_, _, want) in zip(shown, expected, strict=True):
+        # The poll's own clock may have ticked one more second.
+        assert text in (want.format(s=ago), want.format(s=ago + 1)), (text, want)
+
+
+def test_a_refusal_stops_the_steps_at_the_failing_one_with_its_reason(workbench):
+    state = {
+        "state": "failed",
+        "step": "sandbox",
+        "done": ["queued", "file"],
+        "error": "loading the model in a sandbox did not finish within 0.5 s; it was stopped",
+    }
+    workbench.uploads.put_bytes("local", "model-check-t-render", json.dumps(state).encode())
+    _, value, _, info, alert, is_open, pending, disabled = poll_upload(workbench, PENDING, None)
+    assert [s[:2] for s in steps_shown(info)] == [
+        ("queued", "done"),
+        ("file", "done"),
+        ("sandbox", "failed"),
+        ("open", "pending"),
+        ("ready", "pending"),
+    ]
+    assert alert == f"m.keras was not loaded: {state['error']}" and is_open is True
+    assert (pending, disabled) == (None, True) and value is no_update

@@ -12,7 +12,8 @@ quick static checks and hands the rest (canary, load, keep) to a bounded
 :class:`~layerviz.load.canary_queue.CheckQueue` (issue 25, row 2): it returns at once with
 "checking…", a ``dcc.Interval`` polls the check's state, and a full queue refuses at once with
 its limit. The state is written to the session's upload store as it changes, so with several
-workers the poll may land on any of them.
+workers the poll may land on any of them. The page shows the check's steps as the check's own
+code reports them (issue 20; :mod:`layerviz.ui.features.upload_steps`).
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
 
 from layerviz.errors import LayervizError, UnsafeModelError
-from layerviz.load.canary_queue import CheckQueue, CheckTicket
+from layerviz.load.canary_queue import CheckQueue, CheckTicket, report_step
 from layerviz.load.modelcheck import CheckLimits, check_model_file
 from layerviz.ui import ids
 from layerviz.ui.blocks import section
 from layerviz.ui.common import decode_upload, error_text
+from layerviz.ui.features.upload_steps import sandbox_estimate, steps_view
 from layerviz.ui.shared_models import MAX_MODEL_FILE_BYTES, load_upload
 from layerviz.ui.store import StoreUnavailableError, current_session
 from layerviz.ui.wiring import ALERT
@@ -114,12 +117,17 @@ def decode_model_upload(contents: Any, filename: str) -> bytes:
 
 
 def add_uploaded_model(
-    workbench: Workbench, data: bytes, filename: str, limits: CheckLimits | None = None
+    workbench: Workbench,
+    data: bytes,
+    filename: str,
+    limits: CheckLimits | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> dict:
     """Vet an uploaded model, load it here, keep it for this session; its dropdown option.
 
     Takes seconds (the canary): the page runs it on a check queue's thread
-    (:func:`start_upload_check`), never in a request.
+    (:func:`start_upload_check`), never in a request. ``on_step`` is told each step as it
+    begins: ``"file"``, ``"sandbox"`` (by :func:`check_model_file`), then ``"open"``.
 
     Returns:
         ``{"label": ..., "value": name}`` for ``model-select``; ``name`` is unguessable.
@@ -133,8 +141,10 @@ def add_uploaded_model(
     if shared is not None:
         shared.check()  # Redis away: say so now, not after the canary's seconds
     report = check_model_file(
-        data, MAX_MODEL_FILE_BYTES, limits=limits, canary=True, file_name=filename
+        data, MAX_MODEL_FILE_BYTES, limits=limits, canary=True, file_name=filename, on_step=on_step
     )
+    if on_step is not None:
+        on_step("open")
     loaded = load_upload(data, filename, report)
     entry = functools.partial(upload_entry, loaded=loaded)  # called with the name it is kept as
 
@@ -209,7 +219,7 @@ def start_upload_check(
     def work() -> dict:
         token = current_session.set(session)  # a queue thread starts with no session
         try:
-            option = add_uploaded_model(workbench, data, filename, limits)
+            option = add_uploaded_model(workbench, data, filename, limits, on_step=report_step)
             _open(workbench, option["value"])
             return option
         finally:
@@ -235,11 +245,18 @@ def _state_key(ticket_id: str) -> str:
 def _state_of(ticket: CheckTicket, queue: CheckQueue | None = None) -> dict:
     """A ticket's state as the page (or another worker) reads it."""
     queue = queue or CHECKS
-    state: dict[str, Any] = {"state": ticket.state}
+    wall = time.time() - time.monotonic()  # monotonic to Unix time, for other workers
+    state: dict[str, Any] = {
+        "state": ticket.state,
+        "step": ticket.step,
+        "step_since": wall + ticket.step_started,
+        "done": [step for step, _ in ticket.steps_done],
+        "estimate": sandbox_estimate(queue.typical("sandbox"), CheckLimits().canary_timeout_s),
+    }
     if ticket.state == "queued":
         state["ahead"] = queue.ahead_of(ticket)
     elif ticket.state == "checking" and ticket.started is not None:
-        state["since"] = time.time() - (time.monotonic() - ticket.started)
+        state["since"] = wall + ticket.started
     elif ticket.state == "done":
         state["option"] = ticket.result
     elif ticket.state == "failed":
@@ -260,7 +277,10 @@ def check_state(
 
     Returns:
         ``{"state": "queued", "ahead": n}``, ``{"state": "checking", "since": unix time}``,
-        ``{"state": "done", "option": {...}}`` or ``{"state": "failed", "error": text}``.
+        ``{"state": "done", "option": {...}}`` or ``{"state": "failed", "error": text}``;
+        each also with ``step`` (the step under way, or the one it failed in), ``step_since``
+        (Unix time), ``done`` (the steps finished) and ``estimate`` (the sandbox step's
+        seconds and their ``basis``: ``"typical"``, measured here, or its time ``"limit"``).
 
     Raises:
         StoreUnavailableError: the shared store (Redis) cannot be reached.
@@ -272,18 +292,6 @@ def check_state(
         return _state_of(ticket, queue)
     raw = workbench.uploads.get_bytes(session, _state_key(ticket_id))
     return None if raw is None else json.loads(raw)
-
-
-def _checking_text(name: str, state: dict) -> list:
-    """The upload's status line while its check waits or runs, with a spinner."""
-    if state.get("state") == "checking" and isinstance(state.get("since"), int | float):
-        what = f"checking {name} in a sandbox… {max(0.0, time.time() - state['since']):.0f} s"
-    elif isinstance(state.get("ahead"), int) and state["ahead"] > 0:
-        what = f"{name} waits for a sandbox ({state['ahead']} check(s) ahead of it)…"
-    else:
-        what = f"checking {name} in a sandbox…"
-    spinner = html.Span(className="spinner-border spinner-border-sm me-1", role="status")
-    return [spinner, what]
 
 
 def _pending_of(pending: Any) -> dict | None:
@@ -315,16 +323,20 @@ def poll_upload(workbench: Workbench, pending: Any, store_data: Any) -> tuple:
     state = state or {"state": "queued"}
     if state.get("state") == "failed":
         message = f"{name} was not loaded: {str(state.get('error'))[:500]}"
-        return *(no_update,) * 3, "", message, True, *stop
+        refused = [steps_view(name, state), html.Small(message, className="text-danger")]
+        return *(no_update,) * 3, refused, message, True, *stop
     if state.get("state") != "done" or not isinstance(state.get("option"), dict):
-        return *(no_update,) * 3, _checking_text(name, state), *(no_update,) * 4
+        return *(no_update,) * 3, steps_view(name, state), *(no_update,) * 4
     option = state["option"]
     listed = session_options(workbench, store_data)
     # The same file again has the same name when it is shared: listed once.
     kept = [*[o for o in listed if o["value"] != option["value"]], option]
     store = {"models": kept[-MAX_SESSION_MODELS:]}
     options = _base_options(workbench) + store["models"]
-    info = f"{name} passed the checks and is listed for this browser session only"
+    info = [
+        steps_view(name, state),
+        f"{name} passed the checks and is listed for this browser session only",
+    ]
     return options, option["value"], store, info, no_update, no_update, *stop
 
 
@@ -351,7 +363,7 @@ def register(app, workbench: Workbench) -> None:
         except Exception as exc:
             return "", f"{name} was not loaded: {error_text(exc)}", True, None, None, True
         pending = {"ticket": ticket.id, "file": name, "since": time.time()}
-        info = _checking_text(name, _state_of(ticket))
+        info = steps_view(name, _state_of(ticket))
         return info, no_update, no_update, None, pending, False
 
     @app.callback(
