@@ -219,7 +219,7 @@ def tab(workbench: Workbench) -> list:
 
 
 def _legend() -> html.Div:
-    """What the colours and the dashed grey nodes mean."""
+    """What the colours, the dashed grey nodes and the double-bordered (folded) ones mean."""
     ramp = f"linear-gradient(to right, {', '.join(sample_colorscale(COLORSCALE, 5))})"
     swatch = {"display": "inline-block", "width": "5rem", "height": ".7rem", "background": ramp}
     hidden = {
@@ -229,13 +229,16 @@ def _legend() -> html.Div:
         "background": "#e9ecef",
         "border": "1px dashed #666",
     }
+    folded = {**hidden, "background": "#e9ecef", "border": "3px double #666"}
     return html.Div(
         [
             html.Span("low", className="me-1"),
             html.Span(style=swatch, className="align-middle", **{"aria-hidden": "true"}),
             html.Span("high (the statistic chosen)", className="ms-1 me-3"),
             html.Span(style=hidden, className="align-middle me-1", **{"aria-hidden": "true"}),
-            html.Span("hidden by the size limit"),
+            html.Span("hidden by the size limit", className="me-3"),
+            html.Span(style=folded, className="align-middle me-1", **{"aria-hidden": "true"}),
+            html.Span("a folded block: click to open"),
         ],
         className="small text-body-secondary mb-1",
     )
