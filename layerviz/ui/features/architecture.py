@@ -1,17 +1,18 @@
 """Dashboard feature: the model's graph (``architecture-graph``), to click through.
 
 A node per layer with its class and output shape, edges as the graph runs, nested models as
-groups a click collapses into one node (and a second click opens again). Nodes are coloured by
-a statistic of the current pattern's activations (mean or fraction of zeros) or, while the
-compare section is on with a pattern B, by each layer's divergence between A and B (cosine or
-relative L2, from the compare section's own cache of comparisons); layers the size limit hides
-from the grid are greyed. A click on a layer node selects that layer
-(``ids.SELECTED_LAYER_STORE``) and the panel under the graph shows its maps.
+groups a click collapses into one node (and a second click opens again). A graph over 40
+layers opens with its repeated blocks (``block_3_*``: ``layerviz.analysis.blocks``) folded, at
+zoom 1; a search box selects a layer by name and opens its block (``architecture_folds``).
+Nodes are coloured by a statistic of the current pattern's activations (mean or fraction of
+zeros) or, while the compare section is on with a pattern B, by each layer's divergence
+between A and B (cosine or relative L2, from the compare section's own cache of comparisons);
+layers the size limit hides from the grid are greyed. A click on a layer node selects that
+layer (``ids.SELECTED_LAYER_STORE``) and the panel under the graph shows its maps.
 
 The server places the nodes (``layerviz.analysis.architecture.layered_positions``: rows in the
-order the
-graph runs, branches side by side) and the page only draws them, so ResNet50's 177 layers show
-at once; dash-cytoscape's script is served by the app itself, never a CDN.
+order the graph runs, branches side by side) and the page only draws them, so ResNet50's 177
+layers show at once; dash-cytoscape's script is served by the app itself, never a CDN.
 """
 
 from __future__ import annotations
