@@ -246,7 +246,8 @@ def _register_views(app, workbench: Workbench) -> None:
         Output(ids.INSPECTOR_EXAMPLES, "children"),
         Input(ids.DATASET_STORE, "data"),
         Input(ids.SELECTED_CHANNEL_STORE, "data"),
-        State(ids.DATASET_SOURCE, "value"),
+        # In the Dataset tab, which is built on first view (no run, no examples, until then).
+        State(ids.DATASET_SOURCE, "value", allow_optional=True),
         State(ids.DATASET_UPLOAD_STORE, "data"),
         prevent_initial_call=True,
     )
