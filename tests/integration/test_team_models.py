@@ -54,13 +54,15 @@ def page(session: DashSession, values: dict, trigger: str) -> dict:
 
 def listed(session: DashSession, option: dict) -> list[dict]:
     """What the page-load callback lists in ``model-select`` for a session store holding
-    ``option`` (the callback whose only output is the options)."""
+    ``option`` (the callback whose only output is the options; the browser relays the session's
+    kept uploads to it, ``store-model-uploads-kept``, only when there are some)."""
     (dep,) = [d for d in session.dependencies if d["output"] == "model-select.options"]
     store = {"models": [option]}
+    assert [i["id"] for i in dep["inputs"]] == ["store-model-uploads-kept"], dep["inputs"]
     body = {
         "output": dep["output"],
         "outputs": {"id": "model-select", "property": "options"},
-        "inputs": [{**i, "value": 1} for i in dep["inputs"]],
+        "inputs": [{**i, "value": store} for i in dep["inputs"]],
         "state": [{**s, "value": store} for s in dep["state"]],
         "changedPropIds": [],
     }
